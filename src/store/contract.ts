@@ -1,0 +1,62 @@
+/**
+ * The one storage contract every payment-state backend implements (embedded SQLite, etcd, memory).
+ *
+ * Modelled on etcd: every key carries a `version` (its modification revision, > 0 while it exists) and
+ * every change is one transaction guarded by compares on versions. Payment logic only ever writes
+ * through `commit`, so "a payment is never accepted twice" reduces to "a compare-and-swap loses".
+ * Values are UTF-8 text (versioned JSON records, see records.ts).
+ */
+
+export interface Entry {
+  key: string;
+  value: string;
+  /** Modification revision of the key; strictly increases on every write. */
+  version: bigint;
+  /** Lease the key is attached to, if any (the key disappears when the lease expires). */
+  lease?: bigint;
+}
+
+/** `version: 0n` means "the key must not exist". */
+export interface Compare {
+  key: string;
+  version: bigint;
+}
+
+export type Operation =
+  | { op: "put"; key: string; value: string; lease?: bigint }
+  | { op: "delete"; key: string };
+
+export interface Transaction {
+  compare: readonly Compare[];
+  then: readonly Operation[];
+}
+
+export interface Lease {
+  readonly id: bigint;
+  readonly ttlSeconds: number;
+  /** Ends the lease now and deletes its keys. */
+  revoke(): Promise<void>;
+}
+
+export interface Store {
+  /** "sqlite" and "memory" are owned by one process; "etcd" is shared by a replica group. */
+  readonly kind: "sqlite" | "etcd" | "memory";
+  /** True when this process is the only writer, so a read-through cache of its own writes is exact. */
+  readonly exclusive: boolean;
+  get(key: string): Promise<Entry | undefined>;
+  /** Every key starting with `prefix`, in key order. */
+  list(prefix: string): Promise<Entry[]>;
+  /** Applies `then` atomically iff every compare holds; returns whether it did. */
+  commit(txn: Transaction): Promise<boolean>;
+  /** A lease kept alive by the store until revoked or the process dies. */
+  grantLease(ttlSeconds: number): Promise<Lease>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a store that cannot reach its backend; the payment layer maps it to UNAVAILABLE. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,44 @@
+/** In-process store: for tests and `payment_channel_storage_type: memory` (state is lost on exit). */
+import type { Entry, Lease, Store, Transaction } from "./contract.ts";
+import { applies } from "./txn.ts";
+
+export function memoryStore(): Store {
+  const data = new Map<string, Entry>();
+  let revision = 0n;
+  let nextLease = 1n;
+  const leases = new Map<bigint, ReturnType<typeof setTimeout> | undefined>();
+
+  const dropLease = (id: bigint) => {
+    leases.delete(id);
+    for (const [k, e] of data) if (e.lease === id) data.delete(k);
+  };
+
+  return {
+    kind: "memory",
+    exclusive: true,
+    async get(key) {
+      return data.get(key);
+    },
+    async list(prefix) {
+      return [...data.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    },
+    async commit(txn: Transaction) {
+      if (!applies(txn, (k) => data.get(k)?.version ?? 0n)) return false;
+      revision++;
+      for (const op of txn.then) {
+        if (op.op === "delete") data.delete(op.key);
+        else data.set(op.key, { key: op.key, value: op.value, version: revision, ...(op.lease !== undefined ? { lease: op.lease } : {}) });
+      }
+      return true;
+    },
+    async grantLease(ttlSeconds): Promise<Lease> {
+      const id = nextLease++;
+      // The process is the only owner, so a lease lives as long as the process (or until revoked).
+      leases.set(id, undefined);
+      return { id, ttlSeconds, revoke: async () => dropLease(id) };
+    },
+    async close() {
+      data.clear();
+    },
+  };
+}
