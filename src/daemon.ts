@@ -1,0 +1,105 @@
+/**
+ * The running daemon: one listener, the daemon's own methods, the payment gate and the proxy, wired
+ * from resolved settings. Everything that reads files, the chain or the store happens before this
+ * (cli/serve.ts); here only sockets.
+ */
+import { type SnetError, toSnetError } from "./core/errors.ts";
+import { cachedProbe } from "./ops/health.ts";
+import type { ServerCall } from "./transport/call.ts";
+import type { DaemonMethod } from "./transport/daemon-services.ts";
+import { healthMethods } from "./transport/health-service.ts";
+import { type HeartbeatSource, httpApp } from "./transport/http-app.ts";
+import { type Admission, FREE_PASS, proxyCall, statusTrailers } from "./transport/proxy.ts";
+import { methodTable } from "./transport/daemon-services.ts";
+import { type RunningServer, startServer } from "./transport/server.ts";
+import { upstream as createUpstream, type Upstream } from "./transport/upstream.ts";
+
+/** Decides whether a proxied call may reach the service; throws a SnetError to refuse it. */
+export interface PaymentGate {
+  admit(call: ServerCall): Promise<Admission>;
+}
+
+export interface DaemonSettings {
+  host: string;
+  port: number;
+  tls?: { certFile: string; keyFile: string };
+  serviceUrl: string;
+  maxMessageBytes: number;
+  serviceTimeoutMs: number;
+  /** Heartbeat fields that do not change at run time. */
+  identity: { daemonId: string; version: string; blockchainEnabled: boolean; network: string; serviceId: string };
+  encoding: string;
+  /** Absent = payments off: every call passes, `snet-user-address` stripped. */
+  gate?: PaymentGate;
+  /** The daemon's own methods besides health (channel state, tokens, free calls, treasurer). */
+  methods?: readonly DaemonMethod[];
+  metrics?: HeartbeatSource["metrics"];
+  /** Called for every call refused or failed inside the daemon (not for service errors). */
+  onCallError?: (path: string, err: SnetError) => void;
+  onInternalError?: (err: unknown) => void;
+}
+
+export interface Daemon {
+  readonly port: number;
+  readonly upstream: Upstream;
+  inFlight(): number;
+  stop(drainMs: number): Promise<void>;
+}
+
+export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
+  const up = createUpstream({ url: s.serviceUrl, maxMessageBytes: s.maxMessageBytes });
+  const probe = cachedProbe(up);
+  const proxyOptions = { maxMessageBytes: s.maxMessageBytes, defaultTimeoutMs: s.serviceTimeoutMs };
+
+  const heartbeat: HeartbeatSource = {
+    async heartbeat() {
+      const p = await probe();
+      return {
+        daemonID: s.identity.daemonId,
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        status: p.serving ? "Online" : "Offline",
+        serviceheartbeat: JSON.stringify({ serviceID: s.identity.serviceId, status: p.serving ? "SERVING" : "NOT_SERVING" }),
+        daemonVersion: s.identity.version,
+        blockchainEnabled: s.identity.blockchainEnabled,
+        blockchainNetwork: s.identity.network,
+        storageClientCertDetails: { validFrom: "", validTill: "" },
+      };
+    },
+    encoding: () => s.encoding,
+    ...(s.metrics ? { metrics: s.metrics } : {}),
+  };
+
+  const proxied = async (call: ServerCall) => {
+    let admission: Admission;
+    try {
+      admission = s.gate ? await s.gate.admit(call) : FREE_PASS;
+    } catch (err) {
+      const e = toSnetError(err);
+      s.onCallError?.(call.path, e);
+      // Refused before the service saw anything; drain the body so the stream closes cleanly.
+      call.body.resume();
+      call.finish(statusTrailers(e));
+      return;
+    }
+    await proxyCall(call, up, admission, proxyOptions);
+  };
+
+  const server: RunningServer = await startServer({
+    host: s.host,
+    port: s.port,
+    ...(s.tls ? { tls: s.tls } : {}),
+    maxMessageBytes: s.maxMessageBytes,
+    handlers: { methods: methodTable([...healthMethods(probe), ...(s.methods ?? [])]), proxied, http: httpApp(heartbeat).fetch },
+    ...(s.onInternalError ? { onError: s.onInternalError } : {}),
+  });
+
+  return {
+    port: server.port,
+    upstream: up,
+    inFlight: () => server.inFlight(),
+    async stop(drainMs) {
+      await server.close(drainMs);
+      up.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Readiness from a real probe of the AI service (pitfalls.md #35): a gRPC health Check over the shared
+ * upstream session. A service that answers UNIMPLEMENTED for health is reachable and counts as serving;
+ * an unreachable one, or one reporting NOT_SERVING, does not.
+ */
+import http2 from "node:http2";
+import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
+import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.ts";
+import { decodeFrames, encodeFrame } from "../transport/grpc-frames.ts";
+import type { Upstream } from "../transport/upstream.ts";
+
+export type ProbeResult = { serving: boolean; detail: string };
+
+export async function probeUpstream(up: Upstream, timeoutMs = 2000): Promise<ProbeResult> {
+  let session: http2.ClientHttp2Session;
+  try {
+    session = await up.session();
+  } catch (err) {
+    return { serving: false, detail: `unreachable: ${(err as Error).message}` };
+  }
+  return new Promise<ProbeResult>((resolve) => {
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-timeout": `${timeoutMs}m`,
+    });
+    const chunks: Buffer[] = [];
+    let status: string | undefined;
+    const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), timeoutMs + 100);
+    req.on("response", (h) => {
+      if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]);
+    });
+    req.on("trailers", (t) => (status = String(t["grpc-status"])));
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", () => {});
+    req.on("close", () => {
+      clearTimeout(timer);
+      if (status === "12") return resolve({ serving: true, detail: "reachable (no health service)" });
+      if (status !== "0") return resolve({ serving: false, detail: status === undefined ? "no answer" : `health check failed with status ${status}` });
+      try {
+        const frame = decodeFrames(Buffer.concat(chunks))[0];
+        const reply = fromBinary(HealthCheckResponseSchema, frame?.payload ?? new Uint8Array());
+        resolve({ serving: reply.status === Status.SERVING, detail: Status[reply.status] ?? String(reply.status) });
+      } catch (err) {
+        resolve({ serving: false, detail: `unreadable health reply: ${(err as Error).message}` });
+      }
+    });
+    req.end(encodeFrame(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, {}))));
+  });
+}
+
+/** Caches the probe briefly so /heartbeat and health Check under load do not hammer the service. */
+export function cachedProbe(up: Upstream, maxAgeMs = 1000): () => Promise<ProbeResult> {
+  let last: { at: number; result: Promise<ProbeResult> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > maxAgeMs) last = { at: now, result: probeUpstream(up) };
+    return last.result;
+  };
+}

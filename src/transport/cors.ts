@@ -1,0 +1,24 @@
+/** CORS for browsers (snet-sdk-web): permissive, no credentials (wire.md §8). */
+
+export const EXPOSED_HEADERS =
+  "grpc-status, grpc-message, grpc-encoding, grpc-accept-encoding, grpc-timeout, grpc-status-details-bin, x-grpc-web, Retry-After";
+
+export function corsHeaders(origin: string | undefined): Record<string, string> {
+  return {
+    "access-control-allow-origin": origin || "*",
+    "access-control-expose-headers": EXPOSED_HEADERS,
+    vary: "Origin",
+  };
+}
+
+export function preflightHeaders(requestHeaders: Record<string, string | string[] | undefined>): Record<string, string> {
+  const origin = requestHeaders.origin as string | undefined;
+  const out: Record<string, string> = {
+    ...corsHeaders(origin),
+    "access-control-allow-methods": "GET, POST, OPTIONS, HEAD",
+    "access-control-allow-headers": (requestHeaders["access-control-request-headers"] as string | undefined) || "*",
+    "access-control-max-age": "86400",
+  };
+  if (requestHeaders["access-control-request-private-network"]) out["access-control-allow-private-network"] = "true";
+  return out;
+}

@@ -1,0 +1,157 @@
+/**
+ * Transparent passthrough of one call to the AI service: bytes in, bytes out, no protos needed, any
+ * method and any streaming kind. Only headers are read (for payment); frames are watched for size.
+ * Response headers and trailers reach the client (the reference drops headers, pitfalls.md #26).
+ */
+import http2 from "node:http2";
+import { Code, SnetError } from "../core/errors.ts";
+import type { HeaderMap, ServerCall } from "./call.ts";
+import { encodeGrpcMessage, formatGrpcTimeout, frameSizeWatcher } from "./grpc-frames.ts";
+import type { Upstream } from "./upstream.ts";
+
+/** What the payment layer decided for a call that may go ahead. */
+export interface Admission {
+  /** Headers set on the upstream request, overwriting the client's (`snet-user-address`). */
+  readonly setHeaders: Readonly<Record<string, string>>;
+  /** Client headers never forwarded. */
+  readonly dropHeaders: readonly string[];
+  /**
+   * Called once when the call ends: `ok` true when the service answered grpc-status 0. Resolves to an
+   * error to report instead of OK (e.g. the payment could not be stored), else undefined.
+   */
+  settle(ok: boolean): Promise<SnetError | undefined>;
+}
+
+export const FREE_PASS: Admission = {
+  setHeaders: {},
+  // With payments off a client must not be able to claim an identity (pitfalls.md #13).
+  dropHeaders: ["snet-user-address"],
+  settle: async () => undefined,
+};
+
+export interface ProxyOptions {
+  maxMessageBytes: number;
+  /** Deadline towards the service when the client set none (`service_timeout`). */
+  defaultTimeoutMs: number;
+}
+
+const RESPONSE_HOP_HEADERS = new Set([":status", "date", "connection", "transfer-encoding", "content-length", "keep-alive"]);
+
+export function statusTrailers(err: SnetError): HeaderMap {
+  return { "grpc-status": String(err.code), "grpc-message": encodeGrpcMessage(err.message) };
+}
+
+function withoutPseudo(h: http2.IncomingHttpHeaders): HeaderMap {
+  const out: HeaderMap = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !RESPONSE_HOP_HEADERS.has(k) && !k.startsWith(":")) out[k] = v;
+  return out;
+}
+
+export async function proxyCall(call: ServerCall, up: Upstream, admission: Admission, opts: ProxyOptions): Promise<void> {
+  let settled = false;
+  const settle = async (ok: boolean) => {
+    if (settled) return undefined;
+    settled = true;
+    return admission.settle(ok);
+  };
+  const fail = async (err: SnetError) => {
+    await settle(false);
+    call.finish(statusTrailers(err));
+  };
+
+  let session: http2.ClientHttp2Session;
+  try {
+    session = await up.session();
+  } catch (err) {
+    return fail(new SnetError(Code.UNAVAILABLE, `can't connect to service ${up.url.host}: ${(err as Error).message}`));
+  }
+  if (call.finished) return void settle(false);
+
+  const timeoutMs = call.timeoutMs ?? opts.defaultTimeoutMs;
+  const headers: Record<string, string | string[]> = {
+    ":method": "POST",
+    ":path": call.path,
+    ":scheme": up.url.protocol.slice(0, -1),
+    ":authority": up.url.host,
+    te: "trailers",
+    "grpc-timeout": formatGrpcTimeout(timeoutMs),
+  };
+  for (const [k, v] of call.metadata) {
+    if (k === "grpc-timeout" || admission.dropHeaders.includes(k)) continue;
+    headers[k] = v.length === 1 ? (v[0] as string) : [...v];
+  }
+  headers["content-type"] = call.protocol === "grpc" ? ((headers["content-type"] as string | undefined) ?? "application/grpc") : "application/grpc";
+  Object.assign(headers, admission.setHeaders);
+
+  let req: http2.ClientHttp2Stream;
+  try {
+    req = session.request(headers, { endStream: false });
+  } catch (err) {
+    return fail(new SnetError(Code.UNAVAILABLE, `can't connect to service ${up.url.host}: ${(err as Error).message}`));
+  }
+
+  let trailers: HeaderMap | undefined;
+  let localError: SnetError | undefined;
+  const abort = (err: SnetError) => {
+    if (!localError) localError = err;
+    if (!req.destroyed) req.close(http2.constants.NGHTTP2_CANCEL);
+  };
+  const deadline = setTimeout(() => abort(new SnetError(Code.DEADLINE_EXCEEDED, "deadline exceeded")), timeoutMs);
+  call.onCancel(() => abort(new SnetError(Code.CANCELLED, "cancelled by the client")));
+
+  // Client → service, with backpressure and the size limit.
+  const inbound = frameSizeWatcher(opts.maxMessageBytes);
+  call.body.on("data", (chunk: Buffer) => {
+    const tooBig = inbound(chunk);
+    if (tooBig !== undefined) {
+      abort(new SnetError(Code.RESOURCE_EXHAUSTED, `received message larger than max (${tooBig} vs. ${opts.maxMessageBytes})`));
+      return;
+    }
+    if (!req.write(chunk)) {
+      call.body.pause();
+      req.once("drain", () => call.body.resume());
+    }
+  });
+  call.body.on("end", () => {
+    if (!req.destroyed) req.end();
+  });
+  call.body.on("error", () => abort(new SnetError(Code.CANCELLED, "cancelled by the client")));
+
+  // Service → client.
+  const outbound = frameSizeWatcher(opts.maxMessageBytes);
+  req.on("response", (h, flags) => {
+    if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) trailers = withoutPseudo(h);
+    else call.sendHeaders(withoutPseudo(h));
+  });
+  req.on("data", (chunk: Buffer) => {
+    const tooBig = outbound(chunk);
+    if (tooBig !== undefined) {
+      abort(new SnetError(Code.RESOURCE_EXHAUSTED, `service sent a message larger than max (${tooBig} vs. ${opts.maxMessageBytes})`));
+      return;
+    }
+    if (!call.write(chunk)) {
+      req.pause();
+      call.onDrain(() => req.resume());
+    }
+  });
+  req.on("trailers", (t) => {
+    trailers = withoutPseudo(t);
+  });
+  req.on("error", () => {});
+
+  await new Promise<void>((resolve) => req.on("close", resolve));
+  clearTimeout(deadline);
+
+  if (localError) return fail(localError);
+  const status = trailers?.["grpc-status"];
+  if (!trailers || status === undefined) {
+    return fail(new SnetError(Code.UNAVAILABLE, `failed proxying s2c: the service closed the stream without a status (code ${req.rstCode ?? "none"})`));
+  }
+  if (status === "0") {
+    const err = await settle(true);
+    if (err) return call.finish(statusTrailers(err));
+  } else {
+    await settle(false);
+  }
+  call.finish(trailers);
+}

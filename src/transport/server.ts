@@ -1,0 +1,184 @@
+/**
+ * One listener for everything (wire.md §1): native gRPC over HTTP/2 (h2c, or h2 with TLS), gRPC-Web
+ * over HTTP/1.1 and HTTP/2, and plain HTTP for /heartbeat, /encoding, /metrics.
+ *
+ * Without TLS the first bytes decide: the HTTP/2 connection preface goes to the HTTP/2 server, anything
+ * else to the HTTP/1.1 server. With TLS, ALPN decides (h2 or http/1.1).
+ */
+import { readFileSync } from "node:fs";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import net from "node:net";
+import type { ServerCall } from "./call.ts";
+import { preflightHeaders } from "./cors.ts";
+import type { DaemonMethod } from "./daemon-services.ts";
+import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
+import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
+import { nativeCall } from "./native-call.ts";
+
+export interface ServerHandlers {
+  /** The daemon's own methods, by path. */
+  methods: ReadonlyMap<string, DaemonMethod>;
+  /** Every other gRPC method: payment admission, then the proxy. */
+  proxied(call: ServerCall): Promise<void>;
+  /** Plain HTTP (hono). */
+  http: FetchHandler;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  tls?: { certFile: string; keyFile: string };
+  maxMessageBytes: number;
+  handlers: ServerHandlers;
+  onError?: (err: unknown) => void;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  inFlight(): number;
+  /** Stops accepting, lets in-flight calls finish for up to `drainMs`, then closes every connection. */
+  close(drainMs: number): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  let inFlight = 0;
+  let draining = false;
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const report = opts.onError ?? (() => {});
+
+  const runCall = (call: ServerCall) => {
+    inFlight++;
+    const method = opts.handlers.methods.get(call.path);
+    const done = method ? method.serve(call, opts.maxMessageBytes) : opts.handlers.proxied(call);
+    done.catch(report).finally(() => inFlight--);
+  };
+
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    const contentType = headers["content-type"];
+    const method = headers[":method"];
+    if (method === "OPTIONS") {
+      stream.respond({ ":status": 204, ...preflightHeaders(headers) }, { endStream: true });
+    } else if (isGrpcWeb(contentType)) {
+      runCall(
+        grpcWebCall({
+          path: headers[":path"] ?? "",
+          contentType: contentType as string,
+          rawHeaders: raw,
+          headers,
+          body: stream,
+          res: {
+            writeHead: (h) => stream.respond({ ...h, ":status": 200 }),
+            write: (c) => stream.write(c),
+            end: () => stream.end(),
+            onDrain: (l) => stream.once("drain", l),
+            onClose: (l) => stream.once("close", l),
+          },
+        }),
+      );
+    } else if (contentType?.startsWith("application/grpc")) {
+      runCall(nativeCall(stream, headers, raw));
+    } else {
+      serveHttp2(opts.handlers.http, stream, headers).catch(report);
+    }
+    stream.on("error", () => {});
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const contentType = req.headers["content-type"];
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, preflightHeaders(req.headers)).end();
+    } else if (req.method === "POST" && isGrpcWeb(contentType)) {
+      runCall(
+        grpcWebCall({
+          path: (req.url ?? "").split("?")[0] as string,
+          contentType: contentType as string,
+          rawHeaders: req.rawHeaders,
+          headers: req.headers,
+          body: req,
+          res: {
+            writeHead: (h) => res.writeHead(200, h),
+            write: (c) => res.write(c),
+            end: () => res.end(),
+            onDrain: (l) => res.once("drain", l),
+            onClose: (l) => res.once("close", l),
+          },
+        }),
+      );
+    } else {
+      serveHttp1(opts.handlers.http, req, res).catch((err) => {
+        report(err);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    }
+  };
+
+  const h2Options = {
+    settings: { initialWindowSize: 4 * 1024 * 1024, maxHeaderListSize: 64 * 1024 },
+    maxSessionMemory: 64,
+  };
+  const h1 = http.createServer({ keepAlive: true }, onRequest);
+  let listener: net.Server;
+  let h2: http2.Http2Server | http2.Http2SecureServer;
+  if (opts.tls) {
+    h2 = http2.createSecureServer({
+      ...h2Options,
+      allowHTTP1: true,
+      cert: readFileSync(opts.tls.certFile),
+      key: readFileSync(opts.tls.keyFile),
+      ALPNProtocols: ["h2", "http/1.1"],
+    });
+    // With allowHTTP1, HTTP/1.1 requests arrive as 'request' events on the secure server.
+    h2.on("request", (req, res) => {
+      if ((req as { httpVersionMajor?: number }).httpVersionMajor === 1) onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    });
+    listener = h2 as unknown as net.Server;
+  } else {
+    h2 = http2.createServer(h2Options);
+    listener = net.createServer((socket) => {
+      const sniff = () => {
+        // "PRI" starts the HTTP/2 preface and is no HTTP/1.1 method; three bytes decide.
+        if (socket.readableLength < 3 && !socket.readableEnded) return void socket.once("readable", sniff);
+        const head = socket.read(Math.min(socket.readableLength, 3)) as Buffer | null;
+        if (!head) return void socket.destroy();
+        socket.unshift(head);
+        (head.toString("latin1") === "PRI" ? h2 : h1).emit("connection", socket);
+      };
+      socket.once("readable", sniff);
+    });
+  }
+  h2.on("stream", onStream);
+  h2.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    s.on("error", () => {});
+    if (draining) s.close();
+  });
+  listener.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(opts.port, opts.host, () => resolve());
+  });
+  listener.on("error", report);
+  const port = (listener.address() as net.AddressInfo).port;
+
+  return {
+    port,
+    inFlight: () => inFlight,
+    async close(drainMs) {
+      draining = true;
+      listener.close();
+      for (const s of sessions) s.close();
+      h1.closeIdleConnections?.();
+      const deadline = Date.now() + drainMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
