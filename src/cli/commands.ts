@@ -1,0 +1,8 @@
+/** Every subcommand but version and help (main.ts adds those). */
+import type { Command } from "./command.ts";
+import { initConfigCommand } from "./init-config.ts";
+import { serveCommand } from "./serve.ts";
+
+export async function commands(): Promise<Command[]> {
+  return [serveCommand, initConfigCommand];
+}

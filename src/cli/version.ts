@@ -1,0 +1,15 @@
+import { BUILD_DATE, GIT_SHA, VERSION, runtimeName } from "../version.ts";
+import type { Command } from "./command.ts";
+
+export const versionCommand: Command = {
+  name: "version",
+  summary: "print version, git sha, build date and runtime",
+  help: "Usage: snetd version [--json]\n\n  --json   machine-readable output",
+  options: { json: { type: "boolean" } },
+  async run(values) {
+    const info = { version: VERSION, git_sha: GIT_SHA, build_date: BUILD_DATE, runtime: runtimeName(), platform: `${process.platform}-${process.arch}` };
+    if (values.json) console.log(JSON.stringify(info));
+    else console.log(`snetd ${info.version}\ngit sha:    ${info.git_sha}\nbuild date: ${info.build_date}\nruntime:    ${info.runtime} (${info.platform})`);
+    return 0;
+  },
+};

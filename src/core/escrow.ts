@@ -1,0 +1,60 @@
+/**
+ * Escrow payment validation (payments.md §3 steps 4–8), pure and in the reference's order so clients see
+ * the same error first. The caller supplies the recovered signer and the head block.
+ */
+import type { ChannelState } from "./channel.ts";
+import { Code, SnetError, unauthenticated } from "./errors.ts";
+import type { EscrowPayment } from "./payment-headers.ts";
+import type { Address } from "./signatures.ts";
+
+export interface EscrowCheck {
+  channel: ChannelState;
+  payment: EscrowPayment;
+  /** Recovered from the claim message; undefined when recovery failed. */
+  signer: Address | undefined;
+  head: bigint;
+  expirationThreshold: bigint;
+  /** The price of this call; undefined skips the price check (prepaid token requests). */
+  price: bigint | undefined;
+}
+
+/** Why a payment failed, so the caller can tell "maybe the chain knows more" from "definitely wrong". */
+export type EscrowFailure = "nonce" | "signer" | "expired" | "funds" | "price";
+
+export function checkEscrow(c: EscrowCheck): { failure: EscrowFailure; error: SnetError } | undefined {
+  const { channel, payment } = c;
+  if (payment.nonce !== channel.nonce) {
+    return {
+      failure: "nonce",
+      error: new SnetError(Code.INCORRECT_NONCE, `incorrect payment channel nonce, latest: ${channel.nonce}, sent: ${payment.nonce}`),
+    };
+  }
+  if (c.signer === undefined) return { failure: "signer", error: unauthenticated("payment signature is not valid") };
+  if (c.signer !== channel.signer && c.signer !== channel.sender) {
+    return { failure: "signer", error: unauthenticated("payment is not signed by channel signer/sender") };
+  }
+  // Strict, as the reference (pitfalls.md #25).
+  if (!(c.head + c.expirationThreshold < channel.expiration)) {
+    return {
+      failure: "expired",
+      error: unauthenticated(
+        `payment channel is near to be expired, expiration time: ${channel.expiration}, current block: ${c.head}, expiration threshold: ${c.expirationThreshold}`,
+      ),
+    };
+  }
+  if (payment.amount > channel.fullAmount) {
+    return {
+      failure: "funds",
+      error: unauthenticated(`not enough tokens on payment channel, channel amount: ${channel.fullAmount}, payment amount: ${payment.amount}`),
+    };
+  }
+  if (c.price !== undefined) {
+    const income = payment.amount - channel.authorisedAmount;
+    if (income !== c.price) return { failure: "price", error: unauthenticated(`income ${income} does not equal to price ${c.price}`) };
+  }
+  return undefined;
+}
+
+/** Failures that a fresher chain view could turn into success: nonce moved on, top-up, extension. */
+export const chainMayKnowBetter = (f: EscrowFailure, sentNonce: bigint, storedNonce: bigint) =>
+  (f === "nonce" && sentNonce > storedNonce) || f === "funds" || f === "expired";

@@ -1,0 +1,97 @@
+/**
+ * Payment metadata of a proxied call, parsed and checked per wire.md §5 with the catalogue's messages
+ * (§9.2). Pure: takes the metadata map, returns a typed payment or throws INVALID_ARGUMENT.
+ */
+import { Code, SnetError, invalidArgument } from "./errors.ts";
+import { parseDecimal } from "./numbers.ts";
+
+export type MetadataView = ReadonlyMap<string, readonly string[]>;
+
+export interface EscrowPayment {
+  type: "escrow";
+  channelId: bigint;
+  nonce: bigint;
+  /** Cumulative amount signed for this nonce. */
+  amount: bigint;
+  signature: Uint8Array;
+}
+
+export interface PrepaidPayment {
+  type: "prepaid-call";
+  channelId: bigint;
+  token: string;
+}
+
+export interface FreeCallPayment {
+  type: "free-call";
+  /** The address text exactly as sent (it is what the client signed). */
+  addressText: string;
+  userId: string;
+  currentBlock: bigint;
+  token: Uint8Array;
+  signature: Uint8Array;
+}
+
+export type Payment = EscrowPayment | PrepaidPayment | FreeCallPayment;
+
+const one = (md: MetadataView, key: string): string | undefined => {
+  const values = md.get(key);
+  if (!values || values.length === 0) return undefined;
+  if (values.length > 1) throw invalidArgument(`too many values for key "${key}": [${values.join(" ")}]`);
+  return values[0];
+};
+
+const required = (md: MetadataView, key: string): string => {
+  const value = one(md, key);
+  if (value === undefined) throw invalidArgument(`missing "${key}"`);
+  return value;
+};
+
+const decimal = (md: MetadataView, key: string): bigint => {
+  const text = required(md, key);
+  const value = parseDecimal(text);
+  if (value === undefined) throw invalidArgument(`incorrect format "${key}": "${text}"`);
+  return value;
+};
+
+/** `-bin` values are base64 on the wire (gRPC and gRPC-Web alike); padding optional. */
+const binary = (md: MetadataView, key: string, decode: (v: string) => Uint8Array): Uint8Array => {
+  if (!key.endsWith("-bin")) throw invalidArgument(`incorrect binary key name "${key}"`);
+  const text = required(md, key);
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw invalidArgument(`incorrect format "${key}": "${text}"`);
+  return decode(text);
+};
+
+export const PAYMENT_TYPE = "snet-payment-type";
+
+export function parsePayment(md: MetadataView, decodeBase64: (v: string) => Uint8Array): Payment {
+  if (md.size === 0) throw invalidArgument("missing metadata");
+  const type = one(md, PAYMENT_TYPE) ?? "escrow";
+  switch (type) {
+    case "escrow":
+      return {
+        type,
+        channelId: decimal(md, "snet-payment-channel-id"),
+        nonce: decimal(md, "snet-payment-channel-nonce"),
+        amount: decimal(md, "snet-payment-channel-amount"),
+        signature: binary(md, "snet-payment-channel-signature-bin", decodeBase64),
+      };
+    case "prepaid-call":
+      return {
+        type,
+        channelId: decimal(md, "snet-payment-channel-id"),
+        token: new TextDecoder().decode(binary(md, "snet-prepaid-auth-token-bin", decodeBase64)),
+      };
+    case "free-call":
+      return {
+        type,
+        addressText: required(md, "snet-free-call-user-address"),
+        userId: one(md, "snet-free-call-user-id") ?? "",
+        currentBlock: decimal(md, "snet-current-block-number"),
+        token: binary(md, "snet-free-call-auth-token-bin", decodeBase64),
+        signature: binary(md, "snet-payment-channel-signature-bin", decodeBase64),
+      };
+    default:
+      throw new SnetError(Code.INVALID_ARGUMENT, `unexpected "${PAYMENT_TYPE}", value: "${type}"`);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Everything the payment features need, built once from the configuration: chain client, metadata,
+ * the served group, the store and its key namespace. Shared by `serve`, `list` and `claim`.
+ * Every failure here is a CliError naming what failed and what to change (exit 2 or 3).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { PublicClient } from "viem";
+import { type BlockSource, type MpeReader, blockSource, chainClient, mpeReader, shortError } from "../chain/mpe.ts";
+import { bytesToHex } from "../core/numbers.ts";
+import type { Address } from "../core/signatures.ts";
+import { CliError, Exit, unreachable } from "../cli/exit-codes.ts";
+import type { Config } from "../config/schema.ts";
+import { KNOWN_NETWORKS } from "../config/schema.ts";
+import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/model.ts";
+import { loadMetadata } from "../metadata/resolve.ts";
+import type { Logger } from "../ops/log.ts";
+import type { Store } from "../store/contract.ts";
+import { etcdStore } from "../store/etcd.ts";
+import { memoryStore } from "../store/memory.ts";
+import { type Keys, keys as keysOf, namespacePrefix } from "../store/records.ts";
+import { sqliteStore } from "../store/sqlite.ts";
+import { type ChannelBook, channelBook } from "./channel-book.ts";
+
+export interface PaymentContext {
+  config: Config;
+  client: PublicClient;
+  chainId: number;
+  blocks: BlockSource;
+  mpe: MpeReader;
+  group: DaemonGroup;
+  org: OrgMetadata;
+  service: ServiceMetadata;
+  store: Store;
+  prefix: string;
+  keys: Keys;
+  book: ChannelBook;
+  close(): Promise<void>;
+}
+
+export function rpcUrlOf(config: Config): string {
+  const url = config.ethereum_json_rpc_http_endpoint;
+  if (url) return url;
+  throw new CliError(
+    Exit.USAGE,
+    `ethereum_json_rpc_http_endpoint is not set; snetd has no default RPC provider (network "${config.blockchain_network_selected}"), set it to your node's URL`,
+  );
+}
+
+export function sqlitePath(config: Config): string {
+  return join(config.data_dir, "snetd-state.sqlite");
+}
+
+export async function openStore(config: Config, group: DaemonGroup | undefined, opts: { readOnly?: boolean } = {}): Promise<Store> {
+  const type = config.payment_channel_storage_type;
+  if (type === "memory") return memoryStore();
+  if (type === "sqlite") {
+    try {
+      return sqliteStore({ path: sqlitePath(config), ...(opts.readOnly ? { readOnly: true } : {}) });
+    } catch (err) {
+      throw new CliError(Exit.UNREACHABLE, `${(err as Error).message}; check data_dir ("${config.data_dir}")`, { cause: err });
+    }
+  }
+  const client = config.payment_channel_storage_client;
+  const endpoints = client.endpoints.length > 0 ? client.endpoints : (group?.storageEndpoints ?? []);
+  if (endpoints.length === 0) {
+    throw new CliError(Exit.USAGE, "payment_channel_storage_type is etcd but no endpoints are known: set payment_channel_storage_client.endpoints or the group's payment_channel_storage_client in the organization metadata");
+  }
+  const tls = {
+    ...(config.payment_channel_cert_path ? { certPath: config.payment_channel_cert_path } : {}),
+    ...(config.payment_channel_key_path ? { keyPath: config.payment_channel_key_path } : {}),
+    ...(config.payment_channel_ca_path ? { caPath: config.payment_channel_ca_path } : {}),
+  };
+  const connectionTimeoutMs = client.connection_timeout || group?.storageConnectionTimeoutMs || 5000;
+  const requestTimeoutMs = client.request_timeout || group?.storageRequestTimeoutMs || 3000;
+  try {
+    return await etcdStore({ endpoints, connectionTimeoutMs, requestTimeoutMs, ...(Object.keys(tls).length ? { tls } : {}) });
+  } catch (err) {
+    throw unreachable(`cannot reach etcd at ${endpoints.join(", ")}: ${(err as Error).message}; check payment_channel_storage_client.endpoints`, err);
+  }
+}
+
+export async function paymentContext(config: Config, log: Logger): Promise<PaymentContext> {
+  const rpcUrl = rpcUrlOf(config);
+  const client = chainClient(rpcUrl, { ...(config.blockchain_provider_api_key ? { apiKey: config.blockchain_provider_api_key } : {}) });
+  let chainId: number;
+  try {
+    chainId = await client.getChainId();
+  } catch (err) {
+    throw unreachable(`cannot reach the Ethereum node at ${rpcUrl}: ${shortError(err)}; check ethereum_json_rpc_http_endpoint`, err);
+  }
+  const network = (KNOWN_NETWORKS as Record<string, { chainId: bigint } | undefined>)[config.blockchain_network_selected];
+  if (network && network.chainId !== BigInt(chainId)) {
+    log.warn(`blockchain_network_selected is "${config.blockchain_network_selected}" but the node at ${rpcUrl} reports chain id ${chainId}; using the node's chain`);
+  }
+
+  let meta: Awaited<ReturnType<typeof loadMetadata>>;
+  try {
+    meta = await loadMetadata(
+      { publicClient: client, readFile: (f) => readFile(f), log: (m) => log.info(m) },
+      {
+        organization_id: config.organization_id,
+        service_id: config.service_id,
+        daemon_group_name: config.daemon_group_name,
+        ...(config.registry_address_key ? { registry_address: config.registry_address_key } : {}),
+        ipfs_endpoint: config.ipfs_endpoint,
+        ipfs_timeout_s: config.ipfs_timeout,
+        lighthouse_endpoint: config.lighthouse_endpoint,
+        ...(config.organization_metadata_file ? { organization_metadata_file: config.organization_metadata_file } : {}),
+        ...(config.service_metadata_file ? { service_metadata_file: config.service_metadata_file } : {}),
+        ...(config.service_proto_dir ? { service_proto_dir: config.service_proto_dir } : {}),
+      },
+    );
+  } catch (err) {
+    throw unreachable(`cannot load the service metadata: ${(err as Error).message}`, err);
+  }
+  const { group } = meta;
+  const mpeAddress = group.mpeAddress.toLowerCase() as Address;
+  const store = await openStore(config, group);
+  const prefix = namespacePrefix({ chainId, mpe: mpeAddress, orgId: group.orgId, groupIdHex: bytesToHex(group.groupId) as `0x${string}` });
+  const keys = keysOf(prefix);
+  const blocks = blockSource(client, { maxAgeMs: config.block_cache_ms });
+  const mpe = mpeReader(client, mpeAddress);
+  const book = channelBook({
+    store,
+    keys,
+    mpe,
+    groupIdHex: bytesToHex(group.groupId) as `0x${string}`,
+    paymentAddress: group.paymentAddress.toLowerCase() as Address,
+  });
+  return {
+    config,
+    client,
+    chainId,
+    blocks,
+    mpe,
+    group,
+    org: meta.org,
+    service: meta.service,
+    store,
+    prefix,
+    keys,
+    book,
+    async close() {
+      blocks.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Admission of escrow-paid calls (payments.md §3). One in-flight call per channel (slot), no chain RPC
+ * in steady state, and exactly one store transaction per successful call: the commit of the new
+ * authorised amount, conditioned on the record version read at admission.
+ */
+import { getAddress } from "viem";
+import type { BlockSource } from "../chain/mpe.ts";
+import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
+import { Code, SnetError, failedPrecondition, internal } from "../core/errors.ts";
+import type { EscrowPayment } from "../core/payment-headers.ts";
+import { type Address, type SignerRecovery, claimMessage, recoverSigner } from "../core/signatures.ts";
+import type { Keys } from "../store/records.ts";
+import type { Admission } from "../transport/proxy.ts";
+import { type ChannelBook, notFound } from "./channel-book.ts";
+import type { ChannelSlots } from "./slots.ts";
+
+export interface EscrowDeps {
+  mpe: Address;
+  book: ChannelBook;
+  slots: ChannelSlots;
+  keys: Keys;
+  blocks: BlockSource;
+  recovery: SignerRecovery;
+  expirationThreshold: bigint;
+  /** Price of a method path; throws INTERNAL when the pricing does not define it. */
+  price(path: string): bigint;
+  /** Optional allow-list of signers (allowed_user_flag). */
+  allowedSigners?: ReadonlySet<Address>;
+}
+
+/** Recovery failures of any kind mean "not a valid payment signature" for escrow (wire.md §9.2). */
+export function paymentSigner(recovery: SignerRecovery, mpe: Address, p: EscrowPayment): Address | undefined {
+  try {
+    return recoverSigner(recovery, claimMessage(mpe, p.channelId, p.nonce, p.amount), p.signature);
+  } catch {
+    return undefined;
+  }
+}
+
+const checksummed = new Map<Address, string>();
+export function checksum(address: Address): string {
+  let c = checksummed.get(address);
+  if (!c) {
+    c = getAddress(address);
+    if (checksummed.size > 100_000) checksummed.clear();
+    checksummed.set(address, c);
+  }
+  return c;
+}
+
+export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPayment): Promise<Admission> {
+  const id = payment.channelId;
+  const signer = paymentSigner(d.recovery, d.mpe, payment);
+  if (signer && d.allowedSigners && !d.allowedSigners.has(signer)) {
+    throw new SnetError(Code.PERMISSION_DENIED, `signer ${checksum(signer)} is not in allowed_user_addresses`);
+  }
+  const slot = await d.slots.acquire(d.keys.slot(id));
+  if (!slot) throw failedPrecondition(`another transaction on channel: {ID: ${id}} is in progress`);
+  try {
+    let loaded = await d.book.load(id);
+    if (!loaded) throw notFound(id);
+    const check = async () =>
+      checkEscrow({
+        channel: loaded!.state,
+        payment,
+        signer,
+        head: await d.blocks.head(),
+        expirationThreshold: d.expirationThreshold,
+        price: d.price(path),
+      });
+    let failed = await check();
+    if (failed && chainMayKnowBetter(failed.failure, payment.nonce, loaded.state.nonce)) {
+      loaded = (await d.book.load(id, { refreshFromChain: true })) ?? loaded;
+      failed = await check();
+    }
+    if (failed) throw failed.error;
+
+    const accepted = loaded;
+    return {
+      setHeaders: { "snet-user-address": checksum(accepted.state.sender) },
+      dropHeaders: [],
+      async settle(ok) {
+        try {
+          if (!ok) return undefined;
+          const next = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
+          const stored = await d.book.commit(id, accepted.version, next, slot.releaseOps);
+          // Only a replica whose slot lease expired mid-call can lose this race; the service ran, the
+          // payment did not count, and the client may send the same signature again.
+          return stored ? undefined : internal("unable to store new payment channel state");
+        } catch (err) {
+          return err instanceof SnetError ? new SnetError(err.code, `unable to store new payment channel state: ${err.message}`) : internal("unable to store new payment channel state", err);
+        } finally {
+          await slot.release();
+        }
+      },
+    };
+  } catch (err) {
+    await slot.release();
+    throw err;
+  }
+}

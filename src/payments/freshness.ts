@@ -1,0 +1,11 @@
+/** Block-stamped requests (signatures.md §1): accepted iff |current_block − head| ≤ window. */
+import type { BlockSource } from "../chain/mpe.ts";
+import { unauthenticated } from "../core/errors.ts";
+
+export const BLOCK_WINDOW = 5n;
+
+export async function requireFreshBlock(blocks: BlockSource, currentBlock: bigint, window = BLOCK_WINDOW): Promise<void> {
+  const head = await blocks.head();
+  const diff = currentBlock > head ? currentBlock - head : head - currentBlock;
+  if (diff > window) throw unauthenticated("authentication failed as the signature passed has expired");
+}

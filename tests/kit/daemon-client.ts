@@ -1,0 +1,34 @@
+/**
+ * A grpc-js client for the daemon's own services (channel state, tokens, free calls, treasurer), using
+ * the same generated schemas as the daemon so tests exercise the real wire encoding.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+
+export interface RpcResult<T> {
+  reply: T | undefined;
+  status: { code: number; details: string };
+}
+
+export function daemonRpc<I extends DescMessage, O extends DescMessage>(address: string, path: string, input: I, output: O) {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return {
+    call(request: MessageInitShape<I>, metadata = new grpc.Metadata(), deadlineMs = 10_000): Promise<RpcResult<MessageShape<O>>> {
+      return new Promise((resolve) => {
+        client.makeUnaryRequest(
+          path,
+          (r: MessageInitShape<I>) => Buffer.from(toBinary(input, create(input, r))),
+          (b: Buffer) => fromBinary(output, b),
+          request,
+          metadata,
+          { deadline: Date.now() + deadlineMs },
+          (err, reply) => {
+            if (err) resolve({ reply: undefined, status: { code: err.code, details: err.details } });
+            else resolve({ reply: reply as MessageShape<O>, status: { code: 0, details: "" } });
+          },
+        );
+      });
+    },
+    close: () => client.close(),
+  };
+}
