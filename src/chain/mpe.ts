@@ -65,6 +65,11 @@ export function shortError(err: unknown): string {
 export interface BlockSource {
   /** The latest block, at most `maxAgeMs` old; waits for the chain only when the cache is stale. */
   head(): Promise<bigint>;
+  /**
+   * The head read from the chain now, bypassing the cache: for the rare request the cached head cannot
+   * explain (a client block ahead of it, see payments/freshness.ts). Optional so fakes may omit it.
+   */
+  latest?(): Promise<bigint>;
   stop(): void;
 }
 
@@ -98,6 +103,13 @@ export function blockSource(client: PublicClient, opts: { maxAgeMs: number; stal
         return await refresh();
       } catch (err) {
         if (cached && now - cached.at <= staleAfter) return cached.block;
+        throw unavailable(`cannot determine current block: ${shortError(err)}`, err);
+      }
+    },
+    async latest() {
+      try {
+        return await refresh();
+      } catch (err) {
         throw unavailable(`cannot determine current block: ${shortError(err)}`, err);
       }
     },

@@ -3,7 +3,16 @@
  * on-chain metadata URIs, and the two lookups the daemon needs at start.
  */
 import registryAbiJson from "singularitynet-platform-contracts/abi/Registry.json" with { type: "json" };
-import { type Abi, type Address, BaseError, bytesToHex, type Hex, hexToBytes, type PublicClient } from "viem";
+import {
+  type Abi,
+  type Address,
+  BaseError,
+  bytesToHex,
+  ContractFunctionZeroDataError,
+  type Hex,
+  hexToBytes,
+  type PublicClient,
+} from "viem";
 import { MetadataError } from "../metadata/cid.ts";
 
 /** The ABI shipped by the contracts package (the source of truth for selectors and tuple order). */
@@ -74,7 +83,8 @@ export function decodeMetadataUri(value: Hex | Uint8Array): string {
 }
 
 /** RPC URLs may carry API keys; viem's short message does not include the URL. */
-const rpcText = (err: unknown) => (err instanceof BaseError ? err.shortMessage : (err as Error).message);
+const rpcText = (err: unknown) =>
+  (err instanceof BaseError ? err.shortMessage : (err as Error).message).replace(/\.$/, "");
 
 async function read(
   client: RegistryClient,
@@ -87,6 +97,13 @@ async function read(
   try {
     result = await client.readContract({ address: registry, abi: registryAbi, functionName, args });
   } catch (err) {
+    if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionZeroDataError)) {
+      throw new MetadataError(
+        "no-registry",
+        `there is no Registry contract at ${registry} on this chain (reading ${subject}); check registry_address_key`,
+        { cause: err },
+      );
+    }
     throw new MetadataError(
       "unreachable",
       `could not read ${subject} from the Registry at ${registry}: ${rpcText(err)}; ` +

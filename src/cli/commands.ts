@@ -2,7 +2,9 @@
 import type { Command } from "./command.ts";
 import { initConfigCommand } from "./init-config.ts";
 import { serveCommand } from "./serve.ts";
+import { listCommand } from "./list.ts";
+import { claimCommand } from "./claim.ts";
 
 export async function commands(): Promise<Command[]> {
-  return [serveCommand, initConfigCommand];
+  return [serveCommand, initConfigCommand, listCommand, claimCommand];
 }

@@ -11,6 +11,14 @@ import { type PaymentContext, paymentContext } from "../payments/context.ts";
 import { paymentGate } from "../payments/gate.ts";
 import { localSlots, leasedSlots } from "../payments/slots.ts";
 import { stateService } from "../payments/state-service.ts";
+import { controlService } from "../payments/control-service.ts";
+import { treasury } from "../payments/treasury.ts";
+import { startAutoClaim } from "../claims/auto-claim.ts";
+import { localSource } from "../claims/sources.ts";
+import { providerKey } from "./keys.ts";
+import { createWalletClient, defineChain, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { rpcUrlOf } from "../payments/context.ts";
 import { VERSION } from "../version.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { CliError, Exit } from "./exit-codes.ts";
@@ -85,6 +93,23 @@ async function buildSettings(config: Config, log: Logger): Promise<{ settings: D
       ...(allowed ? { allowedSigners: allowed } : {}),
     },
   });
+  const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
+  const tr = treasury({ store: ctx.store, keys: ctx.keys, book: ctx.book, slots });
+  let autoClaim: { stop(): Promise<void> } | undefined;
+  if (config.auto_claim.enabled) {
+    const key = providerKey({ ...(config.private_key ? { configured: config.private_key } : {}) }, paymentAddress, ctx.group.groupName);
+    const chain = defineChain({ id: ctx.chainId, name: `chain ${ctx.chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrlOf(config)] } } });
+    autoClaim = startAutoClaim(
+      { source: localSource(tr), publicClient: ctx.client, wallet: createWalletClient({ account: privateKeyToAccount(key.hex), chain, transport: http(rpcUrlOf(config)) }), mpe, batchSize: config.claim.batch_size },
+      {
+        intervalMs: config.auto_claim.interval,
+        expiringWithin: config.auto_claim.expiring_within_blocks ? config.auto_claim.expiring_within_blocks : ctx.group.expirationThreshold * 2n,
+        ...(config.auto_claim.unclaimed_threshold_cogs !== undefined ? { minAmount: config.auto_claim.unclaimed_threshold_cogs } : {}),
+      },
+      log,
+    );
+    log.info("auto-claim enabled", { interval_ms: config.auto_claim.interval });
+  }
   log.info("payments enabled", {
     chain_id: ctx.chainId,
     mpe,
@@ -100,9 +125,13 @@ async function buildSettings(config: Config, log: Logger): Promise<{ settings: D
       identity: { ...base.identity, daemonId: daemonId(ctx, config) },
       encoding: ctx.group.encoding,
       gate,
-      methods: [stateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery })],
+      methods: [
+        stateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery }),
+        ...controlService({ mpe, paymentAddress, blocks: ctx.blocks, recovery, treasury: tr }),
+      ],
     },
     cleanup: async () => {
+      await autoClaim?.stop();
       await lease?.revoke().catch(() => {});
       await ctx.close();
     },

@@ -39,14 +39,20 @@ export const LEGACY_KEYS: ReadonlyMap<string, Legacy> = new Map<string, Legacy>(
   ["service_name", removed('the Registry identifies services by id now, set "service_id"')],
   ["hdwallet_mnemonic", removed(NO_TRANSACTIONS)],
   ["hdwallet_index", removed(NO_TRANSACTIONS)],
-  ["agent_contract_address", removed('MultiPartyEscrow replaced Agent contracts, set "organization_id" and "service_id"')],
+  [
+    "agent_contract_address",
+    removed('MultiPartyEscrow replaced Agent contracts, set "organization_id" and "service_id"'),
+  ],
   ["daemon_listening_port", removed('set "daemon_endpoint" (host:port)')],
   ["db_path", removed('snetd keeps its state under "data_dir"')],
   ["poll_sleep", removed("nothing polls on a fixed sleep any more")],
   ["service_type", removed('the service type is read from the service metadata ("service_type")')],
   ["wire_encoding", removed('the encoding is read from the service metadata ("encoding")')],
   ["log_level", removed('set "log.level" (debug, info, warn, error)')],
-  ["log.output.rotation_time_in_sec", removed('files rotate by "log.output.file_pattern" and "log.output.max_size_in_mb"')],
+  [
+    "log.output.rotation_time_in_sec",
+    removed('files rotate by "log.output.file_pattern" and "log.output.max_size_in_mb"'),
+  ],
   ["log.output.max_age_in_sec", removed('set "log.output.max_age_in_days"')],
   // config.md §2: documented but absent from the reference code
   ["is_curation_in_progress", ignored],

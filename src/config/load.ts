@@ -9,7 +9,15 @@ import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { LEGACY_KEYS, legacyWarning, privateKeyNote } from "./aliases.ts";
-import { ConfigSchema, GROUPS_BY_PATH, HIDDEN, KEYS_BY_PATH, KEY_SPECS, type Config, type TextParse } from "./schema.ts";
+import {
+  type Config,
+  ConfigSchema,
+  GROUPS_BY_PATH,
+  HIDDEN,
+  KEY_SPECS,
+  KEYS_BY_PATH,
+  type TextParse,
+} from "./schema.ts";
 import { suggest } from "./suggest.ts";
 
 /** Re-exported for callers that load and log the configuration in one place. */
@@ -31,7 +39,11 @@ export interface ConfigProblem {
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(readonly problems: ConfigProblem[]) {
+  /** `warnings`: what loading also noticed (unknown keys, aliases); often the cause of a problem. */
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly warnings: string[] = [],
+  ) {
     super(formatProblems(problems));
   }
   /** One line per problem: `daemon_endpoint: "abc" is not host:port, expected e.g. 127.0.0.1:8080`. */
@@ -102,8 +114,8 @@ export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
   const input: Record<string, unknown> = {};
   for (const [path, value] of merged) setPath(input, path.split("."), value);
   const parsed = ConfigSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError([...problems, ...parsed.error.issues.map(issueToProblem)]);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!parsed.success) throw new ConfigError([...problems, ...parsed.error.issues.map(issueToProblem)], warnings);
+  if (problems.length > 0) throw new ConfigError(problems, warnings);
   return { config: parsed.data, warnings, source: file.path !== undefined ? { file: file.path } : {} };
 }
 
@@ -112,7 +124,12 @@ function issueToProblem(issue: { path: PropertyKey[]; message: string; params?: 
     .map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? String(s) : `.${String(s)}`))
     .join("");
   const params = (issue.params ?? {}) as { reason?: string; expected?: string; given?: unknown };
-  return { path, given: params.given, reason: params.reason ?? issue.message, expected: params.expected ?? "a valid value" };
+  return {
+    path,
+    given: params.given,
+    reason: params.reason ?? issue.message,
+    expected: params.expected ?? "a valid value",
+  };
 }
 
 function setPath(target: Record<string, unknown>, segments: string[], value: unknown) {
@@ -154,17 +171,23 @@ function readConfigFile(
   }
   const parsed = format === ".json" ? parseJson(text) : parseYaml(text);
   if (!parsed.ok) {
+    const syntax = format === ".json" ? "JSON" : "YAML";
     layer.problems.push({
       path: shown,
       given: undefined,
-      reason: `bad ${format === ".json" ? "JSON" : "YAML"} at line ${parsed.line}, column ${parsed.column}: ${parsed.message}`,
+      reason: `bad ${syntax} at line ${parsed.line}, column ${parsed.column}: ${parsed.message}`,
       expected: format === ".json" ? "a JSON object of config keys" : "a YAML mapping of config keys",
     });
     return { layer, path };
   }
   const doc = parsed.value ?? {}; // an empty YAML file sets nothing
   if (!isRecord(doc)) {
-    layer.problems.push({ path: shown, given: undefined, reason: `holds ${kindOf(doc)}`, expected: "a mapping of config keys" });
+    layer.problems.push({
+      path: shown,
+      given: undefined,
+      reason: `holds ${kindOf(doc)}`,
+      expected: "a mapping of config keys",
+    });
     return { layer, path };
   }
   const seen = visit(doc, "", { layer, where: ` in ${shown}`, typedPrefix: "" });
@@ -185,7 +208,8 @@ function envLayer(env: Record<string, string | undefined>): Layer {
     if (!name.toUpperCase().startsWith(ENV_PREFIX) || raw === undefined || raw === "") continue;
     const path = name.slice(ENV_PREFIX.length).toLowerCase().split("__").join(".");
     const where = ` (environment variable ${name})`;
-    if (!KEYS_BY_PATH.has(resolveAlias(path)) && !GROUPS_BY_PATH.has(path) && !LEGACY_KEYS.has(path)) {
+    const known = KEYS_BY_PATH.has(resolveAlias(path)) || GROUPS_BY_PATH.has(path) || LEGACY_KEYS.has(path);
+    if (path === "" || !known) {
       const hint = suggestPath(path);
       const envHint = hint === undefined ? "" : `, did you mean "${envName(hint)}"?`;
       layer.warnings.push(`unknown environment variable "${name}"${envHint}`);
@@ -267,12 +291,17 @@ function visit(node: Record<string, unknown>, group: string, ctx: VisitContext, 
       const note = privateKeyNote(typed, ctx.where);
       if (note !== undefined) ctx.layer.warnings.push(note);
       ctx.layer.values.set(path, value);
-    } else if (GROUPS_BY_PATH.has(path)) {
+    } else if (path !== "" && GROUPS_BY_PATH.has(path)) {
       seen.add(path);
       if (isRecord(value)) visit(value, path, { ...ctx, typedPrefix: `${typed}.` }, seen);
       else if (value !== null) {
         const children = GROUPS_BY_PATH.get(path)?.children ?? [];
-        ctx.layer.problems.push({ path, given: value, reason: `is ${kindOf(value)}`, expected: `a section with the keys ${children.join(", ")}` });
+        ctx.layer.problems.push({
+          path,
+          given: value,
+          reason: `is ${kindOf(value)}`,
+          expected: `a section with the keys ${children.join(", ")}`,
+        });
       }
     } else if (LEGACY_KEYS.has(path)) {
       const legacy = LEGACY_KEYS.get(path);
@@ -341,7 +370,8 @@ function parseYaml(text: string): Parsed {
   const doc = parseDocument(text, {
     // Integers stay exact (cog amounts above 2^53), and 0x… stays text: unquoted addresses are common
     intAsBigInt: true,
-    customTags: (tags) => tags.filter((t) => !(typeof t === "object" && "format" in t && (t.format === "HEX" || t.format === "OCT"))),
+    customTags: (tags) =>
+      tags.filter((t) => !(typeof t === "object" && "format" in t && (t.format === "HEX" || t.format === "OCT"))),
   });
   const err = doc.errors[0];
   if (!err) return { ok: true, value: smallIntsAsNumbers(doc.toJS()) };
@@ -352,7 +382,9 @@ function parseYaml(text: string): Parsed {
 
 /** Integers that fit a double become numbers again, so YAML and JSON give the same values. */
 function smallIntsAsNumbers(value: unknown): unknown {
-  if (typeof value === "bigint") return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  if (typeof value === "bigint") {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
   if (Array.isArray(value)) return value.map(smallIntsAsNumbers);
   if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, smallIntsAsNumbers(v)]));
   return value;

@@ -3,12 +3,12 @@
  * the start-up log view. Because all three walk the same declarations, a key cannot be documented with one
  * default and parsed with another.
  */
-import { GROUP_SPECS, GROUPS_BY_PATH, KEYS_BY_PATH, type Config, type KeyMeta } from "./schema.ts";
+import { type Config, GROUP_SPECS, GROUPS_BY_PATH, type KeyMeta, KEYS_BY_PATH } from "./schema.ts";
 
 const HEADER = [
   "snetd configuration: every key with its default. ★ = most deployments set it.",
   "Precedence: flags > environment > this file > defaults. Environment: SNET_<KEY>, with __ for nesting",
-  "(SNET_LOG__LEVEL=debug). Keys are case-insensitive. Durations are Go duration text (\"100s\", \"1m30s\").",
+  '(SNET_LOG__LEVEL=debug). Keys are case-insensitive. Durations are Go duration text ("100s", "1m30s").',
 ];
 
 /** The value written for a key's default; unset keys as "" (text) or null, both of which read back as unset. */
@@ -100,7 +100,7 @@ export function renderReference(): string {
 
 /**
  * The configuration for the start-up log: secrets (private keys, token secret, provider key, service
- * credentials) replaced by "(set)" / "(unset)", bigints as decimal text.
+ * credentials) replaced by "(set)" / "(unset)", RPC URLs cut to their origin, bigints as decimal text.
  */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const walk = (node: unknown, group: string): Record<string, unknown> => {
@@ -111,11 +111,23 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       const meta = KEYS_BY_PATH.get(path)?.meta;
       if (!meta) out[name] = walk(value, path);
       else if (meta.secret) out[name] = isSet(value) ? "(set)" : "(unset)";
+      else if (meta.keyInUrl && typeof value === "string") out[name] = urlOrigin(value);
       else out[name] = typeof value === "bigint" ? value.toString() : value;
     }
     return out;
   };
   return walk(config, "");
+}
+
+/** `https://sepolia.infura.io/v3/KEY` → `https://sepolia.infura.io/…`: enough to see which provider is used. */
+function urlOrigin(text: string): string {
+  try {
+    const url = new URL(text);
+    const rest = url.pathname !== "/" || url.search !== "" || url.username !== "" ? "/…" : "";
+    return `${url.protocol}//${url.host}${rest}`;
+  } catch {
+    return "(set)";
+  }
 }
 
 function isSet(value: unknown): boolean {

@@ -23,10 +23,12 @@ export interface KeyMeta {
   important?: boolean;
   /** Never printed: start-up log, problems and warnings show "(set)" / a hidden marker instead. */
   secret?: boolean;
+  /** A URL whose path or query may carry a provider API key (Infura, Alchemy): logged as its origin only. */
+  keyInUrl?: boolean;
   /** Accepted for compatibility with the reference daemon; snetd does not act on it yet. */
   unused?: boolean;
 }
-type Extra = Pick<KeyMeta, "important" | "secret" | "unused">;
+type Extra = Pick<KeyMeta, "important" | "secret" | "keyInUrl" | "unused">;
 
 export const keyRegistry = z.registry<KeyMeta>();
 export const groupRegistry = z.registry<{ description: string }>();
@@ -53,17 +55,15 @@ const bad = (reason: string, expected: string, at?: (string | number)[], given?:
 });
 
 /** Absent or empty text means unset. */
-const optional =
-  <T>(check: Check<T>): Check<T | undefined> =>
-  (value) =>
-    value === undefined || value === "" ? ok(undefined) : check(value);
+const optional = <T>(check: Check<T>): Check<T | undefined> => (value) =>
+  value === undefined || value === "" ? ok(undefined) : check(value);
 
 const asText: Check<string> = (value) =>
   typeof value === "string"
     ? ok(value)
     : (typeof value === "number" && Number.isFinite(value)) || typeof value === "bigint"
-      ? ok(String(value)) // YAML reads `token: 518` as a number; the key means text
-      : bad(`is ${kindOf(value)}`, "text");
+    ? ok(String(value)) // YAML reads `token: 518` as a number; the key means text
+    : bad(`is ${kindOf(value)}`, "text");
 const asNonEmptyText: Check<string> = (value) => {
   const r = asText(value);
   return r.ok && r.value.trim() === "" ? bad("is empty", "a non-empty value") : r;
@@ -72,18 +72,20 @@ const asNonEmptyText: Check<string> = (value) => {
 const asBool: Check<boolean> = (value) =>
   typeof value === "boolean" ? ok(value) : bad("is not a boolean", "true or false");
 
-const asInt =
-  (min: number, max: number): Check<number> =>
-  (value) => {
-    const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-    if (typeof n !== "number" || !Number.isInteger(n)) return bad("is not an integer", `an integer from ${min} to ${max}`);
-    return n < min || n > max ? bad("is out of range", `an integer from ${min} to ${max}`) : ok(n);
-  };
+const asInt = (min: number, max: number): Check<number> => (value) => {
+  const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n)) {
+    return bad("is not an integer", `an integer from ${min} to ${max}`);
+  }
+  return n < min || n > max ? bad("is out of range", `an integer from ${min} to ${max}`) : ok(n);
+};
 
 const asPositiveNumber: Check<number> = (value) => {
   // The reference documents this key as "string or int"
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  return typeof n === "number" && Number.isFinite(n) && n > 0 ? ok(n) : bad("is not a positive number", "a number above 0");
+  return typeof n === "number" && Number.isFinite(n) && n > 0
+    ? ok(n)
+    : bad("is not a positive number", "a number above 0");
 };
 
 /** Amounts and block counts: bigint, written as an integer or a string of digits (large values must be text). */
@@ -91,7 +93,10 @@ const asBigint: Check<bigint> = (value) => {
   if (typeof value === "bigint" && value >= 0n) return ok(value); // exact integers from YAML
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value) || value < 0) {
-      return bad("is not a safe whole number", 'a whole number ≥ 0; write large amounts as a string of digits, e.g. "100000000000"');
+      return bad(
+        "is not a safe whole number",
+        'a whole number ≥ 0; write large amounts as a string of digits, e.g. "100000000000"',
+      );
     }
     return ok(BigInt(value));
   }
@@ -122,24 +127,22 @@ const asDuration: Check<number> = (value) => {
 };
 
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-const asUrl =
-  (schemes: readonly string[], example: string, defaultHttp: boolean): Check<string> =>
-  (value) => {
-    const expected = `${schemes.join(" or ")} URL with a host, e.g. ${example}`;
-    if (typeof value !== "string") return bad(`is ${kindOf(value)}`, expected);
-    let text = value.trim();
-    if (defaultHttp && !HAS_SCHEME.test(text)) text = `http://${text}`; // the reference prepends http:// too
-    let parsed: URL;
-    try {
-      parsed = new URL(text);
-    } catch {
-      return bad("is not a URL", expected);
-    }
-    const scheme = parsed.protocol.slice(0, -1).toLowerCase();
-    if (!schemes.includes(scheme)) return bad(`has scheme "${scheme}"`, expected);
-    if (parsed.hostname === "") return bad("has no host", expected);
-    return ok(text);
-  };
+const asUrl = (schemes: readonly string[], example: string, defaultHttp: boolean): Check<string> => (value) => {
+  const expected = `${schemes.join(" or ")} URL with a host, e.g. ${example}`;
+  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, expected);
+  let text = value.trim();
+  if (defaultHttp && !HAS_SCHEME.test(text)) text = `http://${text}`; // the reference prepends http:// too
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return bad("is not a URL", expected);
+  }
+  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
+  if (!schemes.includes(scheme)) return bad(`has scheme "${scheme}"`, expected);
+  if (parsed.hostname === "") return bad("has no host", expected);
+  return ok(text);
+};
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):(\d{1,5})$/;
 
@@ -165,7 +168,9 @@ const asAddress: Check<Address> = (value) =>
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const asPrivateKey: Check<Hex> = (value) => {
   const expected = "64 hex digits (0x prefix optional; quote it in YAML) of a secp256k1 private key";
-  if (typeof value !== "string" || !/^(0x)?[0-9a-fA-F]{64}$/.test(value.trim())) return bad("is not a private key", expected);
+  if (typeof value !== "string" || !/^(0x)?[0-9a-fA-F]{64}$/.test(value.trim())) {
+    return bad("is not a private key", expected);
+  }
   const hex = value.trim().replace(/^0x/, "").toLowerCase();
   const k = BigInt(`0x${hex}`);
   return k === 0n || k >= SECP256K1_N ? bad("is outside the secp256k1 key range", expected) : ok(`0x${hex}` as Hex);
@@ -192,32 +197,30 @@ const asEmail: Check<string> = (value) =>
     ? ok(typeof value === "string" ? value.trim() : "")
     : bad("is not an e-mail address", "e.g. ops@example.org");
 
-const asOneOf =
-  <const T extends string>(values: readonly T[]): Check<T> =>
-  (value) => {
-    const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
-    const hit = values.find((x) => x === text);
-    return hit !== undefined ? ok(hit) : bad("is not a known value", `one of ${values.map((x) => `"${x}"`).join(", ")}`);
-  };
+const asOneOf = <const T extends string>(values: readonly T[]): Check<T> => (value) => {
+  const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  const hit = values.find((x) => x === text);
+  return hit !== undefined ? ok(hit) : bad("is not a known value", `one of ${values.map((x) => `"${x}"`).join(", ")}`);
+};
 
 /** A list; a single value counts as a one-element list (the reference accepts that for log.output.type). */
-const asListOf =
-  <T>(item: Check<T>): Check<T[]> =>
-  (value) => {
-    const items = Array.isArray(value) ? value : [value];
-    const out: T[] = [];
-    for (const [i, x] of items.entries()) {
-      const r = item(x);
-      if (!r.ok) return Array.isArray(value) ? { ...r, at: [i, ...(r.at ?? [])], given: r.given ?? x } : r;
-      out.push(r.value);
-    }
-    return ok(out);
-  };
+const asListOf = <T>(item: Check<T>): Check<T[]> => (value) => {
+  const items = Array.isArray(value) ? value : [value];
+  const out: T[] = [];
+  for (const [i, x] of items.entries()) {
+    const r = item(x);
+    if (!r.ok) return Array.isArray(value) ? { ...r, at: [i, ...(r.at ?? [])], given: r.given ?? x } : r;
+    out.push(r.value);
+  }
+  return ok(out);
+};
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 const asFreeCalls: Check<Record<Address, number>> = (value) => {
-  if (!isRecord(value)) return bad(`is ${kindOf(value)}`, 'an object of address → number of free calls, e.g. {"0xab…": 10}');
+  if (!isRecord(value)) {
+    return bad(`is ${kindOf(value)}`, 'an object of address → number of free calls, e.g. {"0xab…": 10}');
+  }
   const out: Record<Address, number> = {};
   for (const [k, count] of Object.entries(value)) {
     const a = asAddress(k);
@@ -328,210 +331,210 @@ const oneOf = <const T extends string>(values: readonly T[], def: T, d: string, 
 const LOG_LEVELS = ["debug", "info", "warn", "warning", "error", "fatal", "panic"] as const;
 
 const ConfigShape = z.object({
-    blockchain_enabled: bool(true, "false = dev mode: no chain, no metadata, no payment checks", { important: true }),
-    blockchain_network_selected: nonEmpty(
-      "sepolia",
-      "network name; main and sepolia are built in, any other name works (the chain id is read from the node)",
-      { important: true },
-    ),
-    ethereum_json_rpc_http_endpoint: optHttpUrl(
-      "https://sepolia.example/rpc",
-      "JSON-RPC endpoint for channel reads, block numbers and the Registry; no built-in third-party default",
-      { important: true },
-    ),
-    ethereum_json_rpc_ws_endpoint: key(
-      m("URL", "text", undefined, "WebSocket JSON-RPC endpoint (ws:// or wss://), optional"),
-      optional(asUrl(["ws", "wss"], "wss://sepolia.example/ws", false)),
-    ),
-    blockchain_provider_api_key: key(
-      m("string", "text", "", "provider credential: JWT-looking → Bearer, Infura URL → Basic, else Bearer", {
-        secret: true,
-      }),
-      asText,
-    ),
-    registry_address_key: address("Registry contract address; default: the built-in address of the network", {
+  blockchain_enabled: bool(true, "false = dev mode: no chain, no metadata, no payment checks", { important: true }),
+  blockchain_network_selected: nonEmpty(
+    "sepolia",
+    "network name; main and sepolia are built in, any other name works (the chain id is read from the node)",
+    { important: true },
+  ),
+  ethereum_json_rpc_http_endpoint: optHttpUrl(
+    "https://sepolia.example/rpc",
+    "JSON-RPC endpoint for channel reads, block numbers and the Registry; no built-in third-party default",
+    { important: true, keyInUrl: true },
+  ),
+  ethereum_json_rpc_ws_endpoint: key(
+    m("URL", "text", undefined, "WebSocket JSON-RPC endpoint (ws:// or wss://), optional", { keyInUrl: true }),
+    optional(asUrl(["ws", "wss"], "wss://sepolia.example/ws", false)),
+  ),
+  blockchain_provider_api_key: key(
+    m("string", "text", "", "provider credential: JWT-looking → Bearer, Infura URL → Basic, else Bearer", {
+      secret: true,
+    }),
+    asText,
+  ),
+  registry_address_key: address("Registry contract address; default: the built-in address of the network", {
+    important: true,
+  }),
+  organization_id: nonEmpty("YOUR_ORG_ID", "organization id in the Registry", { important: true }),
+  service_id: nonEmpty("YOUR_SERVICE_ID", "service id in the Registry", { important: true }),
+  daemon_group_name: nonEmpty("default_group", "payment group of this daemon (in both metadata documents)", {
+    important: true,
+  }),
+  daemon_endpoint: key(
+    m("host:port", "text", "127.0.0.1:8080", "listen address for gRPC, gRPC-Web and HTTP", { important: true }),
+    asHostPort,
+  ),
+  daemon_type: oneOf(["grpc", "http"], "grpc", "grpc, or http (legacy reverse proxy without payments)"),
+  service_endpoint: key(
+    m("URL", "text", "http://localhost:5000", "the AI service (upstream); https → TLS, no scheme → http://", {
       important: true,
     }),
-    organization_id: nonEmpty("YOUR_ORG_ID", "organization id in the Registry", { important: true }),
-    service_id: nonEmpty("YOUR_SERVICE_ID", "service id in the Registry", { important: true }),
-    daemon_group_name: nonEmpty("default_group", "payment group of this daemon (in both metadata documents)", {
+    asUrl(["http", "https"], "http://localhost:5000", true),
+  ),
+  passthrough_enabled: bool(true, "false = answer each call with its own request (loopback test mode)"),
+  executable_path: text("", "program run per call when the service type is process"),
+  service_credentials: key(
+    m("[{key, value, location}]", "json", [], "credentials added to upstream calls of http services", {
+      secret: true,
+    }),
+    asCredentials,
+  ),
+  service_timeout: duration("100s", "upstream deadline when the client sent none"),
+  max_message_size_in_mb: int(4, 1, 2048, "largest message accepted and sent upstream, 1–2048 MiB"),
+  ipfs_endpoint: httpUrl(
+    "https://ipfs.singularitynet.io:443",
+    "https://ipfs.example:443",
+    "IPFS (Kubo RPC) base URL for metadata and proto archives",
+    { important: true },
+  ),
+  ipfs_timeout: int(30, 1, 3600, "IPFS request timeout in seconds"),
+  lighthouse_endpoint: httpUrl(
+    "https://gateway.lighthouse.storage/ipfs/",
+    "https://gateway.example/ipfs/",
+    "gateway URL prefix for filecoin:// metadata",
+  ),
+  payment_channel_storage_type: oneOf(
+    ["sqlite", "etcd", "memory"],
+    "sqlite",
+    "sqlite (embedded file in data_dir), etcd (replica groups) or memory (lost on restart)",
+    { important: true },
+  ),
+  payment_channel_storage_client: group("etcd client; empty or zero values come from the organization metadata", {
+    endpoints: key(
+      m("[URL]", "list", [], "etcd endpoints"),
+      asListOf(asUrl(["http", "https"], "http://127.0.0.1:2379", false)),
+    ),
+    connection_timeout: duration("0s", "dial timeout, 0s = from organization metadata"),
+    request_timeout: duration("0s", "request timeout, 0s = from organization metadata"),
+    hot_reload: bool(false, "follow endpoint changes in the organization metadata"),
+  }),
+  payment_channel_storage_server: group(
+    "etcd member started by snetd; enabled when this section is in the file unless enabled is false",
+    {
+      enabled: bool(false, "start an etcd member", { important: true }),
+      id: nonEmpty("storage-1", "member name"),
+      scheme: oneOf(["http", "https"], "http", "client and peer URL scheme"),
+      host: nonEmpty("127.0.0.1", "bind and advertise host"),
+      client_port: int(2379, 1, 65535, "client port"),
+      peer_port: int(2380, 1, 65535, "peer port"),
+      token: nonEmpty("unique-token", "initial cluster token"),
+      cluster: nonEmpty("storage-1=http://127.0.0.1:2380", "initial cluster"),
+      startup_timeout: duration("1m", "how long to wait for the member to start"),
+      data_dir: nonEmpty("storage-data-dir-1.etcd", "etcd data directory"),
+      log_level: text("info", "etcd log level"),
+      log_outputs: key(m("[string]", "list", ["./etcd-server.log"], "etcd log outputs"), asListOf(asText)),
+      binary: nonEmpty("etcd", "etcd executable, looked up on PATH"),
+    },
+  ),
+  payment_channel_cert_path: text("", "etcd client certificate (mTLS, used with https endpoints)"),
+  payment_channel_key_path: text("", "etcd client key (mTLS)"),
+  payment_channel_ca_path: text("", "etcd CA certificate (mTLS)"),
+  ssl_cert: text("", "PEM certificate chain for the daemon endpoint; needs ssl_key"),
+  ssl_key: text("", "PEM private key for ssl_cert"),
+  auto_ssl_domain: text("", "ACME domain", { unused: true }),
+  auto_ssl_cache_dir: text(".certs", "ACME certificate cache", { unused: true }),
+  allowed_user_flag: bool(false, "only allowed_user_addresses may call (refused on main)"),
+  allowed_user_addresses: addresses([], "callers allowed when allowed_user_flag is true"),
+  authentication_addresses: addresses([], "signers allowed to use the configuration service"),
+  rate_limit_per_minute: key(
+    m("number", "number", undefined, "global request rate limit per minute; unset = unlimited"),
+    optional(asPositiveNumber),
+  ),
+  burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = 2^31−1"),
+  enable_dynamic_pricing: bool(false, "price methods with the pricing option 9999127 of the service proto"),
+  model_training_enabled: bool(false, "serve the training.Daemon service", { unused: true }),
+  model_maintenance_endpoint: optHttpUrl("http://localhost:5001", "provider's training.Model service", {
+    unused: true,
+  }),
+  private_key_for_free_calls: secretKey(
+    "signs free-call tokens; its address must equal free_call_signer_address of the group",
+    { important: true },
+  ),
+  trusted_free_call_signers: addresses(
+    ["0x3Bb9b2499c283cec176e7C707Ecb495B7a961ebf", "0x7DF35C98f41F3Af0df1dc4c7F7D4C19a71Dd059F"],
+    "signers that may request free-call tokens for a user_id, exempt from the balance rule",
+  ),
+  min_balance_for_free_call: cogs(10, "whole tokens an untrusted free-call token request must hold"),
+  free_calls_per_address: key(
+    m("{address: int}", "json", {}, "per-address free-call quota override; -1 = unlimited"),
+    asFreeCalls,
+  ),
+  token_expiry_in_minutes: int(1440, 1, 10 ** 7, "prepaid token lifetime in minutes"),
+  token_secret_key: key(
+    m("string", "text", undefined, "HS256 key of prepaid tokens, ≥ 32 bytes, same on all replicas; empty = generated", {
       important: true,
+      secret: true,
     }),
-    daemon_endpoint: key(
-      m("host:port", "text", "127.0.0.1:8080", "listen address for gRPC, gRPC-Web and HTTP", { important: true }),
-      asHostPort,
-    ),
-    daemon_type: oneOf(["grpc", "http"], "grpc", "grpc, or http (legacy reverse proxy without payments)"),
-    service_endpoint: key(
-      m("URL", "text", "http://localhost:5000", "the AI service (upstream); https → TLS, no scheme → http://", {
-        important: true,
-      }),
-      asUrl(["http", "https"], "http://localhost:5000", true),
-    ),
-    passthrough_enabled: bool(true, "false = answer each call with its own request (loopback test mode)"),
-    executable_path: text("", "program run per call when the service type is process"),
-    service_credentials: key(
-      m("[{key, value, location}]", "json", [], "credentials added to upstream calls of http services", {
-        secret: true,
-      }),
-      asCredentials,
-    ),
-    service_timeout: duration("100s", "upstream deadline when the client sent none"),
-    max_message_size_in_mb: int(4, 1, 2048, "largest message accepted and sent upstream, 1–2048 MiB"),
-    ipfs_endpoint: httpUrl(
-      "https://ipfs.singularitynet.io:443",
-      "https://ipfs.example:443",
-      "IPFS (Kubo RPC) base URL for metadata and proto archives",
-      { important: true },
-    ),
-    ipfs_timeout: int(30, 1, 3600, "IPFS request timeout in seconds"),
-    lighthouse_endpoint: httpUrl(
-      "https://gateway.lighthouse.storage/ipfs/",
-      "https://gateway.example/ipfs/",
-      "gateway URL prefix for filecoin:// metadata",
-    ),
-    payment_channel_storage_type: oneOf(
-      ["sqlite", "etcd", "memory"],
-      "sqlite",
-      "sqlite (embedded file in data_dir), etcd (replica groups) or memory (lost on restart)",
-      { important: true },
-    ),
-    payment_channel_storage_client: group("etcd client; empty or zero values come from the organization metadata", {
-      endpoints: key(
-        m("[URL]", "list", [], "etcd endpoints"),
-        asListOf(asUrl(["http", "https"], "http://127.0.0.1:2379", false)),
+    asTokenSecret,
+  ),
+  metering_enabled: bool(false, "SingularityNET-hosted usage metering", { unused: true }),
+  metering_endpoint: optHttpUrl("https://metering.example", "metering service URL", { unused: true }),
+  private_key_for_metering: key(
+    m("hex key", "text", undefined, "key that signs metering reports", { secret: true, unused: true }),
+    optional(asPrivateKey),
+  ),
+  alerts_email: key(m("string", "text", "", "alert recipient; needs notification_endpoint", { unused: true }), asEmail),
+  notification_endpoint: optHttpUrl("https://notify.example", "alert notification service", { unused: true }),
+  service_heartbeat_type: oneOf(
+    ["", "none", "tcp", "http", "https", "grpc"],
+    "",
+    'upstream probe: ""/none/tcp connect, http(s) GET heartbeat_endpoint, grpc health check',
+  ),
+  heartbeat_endpoint: optHttpUrl("http://localhost:5000/health", "URL probed by http(s) heartbeats"),
+  log: group("logger", {
+    level: key(m(LOG_LEVELS.join(" | "), "text", "info", "least severe level written"), (x) => {
+      const r = asOneOf(LOG_LEVELS)(x);
+      return r.ok ? ok(r.value === "warning" ? "warn" : r.value) : r;
+    }),
+    timezone: nonEmpty("UTC", "time zone of timestamps"),
+    formatter: group("line format", {
+      type: oneOf(["text", "json"], "text", "text or json lines"),
+      timestamp_format: text("2006-01-02T15:04:05.999Z07:00", "timestamp layout (Go reference-time syntax)"),
+    }),
+    output: group("destinations", {
+      type: key(
+        m("[file | stdout | stderr]", "list", ["stdout"], "where log lines go; a single string also works"),
+        asListOf(asOneOf(["file", "stdout", "stderr"])),
       ),
-      connection_timeout: duration("0s", "dial timeout, 0s = from organization metadata"),
-      request_timeout: duration("0s", "request timeout, 0s = from organization metadata"),
-      hot_reload: bool(false, "follow endpoint changes in the organization metadata"),
+      file_pattern: nonEmpty("./snet-daemon.%Y%m%d.log", "log file name, strftime pattern expanded at start"),
+      current_link: text("./snet-daemon.log", "symlink to the current log file"),
+      max_size_in_mb: int(10, 1, 1 << 20, "rotate after this many MiB"),
+      max_age_in_days: int(7, 0, 36500, "delete rotated files older than this"),
+      rotation_count: int(0, 0, 1 << 20, "rotated files kept, 0 = all"),
     }),
-    payment_channel_storage_server: group(
-      "etcd member started by snetd; enabled when this section is in the file unless enabled is false",
-      {
-        enabled: bool(false, "start an etcd member", { important: true }),
-        id: nonEmpty("storage-1", "member name"),
-        scheme: oneOf(["http", "https"], "http", "client and peer URL scheme"),
-        host: nonEmpty("127.0.0.1", "bind and advertise host"),
-        client_port: int(2379, 1, 65535, "client port"),
-        peer_port: int(2380, 1, 65535, "peer port"),
-        token: nonEmpty("unique-token", "initial cluster token"),
-        cluster: nonEmpty("storage-1=http://127.0.0.1:2380", "initial cluster"),
-        startup_timeout: duration("1m", "how long to wait for the member to start"),
-        data_dir: nonEmpty("storage-data-dir-1.etcd", "etcd data directory"),
-        log_level: text("info", "etcd log level"),
-        log_outputs: key(m("[string]", "list", ["./etcd-server.log"], "etcd log outputs"), asListOf(asText)),
-        binary: nonEmpty("etcd", "etcd executable, looked up on PATH"),
-      },
+    hooks: key(
+      m("[string]", "list", [], "names of log.<name> hook sections (email, telegram_bot)", { unused: true }),
+      asListOf(asNonEmptyText),
     ),
-    payment_channel_cert_path: text("", "etcd client certificate (mTLS, used with https endpoints)"),
-    payment_channel_key_path: text("", "etcd client key (mTLS)"),
-    payment_channel_ca_path: text("", "etcd CA certificate (mTLS)"),
-    ssl_cert: text("", "PEM certificate chain for the daemon endpoint; needs ssl_key"),
-    ssl_key: text("", "PEM private key for ssl_cert"),
-    auto_ssl_domain: text("", "ACME domain", { unused: true }),
-    auto_ssl_cache_dir: text(".certs", "ACME certificate cache", { unused: true }),
-    allowed_user_flag: bool(false, "only allowed_user_addresses may call (refused on main)"),
-    allowed_user_addresses: addresses([], "callers allowed when allowed_user_flag is true"),
-    authentication_addresses: addresses([], "signers allowed to use the configuration service"),
-    rate_limit_per_minute: key(
-      m("number", "number", undefined, "global request rate limit per minute; unset = unlimited"),
-      optional(asPositiveNumber),
-    ),
-    burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = 2^31−1"),
-    enable_dynamic_pricing: bool(false, "price methods with the pricing option 9999127 of the service proto"),
-    model_training_enabled: bool(false, "serve the training.Daemon service", { unused: true }),
-    model_maintenance_endpoint: optHttpUrl("http://localhost:5001", "provider's training.Model service", {
-      unused: true,
+  }),
+  experimental: group("listener internals of the reference daemon", {
+    split_grpc_web: bool(false, "serve gRPC-Web on its own listener", { unused: true }),
+    use_original_cmux: bool(false, "use cmux for protocol matching", { unused: true }),
+    traffic_split: group("separate listeners", {
+      grpc: optInt(1, 65535, "gRPC port", { unused: true }),
+      http: optInt(1, 65535, "HTTP port", { unused: true }),
     }),
-    private_key_for_free_calls: secretKey(
-      "signs free-call tokens; its address must equal free_call_signer_address of the group",
-      { important: true },
-    ),
-    trusted_free_call_signers: addresses(
-      ["0x3Bb9b2499c283cec176e7C707Ecb495B7a961ebf", "0x7DF35C98f41F3Af0df1dc4c7F7D4C19a71Dd059F"],
-      "signers that may request free-call tokens for a user_id, exempt from the balance rule",
-    ),
-    min_balance_for_free_call: cogs(10, "whole tokens an untrusted free-call token request must hold"),
-    free_calls_per_address: key(
-      m("{address: int}", "json", {}, "per-address free-call quota override; -1 = unlimited"),
-      asFreeCalls,
-    ),
-    token_expiry_in_minutes: int(1440, 1, 10 ** 7, "prepaid token lifetime in minutes"),
-    token_secret_key: key(
-      m("string", "text", undefined, "HS256 key of prepaid tokens, ≥ 32 bytes, same on all replicas; empty = generated", {
-        important: true,
-        secret: true,
-      }),
-      asTokenSecret,
-    ),
-    metering_enabled: bool(false, "SingularityNET-hosted usage metering", { unused: true }),
-    metering_endpoint: optHttpUrl("https://metering.example", "metering service URL", { unused: true }),
-    private_key_for_metering: key(
-      m("hex key", "text", undefined, "key that signs metering reports", { secret: true, unused: true }),
-      optional(asPrivateKey),
-    ),
-    alerts_email: key(m("string", "text", "", "alert recipient; needs notification_endpoint", { unused: true }), asEmail),
-    notification_endpoint: optHttpUrl("https://notify.example", "alert notification service", { unused: true }),
-    service_heartbeat_type: oneOf(
-      ["", "none", "tcp", "http", "https", "grpc"],
-      "",
-      'upstream probe: ""/none/tcp connect, http(s) GET heartbeat_endpoint, grpc health check',
-    ),
-    heartbeat_endpoint: optHttpUrl("http://localhost:5000/health", "URL probed by http(s) heartbeats"),
-    log: group("logger", {
-      level: key(m(LOG_LEVELS.join(" | "), "text", "info", "least severe level written"), (x) => {
-        const r = asOneOf(LOG_LEVELS)(x);
-        return r.ok ? ok(r.value === "warning" ? "warn" : r.value) : r;
-      }),
-      timezone: nonEmpty("UTC", "time zone of timestamps"),
-      formatter: group("line format", {
-        type: oneOf(["text", "json"], "text", "text or json lines"),
-        timestamp_format: text("2006-01-02T15:04:05.999Z07:00", "timestamp layout (Go reference-time syntax)"),
-      }),
-      output: group("destinations", {
-        type: key(
-          m("[file | stdout | stderr]", "list", ["stdout"], "where log lines go; a single string also works"),
-          asListOf(asOneOf(["file", "stdout", "stderr"])),
-        ),
-        file_pattern: nonEmpty("./snet-daemon.%Y%m%d.log", "log file name, strftime pattern expanded at start"),
-        current_link: text("./snet-daemon.log", "symlink to the current log file"),
-        max_size_in_mb: int(10, 1, 1 << 20, "rotate after this many MiB"),
-        max_age_in_days: int(7, 0, 36500, "delete rotated files older than this"),
-        rotation_count: int(0, 0, 1 << 20, "rotated files kept, 0 = all"),
-      }),
-      hooks: key(
-        m("[string]", "list", [], "names of log.<name> hook sections (email, telegram_bot)", { unused: true }),
-        asListOf(asNonEmptyText),
-      ),
-    }),
-    experimental: group("listener internals of the reference daemon", {
-      split_grpc_web: bool(false, "serve gRPC-Web on its own listener", { unused: true }),
-      use_original_cmux: bool(false, "use cmux for protocol matching", { unused: true }),
-      traffic_split: group("separate listeners", {
-        grpc: optInt(1, 65535, "gRPC port", { unused: true }),
-        http: optInt(1, 65535, "HTTP port", { unused: true }),
-      }),
-    }),
-    // Ours (config.md §8)
-    data_dir: nonEmpty("./snetd-data", "directory of snetd's own state (the SQLite file)", { important: true }),
-    organization_metadata_file: optText("local organization metadata JSON instead of Registry + IPFS"),
-    service_metadata_file: optText("local service metadata JSON instead of Registry + IPFS"),
-    service_proto_dir: optText("local directory of the service's .proto files"),
-    token_address: address("payment token address; default: MultiPartyEscrow.token()"),
-    block_cache_ms: int(1000, 0, 3_600_000, "how old the cached head block number may be, in milliseconds"),
-    channel_lease_ttl_s: int(10, 1, 3600, "TTL in seconds of a channel's in-flight slot in etcd"),
-    drain_timeout: duration("30s", "on SIGTERM/SIGINT, how long in-flight calls may finish"),
-    metrics_enabled: bool(true, "serve Prometheus metrics"),
-    auto_claim: group("claims submitted by the daemon itself (needs private_key)", {
-      enabled: bool(false, "claim channels periodically"),
-      expiring_within_blocks: cogs(0, "claim channels expiring within this many blocks; 0 = 2 × the group's threshold"),
-      unclaimed_threshold_cogs: cogs(undefined, "claim a channel once its unclaimed amount reaches this (cogs)"),
-      interval: duration("5m", "how often to look for channels to claim"),
-    }),
-    claim: group("snetd claim", {
-      batch_size: int(20, 1, 1000, "channels per multi-channel claim transaction"),
-    }),
-    private_key: secretKey("key that signs claim transactions (snetd claim, auto_claim); never printed"),
+  }),
+  // Ours (config.md §8)
+  data_dir: nonEmpty("./snetd-data", "directory of snetd's own state (the SQLite file)", { important: true }),
+  organization_metadata_file: optText("local organization metadata JSON instead of Registry + IPFS"),
+  service_metadata_file: optText("local service metadata JSON instead of Registry + IPFS"),
+  service_proto_dir: optText("local directory of the service's .proto files"),
+  token_address: address("payment token address; default: MultiPartyEscrow.token()"),
+  block_cache_ms: int(1000, 0, 3_600_000, "how old the cached head block number may be, in milliseconds"),
+  channel_lease_ttl_s: int(10, 1, 3600, "TTL in seconds of a channel's in-flight slot in etcd"),
+  drain_timeout: duration("30s", "on SIGTERM/SIGINT, how long in-flight calls may finish"),
+  metrics_enabled: bool(true, "serve Prometheus metrics"),
+  auto_claim: group("claims submitted by the daemon itself (needs private_key)", {
+    enabled: bool(false, "claim channels periodically"),
+    expiring_within_blocks: cogs(0, "claim channels expiring within this many blocks; 0 = 2 × the group's threshold"),
+    unclaimed_threshold_cogs: cogs(undefined, "claim a channel once its unclaimed amount reaches this (cogs)"),
+    interval: duration("5m", "how often to look for channels to claim"),
+  }),
+  claim: group("snetd claim", {
+    batch_size: int(20, 1, 1000, "channels per multi-channel claim transaction"),
+  }),
+  private_key: secretKey("key that signs claim transactions (snetd claim, auto_claim); never printed"),
 });
 
 export const ConfigSchema = ConfigShape.superRefine(
@@ -640,7 +643,12 @@ function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
   }
   if (str(c.ssl_cert) && str(c.ssl_key) && (c.ssl_cert === "") !== (c.ssl_key === "")) {
     const [missing, set] = c.ssl_cert === "" ? ["ssl_cert", "ssl_key"] : ["ssl_key", "ssl_cert"];
-    out.push({ path: [missing], given: "", reason: `is empty while ${set} is set`, expected: "both ssl_cert and ssl_key, or neither" });
+    out.push({
+      path: [missing],
+      given: "",
+      reason: `is empty while ${set} is set`,
+      expected: "both ssl_cert and ssl_key, or neither",
+    });
   }
   if (c.allowed_user_flag === true) {
     if (c.blockchain_network_selected === "main") {
@@ -661,12 +669,24 @@ function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
     }
   }
   if (str(c.alerts_email) && c.alerts_email !== "" && c.notification_endpoint === undefined) {
-    out.push({ path: ["notification_endpoint"], given: "", reason: "is empty while alerts_email is set", expected: "both alerts_email and notification_endpoint, or neither" });
+    out.push({
+      path: ["notification_endpoint"],
+      given: "",
+      reason: "is empty while alerts_email is set",
+      expected: "both alerts_email and notification_endpoint, or neither",
+    });
   }
   if (str(c.notification_endpoint) && c.alerts_email === "") {
-    out.push({ path: ["alerts_email"], given: "", reason: "is empty while notification_endpoint is set", expected: "both alerts_email and notification_endpoint, or neither" });
+    out.push({
+      path: ["alerts_email"],
+      given: "",
+      reason: "is empty while notification_endpoint is set",
+      expected: "both alerts_email and notification_endpoint, or neither",
+    });
   }
-  if ((c.service_heartbeat_type === "http" || c.service_heartbeat_type === "https") && c.heartbeat_endpoint === undefined) {
+  if (
+    (c.service_heartbeat_type === "http" || c.service_heartbeat_type === "https") && c.heartbeat_endpoint === undefined
+  ) {
     out.push({
       path: ["heartbeat_endpoint"],
       given: "",
@@ -675,8 +695,12 @@ function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
     });
   }
   if (c.metering_enabled === true && c.metering_endpoint === undefined) {
-    out.push({ path: ["metering_endpoint"], given: "", reason: "is empty while metering_enabled is true", expected: "the metering service URL" });
+    out.push({
+      path: ["metering_endpoint"],
+      given: "",
+      reason: "is empty while metering_enabled is true",
+      expected: "the metering service URL",
+    });
   }
   return out;
 }
-

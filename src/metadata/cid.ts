@@ -173,11 +173,7 @@ export function verifyContent(cidText: string, content: Uint8Array): void {
 }
 
 function mismatch(cidText: string, length: number, detail: string): MetadataError {
-  return new MetadataError(
-    "content-mismatch",
-    `content fetched for CID "${cidText}" (${length} bytes) does not match the CID${detail}; ` +
-      "the IPFS node or gateway returned other data than was published",
-  );
+  return new MetadataError("content-mismatch", `content fetched for CID "${cidText}" (${length} bytes) does not match the CID${detail}`);
 }
 
 export type FetchBlock = (cid: string) => Promise<Uint8Array>;
@@ -203,9 +199,9 @@ export async function verifyContentWithBlocks(
   try {
     assembled = await assembleDag(cidText, fetchBlock, content.length);
   } catch (err) {
-    throw mismatch(cidText, content.length, ` (walking its DAG: ${(err as Error).message})`);
+    throw mismatch(cidText, content.length, `, nor could its DAG be checked block by block (${(err as Error).message})`);
   }
-  if (!sameBytes(assembled, content)) throw mismatch(cidText, content.length, " (its DAG holds other bytes)");
+  if (!sameBytes(assembled, content)) throw mismatch(cidText, content.length, ", its DAG holds other bytes");
 }
 
 /** Depth bound for DAG walks; a 2^64-byte file in 256 KiB chunks with 174 links per node is depth 7. */

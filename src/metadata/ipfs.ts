@@ -8,6 +8,9 @@ import { MetadataError, parseCid, verifyContentWithBlocks } from "./cid.ts";
 
 export { MetadataError, type MetadataErrorReason } from "./cid.ts";
 
+/** Bitswap's largest block (2 MiB); go-ipfs default blocks are 256 KiB plus framing. */
+const MAX_BLOCK_BYTES = 2 * 1024 * 1024;
+
 export interface ContentUri {
   scheme: "ipfs" | "filecoin";
   cid: string;
@@ -104,15 +107,18 @@ export async function fetchVerified(uri: string, opts: FetchVerifiedOptions): Pr
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   const what = `"${uri.replace(/\0+$/, "")}"`;
   const content = await httpBytes(source, source.contentRequest(cid), what, opts, deadline);
+  const blockOpts = { ...opts, maxBytes: MAX_BLOCK_BYTES };
   const fetchBlock = (blockCid: string) =>
-    httpBytes(source, source.blockRequest(blockCid), `block "${blockCid}" of ${what}`, opts, deadline);
+    httpBytes(source, source.blockRequest(blockCid), `block "${blockCid}"`, blockOpts, deadline);
   try {
     await verifyContentWithBlocks(cid, content, fetchBlock);
   } catch (err) {
     if (err instanceof MetadataError && err.reason === "content-mismatch") {
-      throw new MetadataError(err.reason, `${err.message} (${source.label} at "${source.endpoint}"; check ${source.key})`, {
-        cause: err,
-      });
+      throw new MetadataError(
+        err.reason,
+        `${err.message}; the ${source.label} at "${source.endpoint}" returned other data than was published, check ${source.key}`,
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -162,15 +162,17 @@ function parseDocument<S extends z.ZodType>(schema: S, text: string | Uint8Array
   return result.data;
 }
 
-/** `origin` (URI or file path) is quoted in error messages. */
-export function parseOrgMetadata(text: string | Uint8Array, origin?: string): OrgMetadata {
-  return parseDocument(OrgMetadataSchema, text, `organization metadata${origin ? ` from "${origin}"` : ""}`);
+/**
+ * `label` names the document in error messages, e.g. `organization metadata of "snet-test-org" from
+ * "ipfs://Qm…"`.
+ */
+export function parseOrgMetadata(text: string | Uint8Array, label = "organization metadata"): OrgMetadata {
+  return parseDocument(OrgMetadataSchema, text, label);
 }
 
 /** Also refuses a group without exactly one usable default pricing entry (payments.md §8). */
-export function parseServiceMetadata(text: string | Uint8Array, origin?: string): ServiceMetadata {
-  const doc = `service metadata${origin ? ` from "${origin}"` : ""}`;
-  const service = parseDocument(ServiceMetadataSchema, text, doc);
+export function parseServiceMetadata(text: string | Uint8Array, label = "service metadata"): ServiceMetadata {
+  const service = parseDocument(ServiceMetadataSchema, text, label);
   const problems: string[] = [];
   for (const g of service.groups) {
     try {
@@ -179,7 +181,7 @@ export function parseServiceMetadata(text: string | Uint8Array, origin?: string)
       problems.push((err as Error).message);
     }
   }
-  if (problems.length > 0) throw new MetadataError("invalid-document", `${doc} is invalid: ${problems.join("; ")}`);
+  if (problems.length > 0) throw new MetadataError("invalid-document", `${label} is invalid: ${problems.join("; ")}`);
   return service;
 }
 

@@ -80,35 +80,30 @@ export async function loadMetadata(deps: LoadMetadataDeps, cfg: LoadMetadataConf
     registry ??= await registryAddress(deps.publicClient, cfg.registry_address);
     return { client: deps.publicClient, registry };
   };
-  const fromUri = async (uri: string, doc: string) => {
-    try {
-      return await fetchVerified(uri, fetchOpts(MAX_DOCUMENT_BYTES));
-    } catch (err) {
-      if (err instanceof MetadataError) throw new MetadataError(err.reason, `${doc}: ${err.message}`, { cause: err });
-      throw err;
-    }
-  };
+  const fromUri = (uri: string, doc: string) => inContext(doc, () => fetchVerified(uri, fetchOpts(MAX_DOCUMENT_BYTES)));
 
   let org: OrgMetadata;
   const orgDoc = `organization metadata of "${cfg.organization_id}"`;
   if (cfg.organization_metadata_file) {
     deps.log?.(`using ${orgDoc} from file "${cfg.organization_metadata_file}", not the Registry copy`);
-    org = parseOrgMetadata(await readLocal(deps, cfg.organization_metadata_file, orgDoc), cfg.organization_metadata_file);
+    const file = cfg.organization_metadata_file;
+    org = parseOrgMetadata(await readLocal(deps, file, orgDoc), `${orgDoc} from file "${file}"`);
   } else {
     const { client, registry: at } = await chain();
     const uri = await readOrganizationUri(client, at, cfg.organization_id);
-    org = parseOrgMetadata(await fromUri(uri, orgDoc), uri);
+    org = parseOrgMetadata(await fromUri(uri, orgDoc), `${orgDoc} from "${uri}"`);
   }
 
   let service: ServiceMetadata;
   const serviceDoc = `service metadata of "${cfg.organization_id}"/"${cfg.service_id}"`;
   if (cfg.service_metadata_file) {
     deps.log?.(`using ${serviceDoc} from file "${cfg.service_metadata_file}", not the Registry copy`);
-    service = parseServiceMetadata(await readLocal(deps, cfg.service_metadata_file, serviceDoc), cfg.service_metadata_file);
+    const file = cfg.service_metadata_file;
+    service = parseServiceMetadata(await readLocal(deps, file, serviceDoc), `${serviceDoc} from file "${file}"`);
   } else {
     const { client, registry: at } = await chain();
     const uri = await readServiceUri(client, at, cfg.organization_id, cfg.service_id);
-    service = parseServiceMetadata(await fromUri(uri, serviceDoc), uri);
+    service = parseServiceMetadata(await fromUri(uri, serviceDoc), `${serviceDoc} from "${uri}"`);
   }
 
   const group = selectGroup(org, service, cfg.daemon_group_name, {
@@ -130,25 +125,25 @@ export async function loadMetadata(deps: LoadMetadataDeps, cfg: LoadMetadataConf
       );
     }
     const archiveDoc = `proto archive "${group.apiSource}" of ${serviceDoc}`;
-    const archive = await (async () => {
-      try {
-        return await fetchVerified(group.apiSource as string, fetchOpts(MAX_ARCHIVE_FETCH_BYTES));
-      } catch (err) {
-        if (err instanceof MetadataError) throw new MetadataError(err.reason, `${archiveDoc}: ${err.message}`, { cause: err });
-        throw err;
-      }
-    })();
-    try {
-      protos = await extractProtos(archive);
-    } catch (err) {
-      if (err instanceof MetadataError) throw new MetadataError(err.reason, `${archiveDoc}: ${err.message}`, { cause: err });
-      throw err;
-    }
+    const archiveUri = group.apiSource;
+    protos = await inContext(archiveDoc, async () =>
+      extractProtos(await fetchVerified(archiveUri, fetchOpts(MAX_ARCHIVE_FETCH_BYTES))),
+    );
   }
   if (Object.keys(protos).length === 0) {
     throw new MetadataError("bad-archive", `no .proto file found for ${serviceDoc}`);
   }
   return { group, org, service, protos, source };
+}
+
+/** Prefixes which document failed to a MetadataError raised while loading it. */
+async function inContext<T>(doc: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof MetadataError) throw new MetadataError(err.reason, `${doc}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 async function registryAddress(client: { getChainId(): Promise<number> }, configured?: string): Promise<Address> {

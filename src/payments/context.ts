@@ -80,7 +80,12 @@ export async function openStore(config: Config, group: DaemonGroup | undefined, 
   }
 }
 
-export async function paymentContext(config: Config, log: Logger): Promise<PaymentContext> {
+export interface ContextOptions {
+  /** "none": the caller talks to a running daemon instead (claim); "read-only": list next to a daemon. */
+  store?: "read-write" | "read-only" | "none";
+}
+
+export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
   const rpcUrl = rpcUrlOf(config);
   const client = chainClient(rpcUrl, { ...(config.blockchain_provider_api_key ? { apiKey: config.blockchain_provider_api_key } : {}) });
   let chainId: number;
@@ -116,7 +121,8 @@ export async function paymentContext(config: Config, log: Logger): Promise<Payme
   }
   const { group } = meta;
   const mpeAddress = group.mpeAddress.toLowerCase() as Address;
-  const store = await openStore(config, group);
+  const storeMode = opts.store ?? "read-write";
+  const store = storeMode === "none" ? memoryStore() : await openStore(config, group, storeMode === "read-only" ? { readOnly: true } : {});
   const prefix = namespacePrefix({ chainId, mpe: mpeAddress, orgId: group.orgId, groupIdHex: bytesToHex(group.groupId) as `0x${string}` });
   const keys = keysOf(prefix);
   const blocks = blockSource(client, { maxAgeMs: config.block_cache_ms });

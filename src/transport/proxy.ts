@@ -35,6 +35,12 @@ export interface ProxyOptions {
   defaultTimeoutMs: number;
 }
 
+/**
+ * Timers hold at most 2^31-1 ms (~24.8 days); a longer deadline would fire at once. Whole seconds below
+ * that bound, so the forwarded grpc-timeout also fits the service's own timers (grpc-js has the same limit).
+ */
+const MAX_TIMEOUT_MS = 2_147_483_000;
+
 const RESPONSE_HOP_HEADERS = new Set([":status", "date", "connection", "transfer-encoding", "content-length", "keep-alive"]);
 
 export function statusTrailers(err: SnetError): HeaderMap {
@@ -67,7 +73,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   }
   if (call.finished) return void settle(false);
 
-  const timeoutMs = call.timeoutMs ?? opts.defaultTimeoutMs;
+  const timeoutMs = Math.min(call.timeoutMs ?? opts.defaultTimeoutMs, MAX_TIMEOUT_MS);
   const headers: Record<string, string | string[]> = {
     ":method": "POST",
     ":path": call.path,
@@ -102,6 +108,8 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   // Client → service, with backpressure and the size limit.
   const inbound = frameSizeWatcher(opts.maxMessageBytes);
   call.body.on("data", (chunk: Buffer) => {
+    // After a refusal the rest of the body is dropped, not parsed or written to a closed stream.
+    if (localError) return;
     const tooBig = inbound(chunk);
     if (tooBig !== undefined) {
       abort(new SnetError(Code.RESOURCE_EXHAUSTED, `received message larger than max (${tooBig} vs. ${opts.maxMessageBytes})`));
@@ -124,6 +132,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
     else call.sendHeaders(withoutPseudo(h));
   });
   req.on("data", (chunk: Buffer) => {
+    if (localError) return;
     const tooBig = outbound(chunk);
     if (tooBig !== undefined) {
       abort(new SnetError(Code.RESOURCE_EXHAUSTED, `service sent a message larger than max (${tooBig} vs. ${opts.maxMessageBytes})`));

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import net from "node:net";
+import tls from "node:tls";
 import type { ServerCall } from "./call.ts";
 import { preflightHeaders } from "./cors.ts";
 import type { DaemonMethod } from "./daemon-services.ts";
@@ -119,23 +120,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxSessionMemory: 64,
   };
   const h1 = http.createServer({ keepAlive: true }, onRequest);
+  // One plain HTTP/2 server for h2c and h2: a secure server with allowHTTP1 would need a 'request'
+  // listener, which turns on node's compat layer for every HTTP/2 stream, and its 'wantTrailers'
+  // handler sends empty trailers before ours (grpc-status lost).
+  const h2 = http2.createServer(h2Options);
   let listener: net.Server;
-  let h2: http2.Http2Server | http2.Http2SecureServer;
   if (opts.tls) {
-    h2 = http2.createSecureServer({
-      ...h2Options,
-      allowHTTP1: true,
-      cert: readFileSync(opts.tls.certFile),
-      key: readFileSync(opts.tls.keyFile),
-      ALPNProtocols: ["h2", "http/1.1"],
-    });
-    // With allowHTTP1, HTTP/1.1 requests arrive as 'request' events on the secure server.
-    h2.on("request", (req, res) => {
-      if ((req as { httpVersionMajor?: number }).httpVersionMajor === 1) onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-    });
-    listener = h2 as unknown as net.Server;
+    listener = tls.createServer(
+      { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), ALPNProtocols: ["h2", "http/1.1"] },
+      // ALPN decides; a client that negotiated nothing speaks HTTP/1.1.
+      (socket) => (socket.alpnProtocol === "h2" ? h2 : h1).emit("connection", socket),
+    );
   } else {
-    h2 = http2.createServer(h2Options);
     listener = net.createServer((socket) => {
       const sniff = () => {
         // "PRI" starts the HTTP/2 preface and is no HTTP/1.1 method; three bytes decide.

@@ -22,6 +22,8 @@ export interface EtcdMember {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the member again with the same data dir and ports; it rejoins the cluster. */
   restart(): Promise<void>;
+  /** etcd's own health check: this member is running and sees a leader (so the cluster has quorum). */
+  healthy(): Promise<boolean>;
 }
 
 export interface EtcdCluster {
@@ -144,6 +146,7 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
         return child?.pid ?? -1;
       },
       launch,
+      healthy: () => healthy(healthUrl),
       alive: () => child !== undefined && child.exitCode === null && child.signalCode === null,
       async kill(signal: NodeJS.Signals = "SIGKILL") {
         if (!child) return;

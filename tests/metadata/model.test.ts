@@ -46,8 +46,8 @@ describe("parseOrgMetadata / parseServiceMetadata", () => {
   test("errors name the document, its origin and the field path", () => {
     const org = orgMetadata();
     (org.groups[0] as { payment: { payment_address: string } }).payment.payment_address = "0x1234";
-    const msg = messageOf(() => parseOrgMetadata(json(org), "ipfs://QmOrg"));
-    expect(msg).toStartWith('invalid-document: organization metadata from "ipfs://QmOrg" is invalid: ');
+    const msg = messageOf(() => parseOrgMetadata(json(org), 'organization metadata of "snet-test-org" from "ipfs://QmOrg"'));
+    expect(msg).toStartWith('invalid-document: organization metadata of "snet-test-org" from "ipfs://QmOrg" is invalid: ');
     expect(msg).toContain('groups[0].payment.payment_address: expected a 0x-prefixed 20-byte hex address, got "0x1234"');
   });
 
@@ -79,8 +79,8 @@ describe("parseOrgMetadata / parseServiceMetadata", () => {
   });
 
   test("not JSON", () => {
-    expect(messageOf(() => parseServiceMetadata("<html>", "ipfs://QmX"))).toStartWith(
-      'invalid-document: service metadata from "ipfs://QmX" is not valid JSON',
+    expect(messageOf(() => parseServiceMetadata("<html>"))).toStartWith(
+      "invalid-document: service metadata is not valid JSON",
     );
   });
 });

@@ -1,6 +1,8 @@
 // Registry id and URI encodings against the vectors, and reads from the packaged Registry on anvil.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createPublicClient, http } from "viem";
 import vectors from "../vectors/signatures.json" with { type: "json" };
+import { freePort } from "../kit/ports.ts";
 import {
   bytes32ToText,
   decodeMetadataUri,
@@ -97,7 +99,16 @@ describe("Registry on anvil", () => {
   test("an address without the Registry: a clear error, not a crash", async () => {
     const empty = "0x000000000000000000000000000000000000dEaD";
     const msg = await messageOf(readOrganizationUri(chain.publicClient, empty, "snet-test-org"));
-    expect(msg).toStartWith(`unreachable: could not read organization "snet-test-org" from the Registry at ${empty}`);
-    expect(msg).not.toContain(chain.rpcUrl);
+    expect(msg).toBe(
+      `no-registry: there is no Registry contract at ${empty} on this chain (reading organization "snet-test-org"); check registry_address_key`,
+    );
+  });
+
+  test("an unreachable node: the error names the Registry but not the RPC URL (it may carry an API key)", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}/v3/secret-api-key`;
+    const client = createPublicClient({ transport: http(dead, { retryCount: 0 }) });
+    const msg = await messageOf(readOrganizationUri(client, chain.registry, "snet-test-org"));
+    expect(msg).toStartWith(`unreachable: could not read organization "snet-test-org" from the Registry at ${chain.registry}: `);
+    expect(msg).not.toContain("secret-api-key");
   });
 });

@@ -3,12 +3,38 @@
  * dies, a bounded StoreUnavailableError when quorum is lost, and no committed data lost after recovery.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Etcd3 } from "etcd3";
 import type { Store } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
 
 let cluster: EtcdCluster;
+
+/** Index of the member that currently leads the cluster. */
+async function findLeader(): Promise<number> {
+  const statuses = await Promise.all(
+    cluster.endpoints.map(async (e) => {
+      const raw = new Etcd3({ hosts: [e] });
+      try {
+        return await raw.maintenance.status();
+      } finally {
+        raw.close();
+      }
+    }),
+  );
+  const index = statuses.findIndex((s) => s.header.member_id === s.leader);
+  if (index < 0) throw new Error("no member of the test cluster says it is the leader");
+  return index;
+}
+
+async function until(condition: () => Promise<boolean>, withinMs = 20_000) {
+  const deadline = Date.now() + withinMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${withinMs} ms`);
+    await Bun.sleep(100);
+  }
+}
 const stores: Store[] = [];
 const namespace = `cluster-${process.pid}/`;
 const open = async (endpoints: string[]) => {
@@ -44,7 +70,7 @@ test("concurrent compare-and-swap through three members has exactly one winner p
   }
 });
 
-test("commits survive one dead member, fail bounded without quorum, and nothing committed is lost", async () => {
+test("commits survive one dead member, fail bounded without quorum, and nothing committed is lost", { timeout: 60_000 }, async () => {
   const store = await open(cluster.endpoints);
   const committed = new Map<string, string>();
   const write = async (key: string) => {
@@ -54,22 +80,28 @@ test("commits survive one dead member, fail bounded without quorum, and nothing 
   };
   for (let i = 0; i < 5; i++) await write(`safe/before-${i}`);
 
-  const [first, second] = cluster.members;
-  await first!.kill();
+  // Kill the leader, the harder case: commits fail (bounded, StoreUnavailableError) until the others elect
+  // a new one, then must all succeed through the surviving members.
+  const leaderIndex = await findLeader();
+  const first = cluster.members[leaderIndex]!;
+  const second = cluster.members[(leaderIndex + 1) % 3]!;
+  const survivor = cluster.members[(leaderIndex + 2) % 3]!;
+  await first.kill();
+  await until(async () => (await second.healthy()) && (await survivor.healthy()));
   for (let i = 0; i < 10; i++) await write(`safe/one-down-${i}`);
   expect((await store.list("safe/")).length).toBe(committed.size);
 
-  await second!.kill();
+  await second.kill();
   const started = Date.now();
   const err = await store.commit({ compare: [], then: [{ op: "put", key: "safe/no-quorum", value: "x" }] }).catch((e: unknown) => e);
   const elapsed = Date.now() - started;
   expect(err).toBeInstanceOf(StoreUnavailableError);
-  expect((err as Error).message).toContain(cluster.endpoints[2]!);
+  expect((err as Error).message).toContain(survivor.clientUrl);
   expect(elapsed).toBeLessThan(15_000);
   expect(await store.get("safe/before-0").catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
 
-  await first!.restart();
-  await second!.restart();
+  await first.restart();
+  await second.restart();
   // The client may have parked the members it saw fail for a few seconds; retry until they are back.
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -1,0 +1,92 @@
+/**
+ * The two ways `snetd claim` starts claims: through the running daemon's ProviderControlService (the
+ * daemon stays the only writer of its store, exactly as with snet-cli), or in-process on the store when
+ * no daemon runs (and always for auto-claim inside `serve`).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { signDigest } from "../core/noble-recovery.ts";
+import { bytesToBigint } from "../core/numbers.ts";
+import { type Address, listInProgressMessage, listUnclaimedMessage, multiClaimMessage, personalDigest } from "../core/signatures.ts";
+import {
+  GetPaymentsListRequestSchema,
+  PaymentsListReplySchema,
+  StartMultipleClaimRequestSchema,
+} from "../gen/control_service_pb.ts";
+import type { Treasury } from "../payments/treasury.ts";
+import type { TreasurySource } from "./claimer.ts";
+
+export function localSource(t: Treasury): TreasurySource {
+  return {
+    inProgress: () => t.inProgress(),
+    unclaimed: () => t.unclaimed(),
+    async startClaims(ids) {
+      const out = [];
+      for (const id of ids) out.push(await t.startClaim(id));
+      return out;
+    },
+  };
+}
+
+export class DaemonUnreachableError extends Error {
+  override readonly name = "DaemonUnreachableError";
+}
+
+export function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Address; privateKey: Uint8Array; head: () => Promise<bigint> }): TreasurySource & { close(): void } {
+  const client = new grpc.Client(opts.endpoint, opts.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
+  const sign = (message: Uint8Array) => signDigest(opts.privateKey, personalDigest(message));
+
+  function rpc<I extends DescMessage, O extends DescMessage>(method: string, input: I, output: O, request: MessageInitShape<I>): Promise<MessageShape<O>> {
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        `/escrow.ProviderControlService/${method}`,
+        (r: MessageInitShape<I>) => Buffer.from(toBinary(input, create(input, r))),
+        (b: Buffer) => fromBinary(output, b),
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 30_000 },
+        (err, reply) => {
+          if (!err) return resolve(reply as MessageShape<O>);
+          if (err.code === grpc.status.UNAVAILABLE) reject(new DaemonUnreachableError(`the daemon at ${opts.endpoint} is not reachable: ${err.details}`));
+          else reject(new Error(`${method} refused by the daemon: ${err.details} (code ${err.code})`));
+        },
+      );
+    });
+  }
+
+  const list = async (method: "GetListUnclaimed" | "GetListInProgress") => {
+    const block = await opts.head();
+    const message = method === "GetListUnclaimed" ? listUnclaimedMessage(opts.mpe, block) : listInProgressMessage(opts.mpe, block);
+    const reply = await rpc(method, GetPaymentsListRequestSchema, PaymentsListReplySchema, { mpeAddress: opts.mpe, currentBlock: block, signature: sign(message) });
+    return reply.payments.map((p) => ({
+      channelId: bytesToBigint(p.channelId),
+      nonce: bytesToBigint(p.channelNonce),
+      amount: bytesToBigint(p.signedAmount),
+      signature: p.signature,
+      expiration: bytesToBigint(p.channelExpiry),
+    }));
+  };
+
+  return {
+    inProgress: () => list("GetListInProgress"),
+    async unclaimed() {
+      return (await list("GetListUnclaimed")).map((p) => ({ channelId: p.channelId, nonce: p.nonce, amount: p.amount, expiration: p.expiration, fullAmount: 0n, sender: "" }));
+    },
+    async startClaims(ids) {
+      const block = await opts.head();
+      const reply = await rpc("StartClaimForMultipleChannels", StartMultipleClaimRequestSchema, PaymentsListReplySchema, {
+        mpeAddress: opts.mpe,
+        channelIds: ids,
+        currentBlock: block,
+        signature: sign(multiClaimMessage(opts.mpe, ids, block)),
+      });
+      return reply.payments.map((p) => ({
+        channelId: bytesToBigint(p.channelId),
+        nonce: bytesToBigint(p.channelNonce),
+        amount: bytesToBigint(p.signedAmount),
+        signature: p.signature,
+      }));
+    },
+    close: () => client.close(),
+  };
+}
