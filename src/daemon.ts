@@ -3,6 +3,9 @@
  * from resolved settings. Everything that reads files, the chain or the store happens before this
  * (cli/serve.ts); here only sockets.
  */
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
+import { ConfigError, type ConfigProblem } from "./config/load.ts";
 import { type SnetError, toSnetError } from "./core/errors.ts";
 import { cachedProbe } from "./ops/health.ts";
 import type { ServerCall } from "./transport/call.ts";
@@ -46,7 +49,34 @@ export interface Daemon {
   stop(drainMs: number): Promise<void>;
 }
 
+/**
+ * Reads ssl_cert/ssl_key and checks they form a usable pair, so a wrong path or PEM is a configuration
+ * problem naming the key (exit 2), not a crash with a bare ENOENT or OpenSSL code.
+ */
+function tlsCredentials(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const problems: ConfigProblem[] = [];
+  const read = (path: string, file: string, expected: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      problems.push({ path, given: file, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, expected });
+      return undefined;
+    }
+  };
+  const cert = read("ssl_cert", files.certFile, "a readable PEM certificate chain file");
+  const key = read("ssl_key", files.keyFile, "a readable PEM private key file");
+  if (!cert || !key) throw new ConfigError(problems);
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const reason = `is not a usable certificate and key pair with ssl_key "${files.keyFile}" (${(err as Error).message})`;
+    throw new ConfigError([{ path: "ssl_cert", given: files.certFile, reason, expected: "a PEM certificate chain and the PEM private key of its first certificate" }]);
+  }
+  return { cert, key };
+}
+
 export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
+  const tls = s.tls ? tlsCredentials(s.tls) : undefined;
   const up = createUpstream({ url: s.serviceUrl, maxMessageBytes: s.maxMessageBytes });
   const probe = cachedProbe(up);
   const proxyOptions = { maxMessageBytes: s.maxMessageBytes, defaultTimeoutMs: s.serviceTimeoutMs };
@@ -87,7 +117,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   const server: RunningServer = await startServer({
     host: s.host,
     port: s.port,
-    ...(s.tls ? { tls: s.tls } : {}),
+    ...(tls ? { tls } : {}),
     maxMessageBytes: s.maxMessageBytes,
     handlers: { methods: methodTable([...healthMethods(probe), ...(s.methods ?? [])]), proxied, http: httpApp(heartbeat).fetch },
     ...(s.onInternalError ? { onError: s.onInternalError } : {}),

@@ -5,6 +5,7 @@
  */
 import { type Command, parseCommand } from "./cli/command.ts";
 import { CliError, Exit } from "./cli/exit-codes.ts";
+import { ConfigError } from "./config/load.ts";
 import { versionCommand } from "./cli/version.ts";
 import { commands as loadCommands } from "./cli/commands.ts";
 
@@ -65,6 +66,11 @@ if (import.meta.main) {
       if (err instanceof CliError) {
         console.error(err.message);
         process.exit(err.exitCode);
+      }
+      // A configuration problem found after loading (e.g. an unreadable ssl_cert) is still bad config.
+      if (err instanceof ConfigError) {
+        console.error(`invalid configuration:\n${err.format()}`);
+        process.exit(Exit.USAGE);
       }
       console.error(`snetd failed: ${err instanceof Error ? err.message : String(err)}`);
       if (process.env.SNETD_DEBUG) console.error(err);

@@ -11,7 +11,11 @@ export function configFor(values: Values, warn: (message: string) => void, flags
     for (const w of warnings) warn(w);
     return config;
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(Exit.USAGE, `invalid configuration:\n${err.format()}`);
+    if (err instanceof ConfigError) {
+      // Warnings (typo suggestions, renamed keys) often explain the problems, so they come first.
+      for (const w of err.warnings) warn(w);
+      throw new CliError(Exit.USAGE, `invalid configuration:\n${err.format()}`);
+    }
     throw err;
   }
 }

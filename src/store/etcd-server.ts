@@ -175,25 +175,28 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
     return lines.length ? `; last lines of etcd's log:\n${lines.join("\n")}` : "; etcd logged nothing";
   };
 
-  const child = spawn(
-    binary,
-    [
-      "--name", opts.id,
-      "--data-dir", opts.dataDir,
-      "--listen-client-urls", clientUrl,
-      "--advertise-client-urls", clientUrl,
-      "--listen-peer-urls", peerUrl,
-      "--initial-advertise-peer-urls", peerUrl,
-      "--initial-cluster", opts.cluster,
-      "--initial-cluster-token", opts.token,
-      // config.md §4: the cluster state is always "new"; an existing data dir makes etcd ignore it.
-      "--initial-cluster-state", "new",
-      "--logger", "zap",
-      "--log-level", opts.logLevel ?? "info",
-      "--log-outputs", opts.logFile ?? "stderr",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const args = [
+    "--name", opts.id,
+    "--data-dir", opts.dataDir,
+    "--listen-client-urls", clientUrl,
+    "--advertise-client-urls", clientUrl,
+    "--listen-peer-urls", peerUrl,
+    "--initial-advertise-peer-urls", peerUrl,
+    "--initial-cluster", opts.cluster,
+    "--initial-cluster-token", opts.token,
+    // config.md §4: the cluster state is always "new"; an existing data dir makes etcd ignore it.
+    "--initial-cluster-state", "new",
+    "--logger", "zap",
+    "--log-level", opts.logLevel ?? "info",
+    "--log-outputs", opts.logFile ?? "stderr",
+  ];
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    // Some runtimes (Bun) throw here instead of emitting "error", e.g. for a file that is not a program.
+    return fail("binary", `cannot run etcd binary "${binary}": ${(err as Error).message}`, err);
+  }
   child.stdout?.on("data", remember);
   child.stderr?.on("data", remember);
   // The member must not outlive a daemon that exits without calling stop().
@@ -204,7 +207,8 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
   const stop = () =>
     (stopping ??= (async () => {
       process.off("exit", onExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      // No pid: the spawn itself failed, and such a child may never emit "exit".
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
       const grace = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
       await exited(child);

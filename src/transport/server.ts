@@ -5,7 +5,6 @@
  * Without TLS the first bytes decide: the HTTP/2 connection preface goes to the HTTP/2 server, anything
  * else to the HTTP/1.1 server. With TLS, ALPN decides (h2 or http/1.1).
  */
-import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import net from "node:net";
@@ -29,7 +28,8 @@ export interface ServerHandlers {
 export interface ServerOptions {
   host: string;
   port: number;
-  tls?: { certFile: string; keyFile: string };
+  /** PEM certificate chain and key, already read and checked (daemon.ts). */
+  tls?: { cert: Buffer; key: Buffer };
   maxMessageBytes: number;
   handlers: ServerHandlers;
   onError?: (err: unknown) => void;
@@ -127,7 +127,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let listener: net.Server;
   if (opts.tls) {
     listener = tls.createServer(
-      { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), ALPNProtocols: ["h2", "http/1.1"] },
+      { cert: opts.tls.cert, key: opts.tls.key, ALPNProtocols: ["h2", "http/1.1"] },
       // ALPN decides; a client that negotiated nothing speaks HTTP/1.1.
       (socket) => (socket.alpnProtocol === "h2" ? h2 : h1).emit("connection", socket),
     );

@@ -119,6 +119,13 @@ test("a missing binary is refused, naming binary and how to install it", async (
   expect((err as Error).message).toContain("etcd-server");
 });
 
+test("a binary that is not a program is refused, naming binary", async () => {
+  const fake = join(tempDir(), "etcd");
+  writeFileSync(fake, "\u0000not a program", { mode: 0o755 });
+  const err = await rejection(startManagedEtcd(await options("storage-1", { binary: fake })));
+  expect((err as ManagedEtcdError).key).toBe("payment_channel_storage_server.binary");
+});
+
 test("a data dir that cannot be created is refused, naming data_dir", async () => {
   const file = join(tempDir(), "a-file");
   writeFileSync(file, "");

@@ -10,7 +10,7 @@ import { Etcd3 } from "etcd3";
 import type { Store } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore, prefixEnd } from "../../src/store/etcd.ts";
-import { type EtcdCluster, makeTestPki, startEtcd, type TestPki } from "../kit/etcd.ts";
+import { type EtcdCluster, etcdBinary, makeTestPki, startEtcd, type TestPki } from "../kit/etcd.ts";
 import { freePort } from "../kit/ports.ts";
 import { storeContractSuite } from "./contract-suite.ts";
 
@@ -194,6 +194,17 @@ describe("etcd store over mTLS", () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
   });
+});
+
+test("the kit fails loudly, with the fix, when etcd is not installed", () => {
+  const saved = process.env.ETCD_BIN;
+  process.env.ETCD_BIN = "/nonexistent/etcd";
+  try {
+    expect(() => etcdBinary()).toThrow("etcd is not installed: run tests/kit/setup.sh or apt-get install -y etcd-server");
+  } finally {
+    if (saved === undefined) delete process.env.ETCD_BIN;
+    else process.env.ETCD_BIN = saved;
+  }
 });
 
 describe("prefixEnd", () => {

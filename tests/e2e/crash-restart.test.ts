@@ -1,0 +1,172 @@
+// Crash safety of escrow payments through dist/snetd (payments.md §3 invariants b and c): a daemon
+// killed with SIGKILL and restarted on the same data_dir remembers every payment it acknowledged, never
+// one it did not, and no channel stays blocked. And with the chain gone, an unknown channel fails closed.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
+import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
+import { signChannelStateRequest } from "../kit/client.ts";
+import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import { daemonRpc } from "../kit/daemon-client.ts";
+import { call, echoClient } from "../kit/echo-service.ts";
+import { type Channel, type World, startWorld } from "../kit/world.ts";
+
+const repoRoot = resolve(import.meta.dir, "../..");
+const SIGNATURE_KEY = "snet-payment-channel-signature-bin";
+const E2E_TIMEOUT_MS = 90_000;
+
+let world: World;
+let dataDir: string;
+/** The daemon currently serving `dataDir`; replaced by every restart. */
+let daemon: DaemonProcess | undefined;
+
+beforeAll(async () => {
+  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  world = await startWorld();
+  dataDir = mkdtempSync(join(tmpdir(), "snetd-crash-"));
+}, 120_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  await world?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** (Re)starts the daemon on the shared data_dir; startDaemon gives every start a fresh config dir. */
+async function restart(): Promise<DaemonProcess> {
+  daemon = await startDaemon({ config: world.daemonConfig({ data_dir: dataDir, block_cache_ms: 0 }), binary: true });
+  return daemon;
+}
+
+async function sigkill(d: DaemonProcess): Promise<void> {
+  expect(await d.kill("SIGKILL")).toBeNull();
+  expect((await d.waitExit()).signal).toBe("SIGKILL");
+}
+
+async function channelState(d: DaemonProcess, ch: Channel) {
+  const rpc = daemonRpc(d.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
+  try {
+    const head = await world.head();
+    const r = await rpc.call({
+      channelId: bigintToMinimalBytes(ch.id),
+      signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
+      currentBlock: head,
+    });
+    expect(r.status.code).toBe(grpc.status.OK);
+    return { amount: bytesToBigint(r.reply!.currentSignedAmount), signature: r.reply!.currentSignature };
+  } finally {
+    rpc.close();
+  }
+}
+
+async function echoCall(d: DaemonProcess, metadata: Record<string, string | Buffer>) {
+  const client = echoClient(d.endpoint);
+  try {
+    return await call(client, "Echo", { text: "paid" }, metadata);
+  } finally {
+    client.close();
+  }
+}
+
+async function until(ready: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+describe("SIGKILL and restart on the same data_dir", () => {
+  test("between calls: the last accepted amount and signature survive and payments continue from them", async () => {
+    const ch = await world.openFundedChannel();
+    const first = await restart();
+    let last: Record<string, string | Buffer> | undefined;
+    await first.showLogsOnFailure(async () => {
+      for (const amount of [world.price, 2n * world.price]) {
+        last = ch.pay(amount);
+        expect((await echoCall(first, last)).status.code).toBe(grpc.status.OK);
+      }
+    });
+    await sigkill(first);
+
+    const second = await restart();
+    await second.showLogsOnFailure(async () => {
+      const state = await channelState(second, ch);
+      expect(state.amount).toBe(2n * world.price);
+      expect(Buffer.from(state.signature).equals(last![SIGNATURE_KEY] as Buffer)).toBe(true);
+      // The acknowledged payment cannot be spent again after the restart…
+      expect((await echoCall(second, last!)).status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: `income 0 does not equal to price ${world.price}` });
+      // …and the next one continues from it.
+      expect((await echoCall(second, ch.pay(3n * world.price))).status.code).toBe(grpc.status.OK);
+      expect((await channelState(second, ch)).amount).toBe(3n * world.price);
+    });
+  }, E2E_TIMEOUT_MS);
+
+  test("during a paid Slow call: after restart the channel is free and the killed call was not charged", async () => {
+    const ch = await world.openFundedChannel();
+    const first = daemon ?? (await restart());
+    await first.showLogsOnFailure(async () => {
+      expect((await echoCall(first, ch.pay(world.price))).status.code).toBe(grpc.status.OK);
+    });
+
+    const client = echoClient(first.endpoint);
+    try {
+      const before = world.echo.calls;
+      const cancelledBefore = world.echo.cancelled;
+      const slow = call(client, "Slow", { millis: 20_000 }, ch.pay(2n * world.price));
+      await until(() => world.echo.calls === before + 1, "the Slow call to reach the service");
+      await sigkill(first);
+      const killed = await slow;
+      expect(killed.status.code).toBe(grpc.status.UNAVAILABLE);
+      // The service sees its caller go away rather than finishing 20 s later.
+      await world.echo.waitCancelled(cancelledBefore + 1);
+    } finally {
+      client.close();
+    }
+
+    const second = await restart();
+    await second.showLogsOnFailure(async () => {
+      expect((await channelState(second, ch)).amount).toBe(world.price);
+      // The very payment the killed call carried is accepted: it was never counted, and no slot is held.
+      const before = world.echo.calls;
+      const retried = await echoCall(second, ch.pay(2n * world.price));
+      expect(retried.status).toEqual({ code: grpc.status.OK, details: "OK" });
+      expect(world.echo.calls).toBe(before + 1);
+      expect((await channelState(second, ch)).amount).toBe(2n * world.price);
+    });
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("the chain goes away", () => {
+  test("a paid call on a channel the daemon has never seen fails closed with UNAVAILABLE", async () => {
+    // Its own world: this test stops anvil for good.
+    const w = await startWorld();
+    let d: DaemonProcess | undefined;
+    try {
+      const ch = await w.openFundedChannel();
+      d = await startDaemon({ config: w.daemonConfig(), binary: true });
+      const running = d;
+      await running.showLogsOnFailure(async () => {
+        await w.anvil.stop();
+        const before = w.echo.calls;
+        const client = echoClient(running.endpoint);
+        try {
+          const r = await call(client, "Echo", { text: "unpaid" }, ch.pay(w.price));
+          expect(r.status.code).toBe(grpc.status.UNAVAILABLE);
+          expect(r.status.details).toStartWith("unable to read channel details from blockchain");
+        } finally {
+          client.close();
+        }
+        expect(w.echo.calls).toBe(before);
+      });
+    } finally {
+      await d?.stop();
+      // Tolerates the anvil stopped above (Anvil.stop is idempotent, World.stop swallows errors).
+      await w.stop();
+    }
+  }, E2E_TIMEOUT_MS);
+});
