@@ -13,7 +13,7 @@ export function configFor(values: Values, warn: (message: string) => void, flags
   } catch (err) {
     if (err instanceof ConfigError) {
       // Warnings (typo suggestions, renamed keys) often explain the problems, so they come first.
-      for (const w of err.warnings) warn(w);
+      for (const w of err.warnings) console.error(`warning: ${w}`);
       throw new CliError(Exit.USAGE, `invalid configuration:\n${err.format()}`);
     }
     throw err;

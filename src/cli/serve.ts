@@ -16,6 +16,7 @@ import { treasury } from "../payments/treasury.ts";
 import { startAutoClaim } from "../claims/auto-claim.ts";
 import { localSource } from "../claims/sources.ts";
 import { providerKey } from "./keys.ts";
+import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { rpcUrlOf } from "../payments/context.ts";
@@ -43,7 +44,8 @@ function daemonId(ctx: PaymentContext | undefined, config: Config): string {
   return createHash("sha256").update(parts.join("")).digest("hex");
 }
 
-async function buildSettings(config: Config, log: Logger): Promise<{ settings: DaemonSettings; ctx?: PaymentContext; cleanup: () => Promise<void> }> {
+async function buildSettings(initial: Config, log: Logger): Promise<{ settings: DaemonSettings; ctx?: PaymentContext; cleanup: () => Promise<void> }> {
+  let config = initial;
   const listen = parseHostPort(config.daemon_endpoint);
   if (!listen) throw new CliError(Exit.USAGE, `daemon_endpoint "${config.daemon_endpoint}" is not host:port`);
   const base: DaemonSettings = {
@@ -69,7 +71,17 @@ async function buildSettings(config: Config, log: Logger): Promise<{ settings: D
     return { settings: base, cleanup: async () => {} };
   }
 
-  const ctx = await paymentContext(config, log);
+  const member = await maybeStartManagedEtcd(config, log);
+  if (member && config.payment_channel_storage_type === "etcd" && config.payment_channel_storage_client.endpoints.length === 0) {
+    config = { ...config, payment_channel_storage_client: { ...config.payment_channel_storage_client, endpoints: [member.clientUrl] } };
+  }
+  let ctx: PaymentContext;
+  try {
+    ctx = await paymentContext(config, log);
+  } catch (err) {
+    await member?.stop();
+    throw err;
+  }
   const recovery = defaultRecovery();
   let slots = localSlots();
   let lease: { revoke(): Promise<void> } | undefined;
@@ -132,6 +144,7 @@ async function buildSettings(config: Config, log: Logger): Promise<{ settings: D
     },
     cleanup: async () => {
       await autoClaim?.stop();
+      await member?.stop();
       await lease?.revoke().catch(() => {});
       await ctx.close();
     },

@@ -12,7 +12,7 @@ import { fundClient, openChannel, paymentMetadata, signChannelStateRequest, sign
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
 import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
-import { type CallResult, type EchoReply, call, echoClient } from "../kit/echo-service.ts";
+import { call, echoClient } from "../kit/echo-service.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
 const repoRoot = resolve(import.meta.dir, "../..");
@@ -55,7 +55,7 @@ async function authorised(ch: { id: bigint; client: TestAccount }): Promise<bigi
 }
 
 /** Sends an Echo and checks the service never saw it. */
-async function refusedEcho(metadata: Parameters<typeof call>[3]): Promise<CallResult<EchoReply>["status"]> {
+async function refusedEcho(metadata: Parameters<typeof call>[3]): Promise<{ code: number; details: string }> {
   const before = world.echo.calls;
   const r = await call(echo, "Echo", { text: "should not arrive" }, metadata);
   expect(world.echo.calls).toBe(before);

@@ -45,20 +45,24 @@ export interface DaemonProcess {
   /** `http://endpoint` (https when the config has `ssl_cert`) */
   url: string;
   pid: number;
-  /** Temp dir holding `snetd.config.json`; removed when the test process exits */
+  /** Temp dir holding `snetd.config.json`; `stop()` removes it */
   dir: string;
   /** The last ~200 lines of stdout and stderr, interleaved as they arrived */
   logs(): string;
   /** Sends `signal` (default SIGTERM) and waits; the exit code, or null when a signal ended it */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
-  /** SIGTERM, then SIGKILL after 10 s */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after 10 s; then removes `dir` unless `keepDir` (to restart in it).
+   * Safe to call after the process has exited; call it in every test's cleanup.
+   */
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
   waitExit(): Promise<{ code: number | null; signal: string | null }>;
   /** Runs `fn`; if it throws, prints the daemon's last log lines before rethrowing */
   showLogsOnFailure<T>(fn: () => T | Promise<T>): Promise<T>;
 }
 
-// A crashed test file must not leave daemons or temp dirs behind.
+// Best effort for plain scripts (demo, bench): bun test exits without emitting 'exit', so under
+// test the runner's --no-orphans and each test's stop() do this job.
 const live = new Set<{ kill(signal?: number | NodeJS.Signals): void }>();
 const tempDirs = new Set<string>();
 process.on("exit", () => {
@@ -70,6 +74,11 @@ function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.add(dir);
   return dir;
+}
+
+function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
 }
 
 export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProcess> {
@@ -95,12 +104,14 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   const logs = () => lines.join("\n");
   const label = `snetd (pid ${proc.pid}, ${endpoint})`;
 
+  // Startup failures report the logs in the thrown error; print them only for later deaths.
+  let starting = true;
   let stopping = false;
   const exit = proc.exited.then(async () => {
     live.delete(proc);
     await drained;
     const result = { code: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode) };
-    if (!stopping && !opts.expectExit) {
+    if (!starting && !stopping && !opts.expectExit) {
       console.error(`${label} exited unexpectedly (code ${result.code}, signal ${result.signal}); last log lines:\n${logs()}`);
     }
     return result;
@@ -118,13 +129,16 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
     dir,
     logs,
     kill,
-    async stop() {
+    async stop(stopOpts = {}) {
       stopping = true;
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_GRACE_MS);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_GRACE_MS);
+        await exit;
+        clearTimeout(timer);
+      }
       await exit;
-      clearTimeout(timer);
+      if (!stopOpts.keepDir) removeTempDir(dir);
     },
     waitExit: () => exit,
     async showLogsOnFailure(fn) {
@@ -139,18 +153,22 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (await heartbeatOk(url, tls)) return daemon;
+    if (await heartbeatOk(url, tls)) break;
     const exited = await Promise.race([exit.then(() => true), Bun.sleep(100).then(() => false)]);
     if (exited) {
-      if (opts.expectExit) return daemon;
+      if (opts.expectExit) break;
       const { code, signal } = await exit;
+      removeTempDir(dir);
       throw new Error(`${label} exited before answering '${url}/heartbeat' (code ${code}, signal ${signal}); last log lines:\n${logs()}`);
     }
     if (Date.now() > deadline) {
       await kill("SIGKILL");
+      removeTempDir(dir);
       throw new Error(`${label} did not answer '${url}/heartbeat' with 200 within ${START_TIMEOUT_MS} ms; last log lines:\n${logs()}`);
     }
   }
+  starting = false;
+  return daemon;
 }
 
 export interface RunCliOptions {
@@ -166,11 +184,12 @@ export interface RunCliOptions {
 
 /** Runs one CLI command to completion; the code is 128+signal when a signal ended it. */
 export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = [...(opts.command ?? snetdCommand(opts.binary)), ...args];
   const cwd = opts.cwd ?? makeTempDir("snetd-cli-");
   const ownDir = opts.cwd === undefined ? cwd : undefined;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const proc = Bun.spawn({
-    cmd: [...(opts.command ?? snetdCommand(opts.binary)), ...args],
+    cmd,
     cwd,
     env: childEnv(opts.env),
     stdin: opts.input === undefined ? "ignore" : new Blob([typeof opts.input === "string" ? opts.input : new Uint8Array(opts.input)]),
@@ -192,10 +211,7 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
   } finally {
     clearTimeout(timer);
     live.delete(proc);
-    if (ownDir) {
-      rmSync(ownDir, { recursive: true, force: true });
-      tempDirs.delete(ownDir);
-    }
+    if (ownDir) removeTempDir(ownDir);
   }
 }
 

@@ -238,7 +238,8 @@ describe("stored channel merged with the chain", () => {
 describe("escrow validation", () => {
   const channel: ChannelState = { ...fromChain(9n, chainChannel()), authorisedAmount: 200n };
   const payment: EscrowPayment = { type: "escrow", channelId: 9n, nonce: 0n, amount: 300n, signature: new Uint8Array(65) };
-  const check = (over: Partial<EscrowCheck> & { payment?: Partial<EscrowPayment>; channel?: Partial<ChannelState> } = {}) => {
+  type CheckOverrides = Omit<Partial<EscrowCheck>, "payment" | "channel"> & { payment?: Partial<EscrowPayment>; channel?: Partial<ChannelState> };
+  const check = (over: CheckOverrides = {}) => {
     const { payment: p, channel: c, ...rest } = over;
     const failed = checkEscrow({
       signer: SENDER,
