@@ -8,6 +8,7 @@ import { createSecureContext } from "node:tls";
 import { ConfigError, type ConfigProblem } from "./config/load.ts";
 import { type SnetError, toSnetError } from "./core/errors.ts";
 import { cachedProbe } from "./ops/health.ts";
+import { daemonMetrics } from "./ops/metrics.ts";
 import type { ServerCall } from "./transport/call.ts";
 import type { DaemonMethod } from "./transport/daemon-services.ts";
 import { healthMethods } from "./transport/health-service.ts";
@@ -36,7 +37,8 @@ export interface DaemonSettings {
   gate?: PaymentGate;
   /** The daemon's own methods besides health (channel state, tokens, free calls, treasurer). */
   methods?: readonly DaemonMethod[];
-  metrics?: HeartbeatSource["metrics"];
+  /** Serve /metrics (prom-client). */
+  metrics?: boolean;
   /** Called for every call refused or failed inside the daemon (not for service errors). */
   onCallError?: (path: string, err: SnetError) => void;
   onInternalError?: (err: unknown) => void;
@@ -79,6 +81,8 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   const tls = s.tls ? tlsCredentials(s.tls) : undefined;
   const up = createUpstream({ url: s.serviceUrl, maxMessageBytes: s.maxMessageBytes });
   const probe = cachedProbe(up);
+  let server: RunningServer | undefined;
+  const metrics = s.metrics ? daemonMetrics(() => server?.inFlight() ?? 0) : undefined;
   const proxyOptions = { maxMessageBytes: s.maxMessageBytes, defaultTimeoutMs: s.serviceTimeoutMs };
 
   const heartbeat: HeartbeatSource = {
@@ -96,7 +100,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
       };
     },
     encoding: () => s.encoding,
-    ...(s.metrics ? { metrics: s.metrics } : {}),
+    ...(metrics ? { metrics: () => metrics.render() } : {}),
   };
 
   const proxied = async (call: ServerCall) => {
@@ -106,15 +110,21 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     } catch (err) {
       const e = toSnetError(err);
       s.onCallError?.(call.path, e);
+      metrics?.refused(e.code);
       // Refused before the service saw anything; drain the body so the stream closes cleanly.
       call.body.resume();
       call.finish(statusTrailers(e));
       return;
     }
+    if (metrics) {
+      metrics.admitted(call.metadata.get("snet-payment-type")?.[0] ?? (s.gate ? "escrow" : "none"));
+      const settle = admission.settle;
+      admission = { ...admission, settle: (ok) => (metrics.settled(ok), settle(ok)) };
+    }
     await proxyCall(call, up, admission, proxyOptions);
   };
 
-  const server: RunningServer = await startServer({
+  server = await startServer({
     host: s.host,
     port: s.port,
     ...(tls ? { tls } : {}),

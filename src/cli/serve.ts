@@ -63,6 +63,7 @@ async function buildSettings(initial: Config, log: Logger): Promise<{ settings: 
       serviceId: config.service_id,
     },
     encoding: "proto",
+    metrics: config.metrics_enabled,
     onCallError: (path, err) => log.debug("call refused", { method: path, code: err.code, reason: err.message }),
     onInternalError: (err) => log.error("internal error", { error: err instanceof Error ? err.message : String(err) }),
   };

@@ -142,26 +142,47 @@ describe("SIGKILL and restart on the same data_dir", () => {
 });
 
 describe("the chain goes away", () => {
-  test("a paid call on a channel the daemon has never seen fails closed with UNAVAILABLE", async () => {
+  test("an unknown channel fails closed with UNAVAILABLE; a known one is still served from the store", async () => {
     // Its own world: this test stops anvil for good.
     const w = await startWorld();
     let d: DaemonProcess | undefined;
     try {
-      const ch = await w.openFundedChannel();
+      const known = await w.openFundedChannel();
+      const unknown = await w.openFundedChannel();
       d = await startDaemon({ config: w.daemonConfig(), binary: true });
       const running = d;
       await running.showLogsOnFailure(async () => {
-        await w.anvil.stop();
-        const before = w.echo.calls;
         const client = echoClient(running.endpoint);
+        const rpc = daemonRpc(running.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
+        const state = (block: bigint) =>
+          rpc.call({
+            channelId: bigintToMinimalBytes(known.id),
+            signature: signChannelStateRequest(known.client.privateKey, w.deployment.mpe, known.id, block),
+            currentBlock: block,
+          });
         try {
-          const r = await call(client, "Echo", { text: "unpaid" }, ch.pay(w.price));
+          expect((await call(client, "Echo", { text: "paid" }, known.pay(w.price))).status.code).toBe(grpc.status.OK);
+          const head = await w.head();
+          // Also leaves the daemon's head cache at the last block the chain will ever report.
+          expect((await state(head)).status.code).toBe(grpc.status.OK);
+
+          await w.anvil.stop();
+          const before = w.echo.calls;
+          const r = await call(client, "Echo", { text: "unpaid" }, unknown.pay(w.price));
           expect(r.status.code).toBe(grpc.status.UNAVAILABLE);
           expect(r.status.details).toStartWith("unable to read channel details from blockchain");
+          expect(w.echo.calls).toBe(before);
+
+          // No chain RPC on the steady-state path: the stored channel still answers and still pays.
+          const stored = await state(head);
+          expect(stored.status.code).toBe(grpc.status.OK);
+          expect(bytesToBigint(stored.reply!.currentSignedAmount)).toBe(w.price);
+          expect((await call(client, "Echo", { text: "paid" }, known.pay(2n * w.price))).status.code).toBe(grpc.status.OK);
+          expect(w.echo.calls).toBe(before + 1);
         } finally {
           client.close();
+          rpc.close();
         }
-        expect(w.echo.calls).toBe(before);
       });
     } finally {
       await d?.stop();

@@ -243,7 +243,12 @@ describe("accepted payments are money", () => {
       expect(onChain.nonce).toBe(1n);
       expect(onChain.value).toBe(7n * price);
 
-      // Claimed without StartClaim: the daemon learns the new nonce from the chain and counts from zero.
+      // Claimed without StartClaim: the state a stateless client reads moves to the new nonce, counting
+      // from zero, so its next payment is claimable.
+      const claimed = await channelState(ch);
+      expect(claimed.nonce).toBe(1n);
+      expect(claimed.amount).toBe(0n);
+      expect(claimed.signature).toHaveLength(0);
       const fresh = await call(echo, "Echo", { text: "new nonce" }, ch.pay(price, 1n));
       expect(fresh.status.code).toBe(grpc.status.OK);
       const after = await channelState(ch);

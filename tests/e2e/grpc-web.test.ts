@@ -94,11 +94,12 @@ describe("gRPC-Web (payments off)", () => {
         "x-user-agent": "grpc-web-javascript/0.1",
         ...opts.headers,
       },
-      body: opts.text ? body.toString("base64") : body,
+      body: opts.text ? body.toString("base64") : new Uint8Array(body),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const raw = Buffer.from(await res.arrayBuffer());
-    const headers = Object.fromEntries(res.headers.entries());
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, key) => (headers[key] = value));
     const decoded = opts.text ? Buffer.from(raw.toString("latin1"), "base64") : raw;
     if (opts.text) expect(raw.toString("latin1")).toMatch(/^[A-Za-z0-9+/]*={0,2}$/);
     return { status: res.status, headers, ...parseWebBody(decoded, headers) };
@@ -265,7 +266,7 @@ describe("gRPC-Web (payments off)", () => {
     spec("binary unary: routed as gRPC-Web, not native gRPC (pitfalls.md #29)", async () => {
       const payload = patternBytes(50_000);
       const r = await h2Request(webHeaders("/example.Echo/Echo", "application/grpc-web+proto"), frame(method("Echo").requestSerialize({ text: "h2", payload })));
-      expect(r.headers[":status"]).toBe(200);
+      expect(Number(r.headers[":status"])).toBe(200);
       expect(r.headers["content-type"]).toBe("application/grpc-web+proto");
       expect(r.headers["access-control-allow-origin"]).toBe("*");
       // gRPC-Web carries the status in the body, never in HTTP/2 trailers.
@@ -296,12 +297,12 @@ describe("gRPC-Web (payments off)", () => {
 
     spec("plain GET /heartbeat and a 404", async () => {
       const beat = await h2Request({ ":path": "/heartbeat" });
-      expect(beat.headers[":status"]).toBe(200);
+      expect(Number(beat.headers[":status"])).toBe(200);
       const body = JSON.parse(beat.body.toString("utf8")) as Record<string, unknown>;
       expect(body.status).toBe("Online");
       expect(body.timestamp).toBeTypeOf("string");
       const missing = await h2Request({ ":path": "/nothing-here" });
-      expect(missing.headers[":status"]).toBe(404);
+      expect(Number(missing.headers[":status"])).toBe(404);
     });
   });
 });

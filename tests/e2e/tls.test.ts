@@ -126,7 +126,7 @@ for (const mode of [{ name: "from source", binary: false }, { name: "dist/snetd"
         method: "POST",
         tls,
         headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", origin: "https://dapp.example" },
-        body: frame(echo.requestSerialize({ text: "web over tls" })),
+        body: new Uint8Array(frame(echo.requestSerialize({ text: "web over tls" }))),
       });
       expect(res.status).toBe(200);
       expect(res.headers.get("access-control-allow-origin")).toBe("https://dapp.example");

@@ -185,14 +185,22 @@ export interface RunCliOptions {
 /** Runs one CLI command to completion; the code is 128+signal when a signal ended it. */
 export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = [...(opts.command ?? snetdCommand(opts.binary)), ...args];
-  const cwd = opts.cwd ?? makeTempDir("snetd-cli-");
-  const ownDir = opts.cwd === undefined ? cwd : undefined;
+  const ownDir = opts.cwd === undefined ? makeTempDir("snetd-cli-") : undefined;
+  try {
+    return await runToEnd(cmd, opts.cwd ?? ownDir ?? repoRoot, opts);
+  } finally {
+    if (ownDir) removeTempDir(ownDir);
+  }
+}
+
+async function runToEnd(cmd: string[], cwd: string, opts: RunCliOptions): Promise<{ code: number; stdout: string; stderr: string }> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const input = opts.input;
   const proc = Bun.spawn({
     cmd,
     cwd,
     env: childEnv(opts.env),
-    stdin: opts.input === undefined ? "ignore" : new Blob([typeof opts.input === "string" ? opts.input : new Uint8Array(opts.input)]),
+    stdin: input === undefined ? "ignore" : new Blob([typeof input === "string" ? input : new Uint8Array(input)]),
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -204,14 +212,13 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
   }, timeoutMs);
   try {
     const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (timedOut) throw new Error(`'snetd ${args.join(" ")}' did not finish within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`);
+    if (timedOut) throw new Error(`'${cmd.join(" ")}' did not finish within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`);
     const signal = proc.signalCode as keyof typeof constants.signals | null;
     const code = proc.exitCode ?? 128 + (signal ? constants.signals[signal] : 0);
     return { code, stdout, stderr };
   } finally {
     clearTimeout(timer);
     live.delete(proc);
-    if (ownDir) removeTempDir(ownDir);
   }
 }
 

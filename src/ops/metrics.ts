@@ -1,0 +1,30 @@
+/**
+ * Prometheus metrics on `/metrics` (prom-client): process metrics plus what a provider watches — calls
+ * admitted and refused by payment type and status code, calls the service failed, and calls in flight.
+ * Counters only on the hot path (a label lookup and an add; no histograms per call).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface DaemonMetrics {
+  admitted(paymentType: string): void;
+  refused(code: number): void;
+  settled(ok: boolean): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export function daemonMetrics(inFlight: () => number): DaemonMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "snetd_" });
+  const admitted = new Counter({ name: "snetd_calls_admitted_total", help: "Proxied calls admitted, by payment type", labelNames: ["payment_type"], registers: [registry] });
+  const refused = new Counter({ name: "snetd_calls_refused_total", help: "Proxied calls refused before reaching the service, by gRPC status code", labelNames: ["code"], registers: [registry] });
+  const completed = new Counter({ name: "snetd_calls_completed_total", help: "Admitted calls by outcome at the service (ok or error)", labelNames: ["outcome"], registers: [registry] });
+  new Gauge({ name: "snetd_calls_in_flight", help: "Calls being served now", registers: [registry], collect() { this.set(inFlight()); } });
+  return {
+    admitted: (t) => admitted.inc({ payment_type: t }),
+    refused: (code) => refused.inc({ code: String(code) }),
+    settled: (ok) => completed.inc({ outcome: ok ? "ok" : "error" }),
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
