@@ -1,0 +1,134 @@
+// The managed etcd member end to end (issue 4, `payment_channel_storage_server`): two daemons, each
+// starting its own member of one 2-member cluster, form that cluster with no separate setup and share
+// payment state; stopping the daemons stops their members.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
+import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
+import { signChannelStateRequest } from "../kit/client.ts";
+import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import { daemonRpc } from "../kit/daemon-client.ts";
+import { call, echoClient } from "../kit/echo-service.ts";
+import { etcdBinary } from "../kit/etcd.ts";
+import { freePort } from "../kit/ports.ts";
+import { type Channel, type World, startWorld } from "../kit/world.ts";
+
+const repoRoot = resolve(import.meta.dir, "../..");
+const E2E_TIMEOUT_MS = 90_000;
+
+let world: World;
+let dir: string;
+const daemons: DaemonProcess[] = [];
+
+beforeAll(async () => {
+  etcdBinary(); // fails loudly when etcd is not installed
+  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  dir = mkdtempSync(join(tmpdir(), "snetd-managed-etcd-"));
+  world = await startWorld();
+}, 120_000);
+
+afterAll(async () => {
+  for (const d of daemons) await d.stop();
+  await world?.stop();
+  // Only after the daemons: a member left behind would show up in etcdProcessesUnder(dir) in the test.
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Pids of running etcd processes whose command line mentions `path` (their data dir lives there). */
+function etcdProcessesUnder(path: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const state = /^State:\s+(\w)/m.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1];
+      if (state !== "Z" && /(^|\/)etcd$/.test(argv[0] ?? "") && argv.some((a) => a.startsWith(path))) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+async function channelState(d: DaemonProcess, ch: Channel) {
+  const rpc = daemonRpc(d.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
+  try {
+    const head = await world.head();
+    const r = await rpc.call({
+      channelId: bigintToMinimalBytes(ch.id),
+      signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
+      currentBlock: head,
+    });
+    expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
+    return bytesToBigint(r.reply!.currentSignedAmount);
+  } finally {
+    rpc.close();
+  }
+}
+
+async function echoCall(d: DaemonProcess, metadata: Record<string, string | Buffer>) {
+  const client = echoClient(d.endpoint);
+  try {
+    return await call(client, "Echo", { text: "paid" }, metadata);
+  } finally {
+    client.close();
+  }
+}
+
+describe("payment_channel_storage_server", () => {
+  test("two daemons each start a member of one cluster, share payment state, and stop their members on exit", async () => {
+    const members = [];
+    for (const id of ["storage-a", "storage-b"]) members.push({ id, clientPort: await freePort(), peerPort: await freePort() });
+    const cluster = members.map((m) => `${m.id}=http://127.0.0.1:${m.peerPort}`).join(",");
+    const token = `managed-${process.pid}-${Date.now()}`;
+    const configs = members.map((m) =>
+      world.daemonConfig({
+        block_cache_ms: 0,
+        data_dir: join(dir, `daemon-${m.id}`),
+        payment_channel_storage_type: "etcd",
+        // No client endpoints: each daemon talks to the member it started (serve fills them in).
+        payment_channel_storage_server: {
+          enabled: true,
+          id: m.id,
+          host: "127.0.0.1",
+          client_port: m.clientPort,
+          peer_port: m.peerPort,
+          cluster,
+          token,
+          data_dir: join(dir, `${m.id}.etcd`),
+          log_outputs: [join(dir, `${m.id}.log`)],
+          startup_timeout: "30s",
+        },
+      }),
+    );
+    // A 2-member cluster has no quorum until both members run, so both daemons start together.
+    const started = await Promise.allSettled(configs.map((config) => startDaemon({ config, binary: true })));
+    for (const s of started) if (s.status === "fulfilled") daemons.push(s.value);
+    for (const s of started) if (s.status === "rejected") throw s.reason;
+    const [a, b] = daemons as [DaemonProcess, DaemonProcess];
+    expect(etcdProcessesUnder(dir)).toHaveLength(2);
+
+    await a.showLogsOnFailure(() =>
+      b.showLogsOnFailure(async () => {
+        const ch = await world.openFundedChannel();
+        // Paid through A, seen by B: one cluster, one state.
+        expect((await echoCall(a, ch.pay(world.price))).status.code).toBe(grpc.status.OK);
+        expect(await channelState(b, ch)).toBe(world.price);
+        // B continues from A's payment, and A sees B's; a replay of B's payment on A is refused.
+        const second = ch.pay(2n * world.price);
+        expect((await echoCall(b, second)).status.code).toBe(grpc.status.OK);
+        expect(await channelState(a, ch)).toBe(2n * world.price);
+        const before = world.echo.calls;
+        expect((await echoCall(a, second)).status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: `income 0 does not equal to price ${world.price}` });
+        expect(world.echo.calls).toBe(before);
+      }),
+    );
+
+    for (const d of daemons) await d.stop({ keepDir: true });
+    expect(etcdProcessesUnder(dir)).toEqual([]);
+  }, E2E_TIMEOUT_MS);
+});
