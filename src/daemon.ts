@@ -16,6 +16,7 @@ import { type HeartbeatSource, httpApp } from "./transport/http-app.ts";
 import { type Admission, FREE_PASS, proxyCall, statusTrailers } from "./transport/proxy.ts";
 import { methodTable } from "./transport/daemon-services.ts";
 import { type RunningServer, startServer } from "./transport/server.ts";
+import { loopbackCall } from "./transport/loopback.ts";
 import { upstream as createUpstream, type Upstream } from "./transport/upstream.ts";
 
 /** Decides whether a proxied call may reach the service; throws a SnetError to refuse it. */
@@ -37,6 +38,8 @@ export interface DaemonSettings {
   gate?: PaymentGate;
   /** The daemon's own methods besides health (channel state, tokens, free calls, treasurer). */
   methods?: readonly DaemonMethod[];
+  /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
+  loopback?: boolean;
   /** Serve /metrics (prom-client). */
   metrics?: boolean;
   /** Called for every call refused or failed inside the daemon (not for service errors). */
@@ -121,7 +124,8 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
       const settle = admission.settle;
       admission = { ...admission, settle: (ok) => (metrics.settled(ok), settle(ok)) };
     }
-    await proxyCall(call, up, admission, proxyOptions);
+    if (s.loopback) await loopbackCall(call, admission);
+    else await proxyCall(call, up, admission, proxyOptions);
   };
 
   server = await startServer({

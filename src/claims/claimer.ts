@@ -1,10 +1,12 @@
 /**
- * The whole claim flow (payments.md §5), resumable at every step: payments already started (in progress)
- * are submitted first; newly selected channels are started, then claimed on-chain in batches with
- * `multiChannelClaim` (simulated first, falling back to one `channelClaim` per channel), receipts are
- * awaited, and on-chain nonces confirm each claim. A run killed anywhere leaves the payment "in
- * progress" in the daemon's store, so the next run finishes it; a claim mined twice is impossible
- * because a mined claim bumps the channel nonce and invalidates the signature.
+ * The whole claim flow (payments.md §5), resumable at every step:
+ * 1. payments already started (in progress: an interrupted run, snet-cli, auto-claim) are submitted first;
+ * 2. newly selected channels are started, then claimed on-chain in batches with `multiChannelClaim`
+ *    (simulated first, falling back to one `channelClaim` per channel);
+ * 3. receipts are awaited and the on-chain nonce confirms each claim.
+ * A run killed anywhere leaves the payment "in progress" in the daemon's store, so the next run finishes
+ * it; a claim mined twice is impossible because a mined claim bumps the channel nonce and invalidates the
+ * signature, and a payment whose nonce the chain already passed is reported, never sent again.
  */
 import type { Account, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { mpeAbi, shortError } from "../chain/mpe.ts";
@@ -39,6 +41,12 @@ export interface ClaimDeps {
   progress?: (message: string) => void;
 }
 
+/**
+ * - claimed: our transaction moved the money;
+ * - already-claimed: the chain had passed the payment's nonce (an earlier run's or another tool's claim);
+ * - failed: not on-chain; the payment stays in progress and the next run retries it;
+ * - planned: dry run; skipped: an earlier claim of the channel is not on-chain yet.
+ */
 export interface ClaimOutcome {
   channelId: bigint;
   nonce: bigint;
@@ -50,11 +58,16 @@ export interface ClaimOutcome {
 
 export interface ClaimReport {
   outcomes: ClaimOutcome[];
+  /** Sum of the "claimed" outcomes: what this run moved. */
   claimedAmount: bigint;
 }
 
+type ChainNonce = (id: bigint) => Promise<bigint>;
+type Say = (message: string) => void;
+
 function claimArgs(p: PaymentInClaim) {
   const sig = p.signature;
+  // The contract accepts only v = 27/28 (signatures.md §1); stored signatures may carry 0/1.
   return {
     v: ((sig[64] as number) % 27) + 27,
     r: bytesToHex(sig.subarray(0, 32)) as `0x${string}`,
@@ -62,124 +75,177 @@ function claimArgs(p: PaymentInClaim) {
   };
 }
 
+/**
+ * The channels a selection names. Criteria combine with AND; no criterion selects nothing (a run without
+ * selection only finishes started claims).
+ *
+ * @example
+ * selectChannels(list, { expiringWithin: 50n, minAmount: 100n }, head) // expiring soon AND ≥ 100 cogs
+ */
 export function selectChannels(list: readonly UnclaimedChannel[], sel: ClaimSelection, head: bigint): UnclaimedChannel[] {
+  const any = sel.all === true || !!sel.channelIds?.length || sel.expiringWithin !== undefined || sel.minAmount !== undefined;
+  if (!any) return [];
   return list.filter((c) => {
+    if (c.amount <= 0n) return false;
     if (sel.channelIds?.length && !sel.channelIds.includes(c.channelId)) return false;
-    if (sel.expiringWithin !== undefined && !(c.expiration <= head + sel.expiringWithin)) return false;
+    if (sel.expiringWithin !== undefined && c.expiration > head + sel.expiringWithin) return false;
     if (sel.minAmount !== undefined && c.amount < sel.minAmount) return false;
-    return sel.all || !!sel.channelIds?.length || sel.expiringWithin !== undefined || sel.minAmount !== undefined;
+    return true;
   });
 }
+
+const outcome = (p: { channelId: bigint; nonce: bigint; amount: bigint }, status: ClaimOutcome["status"], extra: { tx?: `0x${string}`; reason?: string } = {}): ClaimOutcome => ({
+  channelId: p.channelId,
+  nonce: p.nonce,
+  amount: p.amount,
+  status,
+  ...extra,
+});
 
 export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<ClaimReport> {
   const say = d.progress ?? (() => {});
   const outcomes: ClaimOutcome[] = [];
-  const chainNonce = async (id: bigint) =>
+  const chainNonce: ChainNonce = async (id) =>
     ((await d.publicClient.readContract({ address: d.mpe, abi: mpeAbi, functionName: "channels", args: [id] })) as readonly [bigint])[0];
 
+  // 1. Started claims first (snet-cli's order): they keep the daemon's nonce ahead of the chain's.
   const inProgress = await d.source.inProgress();
-  if (inProgress.length) say(`${inProgress.length} claim(s) already started; submitting them first`);
-  const head = await d.publicClient.getBlockNumber();
+  if (d.dryRun) {
+    for (const p of inProgress) outcomes.push(outcome(p, "planned", { reason: "resubmit started claim" }));
+  } else if (inProgress.length) {
+    say(`${inProgress.length} claim(s) already started; submitting them first`);
+    outcomes.push(...(await submitAll(d, inProgress, chainNonce, say)));
+  }
+  // Channels whose started claim is still not on-chain: a new claim must wait for the chain nonce.
+  const waiting = new Set((d.dryRun ? inProgress : outcomes.filter((o) => o.status === "failed")).map((o) => o.channelId));
+  const submitted = new Set(inProgress.map((p) => `${p.channelId}/${p.nonce}`));
+
+  // 2. Newly selected channels.
+  const head = await d.publicClient.getBlockNumber({ cacheTime: 0 });
   const selected = selectChannels(await d.source.unclaimed(), sel, head);
-  const busy = new Set(inProgress.map((p) => p.channelId));
   const startable: UnclaimedChannel[] = [];
   for (const c of selected) {
-    // The chain must be at the payment's nonce, else an earlier claim of this channel is not mined yet.
-    if (busy.has(c.channelId) || (await chainNonce(c.channelId)) !== c.nonce) {
-      outcomes.push({ channelId: c.channelId, nonce: c.nonce, amount: c.amount, status: "skipped", reason: "an earlier claim of this channel is not mined yet" });
+    const onChain = await chainNonce(c.channelId);
+    if (waiting.has(c.channelId) || onChain < c.nonce) {
+      outcomes.push(outcome(c, "skipped", { reason: `an earlier claim of this channel is not on-chain yet (chain nonce ${onChain})` }));
       continue;
     }
+    // onChain > listed nonce: the chain already passed this payment. Starting it anyway moves the daemon
+    // to the next nonce (so it stops listing it); submitAll then reports it without sending anything.
     startable.push(c);
   }
   if (d.dryRun) {
-    for (const p of inProgress) outcomes.push({ channelId: p.channelId, nonce: p.nonce, amount: p.amount, status: "planned", reason: "resubmit started claim" });
-    for (const c of startable) outcomes.push({ channelId: c.channelId, nonce: c.nonce, amount: c.amount, status: "planned" });
+    for (const c of startable) outcomes.push(outcome(c, "planned"));
     return { outcomes, claimedAmount: 0n };
   }
-  const started = startable.length ? await d.source.startClaims(startable.map((c) => c.channelId)) : [];
-  if (started.length) say(`started ${started.length} claim(s)`);
-  const toSubmit: PaymentInClaim[] = [...inProgress, ...started];
-
-  for (let i = 0; i < toSubmit.length; i += d.batchSize) {
-    const batch = toSubmit.slice(i, i + d.batchSize);
-    say(`submitting claims ${i + 1}–${i + batch.length} of ${toSubmit.length}`);
-    outcomes.push(...(await submitBatch(d, batch, chainNonce, say)));
+  let started: PaymentInClaim[] = [];
+  if (startable.length) {
+    try {
+      started = await d.source.startClaims(startable.map((c) => c.channelId));
+    } catch (err) {
+      // Some may have started before the failure: whatever is in progress now is ours to submit.
+      const reason = `could not start the claim: ${err instanceof Error ? err.message : String(err)}`;
+      const now = await d.source.inProgress();
+      started = now.filter((p) => startable.some((c) => c.channelId === p.channelId) && !submitted.has(`${p.channelId}/${p.nonce}`));
+      for (const c of startable) if (!started.some((p) => p.channelId === c.channelId)) outcomes.push(outcome(c, "failed", { reason }));
+    }
+    if (started.length) say(`started ${started.length} claim(s)`);
+    outcomes.push(...(await submitAll(d, started, chainNonce, say)));
   }
-  // Let the treasury drop records the chain has passed (GetListInProgress cleans up).
-  if (toSubmit.length) await d.source.inProgress().catch(() => []);
+  // Let the treasury drop the records the chain has passed (GetListInProgress cleans up).
+  if (inProgress.length || started.length) await d.source.inProgress().catch(() => []);
   const claimedAmount = outcomes.filter((o) => o.status === "claimed").reduce((a, o) => a + o.amount, 0n);
   return { outcomes, claimedAmount };
 }
 
-async function submitBatch(
-  d: ClaimDeps,
-  batch: PaymentInClaim[],
-  chainNonce: (id: bigint) => Promise<bigint>,
-  say: (m: string) => void,
-): Promise<ClaimOutcome[]> {
+async function submitAll(d: ClaimDeps, payments: readonly PaymentInClaim[], chainNonce: ChainNonce, say: Say): Promise<ClaimOutcome[]> {
+  const out: ClaimOutcome[] = [];
+  for (let i = 0; i < payments.length; i += d.batchSize) {
+    const batch = payments.slice(i, i + d.batchSize);
+    if (payments.length > batch.length) say(`submitting claims ${i + 1}–${i + batch.length} of ${payments.length}`);
+    out.push(...(await submitBatch(d, batch, chainNonce, say)));
+  }
+  return out;
+}
+
+/** What became of one transaction: never sent, mined (success or reverted), or sent with no receipt seen. */
+type Sent =
+  | { status: "not-sent"; reason: string }
+  | { status: "success" | "reverted"; tx: `0x${string}` }
+  | { status: "unknown"; tx: `0x${string}`; reason: string };
+
+async function send(d: ClaimDeps, functionName: "channelClaim" | "multiChannelClaim", args: readonly unknown[], say: Say): Promise<Sent> {
+  let tx: `0x${string}`;
+  try {
+    const { request } = await d.publicClient.simulateContract({ account: d.wallet.account, address: d.mpe, abi: mpeAbi, functionName, args });
+    tx = await d.wallet.writeContract(request);
+  } catch (err) {
+    return { status: "not-sent", reason: shortError(err) };
+  }
+  say(`${functionName} ${tx} sent, waiting for the receipt`);
+  try {
+    const receipt = await d.publicClient.waitForTransactionReceipt({ hash: tx });
+    return { status: receipt.status === "success" ? "success" : "reverted", tx };
+  } catch (err) {
+    return { status: "unknown", tx, reason: `no receipt for ${tx} yet (${shortError(err)}); the next run finishes it` };
+  }
+}
+
+/** The chain nonce decides: moved past the payment = on-chain (by this transaction or an earlier one). */
+async function settle(p: PaymentInClaim, sent: Sent, chainNonce: ChainNonce): Promise<ClaimOutcome> {
+  const tx = sent.status === "not-sent" ? {} : { tx: sent.tx };
+  let onChain: bigint;
+  try {
+    onChain = await chainNonce(p.channelId);
+  } catch (err) {
+    return outcome(p, "failed", { ...tx, reason: `cannot read the channel from the chain: ${shortError(err)}; the next run finishes it` });
+  }
+  if (onChain > p.nonce) return outcome(p, sent.status === "success" ? "claimed" : "already-claimed", tx);
+  const reason = sent.status === "success" ? "the chain nonce did not move" : sent.status === "reverted" ? "transaction reverted" : sent.reason;
+  return outcome(p, "failed", { ...tx, reason });
+}
+
+async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chainNonce: ChainNonce, say: Say): Promise<ClaimOutcome[]> {
   const out: ClaimOutcome[] = [];
   // A payment whose nonce the chain already passed was claimed by an earlier run: nothing to send.
-  const pending: PaymentInClaim[] = [];
+  let pending: PaymentInClaim[] = [];
   for (const p of batch) {
-    if ((await chainNonce(p.channelId)) > p.nonce) out.push({ channelId: p.channelId, nonce: p.nonce, amount: p.amount, status: "already-claimed" });
+    if ((await chainNonce(p.channelId)) > p.nonce) out.push(outcome(p, "already-claimed"));
     else pending.push(p);
   }
-  if (pending.length === 0) return out;
-
-  const confirm = async (p: PaymentInClaim, tx: `0x${string}`): Promise<ClaimOutcome> => {
-    const base = { channelId: p.channelId, nonce: p.nonce, amount: p.amount, tx };
-    return (await chainNonce(p.channelId)) > p.nonce ? { ...base, status: "claimed" } : { ...base, status: "failed", reason: "the chain nonce did not move" };
-  };
-
   if (pending.length > 1) {
     const args = pending.map(claimArgs);
-    try {
-      const { request } = await d.publicClient.simulateContract({
-        account: d.wallet.account,
-        address: d.mpe,
-        abi: mpeAbi,
-        functionName: "multiChannelClaim",
-        args: [
-          pending.map((p) => p.channelId),
-          pending.map((p) => p.amount),
-          pending.map((p) => p.amount),
-          pending.map(() => false),
-          args.map((a) => a.v),
-          args.map((a) => a.r),
-          args.map((a) => a.s),
-        ],
-      });
-      const tx = await d.wallet.writeContract(request);
-      say(`multiChannelClaim ${tx} sent, waiting for the receipt`);
-      const receipt = await d.publicClient.waitForTransactionReceipt({ hash: tx });
-      if (receipt.status === "success") {
-        for (const p of pending) out.push(await confirm(p, tx));
-        return out;
-      }
-      say(`multiChannelClaim ${tx} reverted; claiming one channel at a time`);
-    } catch (err) {
-      say(`multiChannelClaim would fail (${shortError(err)}); claiming one channel at a time`);
+    const sent = await send(
+      d,
+      "multiChannelClaim",
+      [
+        pending.map((p) => p.channelId),
+        pending.map((p) => p.amount),
+        pending.map((p) => p.amount),
+        pending.map(() => false),
+        args.map((a) => a.v),
+        args.map((a) => a.r),
+        args.map((a) => a.s),
+      ],
+      say,
+    );
+    // Once a batch transaction is out (mined or not), resending its payments one by one could only race it.
+    if (sent.status === "success" || sent.status === "unknown") {
+      for (const p of pending) out.push(await settle(p, sent, chainNonce));
+      return out;
     }
+    say(sent.status === "reverted" ? `multiChannelClaim ${sent.tx} reverted; claiming one channel at a time` : `multiChannelClaim would fail (${sent.reason}); claiming one channel at a time`);
+    const still: PaymentInClaim[] = [];
+    for (const p of pending) {
+      if ((await chainNonce(p.channelId)) > p.nonce) out.push(outcome(p, "already-claimed"));
+      else still.push(p);
+    }
+    pending = still;
   }
   for (const p of pending) {
     const a = claimArgs(p);
-    try {
-      const { request } = await d.publicClient.simulateContract({
-        account: d.wallet.account,
-        address: d.mpe,
-        abi: mpeAbi,
-        functionName: "channelClaim",
-        args: [p.channelId, p.amount, p.amount, a.v, a.r, a.s, false],
-      });
-      const tx = await d.wallet.writeContract(request);
-      say(`channelClaim of channel ${p.channelId} sent: ${tx}`);
-      const receipt = await d.publicClient.waitForTransactionReceipt({ hash: tx });
-      out.push(receipt.status === "success" ? await confirm(p, tx) : { channelId: p.channelId, nonce: p.nonce, amount: p.amount, tx, status: "failed", reason: "transaction reverted" });
-    } catch (err) {
-      // Mined meanwhile by a concurrent run? Then it is not a failure.
-      if ((await chainNonce(p.channelId).catch(() => p.nonce)) > p.nonce) out.push({ channelId: p.channelId, nonce: p.nonce, amount: p.amount, status: "already-claimed" });
-      else out.push({ channelId: p.channelId, nonce: p.nonce, amount: p.amount, status: "failed", reason: shortError(err) });
-    }
+    const sent = await send(d, "channelClaim", [p.channelId, p.amount, p.amount, a.v, a.r, a.s, false], say);
+    out.push(await settle(p, sent, chainNonce));
   }
   return out;
 }

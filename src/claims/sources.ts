@@ -32,7 +32,11 @@ export class DaemonUnreachableError extends Error {
   override readonly name = "DaemonUnreachableError";
 }
 
-export function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Address; privateKey: Uint8Array; head: () => Promise<bigint> }): TreasurySource & { close(): void } {
+/** The daemon's control service; `ready()` tells "no daemon there" apart from "the daemon refused". */
+export function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Address; privateKey: Uint8Array; head: () => Promise<bigint> }): TreasurySource & {
+  ready(timeoutMs: number): Promise<boolean>;
+  close(): void;
+} {
   const client = new grpc.Client(opts.endpoint, opts.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
   const sign = (message: Uint8Array) => signDigest(opts.privateKey, personalDigest(message));
 
@@ -47,7 +51,8 @@ export function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Addre
         { deadline: Date.now() + 30_000 },
         (err, reply) => {
           if (!err) return resolve(reply as MessageShape<O>);
-          if (err.code === grpc.status.UNAVAILABLE) reject(new DaemonUnreachableError(`the daemon at ${opts.endpoint} is not reachable: ${err.details}`));
+          // After ready(): the daemon went away, or one of its own dependencies (chain, store) is down.
+          if (err.code === grpc.status.UNAVAILABLE) reject(new DaemonUnreachableError(`the daemon at ${opts.endpoint} is unavailable: ${err.details}`));
           else reject(new Error(`${method} refused by the daemon: ${err.details} (code ${err.code})`));
         },
       );
@@ -87,6 +92,7 @@ export function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Addre
         signature: p.signature,
       }));
     },
+    ready: (timeoutMs) => new Promise((resolve) => client.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err))),
     close: () => client.close(),
   };
 }

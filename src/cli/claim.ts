@@ -3,10 +3,12 @@
  * 0 everything selected was claimed, 4 nothing to claim, 5 partly claimed, 1 nothing could be claimed,
  * 2 bad usage or key, 3 chain or daemon unreachable.
  */
-import { createWalletClient, defineChain, http } from "viem";
+import { BaseError, HttpRequestError, TimeoutError, createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type ClaimOutcome, type ClaimReport, type ClaimSelection, runClaims } from "../claims/claimer.ts";
 import { DaemonUnreachableError, localSource, remoteSource } from "../claims/sources.ts";
+import { shortError } from "../chain/mpe.ts";
+import { Code, SnetError } from "../core/errors.ts";
 import { parseDecimal } from "../core/numbers.ts";
 import type { Address } from "../core/signatures.ts";
 import { paymentContext, openStore, rpcUrlOf } from "../payments/context.ts";
@@ -15,11 +17,14 @@ import { treasury } from "../payments/treasury.ts";
 import { channelBook } from "../payments/channel-book.ts";
 import { bytesToHex } from "../core/numbers.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
-import { Exit, usageError } from "./exit-codes.ts";
+import { CliError, Exit, unreachable, usageError } from "./exit-codes.ts";
 import { providerKey } from "./keys.ts";
 import { configFor } from "./load-config.ts";
 import { loggerFor } from "./serve.ts";
 import { table } from "./table.ts";
+
+/** How long to wait for a connection to the daemon before concluding that none runs. */
+const DAEMON_PROBE_MS = 3000;
 
 export const ClaimExit = { CLAIMED: 0, NOTHING: 4, PARTIAL: 5, FAILED: 1 } as const;
 
@@ -100,13 +105,13 @@ export const claimCommand: Command = {
       const remote = remoteSource({ endpoint: config.daemon_endpoint, tls: !!config.ssl_cert, mpe, privateKey: key.bytes, head: () => ctx.blocks.head() });
       let source: Parameters<typeof runClaims>[0]["source"] = remote;
       let closeLocal = async () => {};
-      try {
-        await remote.inProgress();
+      // Only "nobody listens there" means no daemon runs: a daemon that answers stays the only writer of
+      // its store, whatever it answers.
+      if (await remote.ready(DAEMON_PROBE_MS)) {
         say(`using the daemon at ${config.daemon_endpoint}`);
-      } catch (err) {
-        if (!(err instanceof DaemonUnreachableError)) throw err;
+      } else {
         remote.close();
-        say(`${err.message}; claiming directly from the store`);
+        say(`no daemon answers at ${config.daemon_endpoint}; claiming directly from the store`);
         const store = await openStore(config, ctx.group);
         const lease = store.exclusive ? undefined : await store.grantLease(config.channel_lease_ttl_s);
         const book = channelBook({ store, keys: ctx.keys, mpe: ctx.mpe, groupIdHex: bytesToHex(ctx.group.groupId) as `0x${string}`, paymentAddress });
@@ -126,6 +131,8 @@ export const claimCommand: Command = {
         const report = await runClaims({ ...deps, ...(values["dry-run"] ? { dryRun: true } : {}) }, selection);
         print(report, json);
         return values["dry-run"] ? Exit.OK : exitFor(report);
+      } catch (err) {
+        throw asUnreachable(err) ?? err;
       } finally {
         remote.close();
         await closeLocal();
@@ -135,6 +142,16 @@ export const claimCommand: Command = {
     }
   },
 };
+
+/** Exit 3 for "try again later" failures: the daemon or the chain stopped answering mid-run. */
+function asUnreachable(err: unknown): CliError | undefined {
+  if (err instanceof DaemonUnreachableError) return unreachable(err.message, err);
+  if (err instanceof BaseError && err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError)) {
+    return unreachable(`the Ethereum node stopped answering: ${shortError(err)}; run snetd claim again later`, err);
+  }
+  if (err instanceof SnetError && err.code === Code.UNAVAILABLE) return unreachable(err.message, err);
+  return undefined;
+}
 
 async function confirm(question: string): Promise<boolean> {
   const { createInterface } = await import("node:readline/promises");

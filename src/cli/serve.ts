@@ -9,6 +9,8 @@ import { priceOf } from "../metadata/pricing.ts";
 import { type Logger, createLogger } from "../ops/log.ts";
 import { type PaymentContext, paymentContext } from "../payments/context.ts";
 import { paymentGate } from "../payments/gate.ts";
+import { prepaidFeature } from "../payments/prepaid.ts";
+import { freeCallFeature } from "../payments/free-calls.ts";
 import { localSlots, leasedSlots } from "../payments/slots.ts";
 import { stateService } from "../payments/state-service.ts";
 import { controlService } from "../payments/control-service.ts";
@@ -17,6 +19,7 @@ import { startAutoClaim } from "../claims/auto-claim.ts";
 import { localSource } from "../claims/sources.ts";
 import { providerKey } from "./keys.ts";
 import { maybeStartManagedEtcd } from "./managed-etcd.ts";
+import { disabledPaymentServices } from "../payments/disabled-services.ts";
 import { createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { rpcUrlOf } from "../payments/context.ts";
@@ -64,12 +67,16 @@ async function buildSettings(initial: Config, log: Logger): Promise<{ settings: 
     },
     encoding: "proto",
     metrics: config.metrics_enabled,
+    ...(config.passthrough_enabled ? {} : { loopback: true }),
     onCallError: (path, err) => log.debug("call refused", { method: path, code: err.code, reason: err.message }),
     onInternalError: (err) => log.error("internal error", { error: err instanceof Error ? err.message : String(err) }),
   };
+  if (config.daemon_type !== "grpc") {
+    throw new CliError(Exit.USAGE, `daemon_type "${config.daemon_type}" is not supported by snetd yet, expected "grpc"`);
+  }
   if (!config.blockchain_enabled) {
     log.warn("blockchain_enabled is false: calls are passed through without payment");
-    return { settings: base, cleanup: async () => {} };
+    return { settings: { ...base, methods: disabledPaymentServices() }, cleanup: async () => {} };
   }
 
   const member = await maybeStartManagedEtcd(config, log);
@@ -93,7 +100,14 @@ async function buildSettings(initial: Config, log: Logger): Promise<{ settings: 
   }
   const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
   const allowed = config.allowed_user_flag ? new Set(config.allowed_user_addresses.map((a) => a.toLowerCase() as Address)) : undefined;
+  // Prepaid (concurrent) calls and free calls, the SDKs' default paths (issue 7).
+  const prepaid = await prepaidFeature(ctx, { mpe, slots, recovery, price: (path) => priceOf(ctx.group.pricing, path), ...(allowed ? { allowedSigners: allowed } : {}) });
+  const free = await freeCallFeature(ctx, { recovery, log, ...(allowed ? { allowedSigners: allowed } : {}) });
+  log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
+  // End of issue 7 block.
   const gate = paymentGate({
+    prepaid: prepaid.admit,
+    freeCall: free.admit,
     escrow: {
       mpe,
       book: ctx.book,
@@ -139,7 +153,9 @@ async function buildSettings(initial: Config, log: Logger): Promise<{ settings: 
       encoding: ctx.group.encoding,
       gate,
       methods: [
-        stateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery }),
+        stateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery, prepaid: prepaid.counters }),
+        prepaid.method,
+        ...free.methods,
         ...controlService({ mpe, paymentAddress, blocks: ctx.blocks, recovery, treasury: tr }),
       ],
     },

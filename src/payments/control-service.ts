@@ -4,7 +4,7 @@
  */
 import type { BlockSource } from "../chain/mpe.ts";
 import { bigintToBytes, bytesToBigint } from "../core/numbers.ts";
-import { Code, SnetError, notFound, permissionDenied } from "../core/errors.ts";
+import { Code, SnetError, failedPrecondition, notFound, permissionDenied } from "../core/errors.ts";
 import { type Address, type SignerRecovery, isAddress, listInProgressMessage, listUnclaimedMessage, multiClaimMessage, startClaimMessage } from "../core/signatures.ts";
 import {
   GetPaymentsListRequestSchema,
@@ -76,11 +76,15 @@ export function controlService(d: ControlDeps): DaemonMethod[] {
       checkSigner(multiClaimMessage(d.mpe, req.channelIds, req.currentBlock), req.signature);
       await requireFreshBlock(d.blocks, req.currentBlock);
       // Validate every id before starting any claim (pitfalls.md #4).
+      const claimable = new Set((await d.treasury.unclaimed()).map((c) => c.channelId));
       for (const id of req.channelIds) {
         if ((await d.treasury.daemonNonce(id)) === undefined) throw notFound(`channel Id ${id} was not found on blockchain or storage`);
+        if (!claimable.has(id)) throw failedPrecondition(`authorized amount is zero , hence nothing to claim on the channel Id: ${id}`);
       }
       const payments = [];
-      for (const id of req.channelIds) {
+      // A duplicate id is signed as sent (signatures.md §3.5b) but started once: a second StartClaim of
+      // the same channel would fail after the first started and lose the reply.
+      for (const id of new Set(req.channelIds)) {
         const p = await d.treasury.startClaim(id);
         payments.push({ channelId: u(p.channelId), channelNonce: u(p.nonce), signedAmount: u(p.amount), signature: p.signature });
       }

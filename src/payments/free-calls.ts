@@ -254,9 +254,10 @@ export async function freeCallFeature(ctx: PaymentContext, x: { recovery: Signer
         ? { privateKey, address }
         : { off: `private_key_for_free_calls belongs to ${checksum(address)}, the group's free_call_signer_address is ${checksum(expected)}` };
   }
+  const minWhole = config.min_balance_for_free_call ?? 0n;
   let minBalance = 0n;
   let balanceOf: FreeCallDeps["balanceOf"];
-  if ("privateKey" in signer && config.min_balance_for_free_call > 0n) {
+  if ("privateKey" in signer && minWhole > 0n) {
     const token = async () => (config.token_address?.toLowerCase() as Address | undefined) ?? ctx.mpe.token();
     balanceOf = tokenBalances(ctx.client, token);
     let decimals = 18;
@@ -265,12 +266,12 @@ export async function freeCallFeature(ctx: PaymentContext, x: { recovery: Signer
     } catch (err) {
       x.log.warn("cannot read the token's decimals, assuming 18 for min_balance_for_free_call", { error: shortError(err) });
     }
-    minBalance = config.min_balance_for_free_call * 10n ** BigInt(decimals);
+    minBalance = minWhole * 10n ** BigInt(decimals);
   }
   if ("off" in signer) {
     if (expected || configured) x.log.warn("free calls are off", { reason: signer.off });
   } else {
-    x.log.info("free calls enabled", { signer: checksum(signer.address), free_calls: group.freeCalls.toString(), min_balance: config.min_balance_for_free_call.toString() });
+    x.log.info("free calls enabled", { signer: checksum(signer.address), free_calls: group.freeCalls.toString(), min_balance: minWhole.toString() });
   }
   const d: FreeCallDeps = {
     store: ctx.store,
@@ -286,7 +287,7 @@ export async function freeCallFeature(ctx: PaymentContext, x: { recovery: Signer
     defaultQuota: group.freeCalls,
     perAddress: config.free_calls_per_address,
     minBalance,
-    minBalanceText: config.min_balance_for_free_call.toString(),
+    minBalanceText: minWhole.toString(),
     ...(balanceOf ? { balanceOf } : {}),
     ...(x.allowedSigners ? { allowedSigners: x.allowedSigners } : {}),
   };

@@ -45,6 +45,8 @@ async function restart(): Promise<DaemonProcess> {
 async function sigkill(d: DaemonProcess): Promise<void> {
   expect(await d.kill("SIGKILL")).toBeNull();
   expect((await d.waitExit()).signal).toBe("SIGKILL");
+  // Only removes the kit's config dir now; the payment state lives in the shared data_dir.
+  await d.stop();
 }
 
 async function channelState(d: DaemonProcess, ch: Channel) {

@@ -1,0 +1,113 @@
+/**
+ * Everything one benchmark run measures against, on loopback: the kit's world (anvil with the contracts,
+ * IPFS, the example service, org and service published), a counting proxy in front of anvil, a
+ * single-member etcd, one funded channel per concurrent stream, and three daemons from dist/snetd:
+ * payments off, paid with the embedded store (SQLite) and paid with etcd.
+ */
+import { join } from "node:path";
+import { blockNumber } from "../tests/kit/anvil.ts";
+import { fundClient, openChannel } from "../tests/kit/client.ts";
+import { CLIENTS, PROVIDER, type TestAccount } from "../tests/kit/contracts.ts";
+import { type DaemonProcess, startDaemon } from "../tests/kit/daemon.ts";
+import { type EtcdCluster, startEtcd } from "../tests/kit/etcd.ts";
+import { type World, startWorld } from "../tests/kit/world.ts";
+import { type PaymentSequence, paymentSequence } from "./messages.ts";
+import { type RpcCounter, startRpcCounter } from "./rpc-counter.ts";
+
+export interface BenchChannel {
+  id: bigint;
+  client: TestAccount;
+  /** Pre-signed payments of this channel, shared by every daemon (each store starts at amount 0). */
+  payments: PaymentSequence;
+}
+
+export interface BenchDaemon {
+  name: "passthrough" | "sqlite" | "etcd";
+  process: DaemonProcess;
+  /** Successful paid calls so far on each channel, in this daemon's store. */
+  paid: number[];
+  /** The SQLite file of the embedded store, for counting its transactions. */
+  sqliteFile?: string;
+}
+
+export interface Stack {
+  world: World;
+  etcd: EtcdCluster;
+  rpc: RpcCounter;
+  channels: BenchChannel[];
+  price: bigint;
+  daemons: Record<BenchDaemon["name"], BenchDaemon>;
+  /** A config for a paid daemon of this world (start-to-ready, profiling). */
+  paidConfig(extra?: Record<string, unknown>): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+// Enough for every call a run can make on one channel (tens of thousands at most).
+const CHANNEL_VALUE = 10n ** 15n;
+const LOG = { level: "info" };
+
+export async function startStack(opts: { channels: number; log: (line: string) => void }): Promise<Stack> {
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) await s().catch(() => {});
+  };
+  try {
+    opts.log("starting anvil, IPFS, the example service and etcd");
+    const [world, etcd] = await Promise.all([startWorld(), startEtcd()]);
+    stoppers.push(() => world.stop(), () => etcd.stop());
+    const rpc = startRpcCounter(world.anvil.rpcUrl);
+    stoppers.push(async () => rpc.stop());
+
+    opts.log(`opening ${opts.channels} channels`);
+    const channels = await openChannels(world, opts.channels);
+
+    // Production defaults (1 s head cache, info logs); the kit's world config is tuned for tests.
+    const paidConfig = (extra: Record<string, unknown> = {}) =>
+      world.daemonConfig({ ethereum_json_rpc_http_endpoint: rpc.url, block_cache_ms: 1000, log: LOG, ...extra });
+    opts.log("starting the daemons (dist/snetd)");
+    const start = async (name: BenchDaemon["name"], config: Record<string, unknown>): Promise<BenchDaemon> => {
+      const proc = await startDaemon({ config, binary: true });
+      stoppers.push(() => proc.stop());
+      return { name, process: proc, paid: new Array<number>(channels.length).fill(0) };
+    };
+    const passthrough = await start("passthrough", { service_endpoint: `http://${world.echo.address}`, blockchain_enabled: false, log: LOG });
+    const sqlite = await start("sqlite", paidConfig());
+    // data_dir defaults to ./snetd-data, relative to the daemon's working directory (its temp dir).
+    sqlite.sqliteFile = join(sqlite.process.dir, "snetd-data", "snetd-state.sqlite");
+    const etcdDaemon = await start("etcd", paidConfig({ payment_channel_storage_type: "etcd", payment_channel_storage_client: { endpoints: etcd.endpoints } }));
+
+    return { world, etcd, rpc, channels, price: world.price, daemons: { passthrough, sqlite, etcd: etcdDaemon }, paidConfig, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Funds each client account once and opens its share of the channels: 3 transactions per client plus
+ * one per channel, clients in parallel (the kit serializes transactions per sender).
+ */
+async function openChannels(world: World, count: number): Promise<BenchChannel[]> {
+  const { deployment } = world;
+  const expiration = (await blockNumber(world.anvil.rpcUrl)) + 1_000_000n;
+  const byClient = CLIENTS.map((client, c) => ({ client, indexes: Array.from({ length: count }, (_, i) => i).filter((i) => i % CLIENTS.length === c) }));
+  const channels = new Array<BenchChannel>(count);
+  await Promise.all(
+    byClient
+      .filter((g) => g.indexes.length > 0)
+      .map(async ({ client, indexes }) => {
+        await fundClient(deployment, client.privateKey, CHANNEL_VALUE * BigInt(indexes.length));
+        for (const i of indexes) {
+          const id = await openChannel(deployment, {
+            clientKey: client.privateKey,
+            recipient: PROVIDER.address,
+            groupIdBytes: world.group.bytes,
+            value: CHANNEL_VALUE,
+            expiration,
+          });
+          channels[i] = { id, client, payments: paymentSequence(client.privateKey, deployment.mpe, id, world.price) };
+        }
+      }),
+  );
+  return channels;
+}

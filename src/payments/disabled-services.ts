@@ -1,0 +1,34 @@
+/**
+ * With `blockchain_enabled: false` the daemon's payment services still answer (payments.md §9): state,
+ * control and token services reply empty, free-call services say why they cannot work. Without these
+ * the calls would be proxied to the AI service, which knows nothing about them.
+ */
+import { Code, SnetError } from "../core/errors.ts";
+import { GetPaymentsListRequestSchema, PaymentReplySchema, PaymentsListReplySchema, StartClaimRequestSchema, StartMultipleClaimRequestSchema } from "../gen/control_service_pb.ts";
+import {
+  ChannelStateReplySchema,
+  ChannelStateRequestSchema,
+  FreeCallStateReplySchema,
+  FreeCallStateRequestSchema,
+  FreeCallTokenSchema,
+  GetFreeCallTokenRequestSchema,
+} from "../gen/state_service_pb.ts";
+import { TokenReplySchema, TokenRequestSchema } from "../gen/token_service_pb.ts";
+import { type DaemonMethod, unary } from "../transport/daemon-services.ts";
+
+const disabled = () => {
+  throw new SnetError(Code.FAILED_PRECONDITION, "error in generating token because blockchain is disabled, contact service provider");
+};
+
+export function disabledPaymentServices(): DaemonMethod[] {
+  return [
+    unary("/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema, async () => ({})),
+    unary("/escrow.ProviderControlService/GetListUnclaimed", GetPaymentsListRequestSchema, PaymentsListReplySchema, async () => ({})),
+    unary("/escrow.ProviderControlService/GetListInProgress", GetPaymentsListRequestSchema, PaymentsListReplySchema, async () => ({})),
+    unary("/escrow.ProviderControlService/StartClaim", StartClaimRequestSchema, PaymentReplySchema, async () => ({})),
+    unary("/escrow.ProviderControlService/StartClaimForMultipleChannels", StartMultipleClaimRequestSchema, PaymentsListReplySchema, async () => ({})),
+    unary("/escrow.TokenService/GetToken", TokenRequestSchema, TokenReplySchema, async () => ({})),
+    unary("/escrow.FreeCallStateService/GetFreeCallToken", GetFreeCallTokenRequestSchema, FreeCallTokenSchema, async () => disabled()),
+    unary("/escrow.FreeCallStateService/GetFreeCallsAvailable", FreeCallStateRequestSchema, FreeCallStateReplySchema, async () => disabled()),
+  ];
+}

@@ -1,0 +1,17 @@
+/**
+ * `passthrough_enabled: false`: the daemon answers every proxied call itself with the request's own
+ * messages (the reference's loopback test mode), after payment, without any service behind it.
+ */
+import type { ServerCall } from "./call.ts";
+import { type Admission, statusTrailers } from "./proxy.ts";
+
+export async function loopbackCall(call: ServerCall, admission: Admission): Promise<void> {
+  call.sendHeaders({ "content-type": "application/grpc" });
+  await new Promise<void>((resolve) => {
+    call.body.on("data", (chunk: Buffer) => call.write(chunk));
+    call.body.on("end", resolve);
+    call.body.on("error", resolve);
+  });
+  const err = await admission.settle(!call.finished);
+  call.finish(err ? statusTrailers(err) : { "grpc-status": "0" });
+}
