@@ -24,7 +24,8 @@ const defines = {
   SNETD_GIT_SHA: `${sha}${dirty}`,
   SNETD_BUILD_DATE: new Date().toISOString(),
 };
-const args = ["build", "--compile", "--minify-syntax", "--sourcemap=none", "src/main.ts", "--outfile", outfile];
+// The SQLite writer thread is a second entry point, embedded next to main.
+const args = ["build", "--compile", "--minify-syntax", "--sourcemap=none", "src/main.ts", "src/store/sqlite-worker.ts", "--outfile", outfile];
 for (const [k, v] of Object.entries(defines)) args.push("--define", `${k}=${JSON.stringify(v)}`);
 
 const started = Date.now();

@@ -1,7 +1,7 @@
 /**
  * The running daemon: one listener, the daemon's own methods, the payment gate and the proxy, wired
  * from resolved settings. Everything that reads files, the chain or the store happens before this
- * (cli/serve.ts); here only sockets.
+ * (cli/serve.ts); here only sockets, and the TLS files the listener needs.
  */
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";

@@ -201,7 +201,7 @@ async function settle(p: PaymentInClaim, sent: Sent, chainNonce: ChainNonce): Pr
     return outcome(p, "failed", { ...tx, reason: `cannot read the channel from the chain: ${shortError(err)}; the next run finishes it` });
   }
   if (onChain > p.nonce) return outcome(p, sent.status === "success" ? "claimed" : "already-claimed", tx);
-  const reason = sent.status === "success" ? "the chain nonce did not move" : sent.status === "reverted" ? "transaction reverted" : sent.reason;
+  const reason = "reason" in sent ? sent.reason : sent.status === "reverted" ? "transaction reverted" : "the chain nonce did not move";
   return outcome(p, "failed", { ...tx, reason });
 }
 
@@ -234,7 +234,7 @@ async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chain
       for (const p of pending) out.push(await settle(p, sent, chainNonce));
       return out;
     }
-    say(sent.status === "reverted" ? `multiChannelClaim ${sent.tx} reverted; claiming one channel at a time` : `multiChannelClaim would fail (${sent.reason}); claiming one channel at a time`);
+    say("reason" in sent ? `multiChannelClaim would fail (${sent.reason}); claiming one channel at a time` : `multiChannelClaim ${sent.tx} reverted; claiming one channel at a time`);
     const still: PaymentInClaim[] = [];
     for (const p of pending) {
       if ((await chainNonce(p.channelId)) > p.nonce) out.push(outcome(p, "already-claimed"));

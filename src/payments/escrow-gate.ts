@@ -80,17 +80,19 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
       setHeaders: { "snet-user-address": checksum(accepted.state.sender) },
       dropHeaders: [],
       async settle(ok) {
+        let stored = false;
         try {
           if (!ok) return undefined;
           const next = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
-          const stored = await d.book.commit(id, accepted.version, next, slot.releaseOps);
+          stored = await d.book.commit(id, accepted.version, next, slot.releaseOps);
           // Only a replica whose slot lease expired mid-call can lose this race; the service ran, the
           // payment did not count, and the client may send the same signature again.
           return stored ? undefined : internal("unable to store new payment channel state");
         } catch (err) {
           return err instanceof SnetError ? new SnetError(err.code, `unable to store new payment channel state: ${err.message}`) : internal("unable to store new payment channel state", err);
         } finally {
-          await slot.release();
+          // The commit released the slot in the store; otherwise the store is told.
+          await slot.release({ committed: stored });
         }
       },
     };

@@ -38,6 +38,15 @@ export interface EtcdStoreOptions {
   namespace?: string;
 }
 
+/**
+ * A lease of this store. `lost` turns true when etcd3 gives the lease up: etcd reports it expired or
+ * revoked, or no renewal got through for two TTLs (an outage). Its keys are then gone or about to go,
+ * and nothing renews it again; a holder must take a new lease (see payments/slots.ts).
+ */
+export interface EtcdStoreLease extends Lease {
+  readonly lost: boolean;
+}
+
 export interface EtcdStoreDeps {
   log?: { warn(message: string): void };
 }
@@ -271,7 +280,9 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
       // etcd3 renews the lease every TTL/3 until released, revoked, or told by etcd that it is gone.
       const lease = client.lease(ttlSeconds, { deadline: new Date(Date.now() + requestTimeoutMs) });
       let id: bigint | undefined;
+      let lost = false;
       lease.on("lost", (err: Error) => {
+        lost = true;
         leases.delete(lease);
         if (id !== undefined && !closed) deps.log?.warn(`etcd lease "${id}" at ${where} was lost, its keys are gone: ${err.message}`);
       });
@@ -285,15 +296,19 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
         throw err;
       }
       const granted = id;
-      return {
+      const handle: EtcdStoreLease = {
         id: granted,
         ttlSeconds,
+        get lost() {
+          return lost;
+        },
         revoke: () =>
           bounded(`revoke lease "${granted}"`, requestTimeoutMs, true, async (deadline) => {
             leases.delete(lease);
             await lease.revoke({ deadline });
           }),
-      } satisfies Lease;
+      };
+      return handle;
     },
     async close() {
       if (closed) return;

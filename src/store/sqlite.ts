@@ -1,23 +1,35 @@
 /**
  * The embedded store: one SQLite file in WAL mode with durable (fsync'd) commits.
  *
- * Concurrent commits are grouped: every transaction submitted while the previous batch runs is applied
- * in the next single SQLite transaction, so 50 concurrent paid calls cost one fsync, not 50. Each
+ * Concurrent commits are grouped: every transaction submitted while a batch is being written goes into
+ * the next single SQLite transaction, so 50 concurrent paid calls cost one fsync, not 50. Each
  * transaction in a batch still succeeds or fails on its own compares, exactly as if alone.
+ * Writes run on a worker thread (sqlite-worker.ts), so an fsync never stalls the proxy's event loop;
+ * reads run here on their own connection (WAL lets readers see every committed batch).
  * Leases die with the process: keys attached to a lease are removed when the store is opened again.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
-import { applies } from "./txn.ts";
+import { SCHEMA, type SqliteWriter, openWriter, openWriterOn } from "./sqlite-writer.ts";
 
 export interface SqliteStoreOptions {
-  /** File path, or ":memory:". */
+  /** File path, or ":memory:" (implies inline writes). */
   path: string;
   /** Open read-only (for `snetd list` next to a running daemon). */
   readOnly?: boolean;
+  /** "worker" (default): writes on a worker thread; "inline": on this thread (tools, Deno tests). */
+  writes?: "worker" | "inline";
 }
+
+export type WorkerRequest =
+  | { id: number; op: "open"; path: string }
+  | { id: number; op: "batch"; txns: Transaction[] }
+  | { id: number; op: "lease" }
+  | { id: number; op: "revoke"; lease: bigint }
+  | { id: number; op: "close" };
+export type WorkerReply = { id: number; ok: true; results?: boolean[]; lease?: bigint } | { id: number; ok: false; error: string };
 
 interface Pending {
   txn: Transaction;
@@ -34,87 +46,112 @@ const toEntry = (r: Row): Entry => ({
   ...(r.lease !== null ? { lease: BigInt(r.lease) } : {}),
 });
 
+/** The write side, local or on a worker, behind one async interface. */
+interface Writer {
+  batch(txns: Transaction[]): Promise<boolean[]>;
+  lease(): Promise<bigint>;
+  revoke(lease: bigint): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inlineWriter(w: SqliteWriter): Writer {
+  return {
+    batch: async (txns) => w.applyBatch(txns),
+    lease: async () => w.grantLease(),
+    revoke: async (lease) => w.revokeLease(lease),
+    close: async () => w.close(),
+  };
+}
+
+/**
+ * From source the worker sits next to this file; in a `bun build --compile` binary every module's
+ * import.meta.url is the binary itself and the worker is embedded under the src/ root (build.ts).
+ */
+function workerUrl(): string {
+  return import.meta.url.includes("$bunfs") ? new URL("./store/sqlite-worker.ts", import.meta.url).href : new URL("./sqlite-worker.ts", import.meta.url).href;
+}
+
+function workerWriter(path: string): Writer {
+  const worker = new Worker(workerUrl(), { type: "module" });
+  let nextId = 0;
+  const waiting = new Map<number, { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void }>();
+  worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+    const w = waiting.get(e.data.id);
+    waiting.delete(e.data.id);
+    if (!w) return;
+    if (e.data.ok) w.resolve(e.data);
+    else w.reject(new Error(e.data.error));
+  };
+  worker.onerror = (e) => {
+    for (const w of waiting.values()) w.reject(new Error(`the store's writer thread failed: ${e.message}`));
+    waiting.clear();
+  };
+  const send = (m: Omit<WorkerRequest, "id"> & { op: WorkerRequest["op"] }) =>
+    new Promise<WorkerReply & { ok: true }>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...m, id });
+    });
+  const opened = send({ op: "open", path } as WorkerRequest);
+  return {
+    batch: async (txns) => (await opened, (await send({ op: "batch", txns } as WorkerRequest)).results ?? []),
+    lease: async () => (await opened, (await send({ op: "lease" } as WorkerRequest)).lease ?? 0n),
+    revoke: async (lease) => void (await opened, await send({ op: "revoke", lease } as WorkerRequest)),
+    close: async () => {
+      await opened.catch(() => {});
+      await send({ op: "close" } as WorkerRequest).catch(() => {});
+      worker.terminate();
+    },
+  };
+}
+
 export function sqliteStore(options: SqliteStoreOptions): Store {
-  if (options.path !== ":memory:" && !options.readOnly) mkdirSync(dirname(options.path), { recursive: true });
+  const memory = options.path === ":memory:";
+  if (!memory && !options.readOnly) mkdirSync(dirname(options.path), { recursive: true });
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(options.path, { readOnly: options.readOnly ?? false });
+    if (!options.readOnly) {
+      db.exec(SCHEMA);
+      // A new process owns no lease yet: whatever was leased belonged to a dead one.
+      db.exec("DELETE FROM kv WHERE lease IS NOT NULL");
+    }
   } catch (err) {
     throw new StoreUnavailableError(`cannot open the store file "${options.path}": ${(err as Error).message}`, { cause: err });
   }
-  if (!options.readOnly) {
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = FULL;
-      PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, version INTEGER NOT NULL, lease INTEGER);
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('lease', 0);
-      DELETE FROM kv WHERE lease IS NOT NULL;
-    `);
-  }
   const q = {
     get: db.prepare("SELECT key, value, version, lease FROM kv WHERE key = ?"),
-    version: db.prepare("SELECT version FROM kv WHERE key = ?"),
-    // Keys are compared as text; `prefix || char(0x10FFFF)` bounds the range without LIKE escaping.
+    // Keys are compared as text; `prefix || U+10FFFF` bounds the range without LIKE escaping.
     list: db.prepare("SELECT key, value, version, lease FROM kv WHERE key >= ? AND key < ? ORDER BY key"),
   } satisfies Record<string, StatementSync>;
-  const w = options.readOnly
-    ? undefined
-    : {
-        put: db.prepare("INSERT INTO kv (key, value, version, lease) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version, lease = excluded.lease"),
-        del: db.prepare("DELETE FROM kv WHERE key = ?"),
-        delLease: db.prepare("DELETE FROM kv WHERE lease = ?"),
-        meta: db.prepare("SELECT value FROM meta WHERE name = ?"),
-        setMeta: db.prepare("UPDATE meta SET value = ? WHERE name = ?"),
-      };
-  for (const s of [q.get, q.version, q.list]) s.setReadBigInts(true);
-  w?.meta.setReadBigInts(true);
+  for (const s of Object.values(q)) s.setReadBigInts(true);
 
-  let revision = w ? (w.meta.get("revision") as { value: bigint }).value : 0n;
+  const writer: Writer | undefined = options.readOnly
+    ? undefined
+    : memory || options.writes === "inline"
+      ? inlineWriter(memory ? openWriterOn(db) : openWriter(options.path))
+      : workerWriter(options.path);
+
   let queue: Pending[] = [];
-  let scheduled = false;
+  let writing = false;
   let closed = false;
 
-  const versionOf = (key: string): bigint => {
-    const row = q.version.get(key) as { version: bigint } | undefined;
-    return row ? row.version : 0n;
-  };
-
-  function flush() {
-    scheduled = false;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0 || !w) return;
-    const results: boolean[] = [];
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      for (const { txn } of batch) {
-        if (!applies(txn, versionOf)) {
-          results.push(false);
-          continue;
-        }
-        revision++;
-        for (const op of txn.then) {
-          if (op.op === "delete") w.del.run(op.key);
-          else w.put.run(op.key, op.value, revision, op.lease ?? null);
-        }
-        results.push(true);
-      }
-      w.setMeta.run(revision, "revision");
-      db.exec("COMMIT");
-    } catch (err) {
+  // One batch in flight at a time; whatever arrives meanwhile forms the next batch.
+  async function drain() {
+    if (writing || !writer) return;
+    writing = true;
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
       try {
-        db.exec("ROLLBACK");
-      } catch {
-        // The transaction may not have started; nothing to undo.
+        const results = await writer.batch(batch.map((p) => p.txn));
+        batch.forEach((p, i) => p.resolve(results[i] === true));
+      } catch (err) {
+        const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, { cause: err });
+        for (const p of batch) p.reject(failure);
       }
-      revision = (w.meta.get("revision") as { value: bigint }).value;
-      const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, { cause: err });
-      for (const p of batch) p.reject(failure);
-      return;
     }
-    batch.forEach((p, i) => p.resolve(results[i] as boolean));
+    writing = false;
   }
 
   const ensureOpen = () => {
@@ -135,32 +172,29 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     },
     commit(txn) {
       ensureOpen();
-      if (!w) return Promise.reject(new StoreUnavailableError("the store was opened read-only"));
+      if (!writer) return Promise.reject(new StoreUnavailableError("the store was opened read-only"));
       return new Promise<boolean>((resolve, reject) => {
         queue.push({ txn, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        if (!writing) queueMicrotask(drain);
       });
     },
     async grantLease(ttlSeconds): Promise<Lease> {
       ensureOpen();
-      if (!w) throw new StoreUnavailableError("the store was opened read-only");
-      const id = (w.meta.get("lease") as { value: bigint }).value + 1n;
-      w.setMeta.run(id, "lease");
+      if (!writer) throw new StoreUnavailableError("the store was opened read-only");
+      const id = await writer.lease();
       return {
         id,
         ttlSeconds,
         revoke: async () => {
-          if (!closed) w.delLease.run(id);
+          if (!closed) await writer.revoke(id);
         },
       };
     },
     async close() {
       if (closed) return;
-      flush();
+      while (writing || queue.length) await new Promise((r) => setTimeout(r, 1));
       closed = true;
+      await writer?.close();
       db.close();
     },
   };

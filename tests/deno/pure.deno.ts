@@ -60,7 +60,7 @@ Deno.test("store contract on memory", () => contract(memoryStore()));
 Deno.test("store contract on node:sqlite", async () => {
   const dir = mkdtempSync(join(tmpdir(), "snetd-deno-"));
   try {
-    await contract(sqliteStore({ path: join(dir, "s.sqlite") }));
+    await contract(sqliteStore({ path: join(dir, "s.sqlite"), writes: "inline" }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,12 +10,13 @@ storeContractSuite("memory", async () => {
   return { store, cleanup: () => store.close() };
 });
 
-storeContractSuite("sqlite", async () => {
+for (const writes of ["worker", "inline"] as const)
+storeContractSuite(`sqlite (${writes} writes)`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "snetd-store-"));
   const path = join(dir, "state.sqlite");
   const fixture = {
-    store: sqliteStore({ path }),
-    reopen: async () => sqliteStore({ path }),
+    store: sqliteStore({ path, writes }),
+    reopen: async () => sqliteStore({ path, writes }),
     cleanup: async () => {
       await fixture.store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,166 @@
+/**
+ * One benchmark row = a generator, a target and repetitions of (warm-up, timed window). Around each
+ * window the daemon's CPU time, the chain RPCs it made and its store's transactions are sampled, so
+ * every figure is per call in steady state.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type H2loadTarget, measure, replyBytes, warmUp } from "./h2load.ts";
+import { type LoadSpec, type StreamPayment, runLoadClient } from "./load-client.ts";
+import { cpuMicros, peakRssMb, resetPeakRss } from "./proc.ts";
+import { rpcDelta } from "./rpc-counter.ts";
+import type { BenchDaemon, Stack } from "./stack.ts";
+import { etcdRequests, sqliteRevision } from "./store-counters.ts";
+
+export interface Timing {
+  reps: number;
+  warmupS: number;
+  durationS: number;
+  /** Scratch directory for spec files. */
+  dir: string;
+  log(line: string): void;
+}
+
+export interface RepResult {
+  calls: number;
+  callsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  errorSamples: string[];
+  cpuUsPerCall?: number;
+  /** JSON-RPC requests the daemon sent to the chain during the window, by method. */
+  chainRpcs?: Record<string, number>;
+  /** Store transactions committed during the window (SQLite revisions, or etcd Txn requests). */
+  storeTxns?: number;
+  /** etcd requests during the window, by gRPC method. */
+  storeRequests?: Record<string, number>;
+}
+
+export interface RowResult {
+  name: string;
+  concurrency: number;
+  generator: string;
+  daemon?: BenchDaemon["name"];
+  reps: RepResult[];
+  /** Peak RSS of the daemon during this row (VmHWM reset at the row's start when the kernel allows). */
+  rssMb?: number;
+  notes: string[];
+}
+
+interface WindowCounters {
+  cpuUs: number;
+  rpc: Record<string, number>;
+  sqlite?: number;
+  etcd?: Promise<Record<string, number>>;
+}
+
+/** Samples the daemon synchronously (no await between the window edge and the reading). */
+function sampleDaemon(stack: Stack, daemon: BenchDaemon): WindowCounters {
+  const counters: WindowCounters = { cpuUs: cpuMicros(daemon.process.pid), rpc: stack.rpc.snapshot() };
+  if (daemon.sqliteFile) counters.sqlite = sqliteRevision(daemon.sqliteFile);
+  if (daemon.name === "etcd") counters.etcd = etcdRequests(stack.etcd.endpoints[0] as string);
+  return counters;
+}
+
+async function windowFigures(daemon: BenchDaemon, before: WindowCounters, after: WindowCounters, calls: number): Promise<Partial<RepResult>> {
+  const out: Partial<RepResult> = {
+    cpuUsPerCall: calls > 0 ? (after.cpuUs - before.cpuUs) / calls : Number.NaN,
+    chainRpcs: rpcDelta(before.rpc, after.rpc),
+  };
+  if (before.sqlite !== undefined && after.sqlite !== undefined) out.storeTxns = after.sqlite - before.sqlite;
+  if (before.etcd && after.etcd) {
+    const requests = rpcDelta(await before.etcd, await after.etcd);
+    out.storeRequests = requests;
+    out.storeTxns = requests.Txn ?? 0;
+  }
+  if (daemon.name === "passthrough") delete out.chainRpcs;
+  return out;
+}
+
+const rowPeakRss = (daemon: BenchDaemon | undefined) => (daemon ? peakRssMb(daemon.process.pid) : undefined);
+
+export interface H2loadRowOptions {
+  name: string;
+  target: H2loadTarget;
+  daemon?: BenchDaemon;
+  /** A real client's call that must succeed first (h2load cannot see gRPC statuses). */
+  probe(): Promise<void>;
+}
+
+export async function h2loadRow(stack: Stack, t: Timing, o: H2loadRowOptions): Promise<RowResult> {
+  await o.probe();
+  const reply = await replyBytes(o.target);
+  const notes: string[] = [];
+  if (o.daemon && !resetPeakRss(o.daemon.process.pid)) notes.push("peak RSS is the daemon's lifetime peak (clear_refs refused)");
+  const reps: RepResult[] = [];
+  for (let i = 0; i < t.reps; i++) {
+    await warmUp(o.target, t.warmupS);
+    const before = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
+    const r = await measure(o.target, t.durationS, reply);
+    const after = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
+    const rep: RepResult = { calls: r.done, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: [] };
+    if (o.daemon && before && after) Object.assign(rep, await windowFigures(o.daemon, before, after, r.done));
+    reps.push(rep);
+    t.log(`  ${o.name} #${i + 1}: ${Math.round(r.callsPerS)} calls/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
+  }
+  const streams = o.target.connections * o.target.streamsPerConnection;
+  return { name: o.name, concurrency: streams, generator: o.target.h1 ? "h2load --h1" : "h2load", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps, ...(o.daemon ? { rssMb: rowPeakRss(o.daemon) as number } : {}), notes };
+}
+
+export interface ClientRowOptions {
+  name: string;
+  target: string;
+  path: string;
+  body: Uint8Array;
+  streams: number;
+  connections: number;
+  daemon?: BenchDaemon;
+  /** Pay every call from the stream's channel; `expectedRate` (calls/s) sizes the pre-signed sequences. */
+  paid?: { expectedRate: number };
+}
+
+export async function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Promise<RowResult> {
+  const notes: string[] = [];
+  if (o.daemon && !resetPeakRss(o.daemon.process.pid)) notes.push("peak RSS is the daemon's lifetime peak (clear_refs refused)");
+  const reps: RepResult[] = [];
+  for (let i = 0; i < t.reps; i++) {
+    const spec: LoadSpec = {
+      target: o.target,
+      path: o.path,
+      bodyBase64: Buffer.from(o.body).toString("base64"),
+      connections: o.connections,
+      streams: o.streams,
+      warmupS: t.warmupS,
+      durationS: t.durationS,
+    };
+    if (o.paid && o.daemon) {
+      // Sized from the fastest rate seen so far with 50% headroom; a stream that runs out is reported.
+      const rate = Math.max(o.paid.expectedRate, ...reps.map((r) => r.callsPerS)) * 1.5;
+      const perStream = Math.ceil((rate * (t.warmupS + t.durationS)) / o.streams) + 50;
+      const started = performance.now();
+      spec.payments = Array.from({ length: o.streams }, (_, s): StreamPayment => {
+        const channel = stack.channels[s];
+        if (!channel) throw new Error(`Stream ${s} has no channel; open at least ${o.streams} channels`);
+        const paid = (o.daemon as BenchDaemon).paid[s] as number;
+        return { channelId: channel.id.toString(), paidBefore: (stack.price * BigInt(paid)).toString(), price: stack.price.toString(), signatures: channel.payments.slice(paid, paid + perStream) };
+      });
+      t.log(`  pre-signed ${perStream} payments per channel (${o.streams} channels) in ${Math.round(performance.now() - started)} ms`);
+    }
+    const specFile = join(t.dir, "load-spec.json");
+    writeFileSync(specFile, JSON.stringify(spec));
+    let before: WindowCounters | undefined;
+    let after: WindowCounters | undefined;
+    const r = await runLoadClient(specFile, {
+      onWindowStart: () => o.daemon && (before = sampleDaemon(stack, o.daemon)),
+      onWindowEnd: () => o.daemon && (after = sampleDaemon(stack, o.daemon)),
+    });
+    if (o.paid && o.daemon) r.used.forEach((n, s) => ((o.daemon as BenchDaemon).paid[s] = ((o.daemon as BenchDaemon).paid[s] as number) + n));
+    if (r.exhausted > 0) notes.push(`rep ${i + 1}: ${r.exhausted} streams ran out of pre-signed payments before the window ended`);
+    const rep: RepResult = { calls: r.calls, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: r.errorSamples };
+    if (o.daemon && before && after) Object.assign(rep, await windowFigures(o.daemon, before, after, r.calls));
+    reps.push(rep);
+    t.log(`  ${o.name} #${i + 1}: ${Math.round(r.callsPerS)} calls/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ""}`);
+  }
+  return { name: o.name, concurrency: o.streams, generator: "ts client (node:http2)", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps, ...(o.daemon ? { rssMb: rowPeakRss(o.daemon) as number } : {}), notes };
+}
