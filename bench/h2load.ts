@@ -44,6 +44,9 @@ function baseArgs(t: H2loadTarget): string[] {
   return args;
 }
 
+// h2load takes whole units only ("0.5" is refused); milliseconds keep fractional settings exact.
+const duration = (seconds: number) => `${Math.round(seconds * 1000)}ms`;
+
 async function h2load(args: string[]): Promise<string> {
   const proc = Bun.spawn({ cmd: ["h2load", ...args], stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -75,7 +78,7 @@ export async function replyBytes(t: H2loadTarget): Promise<number> {
 
 /** Keeps connections busy for `seconds`, discarding the figures (warm-up for JIT, pools, caches). */
 export async function warmUp(t: H2loadTarget, seconds: number): Promise<void> {
-  if (seconds > 0) await h2load(["-D", String(seconds), ...baseArgs(t), t.url]);
+  if (seconds > 0) await h2load(["-D", duration(seconds), ...baseArgs(t), t.url]);
 }
 
 /** One timed run of `seconds`; `reply` is the size from `replyBytes`. */
@@ -83,7 +86,7 @@ export async function measure(t: H2loadTarget, seconds: number, reply: number): 
   const dir = mkdtempSync(join(tmpdir(), "snetd-bench-h2load-"));
   try {
     const log = join(dir, "requests.tsv");
-    const c = counters(await h2load(["-D", String(seconds), "--log-file", log, ...baseArgs(t), t.url]));
+    const c = counters(await h2load(["-D", duration(seconds), "--log-file", log, ...baseArgs(t), t.url]));
     // Columns: start time (µs since epoch), HTTP status, µs until the end of the response.
     const lines = readFileSync(log, "utf8").split("\n");
     const samples = new Float64Array(lines.length);

@@ -187,8 +187,11 @@ export async function runLoadClient(specFile: string, hooks: LoadHooks): Promise
   let result: LoadResult | undefined;
   let partial = "";
   const decoder = new TextDecoder();
-  for await (const chunk of proc.stdout) {
-    const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+  const reader = proc.stdout.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const lines = (partial + decoder.decode(value, { stream: true })).split("\n");
     partial = lines.pop() ?? "";
     for (const line of lines) {
       if (line === "window-start") hooks.onWindowStart();

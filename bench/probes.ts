@@ -10,20 +10,20 @@ export async function probeGrpc(target: string, path: string, body: Uint8Array):
   const session = http2.connect(`http://${target}`);
   session.on("error", () => {});
   try {
-    const status = await new Promise<string>((resolve, reject) => {
+    const { status, message } = await new Promise<{ status: string; message: string }>((resolve, reject) => {
       const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
-      let found: string | undefined;
+      let found: { status: string; message: string } | undefined;
       const note = (h: http2.IncomingHttpHeaders) => {
-        if (h["grpc-status"] !== undefined) found = `${h["grpc-status"]} ${decodeURIComponent(String(h["grpc-message"] ?? ""))}`.trim();
+        if (h["grpc-status"] !== undefined) found = { status: String(h["grpc-status"]), message: decodeURIComponent(String(h["grpc-message"] ?? "")) };
       };
       req.on("response", note);
       req.on("trailers", note);
       req.on("data", () => {});
       req.on("error", reject);
-      req.on("close", () => resolve(found ?? "none"));
+      req.on("close", () => resolve(found ?? { status: "none", message: `stream closed with code ${req.rstCode}` }));
       req.end(Buffer.from(body));
     });
-    if (status !== "0") throw new Error(`Probe call '${path}' on '${target}' ended with grpc-status '${status}', expected '0'`);
+    if (status !== "0") throw new Error(`Probe call '${path}' on '${target}' ended with grpc-status '${status}' ('${message}'), expected '0'`);
   } finally {
     session.close();
   }
@@ -34,7 +34,7 @@ export async function probeGrpcWeb(target: string, path: string, body: Uint8Arra
   const response = await fetch(`http://${target}${path}`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
-    body,
+    body: new Uint8Array(body),
   });
   const frames = decodeFrames(new Uint8Array(await response.arrayBuffer()));
   const trailer = frames.find((f) => f.flag & TRAILER_FLAG);

@@ -62,7 +62,8 @@ export interface ClaimReport {
   claimedAmount: bigint;
 }
 
-type ChainNonce = (id: bigint) => Promise<bigint>;
+/** The channel's nonce on-chain: in the latest block, or including transactions still in the mempool. */
+type ChainNonce = (id: bigint, blockTag?: "latest" | "pending") => Promise<bigint>;
 type Say = (message: string) => void;
 
 function claimArgs(p: PaymentInClaim) {
@@ -105,8 +106,9 @@ const outcome = (p: { channelId: bigint; nonce: bigint; amount: bigint }, status
 export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<ClaimReport> {
   const say = d.progress ?? (() => {});
   const outcomes: ClaimOutcome[] = [];
-  const chainNonce: ChainNonce = async (id) =>
-    ((await d.publicClient.readContract({ address: d.mpe, abi: mpeAbi, functionName: "channels", args: [id] })) as readonly [bigint])[0];
+  const chainNonce: ChainNonce = async (id, blockTag = "latest") =>
+    // channels(id) returns (nonce, sender, …) per the packaged ABI, which is not literal-typed.
+    ((await d.publicClient.readContract({ address: d.mpe, abi: mpeAbi, functionName: "channels", args: [id], blockTag })) as readonly [bigint])[0];
 
   // 1. Started claims first (snet-cli's order): they keep the daemon's nonce ahead of the chain's.
   const inProgress = await d.source.inProgress();
@@ -144,7 +146,7 @@ export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<Clai
       started = await d.source.startClaims(startable.map((c) => c.channelId));
     } catch (err) {
       // Some may have started before the failure: whatever is in progress now is ours to submit.
-      const reason = `could not start the claim: ${err instanceof Error ? err.message : String(err)}`;
+      const reason = `could not start the claim: ${oneLine(err instanceof Error ? err.message : String(err))}`;
       const now = await d.source.inProgress();
       started = now.filter((p) => startable.some((c) => c.channelId === p.channelId) && !submitted.has(`${p.channelId}/${p.nonce}`));
       for (const c of startable) if (!started.some((p) => p.channelId === c.channelId)) outcomes.push(outcome(c, "failed", { reason }));
@@ -180,39 +182,58 @@ async function send(d: ClaimDeps, functionName: "channelClaim" | "multiChannelCl
     const { request } = await d.publicClient.simulateContract({ account: d.wallet.account, address: d.mpe, abi: mpeAbi, functionName, args });
     tx = await d.wallet.writeContract(request);
   } catch (err) {
-    return { status: "not-sent", reason: shortError(err) };
+    return { status: "not-sent", reason: oneLine(shortError(err)) };
   }
   say(`${functionName} ${tx} sent, waiting for the receipt`);
   try {
     const receipt = await d.publicClient.waitForTransactionReceipt({ hash: tx });
     return { status: receipt.status === "success" ? "success" : "reverted", tx };
   } catch (err) {
-    return { status: "unknown", tx, reason: `no receipt for ${tx} yet (${shortError(err)}); the next run finishes it` };
+    return { status: "unknown", tx, reason: `no receipt for ${tx} yet (${oneLine(shortError(err))}); the next run finishes it` };
   }
 }
+
+/** Where a payment stands: claimed in a mined block, claimed by a transaction still in the mempool, or open. */
+async function standing(p: PaymentInClaim, chainNonce: ChainNonce): Promise<"mined" | "pending" | "open"> {
+  if ((await chainNonce(p.channelId)) > p.nonce) return "mined";
+  return (await chainNonce(p.channelId, "pending").catch(() => p.nonce)) > p.nonce ? "pending" : "open";
+}
+
+const PENDING = "a claim transaction for this payment is not mined yet; the next run confirms it";
 
 /** The chain nonce decides: moved past the payment = on-chain (by this transaction or an earlier one). */
 async function settle(p: PaymentInClaim, sent: Sent, chainNonce: ChainNonce): Promise<ClaimOutcome> {
   const tx = sent.status === "not-sent" ? {} : { tx: sent.tx };
-  let onChain: bigint;
+  let where: Awaited<ReturnType<typeof standing>>;
   try {
-    onChain = await chainNonce(p.channelId);
+    where = await standing(p, chainNonce);
   } catch (err) {
-    return outcome(p, "failed", { ...tx, reason: `cannot read the channel from the chain: ${shortError(err)}; the next run finishes it` });
+    return outcome(p, "failed", { ...tx, reason: `cannot read the channel from the chain: ${oneLine(shortError(err))}; the next run finishes it` });
   }
-  if (onChain > p.nonce) return outcome(p, sent.status === "success" ? "claimed" : "already-claimed", tx);
+  if (where === "mined") return outcome(p, sent.status === "success" ? "claimed" : "already-claimed", tx);
+  if (where === "pending") return outcome(p, "failed", { ...tx, reason: PENDING });
   const reason = "reason" in sent ? sent.reason : sent.status === "reverted" ? "transaction reverted" : "the chain nonce did not move";
   return outcome(p, "failed", { ...tx, reason });
 }
 
+/** viem's short messages span lines; reports and tables want one. */
+const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ": ");
+
 async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chainNonce: ChainNonce, say: Say): Promise<ClaimOutcome[]> {
   const out: ClaimOutcome[] = [];
-  // A payment whose nonce the chain already passed was claimed by an earlier run: nothing to send.
-  let pending: PaymentInClaim[] = [];
-  for (const p of batch) {
-    if ((await chainNonce(p.channelId)) > p.nonce) out.push(outcome(p, "already-claimed"));
-    else pending.push(p);
-  }
+  // A payment whose nonce the chain already passed was claimed by an earlier run, and one whose claim
+  // waits in the mempool will be: nothing to send for either.
+  const open = async (ps: readonly PaymentInClaim[]) => {
+    const still: PaymentInClaim[] = [];
+    for (const p of ps) {
+      const where = await standing(p, chainNonce);
+      if (where === "mined") out.push(outcome(p, "already-claimed"));
+      else if (where === "pending") out.push(outcome(p, "failed", { reason: PENDING }));
+      else still.push(p);
+    }
+    return still;
+  };
+  let pending = await open(batch);
   if (pending.length > 1) {
     const args = pending.map(claimArgs);
     const sent = await send(
@@ -235,12 +256,7 @@ async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chain
       return out;
     }
     say("reason" in sent ? `multiChannelClaim would fail (${sent.reason}); claiming one channel at a time` : `multiChannelClaim ${sent.tx} reverted; claiming one channel at a time`);
-    const still: PaymentInClaim[] = [];
-    for (const p of pending) {
-      if ((await chainNonce(p.channelId)) > p.nonce) out.push(outcome(p, "already-claimed"));
-      else still.push(p);
-    }
-    pending = still;
+    pending = await open(pending);
   }
   for (const p of pending) {
     const a = claimArgs(p);

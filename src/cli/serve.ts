@@ -85,7 +85,7 @@ async function buildSettings(initial: Config, log: Logger): Promise<{ settings: 
   }
   let ctx: PaymentContext;
   try {
-    ctx = await paymentContext(config, log);
+    ctx = await paymentContext(config, log, { watchEvents: true });
   } catch (err) {
     await member?.stop();
     throw err;

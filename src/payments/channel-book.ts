@@ -7,6 +7,7 @@ import { type ChannelState, type PaymentInClaim, fromChain, isUnknownOnChain, me
 import { internal, unauthenticated, unavailable } from "../core/errors.ts";
 import type { Address } from "../core/signatures.ts";
 import type { MpeReader } from "../chain/mpe.ts";
+import type { ChannelFreshness } from "../chain/mpe-events.ts";
 import { type Operation, type Store, StoreUnavailableError } from "../store/contract.ts";
 import { type Keys, decodeChannel, decodeClaim, encodeChannel } from "../store/records.ts";
 
@@ -17,6 +18,8 @@ export interface ChannelBookDeps {
   /** Group binding (payments.md §1): channels of other groups or recipients are not ours. */
   groupIdHex: `0x${string}`;
   paymentAddress: Address;
+  /** Which stored channels the chain may have changed (MPE events); absent = trust the store. */
+  freshness?: ChannelFreshness;
 }
 
 export interface LoadedChannel {
@@ -48,29 +51,51 @@ export function channelBook(d: ChannelBookDeps) {
     return chain;
   };
 
+  /** Writes `state` iff the record is still at `version`; extra operations ride in the same transaction. */
+  const commit = (id: bigint, version: bigint, state: ChannelState, extra: readonly Operation[] = []): Promise<boolean> =>
+    storeCall("store channel", () =>
+      d.store.commit({
+        compare: [{ key: d.keys.channel(id), version }],
+        then: [{ op: "put", key: d.keys.channel(id), value: encodeChannel(state) }, ...extra],
+      }),
+    );
+
   return {
     /** Undefined when neither the store nor the chain knows the channel. */
     async load(id: bigint, opts: { refreshFromChain?: boolean } = {}): Promise<LoadedChannel | undefined> {
       const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
       if (!entry) {
+        const token = d.freshness?.readToken() ?? 0;
         const chain = await readChain(id);
+        if (chain) d.freshness?.markFresh(id, token);
         return chain ? { state: fromChain(id, chain), version: 0n } : undefined;
       }
       const stored = decodeChannel(entry.value);
-      if (!opts.refreshFromChain) return { state: stored, version: entry.version };
-      const chain = await readChain(id);
-      return { state: chain ? mergeWithChain(stored, chain) : stored, version: entry.version };
+      const stale = d.freshness !== undefined && !d.freshness.isFresh(id);
+      if (!opts.refreshFromChain && !stale) return { state: stored, version: entry.version };
+      const token = d.freshness?.readToken() ?? 0;
+      let chain: Awaited<ReturnType<typeof readChain>>;
+      try {
+        chain = await readChain(id);
+      } catch (err) {
+        // Stored and chain unreadable → stored (payments.md §2), unless the caller needs the chain.
+        if (opts.refreshFromChain) throw err;
+        return { state: stored, version: entry.version };
+      }
+      if (!chain) return { state: stored, version: entry.version };
+      const merged = mergeWithChain(stored, chain);
+      d.freshness?.markFresh(id, token);
+      if (merged.nonce !== stored.nonce) {
+        // Claimed on-chain without StartClaim: the stored nonce is dead. Record that at once, so no
+        // replica accepts a payment nobody could claim.
+        await commit(id, entry.version, merged);
+        const again = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
+        if (again) return { state: decodeChannel(again.value), version: again.version };
+      }
+      return { state: merged, version: entry.version };
     },
 
-    /** Writes `state` iff the record is still at `version`; extra operations ride in the same transaction. */
-    commit(id: bigint, version: bigint, state: ChannelState, extra: readonly Operation[] = []): Promise<boolean> {
-      return storeCall("store channel", () =>
-        d.store.commit({
-          compare: [{ key: d.keys.channel(id), version }],
-          then: [{ op: "put", key: d.keys.channel(id), value: encodeChannel(state) }, ...extra],
-        }),
-      );
-    },
+    commit,
 
     async claimsOf(id: bigint): Promise<{ payment: PaymentInClaim; version: bigint; key: string }[]> {
       const entries = await storeCall("read claims", () => d.store.list(d.keys.claimsOf(id)));

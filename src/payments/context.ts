@@ -21,6 +21,7 @@ import { memoryStore } from "../store/memory.ts";
 import { type Keys, keys as keysOf, namespacePrefix } from "../store/records.ts";
 import { sqliteStore } from "../store/sqlite.ts";
 import { type ChannelBook, channelBook } from "./channel-book.ts";
+import { watchChannelEvents } from "../chain/mpe-events.ts";
 
 export interface PaymentContext {
   config: Config;
@@ -83,6 +84,8 @@ export async function openStore(config: Config, group: DaemonGroup | undefined, 
 export interface ContextOptions {
   /** "none": the caller talks to a running daemon instead (claim); "read-only": list next to a daemon. */
   store?: "read-write" | "read-only" | "none";
+  /** Follow MPE events so channels changed on-chain are re-read (serve); tools read the chain directly. */
+  watchEvents?: boolean;
 }
 
 export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
@@ -127,7 +130,11 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
   const keys = keysOf(prefix);
   const blocks = blockSource(client, { maxAgeMs: config.block_cache_ms });
   const mpe = mpeReader(client, mpeAddress);
+  const freshness = opts.watchEvents
+    ? watchChannelEvents(client, mpeAddress, { intervalMs: Math.max(config.block_cache_ms, 500), onError: (err) => log.debug("MPE event poll failed", { error: shortError(err) }) })
+    : undefined;
   const book = channelBook({
+    ...(freshness ? { freshness } : {}),
     store,
     keys,
     mpe,
@@ -149,6 +156,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     book,
     async close() {
       blocks.stop();
+      freshness?.stop();
       await store.close();
     },
   };

@@ -11,7 +11,8 @@ import type { EscrowPayment } from "../core/payment-headers.ts";
 import { type Address, type SignerRecovery, claimMessage, recoverSigner } from "../core/signatures.ts";
 import type { Keys } from "../store/records.ts";
 import type { Admission } from "../transport/proxy.ts";
-import { type ChannelBook, notFound } from "./channel-book.ts";
+import type { Operation } from "../store/contract.ts";
+import { type ChannelBook, type LoadedChannel, notFound } from "./channel-book.ts";
 import type { ChannelSlots } from "./slots.ts";
 
 export interface EscrowDeps {
@@ -48,6 +49,21 @@ export function checksum(address: Address): string {
   return c;
 }
 
+/**
+ * Whether a commit whose answer was lost (the store failed mid-request) was applied; pitfalls.md #3.
+ * A fence — the record rewritten unchanged iff still at the version read at admission, releasing the
+ * slot — makes the answer final: the lost commit compares on that version too, so it can no longer apply
+ * after the fence. While this call holds the slot nothing else writes the record, so a fence that finds
+ * the version moved means the lost commit was applied. "unknown" when the fence fails the same way.
+ */
+async function lostCommitOutcome(book: ChannelBook, id: bigint, accepted: LoadedChannel, releaseOps: readonly Operation[]): Promise<"applied" | "not applied" | "unknown"> {
+  try {
+    return (await book.commit(id, accepted.version, accepted.state, releaseOps)) ? "not applied" : "applied";
+  } catch {
+    return "unknown";
+  }
+}
+
 export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPayment): Promise<Admission> {
   const id = payment.channelId;
   const signer = paymentSigner(d.recovery, d.mpe, payment);
@@ -80,19 +96,28 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
       setHeaders: { "snet-user-address": checksum(accepted.state.sender) },
       dropHeaders: [],
       async settle(ok) {
-        let stored = false;
+        let slotFreed = false;
         try {
           if (!ok) return undefined;
           const next = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
-          stored = await d.book.commit(id, accepted.version, next, slot.releaseOps);
+          try {
+            slotFreed = await d.book.commit(id, accepted.version, next, slot.releaseOps);
+          } catch (err) {
+            if (!(err instanceof SnetError && err.code === Code.UNAVAILABLE)) throw err;
+            const outcome = await lostCommitOutcome(d.book, id, accepted, slot.releaseOps);
+            slotFreed = outcome !== "unknown";
+            if (outcome === "applied") return undefined;
+            if (outcome === "not applied") return new SnetError(Code.UNAVAILABLE, `unable to store new payment channel state: ${err.message}; the call was not charged`);
+            throw err;
+          }
           // Only a replica whose slot lease expired mid-call can lose this race; the service ran, the
           // payment did not count, and the client may send the same signature again.
-          return stored ? undefined : internal("unable to store new payment channel state");
+          return slotFreed ? undefined : internal("unable to store new payment channel state");
         } catch (err) {
           return err instanceof SnetError ? new SnetError(err.code, `unable to store new payment channel state: ${err.message}`) : internal("unable to store new payment channel state", err);
         } finally {
-          // The commit released the slot in the store; otherwise the store is told.
-          await slot.release({ committed: stored });
+          // A commit or fence that went through released the slot in the store; otherwise the store is told.
+          await slot.release({ committed: slotFreed });
         }
       },
     };

@@ -93,15 +93,19 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, opts: Lea
   const suspect = new Map<string, number>();
   let sweeping: ReturnType<typeof setTimeout> | undefined;
 
-  /** Deletes `key` iff it is a slot on our lease that no call of ours holds. True when the key is clean. */
-  async function clearLeftover(key: string): Promise<boolean> {
+  /**
+   * Deletes `key` iff it is a slot on our lease that no call of ours holds (`acquiring`: but the caller,
+   * which holds it locally and has not created it yet). "free": the key is absent or was just deleted;
+   * "other": another replica's slot, a call of ours, or a leftover on a lease we gave up (it expires
+   * with that lease); "raced": the key changed under us, look again.
+   */
+  async function clearLeftover(key: string, acquiring = false): Promise<"free" | "other" | "raced"> {
     const entry = await store.get(key);
-    if (!entry || held.has(key)) return true;
-    // A leftover on a lease we gave up expires with it.
-    if (entry.lease !== current.id) return true;
-    const deleted = await store.commit({ compare: [{ key, version: entry.version }], then: [{ op: "delete", key }] });
-    if (deleted) opts.onLeftover?.(key);
-    return deleted;
+    if (!entry) return "free";
+    if ((!acquiring && held.has(key)) || entry.lease !== current.id) return "other";
+    if (!(await store.commit({ compare: [{ key, version: entry.version }], then: [{ op: "delete", key }] }))) return "raced";
+    opts.onLeftover?.(key);
+    return "free";
   }
 
   function markSuspect(key: string) {
@@ -114,7 +118,7 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, opts: Lea
   async function sweep() {
     for (const [key, since] of [...suspect]) {
       if (held.has(key)) continue;
-      const clean = await clearLeftover(key).catch(() => false);
+      const clean = (await clearLeftover(key).catch(() => "raced")) !== "raced";
       if (clean && Date.now() - since >= SUSPECT_FOR_MS && suspect.get(key) === since) suspect.delete(key);
     }
     sweeping = undefined;
@@ -132,7 +136,7 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, opts: Lea
   async function release(key: string) {
     try {
       // Only our own key: after a lease loss another replica may hold the slot by now.
-      if (!(await clearLeftover(key))) markSuspect(key);
+      if ((await clearLeftover(key)) === "raced") markSuspect(key);
     } catch {
       markSuspect(key);
     }
@@ -147,7 +151,7 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, opts: Lea
       try {
         ok = await storeCall("take the channel slot", () => create(key));
         // A leftover of ours is not a call in flight: clear it and take the slot.
-        if (!ok && (await storeCall("take the channel slot", () => clearLeftover(key)))) ok = await storeCall("take the channel slot", () => create(key));
+        if (!ok && (await storeCall("take the channel slot", () => clearLeftover(key, true))) === "free") ok = await storeCall("take the channel slot", () => create(key));
       } catch (err) {
         held.delete(key);
         // The create may still land; the sweep deletes it if it does.

@@ -36,13 +36,9 @@ export function stateService(d: StateServiceDeps): DaemonMethod {
     if (req.signature.length === 0) throw invalidArgument("incorrect signature length");
     const signer = requestSigner(d.recovery, channelStateMessage(d.mpe, id, req.currentBlock), req.signature);
     await requireFreshBlock(d.blocks, req.currentBlock);
-    // Merged with the chain as the reference does on every state query (payments.md §2): after a claim
-    // mined without StartClaim the stored nonce is dead, and a client signing it would pay with a
-    // signature nobody can claim. An unreadable chain falls back to the stored record (same table).
-    const loaded = await d.book.load(id, { refreshFromChain: true }).catch((err: unknown) => {
-      if (err instanceof SnetError && err.code === Code.UNAVAILABLE) return d.book.load(id);
-      throw err;
-    });
+    // The channel book re-reads the chain for channels an MPE event (or a restart) made stale, so a claim
+    // mined without StartClaim moves the reported nonce on without a chain RPC per state query.
+    const loaded = await d.book.load(id);
     if (!loaded) throw notFound(`channel is not found, channelId: ${id}`);
     const { state } = loaded;
     if (signer !== state.signer && signer !== state.sender && signer !== state.recipient) {

@@ -194,10 +194,12 @@ describe("snetd serve from an empty directory with an empty environment", () => 
 });
 
 describe("snetd serve refuses bad configuration with exit 2, one line per problem, no stack trace", () => {
-  const expectUsageError = (r: { code: number; stdout: string; stderr: string }) => {
+  /** Exit 2, no stack trace, and exactly `problems` lines under the "invalid configuration:" header. */
+  const expectUsageError = (r: { code: number; stdout: string; stderr: string }, problems = 1) => {
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(r.stdout).not.toMatch(STACK_FRAME);
+    expect(r.stderr.trim().split("\n").filter((line) => line !== "invalid configuration:")).toHaveLength(problems);
   };
 
   test("a config file that does not exist", async () => {
@@ -229,8 +231,8 @@ describe("snetd serve refuses bad configuration with exit 2, one line per proble
       ['blockchain_enabled: "maybe"', 'max_message_size_in_mb: "lots"', "service_timeout: 7", "daemon_endpoint: 12", ""].join("\n"),
     );
     const r = await snetd(["serve", "-c", file]);
-    expectUsageError(r);
     const keys = ["blockchain_enabled", "max_message_size_in_mb", "service_timeout", "daemon_endpoint"];
+    expectUsageError(r, keys.length);
     const lines = problemLines(r.stderr, keys);
     expect(lines).toHaveLength(keys.length);
     for (const key of keys) expect(lines.filter((line) => line.startsWith(`${key}:`))).toHaveLength(1);

@@ -243,9 +243,16 @@ describe("accepted payments are money", () => {
       expect(onChain.nonce).toBe(1n);
       expect(onChain.value).toBe(7n * price);
 
-      // Claimed without StartClaim: the state a stateless client reads moves to the new nonce, counting
-      // from zero, so its next payment is claimable.
-      const claimed = await channelState(ch);
+      // Claimed without StartClaim: once the daemon sees the ChannelClaim event (it polls the MPE logs),
+      // the old nonce is dead — a payment signed at it could never be claimed — and the state a
+      // stateless client reads moves to the new nonce, counting from zero.
+      let claimed = await channelState(ch);
+      for (let i = 0; i < 100 && claimed.nonce !== 1n; i++) {
+        await Bun.sleep(100);
+        claimed = await channelState(ch);
+      }
+      const stale = await call(echo, "Echo", { text: "old nonce" }, ch.pay(4n * price, 0n));
+      expect(stale.status.code).toBe(1000 as grpc.status);
       expect(claimed.nonce).toBe(1n);
       expect(claimed.amount).toBe(0n);
       expect(claimed.signature).toHaveLength(0);

@@ -13,10 +13,12 @@ need() { # need <command> <debian package>
   fi
 }
 need etcd etcd-server
+# TLS suites make throwaway certificates; slim images lack openssl.
+need openssl openssl
 if [[ "${BENCH:-0}" == "1" ]]; then need h2load nghttp2-client; fi
 
 if [[ ${#packages[@]} -eq 0 ]]; then
-  echo "setup: test tools present (etcd$([[ "${BENCH:-0}" == "1" ]] && echo ", h2load"))"
+  echo "setup: test tools present (etcd, openssl$([[ "${BENCH:-0}" == "1" ]] && echo ", h2load"))"
   exit 0
 fi
 
