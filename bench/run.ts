@@ -26,7 +26,7 @@ import { recoveriesPerSecond, startToReady } from "./micro.ts";
 import { probeGrpc, probeGrpcWeb } from "./probes.ts";
 import { type ReportRow, reportRows, table, targetTable, writeResultsMd } from "./report.ts";
 import { type RowResult, type Timing, clientRow, h2loadRow } from "./rows.ts";
-import { type Stack, startStack } from "./stack.ts";
+import { type Stack, signerRecoveryOf, startStack } from "./stack.ts";
 import { checkTargets } from "./targets.ts";
 import { median } from "./stats.ts";
 import { profilePaidRow } from "./profile.ts";
@@ -197,6 +197,9 @@ async function main(): Promise<number> {
   const stack = await startStack({ channels: concurrency, log });
   let rows: ReportRow[];
   let profile: string | undefined;
+  const d = stack.daemons;
+  const recovery = signerRecoveryOf(d.sqlite);
+  const daemonsLine = `Daemons: dist/snetd; idle RSS ${[d.passthrough, d.sqlite, d.etcd].map((x) => `${x.name} ${x.idleRssMb?.toFixed(1)} MB`).join(", ")}; paid daemons recover signers with ${recovery}.`;
   try {
     const results = await measureRows(stack);
     rows = reportRows(results, (r) => (r.concurrency === 1 ? "direct c=1" : r.name === "direct" ? undefined : "direct"));
@@ -216,6 +219,7 @@ async function main(): Promise<number> {
     `Run ${when} on commit ${commit}, ${Math.round((Date.now() - started) / 1000)} s.`,
     `Machine: ${machine()}.`,
     `Settings: ${settings}.`,
+    daemonsLine,
     "",
     table(rows),
     "",

@@ -12,6 +12,7 @@ import { type DaemonProcess, startDaemon } from "../tests/kit/daemon.ts";
 import { type EtcdCluster, startEtcd } from "../tests/kit/etcd.ts";
 import { type World, startWorld } from "../tests/kit/world.ts";
 import { type PaymentSequence, paymentSequence } from "./messages.ts";
+import { rssMb } from "./proc.ts";
 import { type RpcCounter, startRpcCounter } from "./rpc-counter.ts";
 
 export interface BenchChannel {
@@ -24,6 +25,8 @@ export interface BenchChannel {
 export interface BenchDaemon {
   name: "passthrough" | "sqlite" | "etcd";
   process: DaemonProcess;
+  /** Resident set right after start, before any call (MiB). */
+  idleRssMb?: number;
   /** Successful paid calls so far on each channel, in this daemon's store. */
   paid: number[];
   /** The SQLite file of the embedded store, for counting its transactions. */
@@ -40,6 +43,11 @@ export interface Stack {
   /** A config for a paid daemon of this world (start-to-ready, profiling). */
   paidConfig(extra?: Record<string, unknown>): Record<string, unknown>;
   stop(): Promise<void>;
+}
+
+/** The signer recovery a paid daemon logged at start ("libsecp256k1" or the "noble" fallback). */
+export function signerRecoveryOf(daemon: BenchDaemon): string {
+  return /signer_recovery="([^"]+)"/.exec(daemon.process.logs())?.[1] ?? "unknown";
 }
 
 // Enough for every call a run can make on one channel (tens of thousands at most).
@@ -68,7 +76,7 @@ export async function startStack(opts: { channels: number; log: (line: string) =
     const start = async (name: BenchDaemon["name"], config: Record<string, unknown>): Promise<BenchDaemon> => {
       const proc = await startDaemon({ config, binary: true });
       stoppers.push(() => proc.stop());
-      return { name, process: proc, paid: new Array<number>(channels.length).fill(0) };
+      return { name, process: proc, idleRssMb: rssMb(proc.pid), paid: new Array<number>(channels.length).fill(0) };
     };
     const passthrough = await start("passthrough", { service_endpoint: `http://${world.echo.address}`, blockchain_enabled: false, log: LOG });
     const sqlite = await start("sqlite", paidConfig());

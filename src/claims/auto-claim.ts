@@ -19,6 +19,7 @@ export function startAutoClaim(deps: ClaimDeps, opts: AutoClaimOptions, log: Log
     const report = await runClaims({ ...deps, progress: (m) => log.debug(`auto-claim: ${m}`) }, selection);
     for (const o of report.outcomes) {
       if (o.status === "claimed") log.info("auto-claim: claimed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, tx: o.tx });
+      else if (o.status === "already-claimed") log.info("auto-claim: already claimed on-chain", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount });
       else if (o.status === "failed") log.error("auto-claim: claim failed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, reason: o.reason, tx: o.tx });
     }
   };

@@ -217,7 +217,7 @@ async function settle(p: PaymentInClaim, sent: Sent, chainNonce: ChainNonce): Pr
 }
 
 /** viem's short messages span lines; reports and tables want one. */
-const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ": ");
+const oneLine = (text: string) => text.replace(/:?\s*\n\s*/g, ": ");
 
 async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chainNonce: ChainNonce, say: Say): Promise<ClaimOutcome[]> {
   const out: ClaimOutcome[] = [];

@@ -111,8 +111,8 @@ export const claimCommand: Command = {
         say(`using the daemon at ${config.daemon_endpoint}`);
       } else {
         remote.close();
-        say(`no daemon answers at ${config.daemon_endpoint}; claiming directly from the store`);
         const store = await openStore(config, ctx.group);
+        say(`no daemon answers at ${config.daemon_endpoint}; claiming directly from the ${store.kind} store`);
         const lease = store.exclusive ? undefined : await store.grantLease(config.channel_lease_ttl_s);
         const book = channelBook({ store, keys: ctx.keys, mpe: ctx.mpe, groupIdHex: bytesToHex(ctx.group.groupId) as `0x${string}`, paymentAddress });
         source = localSource(treasury({ store, keys: ctx.keys, book, slots: lease ? leasedSlots(store, lease, `claim-${process.pid}`) : localSlots() }));

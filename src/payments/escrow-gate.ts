@@ -7,6 +7,8 @@ import { getAddress } from "viem";
 import type { BlockSource } from "../chain/mpe.ts";
 import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
 import { Code, SnetError, failedPrecondition, internal } from "../core/errors.ts";
+import type { ChannelState } from "../core/channel.ts";
+import { bytesEqual } from "../core/numbers.ts";
 import type { EscrowPayment } from "../core/payment-headers.ts";
 import { type Address, type SignerRecovery, claimMessage, recoverSigner } from "../core/signatures.ts";
 import type { Keys } from "../store/records.ts";
@@ -49,19 +51,33 @@ export function checksum(address: Address): string {
   return c;
 }
 
+const FENCE_ATTEMPTS = 3;
+const FENCE_BUDGET_MS = 5000;
+
 /**
  * Whether a commit whose answer was lost (the store failed mid-request) was applied; pitfalls.md #3.
  * A fence — the record rewritten unchanged iff still at the version read at admission, releasing the
- * slot — makes the answer final: the lost commit compares on that version too, so it can no longer apply
- * after the fence. While this call holds the slot nothing else writes the record, so a fence that finds
- * the version moved means the lost commit was applied. "unknown" when the fence fails the same way.
+ * slot — makes the answer final: the lost commit compares on that version too, so it cannot apply after
+ * the fence. While this call holds the slot nothing else writes the record, so when the version has
+ * moved the record itself says whose write moved it: the lost commit's (our amount and signature) or an
+ * earlier fence attempt's whose answer was lost too (the admitted amount). Leader elections make such
+ * failures come in bursts, hence a few attempts; "unknown" when none gets an answer.
  */
-async function lostCommitOutcome(book: ChannelBook, id: bigint, accepted: LoadedChannel, releaseOps: readonly Operation[]): Promise<"applied" | "not applied" | "unknown"> {
-  try {
-    return (await book.commit(id, accepted.version, accepted.state, releaseOps)) ? "not applied" : "applied";
-  } catch {
-    return "unknown";
+async function lostCommitOutcome(book: ChannelBook, id: bigint, accepted: LoadedChannel, next: ChannelState, releaseOps: readonly Operation[]): Promise<"applied" | "not applied" | "unknown"> {
+  const started = Date.now();
+  for (let attempt = 1; attempt <= FENCE_ATTEMPTS && Date.now() - started < FENCE_BUDGET_MS; attempt++) {
+    try {
+      if (await book.commit(id, accepted.version, accepted.state, releaseOps)) return "not applied";
+      const now = (await book.load(id))?.state;
+      if (!now || now.nonce !== next.nonce) return "unknown";
+      if (now.authorisedAmount === next.authorisedAmount && now.signature && next.signature && bytesEqual(now.signature, next.signature)) return "applied";
+      if (now.authorisedAmount === accepted.state.authorisedAmount) return "not applied";
+      return "unknown";
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
+  return "unknown";
 }
 
 export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPayment): Promise<Admission> {
@@ -104,7 +120,7 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
             slotFreed = await d.book.commit(id, accepted.version, next, slot.releaseOps);
           } catch (err) {
             if (!(err instanceof SnetError && err.code === Code.UNAVAILABLE)) throw err;
-            const outcome = await lostCommitOutcome(d.book, id, accepted, slot.releaseOps);
+            const outcome = await lostCommitOutcome(d.book, id, accepted, next, slot.releaseOps);
             slotFreed = outcome !== "unknown";
             if (outcome === "applied") return undefined;
             if (outcome === "not applied") return new SnetError(Code.UNAVAILABLE, `unable to store new payment channel state: ${err.message}; the call was not charged`);

@@ -157,8 +157,11 @@ async function quotaOf(d: FreeCallDeps, user: Address, userId: string): Promise<
 }
 
 export function freeCallMethods(d: FreeCallDeps): DaemonMethod[] {
+  // snet-sdk-python 5 asks for a free-call token before every default call and gives up on any error
+  // (pitfalls.md #22), so a correctly signed, fresh request always gets a token. With free calls off it
+  // is signed by a throwaway key: it verifies nowhere, GetFreeCallsAvailable says 0, and the SDK pays.
+  const tokenKey = "off" in d.signer ? crypto.getRandomValues(new Uint8Array(32)) : d.signer.privateKey;
   const getToken = unary("/escrow.FreeCallStateService/GetFreeCallToken", GetFreeCallTokenRequestSchema, FreeCallTokenSchema, async (req) => {
-    const key = enabled(d);
     const userId = req.userId ?? "";
     const claimed = normalizeAddress(req.address);
     const signer = requestSigner(d.recovery, freeCallTokenRequestMessage(fieldsOf(d, req.address, userId, req.currentBlock)), req.signature);
@@ -170,11 +173,12 @@ export function freeCallMethods(d: FreeCallDeps): DaemonMethod[] {
     if (d.allowedSigners && !d.allowedSigners.has(signer)) throw permissionDenied(`signer ${checksum(signer)} is not in allowed_user_addresses`);
     const lifetime = req.tokenLifetimeInBlocks;
     const expiryBlock = (await d.blocks.head()) + (lifetime === undefined || lifetime > MAX_TOKEN_LIFETIME_BLOCKS ? MAX_TOKEN_LIFETIME_BLOCKS : lifetime);
-    const token = signFreeCallToken(key.privateKey, { orgId: d.orgId, groupName: d.groupName, user: signer, userId, expiryBlock });
+    const token = signFreeCallToken(tokenKey, { orgId: d.orgId, groupName: d.groupName, user: signer, userId, expiryBlock });
     return { token, tokenHex: bytesToHex(token, false), tokenExpirationBlock: expiryBlock };
   });
 
   const available = unary("/escrow.FreeCallStateService/GetFreeCallsAvailable", FreeCallStateRequestSchema, FreeCallStateReplySchema, async (req) => {
+    if ("off" in d.signer) return { freeCallsAvailable: 0n };
     const userId = req.userId ?? "";
     const user = await verifyFreeCall(d, { addressText: req.address, userId, currentBlock: req.currentBlock, token: req.freeCallToken, signature: req.signature });
     const q = await quotaOf(d, user, userId);

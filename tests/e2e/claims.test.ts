@@ -361,7 +361,7 @@ describe("with the embedded store", () => {
     });
   }, E2E_TIMEOUT_MS);
 
-  test("killed between the transaction and its receipt: the next run finishes without paying twice", async () => {
+  test("killed between the transaction and its receipt: a run meanwhile sends nothing, the next one finds it done", async () => {
     await logs(async () => {
       const paid = await paidChannels(s, [1, 2]);
       const sum = paid.reduce((a, p) => a + p.amount, 0n);
@@ -374,23 +374,28 @@ describe("with the embedded store", () => {
         await first.kill();
         expect(await claimsByList(s)).toHaveLength(2);
 
-        // Second run, before anything is mined: it resubmits; once both are mined the resubmission reverts.
-        const second = await spawnClaim(s, ["--all", "-y"]);
-        await second.waitFor(/0x[0-9a-f]{64} sent, waiting for the receipt/);
+        // A run while it is still pending sends nothing more and says why (exit 1: nothing claimed yet).
+        const sentBefore = await providerTransactions();
+        const meanwhile = await cli(s, ["claim", "--all", "-y", "--json"]);
+        expect(meanwhile.code).toBe(1);
+        expect(await providerTransactions()).toBe(sentBefore);
+        const report = parseJson<ClaimJson>(meanwhile);
+        expect(report.outcomes.map((o) => [o.channel_id, o.status, o.reason])).toEqual(
+          paid.map(({ ch }) => [ch.id.toString(), "failed", "a claim transaction for this payment is not mined yet; the next run confirms it"]),
+        );
+        expect(await balance()).toBe(before);
         await rpc(world.anvil.rpcUrl, "evm_mine", []);
-        const r = await second.done();
-        expect(r.code).toBe(0);
-        const rows = r.stdout.split("\n").filter((l) => /^\d+\s/.test(l));
-        expect(rows.map((l) => l.split(/\s{2,}/).slice(0, 4))).toEqual(paid.map(({ ch, amount }) => [ch.id.toString(), "0", amount.toString(), "already-claimed"]));
-        expect(r.stdout).toContain("claimed 0 cogs");
       } finally {
         await setAutomine(true);
       }
       expect(await balance()).toBe(before + sum);
       for (const { ch } of paid) expect(await nonceOnChain(ch)).toBe(1n);
-      expect(await claimsByList(s)).toEqual([]);
-      expect((await cli(s, ["claim", "--all", "-y"])).code).toBe(4);
+
+      // The daemon drops the mined claims; nothing is sent again.
+      const next = await cli(s, ["claim", "--all", "-y"]);
+      expect(next.code).toBe(4);
       expect(await balance()).toBe(before + sum);
+      expect(await claimsByList(s)).toEqual([]);
     });
   }, E2E_TIMEOUT_MS);
 
@@ -409,7 +414,7 @@ describe("with the embedded store", () => {
       const before = await balance();
       const r = await cli(s, ["claim", "--all", "-y"]);
       expect(r.code).toBe(0);
-      expect(r.stderr).toContain("claiming directly from the store");
+      expect(r.stderr).toContain(`no daemon answers at ${s.config.daemon_endpoint}; claiming directly from the sqlite store`);
       expect(await balance()).toBe(before + amount);
       expect(await nonceOnChain(ch)).toBe(1n);
       expect(await claimsByList(s)).toEqual([]);
@@ -452,13 +457,18 @@ describe("with etcd", () => {
       before = await balance();
       const direct = await cli(s, ["claim", "--all", "-y"]);
       expect(direct.code).toBe(0);
-      expect(direct.stderr).toContain("claiming directly from the store");
+      expect(direct.stderr).toContain("claiming directly from the etcd store");
       expect(await balance()).toBe(before + 2n * world.price);
       for (const { ch } of paid) expect(await nonceOnChain(ch)).toBe(2n);
       expect((await cli(s, ["claim", "--all", "-y"])).code).toBe(4);
     });
   }, E2E_TIMEOUT_MS);
 });
+
+/** Transactions the provider has sent, mempool included. */
+async function providerTransactions(): Promise<bigint> {
+  return BigInt(await rpc<string>(world.anvil.rpcUrl, "eth_getTransactionCount", [PROVIDER.address, "pending"]));
+}
 
 async function setAutomine(on: boolean) {
   await rpc(world.anvil.rpcUrl, "evm_setAutomine", [on]);
@@ -474,7 +484,12 @@ async function spawnClaim(s: Setup, args: string[]) {
   const stdout = new Response(proc.stdout).text();
   const stderrDone = (async () => {
     const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
+    const reader = proc.stderr.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value, { stream: true });
+    }
   })();
   const kill = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");

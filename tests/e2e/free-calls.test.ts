@@ -353,22 +353,26 @@ describe("snetd freecall", () => {
 });
 
 describe("daemons that do not give free calls", () => {
-  test("a key that is not the group's free_call_signer_address: GetFreeCallToken says why", async () => {
+  test("a key that is not the group's free_call_signer_address: tokens still issued (the Python SDK needs one), no free calls, and the call says why", async () => {
     const wrongKey = newUser();
     const other = await startDaemon({ config: world.daemonConfig({ private_key_for_free_calls: wrongKey.key.slice(2), block_cache_ms: 0 }), binary: true });
     const via = clientsFor(other.endpoint);
     try {
       await other.showLogsOnFailure(async () => {
         const r = await requestToken(newUser(), { via });
-        expect(r.status).toEqual({
-          code: grpc.status.FAILED_PRECONDITION,
-          details: `free calls are not enabled on this daemon: private_key_for_free_calls belongs to ${wrongKey.address}, the group's free_call_signer_address is ${FREE_CALL_SIGNER.address}`,
-        });
+        expect(r.status.code).toBe(grpc.status.OK);
+        expect(r.reply?.token.length).toBeGreaterThan(66);
+        const asked = newUser();
+        const own = await requestToken(asked, { via });
+        expect(await left(asked, own.reply!.token, { via })).toBe(0n);
         // A genuine token (the group's signer key), which this daemon still cannot honour.
         const user = newUser();
         const token = signFreeCallToken(hexToBytes(FREE_CALL_SIGNER.privateKey), { orgId: ORG_ID, groupName: GROUP_NAME, user: user.address.toLowerCase() as Address, userId: "", expiryBlock: (await world.head()) + 100n });
         const call = await freeCall(user, token, { via });
-        expect(call.status.code).toBe(grpc.status.FAILED_PRECONDITION);
+        expect(call.status).toEqual({
+          code: grpc.status.FAILED_PRECONDITION,
+          details: `free calls are not enabled on this daemon: private_key_for_free_calls belongs to ${wrongKey.address}, the group's free_call_signer_address is ${FREE_CALL_SIGNER.address}`,
+        });
       });
     } finally {
       via.close();

@@ -129,7 +129,6 @@ async function payOnce(ch: Channel, tally: Tally, opts: { allowUnavailable: bool
     tally.ok++;
     return true;
   }
-  if (code !== 0) console.log(`DEBUG ${Date.now()} ${code} ${details.slice(0, 200)}`);
   if (code === grpc.status.FAILED_PRECONDITION && details === `another transaction on channel: {ID: ${ch.id}} is in progress`) tally.busy++;
   // Another client of the channel paid between our state read and our call.
   else if (code === grpc.status.UNAUTHENTICATED && details.startsWith("income ")) tally.stale++;
@@ -137,7 +136,7 @@ async function payOnce(ch: Channel, tally: Tally, opts: { allowUnavailable: bool
   else if (opts.allowUnavailable && code === grpc.status.UNAVAILABLE && details.startsWith(STORE_FAILED)) {
     if (details.endsWith("the call was not charged")) tally.notCharged++;
     else tally.unknown++;
-    console.log(`DEBUG ${Date.now()} ${code} ${details}`);
+    console.log(`DEBUG ${details}`);
   }
   else throw new Error(`paid call on channel ${ch.id} failed unexpectedly: ${code} ${details}`);
   return false;
@@ -148,6 +147,25 @@ async function payLoop(ch: Channel, tally: Tally, done: () => boolean, opts: { a
   while (!done()) {
     if (!(await payOnce(ch, tally, opts))) await Bun.sleep(5 + Math.random() * 20);
   }
+}
+
+/** One stateless client per channel paying until stopped; `stop()` waits for them all, even after a failure. */
+function startLoad(channels: Channel[], tallies: Tally[]) {
+  let stopped = false;
+  const clients = channels.map((ch, i) => payLoop(ch, tallies[i]!, () => stopped, { allowUnavailable: true }));
+  let failure: unknown;
+  for (const c of clients) c.catch((err: unknown) => (failure ??= err));
+  return {
+    /** Throws the first client failure, if any, so a waiting test stops at once. */
+    check() {
+      if (failure !== undefined) throw failure;
+    },
+    async stop() {
+      stopped = true;
+      await Promise.allSettled(clients);
+      this.check();
+    },
+  };
 }
 
 /** Polls until `ready()` holds or fails after `ms`; waits for progress, never measures it. */
@@ -252,24 +270,23 @@ describe("three replicas on one etcd cluster", () => {
       const tallies = channels.map(newTally);
       const serviceBefore = world.echo.calls;
       const paid = () => sum(tallies, "ok");
-      let stop = false;
-      const load = () => channels.map((ch, i) => payLoop(ch, tallies[i]!, () => stop, { allowUnavailable: true }));
 
-      let clients = load();
-      await until(() => paid() >= 10, "paid calls before the first member is killed");
-      const first = await leader(etcd.members);
-      await first.kill();
-      console.log(`DEBUG ${Date.now()} killed first`);
-      const afterFirst = paid();
-      // Leader election may refuse a few calls with UNAVAILABLE; the clients retry and get through.
-      await until(() => paid() >= afterFirst + 20, "paid calls with one etcd member down");
-      stop = true;
-      await Promise.all(clients);
+      let load = startLoad(channels, tallies);
+      let first: EtcdMember;
+      try {
+        await until(() => (load.check(), paid() >= 10), "paid calls before the first member is killed");
+        first = await leader(etcd.members);
+        await first.kill();
+        const afterFirst = paid();
+        // Leader election may refuse a few calls with UNAVAILABLE; the clients retry and get through.
+        await until(() => (load.check(), paid() >= afterFirst + 20), "paid calls with one etcd member down");
+      } finally {
+        await load.stop();
+      }
 
       const known = await Promise.all(channels.map((ch) => stateOf(ch)));
       const second = etcd.members.find((m) => m !== first)!;
       await second.kill();
-      console.log(`DEBUG ${Date.now()} killed second`);
       const outageStart = Date.now();
       const serviceAtOutage = world.echo.calls;
       // Every replica, every channel: UNAVAILABLE, and the service is never called.
@@ -285,18 +302,18 @@ describe("three replicas on one etcd cluster", () => {
 
       // Both must come back together: a lone member of three has no quorum, so is never healthy.
       await Promise.all([first.restart(), second.restart()]);
-      console.log(`DEBUG ${Date.now()} restored`);
-      stop = false;
       const afterRestore = paid();
-      clients = load();
-      await until(() => tallies.every((t) => t.ok >= 1) && paid() >= afterRestore + 20, "paid calls after the members are back");
-      // Past the lease TTL after the restore: a daemon whose lease died with the outage would now be
-      // unable to take any slot, so keep paying through every replica.
-      await Bun.sleep(LEASE_TTL_S * 1000 + 1000);
-      const later = paid();
-      await until(() => paid() >= later + 20, "paid calls a lease TTL after the members are back");
-      stop = true;
-      await Promise.all(clients);
+      load = startLoad(channels, tallies);
+      try {
+        await until(() => (load.check(), tallies.every((t) => t.ok >= 1) && paid() >= afterRestore + 20), "paid calls after the members are back");
+        // Past the lease TTL after the restore: a daemon whose lease died with the outage would now be
+        // unable to take any slot, so keep paying through every replica.
+        await Bun.sleep(LEASE_TTL_S * 1000 + 1000);
+        const later = paid();
+        await until(() => (load.check(), paid() >= later + 20), "paid calls a lease TTL after the members are back");
+      } finally {
+        await load.stop();
+      }
       for (let replica = 0; replica < REPLICAS; replica++) {
         for (const ch of channels) {
           const s = await stateOf(ch);
