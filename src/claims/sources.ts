@@ -3,6 +3,7 @@
  * daemon stays the only writer of its store, exactly as with snet-cli), or in-process on the store when
  * no daemon runs (and always for auto-claim inside `serve`).
  */
+import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { signDigest } from "../core/noble-recovery.ts";
@@ -26,6 +27,23 @@ export function localSource(t: Treasury): TreasurySource {
       return out;
     },
   };
+}
+
+/** Whether anything accepts TCP connections at `host:port` (a daemon whose gRPC we could not use, say). */
+export function somethingListens(endpoint: string, timeoutMs: number): Promise<boolean> {
+  const m = /^(?:[a-z]+:\/\/)?\[?([^\]]*?)\]?:(\d+)$/i.exec(endpoint);
+  if (!m) return Promise.resolve(false);
+  const host = m[1] === "" || m[1] === "0.0.0.0" || m[1] === "::" ? "127.0.0.1" : (m[1] as string);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(m[2]), timeout: timeoutMs });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
 }
 
 export class DaemonUnreachableError extends Error {

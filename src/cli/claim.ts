@@ -6,7 +6,7 @@
 import { BaseError, HttpRequestError, TimeoutError, createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { type ClaimOutcome, type ClaimReport, type ClaimSelection, runClaims } from "../claims/claimer.ts";
-import { DaemonUnreachableError, localSource, remoteSource } from "../claims/sources.ts";
+import { DaemonUnreachableError, localSource, remoteSource, somethingListens } from "../claims/sources.ts";
 import { shortError } from "../chain/mpe.ts";
 import { Code, SnetError } from "../core/errors.ts";
 import { parseDecimal } from "../core/numbers.ts";
@@ -111,6 +111,11 @@ export const claimCommand: Command = {
         say(`using the daemon at ${config.daemon_endpoint}`);
       } else {
         remote.close();
+        if (await somethingListens(config.daemon_endpoint, DAEMON_PROBE_MS)) {
+          // Its gRPC did not come up (TLS trust, another program): writing its store behind its back could
+          // race its paid calls, so stop here.
+          throw unreachable(`something listens at daemon_endpoint "${config.daemon_endpoint}" but the daemon's control service does not answer there; check ssl_cert and that snetd serve is healthy`);
+        }
         const store = await openStore(config, ctx.group);
         say(`no daemon answers at ${config.daemon_endpoint}; claiming directly from the ${store.kind} store`);
         const lease = store.exclusive ? undefined : await store.grantLease(config.channel_lease_ttl_s);

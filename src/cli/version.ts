@@ -1,3 +1,4 @@
+import { defaultRecovery } from "../crypto/native-recovery.ts";
 import { BUILD_DATE, GIT_SHA, VERSION, runtimeName } from "../version.ts";
 import type { Command } from "./command.ts";
 
@@ -7,9 +8,9 @@ export const versionCommand: Command = {
   help: "Usage: snetd version [--json]\n\n  --json   machine-readable output",
   options: { json: { type: "boolean" } },
   async run(values) {
-    const info = { version: VERSION, git_sha: GIT_SHA, build_date: BUILD_DATE, runtime: runtimeName(), platform: `${process.platform}-${process.arch}` };
+    const info = { version: VERSION, git_sha: GIT_SHA, build_date: BUILD_DATE, runtime: runtimeName(), platform: `${process.platform}-${process.arch}`, signer_recovery: defaultRecovery().name };
     if (values.json) console.log(JSON.stringify(info));
-    else console.log(`snetd ${info.version}\ngit sha:    ${info.git_sha}\nbuild date: ${info.build_date}\nruntime:    ${info.runtime} (${info.platform})`);
+    else console.log(`snetd ${info.version}\ngit sha:    ${info.git_sha}\nbuild date: ${info.build_date}\nruntime:    ${info.runtime} (${info.platform})\nsignatures: ${info.signer_recovery}`);
     return 0;
   },
 };

@@ -4,7 +4,6 @@
  * The addon is loaded with a static require of its file so that `bun build --compile` embeds it in the
  * binary; when it cannot load (another platform, musl, Deno) the @noble/curves fallback is used.
  */
-import { createRequire } from "node:module";
 import { nobleRecovery } from "../core/noble-recovery.ts";
 import { type Address, type ParsedSignature, type SignerRecovery, publicKeyToAddress } from "../core/signatures.ts";
 
@@ -15,8 +14,8 @@ interface NativeSecp256k1 {
 function loadNative(): NativeSecp256k1 | undefined {
   if (process.platform !== "linux" || process.arch !== "x64") return undefined;
   try {
-    // A literal path, so the bundler sees it and embeds the addon.
-    const require = createRequire(import.meta.url);
+    // A plain require of a literal path: Bun's bundler sees it and embeds the addon in the binary
+    // (through createRequire it would not). Runtimes without `require` in ESM fall back below.
     const addon = require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node") as {
       Secp256k1: new () => NativeSecp256k1;
     };

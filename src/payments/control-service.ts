@@ -68,7 +68,7 @@ export function controlService(d: ControlDeps): DaemonMethod[] {
       const nonce = await d.treasury.daemonNonce(id);
       if (nonce === undefined) throw notFound(`channel Id ${id} was not found on blockchain or storage`);
       checkSigner(startClaimMessage(d.mpe, id, nonce), req.signature);
-      const p = await d.treasury.startClaim(id);
+      const p = await d.treasury.startClaim(id, nonce);
       return { channelId: u(p.channelId), channelNonce: u(p.nonce), signedAmount: u(p.amount), signature: p.signature };
     }),
     unary(`${PATH}/StartClaimForMultipleChannels`, StartMultipleClaimRequestSchema, PaymentsListReplySchema, async (req) => {

@@ -62,14 +62,19 @@ export function treasury(d: TreasuryDeps) {
       .map((c) => ({ channelId: c.channelId, nonce: c.nonce, amount: c.authorisedAmount, expiration: c.expiration, fullAmount: c.fullAmount, sender: c.sender }));
   }
 
-  /** StartClaim for one channel, under its slot so no paid call is in flight on it. */
-  async function startClaim(channelId: bigint): Promise<PaymentInClaim> {
+  /**
+   * StartClaim for one channel, under its slot so no paid call is in flight on it. `signedNonce` is the
+   * nonce the treasurer's signature covered: checked again under the slot, so a signature for a nonce
+   * that a concurrent StartClaim has just retired cannot start the next one (the nonce is the replay guard).
+   */
+  async function startClaim(channelId: bigint, signedNonce?: bigint): Promise<PaymentInClaim> {
     const slot = await d.slots.acquire(d.keys.slot(channelId));
     if (!slot) throw failedPrecondition(`another transaction on channel: {ID: ${channelId}} is in progress`);
     try {
       const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(channelId)));
       if (!entry) throw notFound(`channel Id ${channelId} was not found on blockchain or storage`);
       const state = decodeChannel(entry.value);
+      if (signedNonce !== undefined && state.nonce !== signedNonce) throw failedPrecondition(`another transaction on channel: {ID: ${channelId}} is in progress`);
       if (state.authorisedAmount === 0n || !state.signature) {
         throw failedPrecondition(`authorized amount is zero , hence nothing to claim on the channel Id: ${channelId}`);
       }

@@ -63,6 +63,15 @@ describe("snetd version and help", () => {
     expect(info.platform).toBe(`${process.platform}-${process.arch}`);
   });
 
+  test("the binary checks signatures with the embedded libsecp256k1 (10x faster than the pure-JS fallback)", async () => {
+    if (process.platform !== "linux" || process.arch !== "x64") {
+      console.log(`skipped: the native addon is embedded for linux-x64 only, this is ${process.platform}-${process.arch}`);
+      return;
+    }
+    const info = JSON.parse((await snetd(["version", "--json"])).stdout) as Record<string, string>;
+    expect(info.signer_recovery).toBe("libsecp256k1");
+  });
+
   test("help lists the commands; every command answers --help and -h with its usage", async () => {
     const help = await snetd(["help"]);
     expect(help.code).toBe(0);

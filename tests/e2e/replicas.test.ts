@@ -136,7 +136,6 @@ async function payOnce(ch: Channel, tally: Tally, opts: { allowUnavailable: bool
   else if (opts.allowUnavailable && code === grpc.status.UNAVAILABLE && details.startsWith(STORE_FAILED)) {
     if (details.endsWith("the call was not charged")) tally.notCharged++;
     else tally.unknown++;
-    console.log(`DEBUG ${details}`);
   }
   else throw new Error(`paid call on channel ${ch.id} failed unexpectedly: ${code} ${details}`);
   return false;
