@@ -1,11 +1,11 @@
 /**
  * `--profile`: the paid (embedded store) row once more, against a daemon started from source under Bun's
- * CPU profiler (`bun --cpu-prof --cpu-prof-md src/main.ts serve`), so hot functions carry src/ file and
- * line. (The compiled binary honours `BUN_OPTIONS=--cpu-prof-md` too, but its locations point into the
- * bundle.) The profile is written when the daemon exits on SIGTERM; both files are copied to
- * bench/results/ and the hottest functions are returned as text.
+ * CPU profiler (`bun --cpu-prof src/main.ts serve`), so hot functions carry src/ file and line. (The
+ * compiled binary honours `BUN_OPTIONS=--cpu-prof` too, but its locations point into the bundle.) The
+ * profile is written when the daemon exits on SIGTERM; it is copied to bench/results/ with a text
+ * summary of the hottest functions (profile-paid.txt), which is also returned.
  */
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon } from "../tests/kit/daemon.ts";
@@ -23,7 +23,7 @@ export async function profilePaidRow(
     const proc = await startDaemon({
       config: stack.paidConfig(),
       // 250 µs sampling: the default 1 ms gives too few samples in a window of a few seconds.
-      command: [process.execPath, "--cpu-prof", "--cpu-prof-md", "--cpu-prof-interval=250", `--cpu-prof-dir=${dir}`, join(o.repoRoot, "src/main.ts")],
+      command: [process.execPath, "--cpu-prof", "--cpu-prof-interval=250", `--cpu-prof-dir=${dir}`, join(o.repoRoot, "src/main.ts")],
     });
     const daemon: BenchDaemon = {
       name: "sqlite",
@@ -34,7 +34,7 @@ export async function profilePaidRow(
     t.log("profile: paid, embedded store, daemon from source under --cpu-prof");
     let row;
     try {
-      row = await clientRow(stack, t, {
+      row = clientRow(stack, t, {
         name: "paid, embedded store (profiled, from source)",
         daemon,
         target: proc.endpoint,
@@ -42,28 +42,60 @@ export async function profilePaidRow(
         body: echoRequestFrame(1024),
         streams: o.streams,
         connections: o.connections,
-        paid: { expectedRate: o.expectedRate },
+        paid: { expectedRate: () => o.expectedRate },
       });
+      await row.rep();
     } finally {
       await proc.stop();
     }
-    const files = readdirSync(dir);
-    const md = files.find((f) => f.endsWith(".md"));
-    const json = files.find((f) => f.endsWith(".cpuprofile"));
-    if (!md) return `profile: no profile was written in '${dir}'`;
+    const json = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+    if (!json) return `profile: no profile was written in '${dir}'`;
     const out = join(o.repoRoot, "bench/results");
-    copyFileSync(join(dir, md), join(out, "profile-paid.md"));
-    if (json) copyFileSync(join(dir, json), join(out, "profile-paid.cpuprofile"));
-    const text = readFileSync(join(dir, md), "utf8");
-    const start = text.indexOf("## Hot Functions");
-    const hot = text.slice(start, text.indexOf("\n## ", start + 3)).split("\n").slice(0, 34).join("\n");
-    const rep = row.reps[0];
-    return [
-      `Profile of the paid row (${rep ? `${Math.round(rep.callsPerS)} calls/s under the profiler` : "no repetition"}), full: bench/results/profile-paid.md${json ? " and profile-paid.cpuprofile" : ""}`,
-      "",
-      hot,
+    copyFileSync(join(dir, json), join(out, "profile-paid.cpuprofile"));
+    const rep = row.result.reps[0];
+    const text = [
+      `Profile of the paid row, embedded store (${rep ? `${Math.round(rep.callsPerS)} calls/s under the profiler` : "no repetition"}); open bench/results/profile-paid.cpuprofile in Chrome DevTools or speedscope for the call tree`,
+      hotFunctions(JSON.parse(readFileSync(join(dir, json), "utf8")) as CpuProfile),
     ].join("\n");
+    writeFileSync(join(out, "profile-paid.txt"), `${text}\n`);
+    return text;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+}
+
+/**
+ * Shares of samples, self and inclusive (src/ only). Computed from the .cpuprofile rather than copied
+ * from the Markdown summary, whose millisecond columns weight samples by wall-clock gaps.
+ */
+function hotFunctions(p: CpuProfile, top = 15): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const label = (id: number) => {
+    const f = (byId.get(id) as CpuProfile["nodes"][number]).callFrame;
+    const where = f.url.replace(/^file:\/\//, "").replace(/^.*?\/(src|node_modules)\//, "$1/");
+    return `${f.functionName || "(anonymous)"}${where ? ` ${where}${f.lineNumber >= 0 ? `:${f.lineNumber + 1}` : ""}` : ""}`;
+  };
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  for (const sample of p.samples) {
+    self.set(label(sample), (self.get(label(sample)) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) seen.add(label(id));
+    for (const l of seen) inclusive.set(l, (inclusive.get(l) ?? 0) + 1);
+  }
+  const total = p.samples.length || 1;
+  const list = (m: Map<string, number>, keep: (l: string) => boolean) =>
+    [...m]
+      .filter(([l]) => keep(l))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([l, n]) => `${((100 * n) / total).toFixed(1).padStart(5)}%  ${l}`);
+  return [`${total} samples (daemon lifetime, start-up included). Self:`, ...list(self, () => true), "Inclusive, src/ only:", ...list(inclusive, (l) => l.includes(" src/"))].join("\n");
 }

@@ -43,7 +43,7 @@ export interface RowResult {
   generator: string;
   daemon?: BenchDaemon["name"];
   reps: RepResult[];
-  /** Peak RSS of the daemon during this row (VmHWM reset at the row's start when the kernel allows). */
+  /** Peak RSS of the daemon over this row's repetitions (VmHWM reset before each when the kernel allows). */
   rssMb?: number;
   notes: string[];
 }
@@ -78,7 +78,33 @@ async function windowFigures(daemon: BenchDaemon, before: WindowCounters, after:
   return out;
 }
 
-const rowPeakRss = (daemon: BenchDaemon | undefined) => (daemon ? peakRssMb(daemon.process.pid) : undefined);
+/**
+ * A row measured one repetition at a time, so run.ts can interleave repetitions across rows: on a shared
+ * machine whose speed drifts over minutes, rows measured side by side keep their ratios.
+ */
+export interface Row {
+  readonly result: RowResult;
+  /** Warm-up and one timed window; the daemon's peak RSS is reset before and read after. */
+  rep(): Promise<void>;
+}
+
+function peakTracker(daemon: BenchDaemon | undefined, result: RowResult) {
+  let warned = false;
+  return {
+    reset() {
+      if (daemon && !resetPeakRss(daemon.process.pid) && !warned) {
+        warned = true;
+        result.notes.push("peak RSS is the daemon's lifetime peak (clear_refs refused)");
+      }
+    },
+    read() {
+      if (daemon) result.rssMb = Math.max(result.rssMb ?? 0, peakRssMb(daemon.process.pid));
+    },
+  };
+}
+
+const logRep = (t: Timing, r: RowResult, rep: RepResult) =>
+  t.log(`  ${r.name} #${r.reps.length}: ${Math.round(rep.callsPerS)} calls/s, p50 ${rep.p50Ms.toFixed(2)} ms, errors ${rep.errors}${rep.errorSamples.length ? ` (${rep.errorSamples[0]})` : ""}`);
 
 export interface H2loadRowOptions {
   name: string;
@@ -88,24 +114,28 @@ export interface H2loadRowOptions {
   probe(): Promise<void>;
 }
 
-export async function h2loadRow(stack: Stack, t: Timing, o: H2loadRowOptions): Promise<RowResult> {
+/** Probes the target and measures the size of a successful reply before any repetition. */
+export async function h2loadRow(stack: Stack, t: Timing, o: H2loadRowOptions): Promise<Row> {
   await o.probe();
   const reply = await replyBytes(o.target);
-  const notes: string[] = [];
-  if (o.daemon && !resetPeakRss(o.daemon.process.pid)) notes.push("peak RSS is the daemon's lifetime peak (clear_refs refused)");
-  const reps: RepResult[] = [];
-  for (let i = 0; i < t.reps; i++) {
-    await warmUp(o.target, t.warmupS);
-    const before = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
-    const r = await measure(o.target, t.durationS, reply);
-    const after = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
-    const rep: RepResult = { calls: r.done, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: [] };
-    if (o.daemon && before && after) Object.assign(rep, await windowFigures(o.daemon, before, after, r.done));
-    reps.push(rep);
-    t.log(`  ${o.name} #${i + 1}: ${Math.round(r.callsPerS)} calls/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}`);
-  }
   const streams = o.target.connections * o.target.streamsPerConnection;
-  return { name: o.name, concurrency: streams, generator: o.target.h1 ? "h2load --h1" : "h2load", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps, ...(o.daemon ? { rssMb: rowPeakRss(o.daemon) as number } : {}), notes };
+  const result: RowResult = { name: o.name, concurrency: streams, generator: o.target.h1 ? "h2load --h1" : "h2load", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps: [], notes: [] };
+  const peak = peakTracker(o.daemon, result);
+  return {
+    result,
+    async rep() {
+      peak.reset();
+      await warmUp(o.target, t.warmupS);
+      const before = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
+      const r = await measure(o.target, t.durationS, reply);
+      const after = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
+      peak.read();
+      const rep: RepResult = { calls: r.done, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: [] };
+      if (o.daemon && before && after) Object.assign(rep, await windowFigures(o.daemon, before, after, r.done));
+      result.reps.push(rep);
+      logRep(t, result, rep);
+    },
+  };
 }
 
 export interface ClientRowOptions {
@@ -116,51 +146,48 @@ export interface ClientRowOptions {
   streams: number;
   connections: number;
   daemon?: BenchDaemon;
-  /** Pay every call from the stream's channel; `expectedRate` (calls/s) sizes the pre-signed sequences. */
-  paid?: { expectedRate: number };
+  /** Pay every call from the stream's channel; `expectedRate()` (calls/s) sizes the pre-signed sequences. */
+  paid?: { expectedRate(): number };
 }
 
-export async function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Promise<RowResult> {
-  const notes: string[] = [];
-  if (o.daemon && !resetPeakRss(o.daemon.process.pid)) notes.push("peak RSS is the daemon's lifetime peak (clear_refs refused)");
-  const reps: RepResult[] = [];
-  for (let i = 0; i < t.reps; i++) {
-    const spec: LoadSpec = {
-      target: o.target,
-      path: o.path,
-      bodyBase64: Buffer.from(o.body).toString("base64"),
-      connections: o.connections,
-      streams: o.streams,
-      warmupS: t.warmupS,
-      durationS: t.durationS,
-    };
-    if (o.paid && o.daemon) {
-      // Sized from the fastest rate seen so far with 50% headroom; a stream that runs out is reported.
-      const rate = Math.max(o.paid.expectedRate, ...reps.map((r) => r.callsPerS)) * 1.5;
-      const perStream = Math.ceil((rate * (t.warmupS + t.durationS)) / o.streams) + 50;
-      const started = performance.now();
-      spec.payments = Array.from({ length: o.streams }, (_, s): StreamPayment => {
-        const channel = stack.channels[s];
-        if (!channel) throw new Error(`Stream ${s} has no channel; open at least ${o.streams} channels`);
-        const paid = (o.daemon as BenchDaemon).paid[s] as number;
-        return { channelId: channel.id.toString(), paidBefore: (stack.price * BigInt(paid)).toString(), price: stack.price.toString(), signatures: channel.payments.slice(paid, paid + perStream) };
+export function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Row {
+  const result: RowResult = { name: o.name, concurrency: o.streams, generator: "ts client (node:http2)", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps: [], notes: [] };
+  const peak = peakTracker(o.daemon, result);
+  const bodyBase64 = Buffer.from(o.body).toString("base64");
+  return {
+    result,
+    async rep() {
+      const spec: LoadSpec = { target: o.target, path: o.path, bodyBase64, connections: o.connections, streams: o.streams, warmupS: t.warmupS, durationS: t.durationS };
+      const daemon = o.daemon;
+      if (o.paid && daemon) {
+        // Sized from the fastest rate seen so far with 50% headroom; a stream that runs out is reported.
+        const rate = Math.max(o.paid.expectedRate(), ...result.reps.map((r) => r.callsPerS), 100) * 1.5;
+        const perStream = Math.ceil((rate * (t.warmupS + t.durationS)) / o.streams) + 50;
+        const started = performance.now();
+        spec.payments = Array.from({ length: o.streams }, (_, s): StreamPayment => {
+          const channel = stack.channels[s];
+          if (!channel) throw new Error(`Stream ${s} has no channel; open at least ${o.streams} channels`);
+          const paid = daemon.paid[s] as number;
+          return { channelId: channel.id.toString(), paidBefore: (stack.price * BigInt(paid)).toString(), price: stack.price.toString(), signatures: channel.payments.slice(paid, paid + perStream) };
+        });
+        t.log(`  pre-signed ${perStream} payments per channel (${o.streams} channels) in ${Math.round(performance.now() - started)} ms`);
+      }
+      const specFile = join(t.dir, "load-spec.json");
+      writeFileSync(specFile, JSON.stringify(spec));
+      let before: WindowCounters | undefined;
+      let after: WindowCounters | undefined;
+      peak.reset();
+      const r = await runLoadClient(specFile, {
+        onWindowStart: () => daemon && (before = sampleDaemon(stack, daemon)),
+        onWindowEnd: () => daemon && (after = sampleDaemon(stack, daemon)),
       });
-      t.log(`  pre-signed ${perStream} payments per channel (${o.streams} channels) in ${Math.round(performance.now() - started)} ms`);
-    }
-    const specFile = join(t.dir, "load-spec.json");
-    writeFileSync(specFile, JSON.stringify(spec));
-    let before: WindowCounters | undefined;
-    let after: WindowCounters | undefined;
-    const r = await runLoadClient(specFile, {
-      onWindowStart: () => o.daemon && (before = sampleDaemon(stack, o.daemon)),
-      onWindowEnd: () => o.daemon && (after = sampleDaemon(stack, o.daemon)),
-    });
-    if (o.paid && o.daemon) r.used.forEach((n, s) => ((o.daemon as BenchDaemon).paid[s] = ((o.daemon as BenchDaemon).paid[s] as number) + n));
-    if (r.exhausted > 0) notes.push(`rep ${i + 1}: ${r.exhausted} streams ran out of pre-signed payments before the window ended`);
-    const rep: RepResult = { calls: r.calls, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: r.errorSamples };
-    if (o.daemon && before && after) Object.assign(rep, await windowFigures(o.daemon, before, after, r.calls));
-    reps.push(rep);
-    t.log(`  ${o.name} #${i + 1}: ${Math.round(r.callsPerS)} calls/s, p50 ${r.p50Ms.toFixed(2)} ms, errors ${r.errors}${r.errorSamples.length ? ` (${r.errorSamples[0]})` : ""}`);
-  }
-  return { name: o.name, concurrency: o.streams, generator: "ts client (node:http2)", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps, ...(o.daemon ? { rssMb: rowPeakRss(o.daemon) as number } : {}), notes };
+      peak.read();
+      if (o.paid && daemon) r.used.forEach((n, s) => (daemon.paid[s] = (daemon.paid[s] as number) + n));
+      if (r.exhausted > 0) result.notes.push(`rep ${result.reps.length + 1}: ${r.exhausted} streams ran out of pre-signed payments before the window ended`);
+      const rep: RepResult = { calls: r.calls, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: r.errorSamples };
+      if (daemon && before && after) Object.assign(rep, await windowFigures(daemon, before, after, r.calls));
+      result.reps.push(rep);
+      logRep(t, result, rep);
+    },
+  };
 }

@@ -25,7 +25,7 @@ import { ECHO_PATH, STATE_PATH, channelStateFrame, echoRequestFrame } from "./me
 import { recoveriesPerSecond, startToReady } from "./micro.ts";
 import { probeGrpc, probeGrpcWeb } from "./probes.ts";
 import { type ReportRow, reportRows, table, targetTable, writeResultsMd } from "./report.ts";
-import { type RowResult, type Timing, clientRow, h2loadRow } from "./rows.ts";
+import { type Row, type RowResult, type Timing, clientRow, h2loadRow } from "./rows.ts";
 import { type Stack, signerRecoveryOf, startStack } from "./stack.ts";
 import { checkTargets } from "./targets.ts";
 import { median } from "./stats.ts";
@@ -91,6 +91,14 @@ function machine(): string {
   return `${os.availableParallelism()} × ${cpu}, ${(memKb / 1024 / 1024).toFixed(1)} GiB RAM, Linux ${os.release()}, Bun ${Bun.version}, ${h2load}, ${etcd}`;
 }
 
+/** Runs every repetition of `rows` round-robin: repetition 1 of each row, then repetition 2, … */
+async function interleaved(rows: Row[], reps: number): Promise<void> {
+  for (let i = 0; i < reps; i++) {
+    log(`repetition ${i + 1} of ${reps}`);
+    for (const row of rows) await row.rep();
+  }
+}
+
 async function measureRows(stack: Stack): Promise<RowResult[]> {
   const { world, daemons } = stack;
   const echoBody = echoRequestFrame(1024);
@@ -98,66 +106,56 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
   writeFileSync(echoFile, echoBody);
   const grpc = { "content-type": "application/grpc", te: "trailers" };
   const grpcWeb = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" };
-  const perConnection = concurrency / connections;
   const h2 = (address: string, path: string, bodyFile: string, headers: Record<string, string>): H2loadTarget => ({
     url: `http://${address}${path}`,
     bodyFile,
     headers,
     connections,
-    streamsPerConnection: perConnection,
+    streamsPerConnection: concurrency / connections,
   });
-  const pass = daemons.passthrough;
-  const results: RowResult[] = [];
-  const row = async (title: string, run: () => Promise<RowResult>) => {
-    log(`row: ${title}`);
-    const r = await run();
-    results.push(r);
-    return r;
-  };
-  const rate = (name: string) => median(results.find((r) => r.name === name)?.reps.map((x) => x.callsPerS) ?? []);
+  const { passthrough: pass, sqlite, etcd } = daemons;
+  const channel = stack.channels[0];
+  if (!channel) throw new Error("No channel was opened");
+  // No transaction is sent during the run, so the head stays within GetChannelState's ±5 block window.
+  const stateBody = channelStateFrame(world.deployment.mpe, channel.client.privateKey, channel.id, await world.head());
+  const stateFile = join(scratch, "state.bin");
+  writeFileSync(stateFile, stateBody);
+  const medianRate = (row: Row) => () => median(row.result.reps.map((r) => r.callsPerS));
 
   const t = loaded;
-  await row("direct", () => h2loadRow(stack, t, { name: "direct", target: h2(world.echo.address, ECHO_PATH, echoFile, grpc), probe: () => probeGrpc(world.echo.address, ECHO_PATH, echoBody) }));
-  await row("passthrough", () =>
-    h2loadRow(stack, t, { name: "passthrough", daemon: pass, target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpc), probe: () => probeGrpc(pass.process.endpoint, ECHO_PATH, echoBody) }),
-  );
-  await row("grpc-web h2c", () =>
-    h2loadRow(stack, t, { name: "grpc-web (h2c)", daemon: pass, target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb), probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody) }),
-  );
-  await row("grpc-web http/1.1", () =>
-    h2loadRow(stack, t, {
+  const client = { path: ECHO_PATH, body: echoBody, streams: concurrency, connections };
+  const passClient = clientRow(stack, t, { name: "passthrough (ts client)", daemon: pass, target: pass.process.endpoint, ...client });
+  const paidRate = { expectedRate: medianRate(passClient) };
+  const loadedRows: Row[] = [
+    await h2loadRow(stack, t, { name: "direct", target: h2(world.echo.address, ECHO_PATH, echoFile, grpc), probe: () => probeGrpc(world.echo.address, ECHO_PATH, echoBody) }),
+    await h2loadRow(stack, t, { name: "passthrough", daemon: pass, target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpc), probe: () => probeGrpc(pass.process.endpoint, ECHO_PATH, echoBody) }),
+    passClient,
+    clientRow(stack, t, { name: "paid, embedded store", daemon: sqlite, target: sqlite.process.endpoint, paid: paidRate, ...client }),
+    clientRow(stack, t, { name: "paid, etcd", daemon: etcd, target: etcd.process.endpoint, paid: paidRate, ...client }),
+    await h2loadRow(stack, t, { name: "GetChannelState", daemon: sqlite, target: h2(sqlite.process.endpoint, STATE_PATH, stateFile, grpc), probe: () => probeGrpc(sqlite.process.endpoint, STATE_PATH, stateBody) }),
+    await h2loadRow(stack, t, { name: "grpc-web (h2c)", daemon: pass, target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb), probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody) }),
+    await h2loadRow(stack, t, {
       name: "grpc-web (HTTP/1.1)",
       daemon: pass,
       // HTTP/1.1 has no multiplexing: one connection per concurrent call, as browsers would open.
       target: { ...h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb), h1: true, connections: concurrency, streamsPerConnection: 1 },
       probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody),
     }),
-  );
-  const client = { path: ECHO_PATH, body: echoBody, streams: concurrency, connections };
-  await row("passthrough (ts client)", () => clientRow(stack, t, { name: "passthrough (ts client)", daemon: pass, target: pass.process.endpoint, ...client }));
-  const expectedRate = rate("passthrough (ts client)");
-  const sqlite = daemons.sqlite;
-  await row("paid sqlite", () => clientRow(stack, t, { name: "paid, embedded store", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate }, ...client }));
-
-  const channel = stack.channels[0];
-  if (!channel) throw new Error("No channel was opened");
-  const stateBody = channelStateFrame(world.deployment.mpe, channel.client.privateKey, channel.id, await world.head());
-  const stateFile = join(scratch, "state.bin");
-  writeFileSync(stateFile, stateBody);
-  await row("GetChannelState", () =>
-    h2loadRow(stack, t, { name: "GetChannelState", daemon: sqlite, target: h2(sqlite.process.endpoint, STATE_PATH, stateFile, grpc), probe: () => probeGrpc(sqlite.process.endpoint, STATE_PATH, stateBody) }),
-  );
-  const etcd = daemons.etcd;
-  await row("paid etcd", () => clientRow(stack, t, { name: "paid, etcd", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate }, ...client }));
+  ];
+  await interleaved(loadedRows, t.reps);
 
   const one = { path: ECHO_PATH, body: echoBody, streams: 1, connections: 1 };
   const s = single;
-  await row("direct c=1", () => clientRow(stack, s, { name: "direct c=1", target: world.echo.address, ...one }));
-  await row("passthrough c=1", () => clientRow(stack, s, { name: "passthrough c=1", daemon: pass, target: pass.process.endpoint, ...one }));
-  const expectedSingle = rate("passthrough c=1");
-  await row("paid sqlite c=1", () => clientRow(stack, s, { name: "paid, embedded store c=1", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate: expectedSingle }, ...one }));
-  await row("paid etcd c=1", () => clientRow(stack, s, { name: "paid, etcd c=1", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate: expectedSingle }, ...one }));
-  return results;
+  const passOne = clientRow(stack, s, { name: "passthrough c=1", daemon: pass, target: pass.process.endpoint, ...one });
+  const singleRows: Row[] = [
+    clientRow(stack, s, { name: "direct c=1", target: world.echo.address, ...one }),
+    passOne,
+    clientRow(stack, s, { name: "paid, embedded store c=1", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
+    clientRow(stack, s, { name: "paid, etcd c=1", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
+  ];
+  log("one call at a time");
+  await interleaved(singleRows, s.reps);
+  return [...loadedRows, ...singleRows].map((r) => r.result);
 }
 
 async function microRows(stack: Stack): Promise<ReportRow[]> {

@@ -123,7 +123,10 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
             const outcome = await lostCommitOutcome(d.book, id, accepted, next, slot.releaseOps);
             slotFreed = outcome !== "unknown";
             if (outcome === "applied") return undefined;
-            if (outcome === "not applied") return new SnetError(Code.UNAVAILABLE, `unable to store new payment channel state: ${err.message}; the call was not charged`);
+            if (outcome === "not applied") {
+              // The store's own text says "the outcome is unknown", which the fence has just settled.
+              return new SnetError(Code.UNAVAILABLE, "unable to store new payment channel state: the store failed during the commit, so the call was not charged; the same payment may be sent again", { cause: err });
+            }
             throw err;
           }
           // Only a replica whose slot lease expired mid-call can lose this race; the service ran, the

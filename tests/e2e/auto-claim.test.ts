@@ -71,7 +71,7 @@ async function loggedClaim(ch: Channel): Promise<`0x${string}`> {
 describe("auto-claim", () => {
   test("a channel about to expire is claimed before it expires", async () => {
     await daemon.showLogsOnFailure(async () => {
-      // Payable now (head + threshold < expiration), outside the claim window by 40 blocks.
+      // Payable now (head + threshold < expiration) and far outside the claim window.
       const ch = await world.openFundedChannel({ expiration: (await world.head()) + world.expirationThreshold + EXPIRING_WITHIN + 40n });
       const before = await balance();
       const amount = await pay(ch, 1);

@@ -303,6 +303,9 @@ describe("with the embedded store", () => {
       const started = await startClaimRpc(s, a.ch, 0n);
       expect(started.amount).toBe(a.amount);
       expect(await claimsByList(s)).toEqual([{ channel_id: a.ch.id.toString(), nonce: "0", amount: a.amount.toString() }]);
+      const table = await cli(s, ["list", "claims"], {});
+      expect(table.code).toBe(0);
+      expect(table.stdout.split("\n").map((l) => l.split(/\s{2,}/))).toEqual([["channel", "nonce", "amount"], [expect.stringMatching(/^-+$/), "-----", "------"], [a.ch.id.toString(), "0", a.amount.toString()], [""]]);
       const before = await balance();
 
       const r = await cli(s, ["claim", "-y", "--json"]);
@@ -405,6 +408,21 @@ describe("with the embedded store", () => {
     const r = await runCli(["claim", "--all", "-y", "-c", dead], { binary: true, env: KEY_ENV, timeoutMs: CLI_TIMEOUT_MS });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("cannot reach the Ethereum node");
+  }, E2E_TIMEOUT_MS);
+
+  test("exit 3, store untouched, when something that is not the daemon listens at daemon_endpoint", async () => {
+    await logs(async () => {
+      const [{ ch }] = (await paidChannels(s, [1])) as [{ ch: Channel; amount: bigint }];
+      const other = join(tmp, "not-a-daemon.config.json");
+      // The test IPFS speaks HTTP/1.1 only: TCP connects, gRPC never becomes ready.
+      writeFileSync(other, JSON.stringify({ ...s.config, daemon_endpoint: new URL(world.ipfs.url).host }));
+      const r = await runCli(["claim", "--all", "-y", "-c", other], { binary: true, env: KEY_ENV, timeoutMs: CLI_TIMEOUT_MS });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain("but the daemon's control service does not answer there");
+      expect(await nonceOnChain(ch)).toBe(0n);
+      expect((await unclaimedByList(s)).has(ch.id)).toBe(true);
+      await claimEverything(s);
+    });
   }, E2E_TIMEOUT_MS);
 
   test("with the daemon stopped, claim works on the store directly, and the restarted daemon carries on", async () => {

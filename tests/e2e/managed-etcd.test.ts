@@ -34,8 +34,11 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const d of daemons) await d.stop();
   await world?.stop();
-  // Only after the daemons: a member left behind would show up in etcdProcessesUnder(dir) in the test.
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) {
+    // A failed test may leave a member its killed daemon started; the tests check there is none otherwise.
+    for (const pid of etcdProcessesUnder(dir)) process.kill(pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** Pids of running etcd processes whose command line mentions `path` (their data dir lives there). */
@@ -129,6 +132,50 @@ describe("payment_channel_storage_server", () => {
     );
 
     for (const d of daemons) await d.stop({ keepDir: true });
+    expect(etcdProcessesUnder(dir)).toEqual([]);
+  }, E2E_TIMEOUT_MS);
+
+  test("a daemon killed with SIGKILL leaves its member running; the restarted daemon takes it over, state intact", async () => {
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    const memberDir = join(dir, "solo.etcd");
+    const config = world.daemonConfig({
+      block_cache_ms: 0,
+      data_dir: join(dir, "daemon-solo"),
+      payment_channel_storage_type: "etcd",
+      payment_channel_storage_server: {
+        enabled: true,
+        id: "solo",
+        client_port: clientPort,
+        peer_port: peerPort,
+        cluster: `solo=http://127.0.0.1:${peerPort}`,
+        token: `managed-solo-${process.pid}-${Date.now()}`,
+        data_dir: memberDir,
+        log_outputs: [join(dir, "solo.log")],
+      },
+    });
+    const first = await startDaemon({ config, binary: true });
+    daemons.push(first);
+    const ch = await world.openFundedChannel();
+    await first.showLogsOnFailure(async () => {
+      expect((await echoCall(first, ch.pay(world.price))).status.code).toBe(grpc.status.OK);
+    });
+    const member = etcdProcessesUnder(memberDir);
+    expect(member).toHaveLength(1);
+    expect(await first.kill("SIGKILL")).toBeNull();
+    // Nothing stopped the member: it still holds the ports a restart needs.
+    expect(etcdProcessesUnder(memberDir)).toEqual(member);
+
+    const second = await startDaemon({ config, binary: true });
+    daemons.push(second);
+    await second.showLogsOnFailure(async () => {
+      expect(second.logs()).toContain("stopping the etcd member a previous snetd left running");
+      expect(etcdProcessesUnder(memberDir)).not.toContain(member[0]);
+      expect(await channelState(second, ch)).toBe(world.price);
+      expect((await echoCall(second, ch.pay(2n * world.price))).status.code).toBe(grpc.status.OK);
+      expect(await channelState(second, ch)).toBe(2n * world.price);
+    });
+    await second.stop({ keepDir: true });
     expect(etcdProcessesUnder(dir)).toEqual([]);
   }, E2E_TIMEOUT_MS);
 });

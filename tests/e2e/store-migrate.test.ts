@@ -91,17 +91,19 @@ describe("snetd store migrate", () => {
     writeFileSync(configFile, JSON.stringify(migrateConfig));
     const dry = await runCli(["store", "migrate", "-c", configFile, "--dry-run", "--json"], { binary: true });
     expect(dry.code, dry.stderr).toBe(0);
-    const planned = JSON.parse(dry.stdout) as { dry_run: boolean; copied: number; conflicts: string[] };
-    // One record per channel; nothing is written by a dry run.
-    expect(planned).toMatchObject({ dry_run: true, copied: 2, conflicts: [] });
+    const planned = JSON.parse(dry.stdout) as { dry_run: boolean; copied: number; skipped: number; conflicts: string[] };
+    // At least one record per channel (the store holds other state too, e.g. the prepaid token secret).
+    expect(planned).toMatchObject({ dry_run: true, skipped: 0, conflicts: [] });
+    expect(planned.copied).toBeGreaterThanOrEqual(2);
 
     const migrated = await runCli(["store", "migrate", "-c", configFile, "--json"], { binary: true });
     expect(migrated.code, migrated.stderr).toBe(0);
-    expect(JSON.parse(migrated.stdout)).toMatchObject({ dry_run: false, copied: 2, skipped: 0, conflicts: [] });
+    // The dry run wrote nothing: the real run copies all it counted.
+    expect(JSON.parse(migrated.stdout)).toEqual({ dry_run: false, copied: planned.copied, skipped: 0, conflicts: [] });
     // Running it again copies nothing and finds no conflict: every key is already there, equal.
     const again = await runCli(["store", "migrate", "-c", configFile, "--json"], { binary: true });
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ copied: 0, skipped: 2, conflicts: [] });
+    expect(JSON.parse(again.stdout)).toEqual({ dry_run: false, copied: 0, skipped: planned.copied, conflicts: [] });
 
     // A fresh data_dir: whatever the etcd daemon knows came from etcd, not from the sqlite file.
     const etcdDaemon = await daemonOn({
