@@ -56,6 +56,7 @@ const connections = positive("connections", args.connections, 5);
 if (concurrency % connections !== 0) throw new Error(`--concurrency ${concurrency} must be a multiple of --connections ${connections}`);
 const log = (line: string) => console.error(line);
 const scratch = mkdtempSync(join(tmpdir(), "snetd-bench-"));
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 const loaded: Timing = {
   reps: positive("reps", args.reps, quick ? 1 : 3),
   durationS: positive("duration", args.duration, quick ? 2 : 8),
@@ -200,14 +201,11 @@ async function main(): Promise<number> {
   const daemonsLine = `Daemons: dist/snetd; idle RSS ${[d.passthrough, d.sqlite, d.etcd].map((x) => `${x.name} ${x.idleRssMb?.toFixed(1)} MB`).join(", ")}; paid daemons recover signers with ${recovery}.`;
   try {
     const results = await measureRows(stack);
-    rows = reportRows(results, (r) => (r.concurrency === 1 ? "direct c=1" : r.name === "direct" ? undefined : "direct"));
-    rows.find((r) => r.name === "direct")!.ratio_to_direct = 1;
-    rows.find((r) => r.name === "direct c=1")!.ratio_to_direct = 1;
+    rows = reportRows(results, (r) => (r.concurrency === 1 ? "direct c=1" : "direct"));
     rows.push(...(await microRows(stack)));
     if (args.profile) profile = await profilePaidRow(stack, { ...loaded, reps: 1 }, { repoRoot, streams: concurrency, connections, expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000 });
   } finally {
     await stack.stop();
-    rmSync(scratch, { recursive: true, force: true });
   }
 
   const when = new Date().toISOString();
@@ -238,11 +236,13 @@ async function main(): Promise<number> {
   return failing.length > 0 ? 1 : 0;
 }
 
+// Exit through process.exit so the kit's exit hooks kill anvil, etcd and the daemons.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    rmSync(scratch, { recursive: true, force: true });
     process.exit(1);
   },
 );

@@ -57,12 +57,17 @@ const LOG = { level: "info" };
 export async function startStack(opts: { channels: number; log: (line: string) => void }): Promise<Stack> {
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async () => {
-    for (const s of stoppers.reverse()) await s().catch(() => {});
+    for (const s of stoppers.slice().reverse()) await s().catch(() => {});
   };
   try {
     opts.log("starting anvil, IPFS, the example service and etcd");
-    const [world, etcd] = await Promise.all([startWorld(), startEtcd()]);
-    stoppers.push(() => world.stop(), () => etcd.stop());
+    const [worldStart, etcdStart] = await Promise.allSettled([startWorld(), startEtcd()]);
+    if (worldStart.status === "fulfilled") stoppers.push(() => worldStart.value.stop());
+    if (etcdStart.status === "fulfilled") stoppers.push(() => etcdStart.value.stop());
+    if (worldStart.status === "rejected") throw worldStart.reason;
+    if (etcdStart.status === "rejected") throw etcdStart.reason;
+    const world = worldStart.value;
+    const etcd = etcdStart.value;
     const rpc = startRpcCounter(world.anvil.rpcUrl);
     stoppers.push(async () => rpc.stop());
 
