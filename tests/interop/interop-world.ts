@@ -1,7 +1,7 @@
 /**
  * A world for the real Python clients (snet-cli, snet-sdk-python): the kit's world, with the service
  * metadata republished so its group `endpoints` point at the daemon (clients dial `endpoints[0]`),
- * tokens minted to the test clients' wallets (they deposit themselves), and snetd in front.
+ * tokens for the test clients (client 0 in its wallet, the others already in the MPE), and snetd in front.
  *
  * @example
  * const w = await startInteropWorld();
@@ -11,11 +11,16 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
-import { CLIENTS, DEPLOYER, PROVIDER, type TestAccount, sendContractTx, tokenAbi } from "../kit/contracts.ts";
+import { signDigest } from "../../src/core/noble-recovery.ts";
+import { bigintToMinimalBytes, bytesToBigint, hexToBytes } from "../../src/core/numbers.ts";
+import { personalDigest, startClaimMessage } from "../../src/core/signatures.ts";
+import { PaymentReplySchema, StartClaimRequestSchema } from "../../src/gen/control_service_pb.ts";
+import { fundClient } from "../kit/client.ts";
+import { CLIENTS, DEPLOYER, FREE_CALL_SIGNER, PROVIDER, type TestAccount, sendContractTx, tokenAbi } from "../kit/contracts.ts";
 import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import { daemonRpc } from "../kit/daemon-client.ts";
 import { freePort } from "../kit/ports.ts";
-import { buildProtoArchive, buildServiceMetadata, publishService } from "../kit/registry-publish.ts";
-import { buildOrgMetadata } from "../kit/registry-publish.ts";
+import { buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService } from "../kit/registry-publish.ts";
 import { GROUP_NAME, ORG_ID, SERVICE_ID, type World, type WorldOptions, startWorld } from "../kit/world.ts";
 
 const repoRoot = resolve(import.meta.dir, "../..");
@@ -31,12 +36,14 @@ export interface InteropInfo {
   ipfsUrl: string;
   daemonEndpoint: string;
   daemonUrl: string;
+  /** The example AI service behind the daemon, for starting more daemons by hand. */
+  serviceEndpoint: string;
   orgId: string;
   serviceId: string;
   groupName: string;
   groupIdBase64: string;
   price: string;
-  /** Tokens (cogs) minted to each client wallet, not deposited. */
+  /** Cogs minted to each client: client 0 holds them in its wallet, the others in their MPE escrow balance. */
   mintedCogs: string;
   clients: { address: Address; privateKey: Hex }[];
   provider: { address: Address; privateKey: Hex };
@@ -46,13 +53,15 @@ export interface InteropWorld {
   world: World;
   daemon: DaemonProcess;
   info: InteropInfo;
+  /** Starts one more daemon the same way (binary or source); the world's stop() does not stop it. */
+  startDaemon(config: Record<string, unknown>): Promise<DaemonProcess>;
   stop(): Promise<void>;
 }
 
 export interface InteropWorldOptions extends WorldOptions {
   /** Run the compiled binary (built into a private temp dir, so a concurrent build of dist/snetd is not disturbed). */
   binary?: boolean;
-  /** Cogs minted to each of CLIENTS[0..clientCount). */
+  /** Cogs minted to each of CLIENTS[0..clientCount); deposited into the MPE for all but client 0. */
   mint?: bigint;
   clientCount?: number;
   daemonConfig?: Record<string, unknown>;
@@ -72,9 +81,18 @@ export function buildDaemon(dir: string): string {
   return outfile;
 }
 
-export async function startInteropWorld(opts: InteropWorldOptions = {}): Promise<InteropWorld> {
+export async function startInteropWorld(options: InteropWorldOptions = {}): Promise<InteropWorld> {
+  // Free calls need the group's signer key in the daemon; the clients hold no 10 FET, so no balance rule.
+  const opts: InteropWorldOptions =
+    options.freeCalls !== undefined && options.freeCallSignerAddress === undefined
+      ? {
+          ...options,
+          freeCallSignerAddress: FREE_CALL_SIGNER.address,
+          daemonConfig: { private_key_for_free_calls: FREE_CALL_SIGNER.privateKey.slice(2), min_balance_for_free_call: 0, ...options.daemonConfig },
+        }
+      : options;
   const mint = opts.mint ?? 10_000_000n;
-  const clients: TestAccount[] = CLIENTS.slice(0, opts.clientCount ?? 2);
+  const clients: TestAccount[] = CLIENTS.slice(0, opts.clientCount ?? 3);
   const buildDir = opts.binary ? mkdtempSync(join(tmpdir(), "snetd-interop-build-")) : undefined;
   const world = await startWorld(opts);
   let daemon: DaemonProcess | undefined;
@@ -103,15 +121,17 @@ export async function startInteropWorld(opts: InteropWorldOptions = {}): Promise
     const protoArchive = await buildProtoArchive({ "echo.proto": readFileSync(join(repoRoot, "tests/kit/echo.proto"), "utf8") });
     await publishService({ deployment: world.deployment, ipfs: world.ipfs, orgId: ORG_ID, serviceId: SERVICE_ID, orgMetadata, serviceMetadata, protoArchive });
 
-    for (const client of clients) {
-      await sendContractTx(world.deployment, DEPLOYER.privateKey, { address: world.deployment.token, abi: tokenAbi, functionName: "mint", args: [client.address, mint] });
+    // Client 0 (snet-cli) gets wallet tokens and deposits itself. The others (SDK) get an escrow
+    // deposit too: snet-sdk-python 5.0.0 sends an account's first transaction with nonce 1, which never
+    // mines (Account._get_nonce), so SDK accounts must have sent a transaction before.
+    for (const [i, client] of clients.entries()) {
+      if (i === 0) await sendContractTx(world.deployment, DEPLOYER.privateKey, { address: world.deployment.token, abi: tokenAbi, functionName: "mint", args: [client.address, mint] });
+      else await fundClient(world.deployment, client.privateKey, mint);
     }
 
     const binaryPath = buildDir ? buildDaemon(buildDir) : undefined;
-    daemon = await startDaemon({
-      config: world.daemonConfig({ daemon_endpoint: daemonEndpoint, ...opts.daemonConfig }),
-      ...(binaryPath ? { command: [binaryPath] } : {}),
-    });
+    const launch = (config: Record<string, unknown>) => startDaemon({ config, ...(binaryPath ? { command: [binaryPath] } : {}) });
+    daemon = await launch(world.daemonConfig({ daemon_endpoint: daemonEndpoint, ...opts.daemonConfig }));
     const d = daemon;
     const info: InteropInfo = {
       rpcUrl: world.anvil.rpcUrl,
@@ -123,6 +143,7 @@ export async function startInteropWorld(opts: InteropWorldOptions = {}): Promise
       ipfsUrl: world.ipfs.url,
       daemonEndpoint: d.endpoint,
       daemonUrl: d.url,
+      serviceEndpoint: `http://${world.echo.address}`,
       orgId: ORG_ID,
       serviceId: SERVICE_ID,
       groupName: GROUP_NAME,
@@ -136,6 +157,7 @@ export async function startInteropWorld(opts: InteropWorldOptions = {}): Promise
       world,
       daemon: d,
       info,
+      startDaemon: launch,
       async stop() {
         await d.stop().catch(() => {});
         await world.stop();
@@ -147,5 +169,27 @@ export async function startInteropWorld(opts: InteropWorldOptions = {}): Promise
     await world.stop();
     if (buildDir) rmSync(buildDir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+export interface StartedClaim {
+  nonce: bigint;
+  amount: bigint;
+  signature: Uint8Array;
+}
+
+/**
+ * `ProviderControlService/StartClaim` as the provider, without the on-chain claim that snet-cli sends
+ * right after: leaves the channel "claim in flight" (daemon nonce = chain nonce + 1, payments.md §4).
+ */
+export async function startClaimOnly(endpoint: string, mpe: Address, channelId: bigint, daemonNonce: bigint): Promise<StartedClaim> {
+  const rpc = daemonRpc(endpoint, "/escrow.ProviderControlService/StartClaim", StartClaimRequestSchema, PaymentReplySchema);
+  try {
+    const signature = signDigest(hexToBytes(PROVIDER.privateKey), personalDigest(startClaimMessage(mpe, channelId, daemonNonce)));
+    const r = await rpc.call({ mpeAddress: mpe, channelId: bigintToMinimalBytes(channelId), signature });
+    if (!r.reply) throw new Error(`StartClaim of channel ${channelId} at nonce ${daemonNonce} failed: ${r.status.code} "${r.status.details}"`);
+    return { nonce: bytesToBigint(r.reply.channelNonce), amount: bytesToBigint(r.reply.signedAmount), signature: r.reply.signature };
+  } finally {
+    rpc.close();
   }
 }
