@@ -127,6 +127,10 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
 
   // Service → client.
   const outbound = frameSizeWatcher(opts.maxMessageBytes);
+  // The call ends when the service's stream has delivered everything ('end': every message read, the
+  // status received), not at 'close' a turn later: the last message and the trailers leave together.
+  let ended: () => void = () => {};
+  const done = new Promise<void>((resolve) => (ended = resolve));
   req.on("response", (h, flags) => {
     if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) trailers = withoutPseudo(h);
     else call.sendHeaders(withoutPseudo(h));
@@ -147,8 +151,10 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
     trailers = withoutPseudo(t);
   });
   req.on("error", () => {});
+  req.on("end", ended);
+  req.on("close", ended);
 
-  await new Promise<void>((resolve) => req.on("close", resolve));
+  await done;
   clearTimeout(deadline);
 
   if (localError) return fail(localError);
