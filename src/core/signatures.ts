@@ -16,10 +16,17 @@ const encoder = new TextEncoder();
 const text = (s: string) => encoder.encode(s);
 const u256 = (x: bigint) => bigintToBytes(x, 32);
 
+/** The MPE address is packed into every payment message; remember the last few parsed. */
+const parsedAddresses = new Map<string, Uint8Array>();
+
 /** An address given in any case, as 20 raw bytes. */
 export function addressBytes(address: string): Uint8Array {
+  const known = parsedAddresses.get(address);
+  if (known) return known;
   if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw invalidArgument(`"${address}" is not an address, expected 0x followed by 40 hex digits`);
-  return hexToBytes(address);
+  const bytes = hexToBytes(address);
+  if (parsedAddresses.size < 64) parsedAddresses.set(address, bytes);
+  return bytes;
 }
 
 export function normalizeAddress(address: string): Address {
