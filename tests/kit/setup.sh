@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system tools the test suites need when they are missing: etcd (store suites) always,
-# h2load (benchmarks) only when BENCH=1. Anvil comes from npm. Without root, says what is missing and
+# Installs the system tools the test suites need when they are missing: etcd (store suites), openssl
+# (TLS suites) and h2load (the benchmark smoke test). Anvil comes from npm. Without root, says what is missing and
 # carries on; the suites that need a missing tool then fail with their own message.
 set -euo pipefail
 
@@ -15,10 +15,11 @@ need() { # need <command> <debian package>
 need etcd etcd-server
 # TLS suites make throwaway certificates; slim images lack openssl.
 need openssl openssl
-if [[ "${BENCH:-0}" == "1" ]]; then need h2load nghttp2-client; fi
+# The benchmark smoke test (part of npm test) drives load with h2load.
+need h2load nghttp2-client
 
 if [[ ${#packages[@]} -eq 0 ]]; then
-  echo "setup: test tools present (etcd, openssl$([[ "${BENCH:-0}" == "1" ]] && echo ", h2load"))"
+  echo "setup: test tools present (etcd, openssl, h2load)"
   exit 0
 fi
 
