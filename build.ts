@@ -25,7 +25,8 @@ const defines = {
   SNETD_BUILD_DATE: new Date().toISOString(),
 };
 // The SQLite writer thread is a second entry point, embedded next to main.
-const args = ["build", "--compile", "--minify-syntax", "--sourcemap=none", "src/main.ts", "src/store/sqlite-worker.ts", "--outfile", outfile];
+// Bytecode halves start-up (module loading); it needs the ESM output format.
+const args = ["build", "--compile", "--bytecode", "--format=esm", "--minify-syntax", "--sourcemap=none", "src/main.ts", "src/store/sqlite-worker.ts", "--outfile", outfile];
 for (const [k, v] of Object.entries(defines)) args.push("--define", `${k}=${JSON.stringify(v)}`);
 
 const started = Date.now();

@@ -16,7 +16,6 @@ import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/mode
 import { loadMetadata } from "../metadata/resolve.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Store } from "../store/contract.ts";
-import { etcdStore } from "../store/etcd.ts";
 import { memoryStore } from "../store/memory.ts";
 import { type Keys, keys as keysOf, namespacePrefix } from "../store/records.ts";
 import { sqliteStore } from "../store/sqlite.ts";
@@ -75,6 +74,8 @@ export async function openStore(config: Config, group: DaemonGroup | undefined, 
   const connectionTimeoutMs = client.connection_timeout || group?.storageConnectionTimeoutMs || 5000;
   const requestTimeoutMs = client.request_timeout || group?.storageRequestTimeoutMs || 3000;
   try {
+    // Loaded only for etcd deployments: the etcd3 client costs ~0.1 s of start-up.
+    const { etcdStore } = await import("../store/etcd.ts");
     return await etcdStore({ endpoints, connectionTimeoutMs, requestTimeoutMs, ...(Object.keys(tls).length ? { tls } : {}) });
   } catch (err) {
     throw unreachable(`cannot reach etcd at ${endpoints.join(", ")}: ${(err as Error).message}; check payment_channel_storage_client.endpoints`, err);
