@@ -38,9 +38,15 @@ export function watchChannelEvents(
   /** Events processed so far, and the count when each channel was last invalidated. */
   let seen = 0;
   const invalidated = new Map<bigint, number>();
+  /**
+   * Tokens below this are refused. Taken before the first poll fixed the cursor, a read may show a block
+   * older than the cursor, and events in between are never fetched; taken before a failed poll, the read
+   * may predate events the outage hid. Starts above the first token so reads before the first poll count
+   * for nothing.
+   */
+  let validFrom = 1;
   let cursor: bigint | undefined;
   let running = false;
-  let lastClear = 0;
   let stopped = false;
 
   const poll = async () => {
@@ -48,8 +54,13 @@ export function watchChannelEvents(
     running = true;
     try {
       const head = await client.getBlockNumber({ cacheTime: 0 });
-      // Everything before the first poll is covered by "not fresh until read from the chain".
-      let from: bigint = cursor ?? head;
+      // Everything before the first poll is covered by "not fresh until read from the chain" (read after
+      // this point: tokens taken earlier are refused).
+      if (cursor === undefined) {
+        cursor = head;
+        validFrom = ++seen;
+      }
+      let from: bigint = cursor;
       while (from < head) {
         const to: bigint = from + MAX_RANGE < head ? from + MAX_RANGE : head;
         const logs = await client.getLogs({ address: mpe, fromBlock: from + 1n, toBlock: to });
@@ -64,13 +75,11 @@ export function watchChannelEvents(
         from = to;
         cursor = to;
       }
-      cursor ??= head;
     } catch (err) {
       // While the chain is unreachable nothing can be learnt; forget every channel so each is re-read.
       fresh.clear();
-      seen++;
       invalidated.clear();
-      lastClear = seen;
+      validFrom = ++seen;
       opts.onError?.(err);
     } finally {
       running = false;
@@ -84,7 +93,7 @@ export function watchChannelEvents(
     isFresh: (id) => fresh.has(id),
     readToken: () => seen,
     markFresh: (id, token) => {
-      if ((invalidated.get(id) ?? 0) <= token && lastClear <= token) fresh.add(id);
+      if (token >= validFrom && (invalidated.get(id) ?? 0) <= token) fresh.add(id);
     },
     stop() {
       stopped = true;

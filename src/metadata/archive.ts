@@ -3,6 +3,7 @@
  * 1F 8B (snet-cli ≥ 3.0 writes .tar.gz, older versions .tar). Only regular `.proto` files are kept.
  */
 import { type ParsedTarFileItem, parseTar } from "nanotar";
+import { concatBytes } from "../core/numbers.ts";
 import { MetadataError } from "./cid.ts";
 
 /** Limits (ours, §6): a proto archive is a few KiB; these only stop hostile or broken archives. */
@@ -108,11 +109,5 @@ async function gunzipCapped(data: Uint8Array, maxBytes: number): Promise<Uint8Ar
     if (err instanceof MetadataError) throw err;
     throw fail(`gzip data is corrupt: ${(err as Error).message}`);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }

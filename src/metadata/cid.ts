@@ -12,6 +12,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { UnixFS } from "ipfs-unixfs";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
+import { bytesEqual, concatBytes } from "../core/numbers.ts";
 
 /**
  * Every failure while resolving metadata (URI, fetch, CID, document, archive, Registry). `reason` lets
@@ -128,12 +129,6 @@ export function cidOfContent(content: Uint8Array): string {
   return buildFileDag(content).root.toString();
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function sha256Cid(text: string): CID {
   const cid = parseCid(text);
   if (cid.multihash.code !== SHA2_256) {
@@ -161,11 +156,11 @@ function sha256Cid(text: string): CID {
 export function verifyContent(cidText: string, content: Uint8Array): void {
   const cid = sha256Cid(cidText);
   const expected = cid.multihash.digest;
-  if (sameBytes(sha256(content), expected)) return;
+  if (bytesEqual(sha256(content), expected)) return;
   if (cid.code === DAG_PB) {
     if (content.length <= CHUNK_SIZE) {
-      if (sameBytes(sha256(unixFsLeafBlock(content)), expected)) return;
-    } else if (sameBytes(buildFileDag(content).root.multihash.digest, expected)) {
+      if (bytesEqual(sha256(unixFsLeafBlock(content)), expected)) return;
+    } else if (bytesEqual(buildFileDag(content).root.multihash.digest, expected)) {
       return;
     }
   }
@@ -201,7 +196,7 @@ export async function verifyContentWithBlocks(
   } catch (err) {
     throw mismatch(cidText, content.length, `, nor could its DAG be checked block by block (${(err as Error).message})`);
   }
-  if (!sameBytes(assembled, content)) throw mismatch(cidText, content.length, ", its DAG holds other bytes");
+  if (!bytesEqual(assembled, content)) throw mismatch(cidText, content.length, ", its DAG holds other bytes");
 }
 
 /** Depth bound for DAG walks; a 2^64-byte file in 256 KiB chunks with 174 links per node is depth 7. */
@@ -225,7 +220,7 @@ export async function assembleDag(cidText: string, fetchBlock: FetchBlock, maxBy
     const text = cid.toString();
     sha256Cid(text);
     const block = await fetchBlock(text);
-    if (!sameBytes(sha256(block), cid.multihash.digest)) throw new Error(`block "${text}" does not hash to its CID`);
+    if (!bytesEqual(sha256(block), cid.multihash.digest)) throw new Error(`block "${text}" does not hash to its CID`);
     if (cid.code === RAW) return take(block);
     const node = dagPb.decode(block);
     if (!node.Data) throw new Error(`block "${text}" has no UnixFS data`);
@@ -235,11 +230,5 @@ export async function assembleDag(cidText: string, fetchBlock: FetchBlock, maxBy
     for (const link of node.Links) await visit(link.Hash, depth + 1);
   };
   await visit(parseCid(cidText), 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }

@@ -4,6 +4,7 @@
  * answer has its HTTP status checked, its size capped while reading, and its bytes verified against the
  * CID (pitfalls.md #10).
  */
+import { concatBytes } from "../core/numbers.ts";
 import { MetadataError, parseCid, verifyContentWithBlocks } from "./cid.ts";
 
 export { MetadataError, type MetadataErrorReason } from "./cid.ts";
@@ -201,11 +202,5 @@ async function readCapped(response: Response, cap: number, truncate: boolean): P
     total += value.length;
   }
   reader.releaseLock();
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }

@@ -28,6 +28,9 @@ export interface LoadedChannel {
   version: bigint;
 }
 
+/** Reads of the record per load while writing back a dead nonce; each lost race means another writer made progress. */
+const WRITE_BACK_ATTEMPTS = 3;
+
 /** Store failures become UNAVAILABLE: payments fail closed and the client may retry. */
 export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -95,16 +98,25 @@ export function channelBook(d: ChannelBookDeps) {
         return { state: stored, version: entry.version };
       }
       if (!chain) return { state: stored, version: entry.version };
-      const merged = mergeWithChain(stored, chain);
-      d.freshness?.markFresh(id, token);
-      if (merged.nonce !== stored.nonce) {
+      let current = entry;
+      for (let attempt = 1; ; attempt++) {
+        const record = current === entry ? stored : decode(current.key, current.value);
+        const merged = mergeWithChain(record, chain);
+        // Fresh only once the store agrees with the chain: marked before a write-back that then failed,
+        // the dead nonce would be trusted (and paid at) until the next MPE event for the channel.
+        if (merged.nonce === record.nonce) {
+          d.freshness?.markFresh(id, token);
+          return { state: merged, version: current.version };
+        }
         // Claimed on-chain without StartClaim: the stored nonce is dead. Record that at once, so no
-        // replica accepts a payment nobody could claim.
-        await commit(id, entry.version, merged);
+        // replica accepts a payment nobody could claim. A lost race means another writer (maybe a
+        // payment at the dead nonce) moved the record: merge again with what it wrote.
+        if (attempt === WRITE_BACK_ATTEMPTS) return { state: merged, version: current.version };
+        await commit(id, current.version, merged);
         const again = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
-        if (again) return { state: decodeChannel(again.value), version: again.version };
+        if (!again) return { state: fromChain(id, chain), version: 0n };
+        current = again;
       }
-      return { state: merged, version: entry.version };
     },
 
     commit,

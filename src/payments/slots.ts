@@ -63,15 +63,12 @@ export interface LeasedSlotsOptions {
   onNewLease?: (id: bigint) => void;
 }
 
-/** A lease whose store can tell that it gave the lease up (etcd: `EtcdStoreLease`). */
-type LosableLease = Lease & { readonly lost?: boolean };
-
 export function leasedSlots(store: Store, lease: Lease, owner: string, opts: LeasedSlotsOptions = {}): ChannelSlots {
   /**
    * The lease new slots go on. A lease given up after an outage longer than two TTLs is never renewed
    * again, and every slot created on it would fail for the rest of the daemon's life: take a new one.
    */
-  let current: LosableLease = lease;
+  let current: Lease = lease;
   let renewing: Promise<Lease> | undefined;
   const liveLease = (): Promise<Lease> => {
     if (!current.lost) return Promise.resolve(current);

@@ -34,6 +34,12 @@ export interface Transaction {
 export interface Lease {
   readonly id: bigint;
   readonly ttlSeconds: number;
+  /**
+   * True once the store has given the lease up (etcd: expired, revoked, or no renewal got through for two
+   * TTLs); its keys are gone or about to go and nothing renews it again, so a holder takes a new lease.
+   * Absent on stores whose leases live as long as the process (memory, SQLite).
+   */
+  readonly lost?: boolean;
   /** Ends the lease now and deletes its keys. */
   revoke(): Promise<void>;
 }

@@ -2,19 +2,18 @@
 // before it does, a channel past `unclaimed_threshold_cogs` is claimed, one below it is not, every claim
 // is logged with its transaction hash, and a key that is not the payment address stops the daemon.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { mine } from "../kit/anvil.ts";
 import { channelOnChain, mpeBalance } from "../kit/client.ts";
 import { CLIENTS, PROVIDER } from "../kit/contracts.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
+import { waitFor } from "../kit/wait.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 120_000;
 /** Bounded waits for the background claimer: rounds every 2 s, generous for a slow machine. */
-const WAIT_MS = 60_000;
+const CLAIMER_WAIT = { timeoutMs: 60_000, intervalMs: 200 };
 const EXPIRING_WITHIN = 50n;
 
 let world: World;
@@ -23,8 +22,7 @@ let echo: grpc.Client;
 let threshold: bigint;
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   world = await startWorld();
   threshold = 3n * world.price;
   daemon = await startDaemon({
@@ -52,20 +50,17 @@ async function pay(ch: Channel, calls: number): Promise<bigint> {
 
 const balance = () => mpeBalance(world.deployment, PROVIDER.address);
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-    await Bun.sleep(200);
-  }
-}
+/** The provider's balance once a claim has raised it above `before`. */
+const balanceAbove = (before: bigint) =>
+  waitFor("the provider's balance to grow", async () => {
+    const b = await balance();
+    return b > before ? b : undefined;
+  }, CLAIMER_WAIT);
 
 /** The transaction hash auto-claim logged for a channel, once it has. */
 async function loggedClaim(ch: Channel): Promise<`0x${string}`> {
   const pattern = new RegExp(`auto-claim: claimed channel_id=${ch.id} .*tx="(0x[0-9a-f]{64})"`);
-  return waitFor(`the auto-claim log line of channel ${ch.id}`, async () => pattern.exec(daemon.logs())?.[1] as `0x${string}` | undefined);
+  return waitFor(`the auto-claim log line of channel ${ch.id}`, async () => pattern.exec(daemon.logs())?.[1] as `0x${string}` | undefined, CLAIMER_WAIT);
 }
 
 describe("auto-claim", () => {
@@ -82,10 +77,7 @@ describe("auto-claim", () => {
       expect(ch.expiration - head).toBeLessThanOrEqual(EXPIRING_WITHIN);
       expect(ch.expiration - head).toBeGreaterThan(0n);
 
-      const after = await waitFor("the provider's balance to grow", async () => {
-        const b = await balance();
-        return b > before ? b : undefined;
-      });
+      const after = await balanceAbove(before);
       expect(after).toBe(before + amount);
       expect((await channelOnChain(world.deployment, ch.id)).nonce).toBe(1n);
       const tx = await loggedClaim(ch);
@@ -106,10 +98,7 @@ describe("auto-claim", () => {
       const highAmount = await pay(high, 3);
       expect(highAmount).toBe(threshold);
 
-      const after = await waitFor("the provider's balance to grow", async () => {
-        const b = await balance();
-        return b > before ? b : undefined;
-      });
+      const after = await balanceAbove(before);
       expect(after).toBe(before + highAmount);
       await loggedClaim(high);
       expect((await channelOnChain(world.deployment, high.id)).nonce).toBe(1n);

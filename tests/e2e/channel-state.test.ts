@@ -1,45 +1,34 @@
 // escrow.PaymentChannelStateService/GetChannelState through dist/snetd (wire.md §3.1, §9.3;
 // signatures.md §3.2): who may read a channel, how fresh the signed block must be, how ids are encoded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { Hex } from "viem";
-import { bigintToBytes, bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
+import { bigintToBytes, bytesToBigint } from "../../src/core/numbers.ts";
 import { mine } from "../kit/anvil.ts";
 import { signChannelStateRequest } from "../kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
 import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
-import { call, echoClient } from "../kit/echo-service.ts";
+import { call } from "../kit/echo-service.ts";
+import { type ChannelRef, type PaidDaemon, type StateRpc, startPaidDaemon, stateRequest, stateRpc } from "../kit/paid-daemon.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 60_000;
 const EXPIRED = "authentication failed as the signature passed has expired";
 
 let world: World;
+let snetd: PaidDaemon;
 let daemon: DaemonProcess;
 let echo: grpc.Client;
-let stateRpc: ReturnType<typeof stateClient>;
-
-const stateClient = (endpoint: string) =>
-  daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
   world = await startWorld();
   // The ±5 block window is checked against the real head (anvil mines many blocks per 100 ms).
-  daemon = await startDaemon({ config: world.daemonConfig({ block_cache_ms: 0 }), binary: true });
-  echo = echoClient(daemon.endpoint);
-  stateRpc = stateClient(daemon.endpoint);
+  snetd = await startPaidDaemon(world);
+  ({ daemon, echo } = snetd);
 }, 120_000);
 
 afterAll(async () => {
-  echo?.close();
-  stateRpc?.close();
-  await daemon?.stop();
+  await snetd?.stop();
   await world?.stop();
 });
 
@@ -54,13 +43,9 @@ interface StateQuery {
   signature?: Uint8Array;
 }
 
-async function queryState(ch: { id: bigint; client: TestAccount }, q: StateQuery = {}, rpc = stateRpc) {
-  const block = q.block ?? (await world.head());
-  return rpc.call({
-    channelId: q.idBytes ?? bigintToMinimalBytes(ch.id),
-    signature: q.signature ?? signChannelStateRequest(q.key ?? ch.client.privateKey, world.deployment.mpe, ch.id, block),
-    currentBlock: block,
-  });
+async function queryState(ch: ChannelRef, q: StateQuery = {}, rpc: StateRpc = snetd.stateRpc) {
+  const request = stateRequest(world, ch, q.block ?? (await world.head()), q.key);
+  return rpc.call({ ...request, channelId: q.idBytes ?? request.channelId, signature: q.signature ?? request.signature });
 }
 
 /** A channel with two paid calls, so its state has an amount and a signature to compare. */
@@ -170,7 +155,7 @@ describe("how fresh the signed block must be", () => {
     const ch = await world.openFundedChannel();
     // A one-minute cache: after the first request the daemon would not look at the chain again on its own.
     const lagging = await startDaemon({ config: world.daemonConfig({ block_cache_ms: 60_000 }), binary: true });
-    const rpc = stateClient(lagging.endpoint);
+    const rpc = stateRpc(lagging.endpoint);
     try {
       await lagging.showLogsOnFailure(async () => {
         expect((await queryState(ch, {}, rpc)).status.code).toBe(grpc.status.OK);

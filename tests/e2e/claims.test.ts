@@ -4,25 +4,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { bigintToMinimalBytes, bytesToBigint, hexToBytes } from "../../src/core/numbers.ts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { personalDigest, startClaimMessage } from "../../src/core/signatures.ts";
 import { PaymentReplySchema, StartClaimRequestSchema } from "../../src/gen/control_service_pb.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { rpc } from "../kit/anvil.ts";
 import { channelOnChain, claimOnChain, mpeBalance, signPayment } from "../kit/client.ts";
 import { CLIENTS, PROVIDER } from "../kit/contracts.ts";
-import { type DaemonProcess, runCli, startDaemon } from "../kit/daemon.ts";
+import { type DaemonProcess, SNETD_BINARY, ensureBinary, runCli, startDaemon } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
+import { channelState as stateVia } from "../kit/paid-daemon.ts";
 import { freePort } from "../kit/ports.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
-const SNETD = join(repoRoot, "dist/snetd");
 const E2E_TIMEOUT_MS = 180_000;
 /** A CLI run loads metadata and waits for receipts; generous for a slow 2-core machine. */
 const CLI_TIMEOUT_MS = 120_000;
@@ -32,8 +30,7 @@ let world: World;
 let tmp: string;
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   world = await startWorld();
   tmp = mkdtempSync(join(tmpdir(), "snetd-claims-"));
 }, 120_000);
@@ -129,15 +126,8 @@ const balance = () => mpeBalance(world.deployment, PROVIDER.address);
 const nonceOnChain = async (ch: Channel) => (await channelOnChain(world.deployment, ch.id)).nonce;
 
 async function channelState(s: Setup, ch: Channel) {
-  const stateRpc = daemonRpc(s.daemon!.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  try {
-    const req = ch.stateRequest(await world.head());
-    const r = await stateRpc.call({ channelId: req.channel_id, signature: req.signature, currentBlock: req.current_block });
-    expect(r.status).toEqual({ code: 0, details: "" });
-    return { nonce: bytesToBigint(r.reply!.currentNonce), amount: bytesToBigint(r.reply!.currentSignedAmount) };
-  } finally {
-    stateRpc.close();
-  }
+  const { nonce, amount } = await stateVia(world, s.daemon!.endpoint, ch);
+  return { nonce, amount };
 }
 
 /** StartClaim straight through the control service, as a treasurer that then dies. */
@@ -497,7 +487,7 @@ async function spawnClaim(s: Setup, args: string[]) {
   const env: Record<string, string> = { NO_COLOR: "1", ...KEY_ENV };
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("SNET_")) env[k] = v;
   env.SNET_PRIVATE_KEY = PROVIDER.privateKey;
-  const proc = Bun.spawn({ cmd: [SNETD, "claim", ...args, "-c", s.configFile], cwd: tmp, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn({ cmd: [SNETD_BINARY, "claim", ...args, "-c", s.configFile], cwd: tmp, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let stderr = "";
   const stdout = new Response(proc.stdout).text();
   const stderrDone = (async () => {

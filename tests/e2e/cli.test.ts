@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { parse as parseYaml } from "yaml";
-import { runCli } from "../kit/daemon.ts";
+import { SNETD_BINARY, ensureBinary, runCli } from "../kit/daemon.ts";
 import { FAIL_TRAILERS, type EchoService, bidi, call, echoClient, patternBytes, serverStream, startEchoService } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 
@@ -36,10 +36,7 @@ function problemLines(stderr: string, keys: string[]): string[] {
   return stderr.split("\n").filter((line) => keys.some((k) => line.startsWith(`${k}:`)));
 }
 
-beforeAll(() => {
-  const build = spawnSync(process.execPath, ["build.ts"], { cwd: repoRoot, encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`'bun build.ts' failed with exit ${build.status}:\n${build.stdout}\n${build.stderr}`);
-}, 120_000);
+beforeAll(() => ensureBinary(), 120_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("snetd version and help", () => {
@@ -142,7 +139,7 @@ describe("snetd serve from an empty directory with an empty environment", () => 
     mkdirSync(binDir);
     mkdirSync(workDir);
     const binary = join(binDir, "snetd");
-    copyFileSync(join(repoRoot, "dist/snetd"), binary);
+    copyFileSync(SNETD_BINARY, binary);
     spawnSync("chmod", ["+x", binary]);
 
     const init = spawnSync(binary, ["init-config", "-o", "x.yaml"], { cwd: workDir, env: {}, encoding: "utf8" });

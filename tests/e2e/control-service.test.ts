@@ -2,7 +2,6 @@
 // payments.md §4): what the treasurer sees, who may ask, and what StartClaim does to the channel and to
 // the clients paying on it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { getAddress, type Hex } from "viem";
 import { bigintToBytes, bigintToMinimalBytes, bytesToBigint, concatBytes, hexToBytes } from "../../src/core/numbers.ts";
@@ -15,20 +14,20 @@ import {
   StartClaimRequestSchema,
   StartMultipleClaimRequestSchema,
 } from "../../src/gen/control_service_pb.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { claimOnChain, mpeBalance, signPayment } from "../kit/client.ts";
 import { CLIENTS, PROVIDER } from "../kit/contracts.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import type { DaemonProcess } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
-import { call, echoClient } from "../kit/echo-service.ts";
+import { call } from "../kit/echo-service.ts";
+import { type PaidDaemon, channelStateReply, decodeState, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 60_000;
 const EXPIRED = "authentication failed as the signature passed has expired";
 const CTL = "/escrow.ProviderControlService";
 
 let world: World;
+let snetd: PaidDaemon;
 let daemon: DaemonProcess;
 let echo: grpc.Client;
 let rpcs: ReturnType<typeof clients>;
@@ -38,23 +37,19 @@ const clients = (endpoint: string) => ({
   inProgress: daemonRpc(endpoint, `${CTL}/GetListInProgress`, GetPaymentsListRequestSchema, PaymentsListReplySchema),
   start: daemonRpc(endpoint, `${CTL}/StartClaim`, StartClaimRequestSchema, PaymentReplySchema),
   startMany: daemonRpc(endpoint, `${CTL}/StartClaimForMultipleChannels`, StartMultipleClaimRequestSchema, PaymentsListReplySchema),
-  state: daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema),
 });
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
   world = await startWorld();
   // The ±5 block window is checked against the real head: no block cache.
-  daemon = await startDaemon({ config: world.daemonConfig({ block_cache_ms: 0 }), binary: true });
-  echo = echoClient(daemon.endpoint);
+  snetd = await startPaidDaemon(world);
+  ({ daemon, echo } = snetd);
   rpcs = clients(daemon.endpoint);
 }, 120_000);
 
 afterAll(async () => {
-  echo?.close();
   if (rpcs) for (const c of Object.values(rpcs)) c.close();
-  await daemon?.stop();
+  await snetd?.stop();
   await world?.stop();
 });
 
@@ -93,14 +88,11 @@ async function startMany(ids: bigint[], q: { key?: Hex; block?: bigint; unsorted
   });
 }
 
+/** The channel's state, with the payment StartClaim moved to the old nonce (payments.md §4). */
 async function channelState(ch: Channel) {
-  const r = await rpcs.state.call(toStateRequest(ch, await world.head()));
-  expect(r.status).toEqual({ code: 0, details: "" });
-  const s = r.reply!;
+  const s = await channelStateReply(world, snetd.stateRpc, ch);
   return {
-    nonce: bytesToBigint(s.currentNonce),
-    amount: bytesToBigint(s.currentSignedAmount),
-    signature: s.currentSignature,
+    ...decodeState(s),
     oldAmount: s.oldNonceSignedAmount.length ? bytesToBigint(s.oldNonceSignedAmount) : undefined,
     oldSignature: s.oldNonceSignature,
   };
@@ -114,11 +106,6 @@ async function paidChannel(calls: number): Promise<Channel> {
     expect(r.status.code).toBe(grpc.status.OK);
   }
   return ch;
-}
-
-function toStateRequest(ch: Channel, block: bigint) {
-  const r = ch.stateRequest(block);
-  return { channelId: r.channel_id, signature: r.signature, currentBlock: r.current_block };
 }
 
 const lastSignature = (ch: Channel, amount: bigint, nonce = 0n) => signPayment(ch.client.privateKey, world.deployment.mpe, ch.id, nonce, amount);

@@ -4,17 +4,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { signChannelStateRequest } from "../kit/client.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
+import { bytesToBigint } from "../../src/core/numbers.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
+import { type ChannelRef, channelState as stateVia, echoOnce, stateRequest, stateRpc } from "../kit/paid-daemon.ts";
+import { until } from "../kit/wait.ts";
+import { type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const SIGNATURE_KEY = "snet-payment-channel-signature-bin";
 const E2E_TIMEOUT_MS = 90_000;
 
@@ -24,8 +22,7 @@ let dataDir: string;
 let daemon: DaemonProcess | undefined;
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   world = await startWorld();
   dataDir = mkdtempSync(join(tmpdir(), "snetd-crash-"));
 }, 120_000);
@@ -49,38 +46,8 @@ async function sigkill(d: DaemonProcess): Promise<void> {
   await d.stop();
 }
 
-async function channelState(d: DaemonProcess, ch: Channel) {
-  const rpc = daemonRpc(d.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  try {
-    const head = await world.head();
-    const r = await rpc.call({
-      channelId: bigintToMinimalBytes(ch.id),
-      signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-      currentBlock: head,
-    });
-    expect(r.status.code).toBe(grpc.status.OK);
-    return { amount: bytesToBigint(r.reply!.currentSignedAmount), signature: r.reply!.currentSignature };
-  } finally {
-    rpc.close();
-  }
-}
-
-async function echoCall(d: DaemonProcess, metadata: Record<string, string | Buffer>) {
-  const client = echoClient(d.endpoint);
-  try {
-    return await call(client, "Echo", { text: "paid" }, metadata);
-  } finally {
-    client.close();
-  }
-}
-
-async function until(ready: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
+const channelState = (d: DaemonProcess, ch: ChannelRef) => stateVia(world, d.endpoint, ch);
+const echoCall = (d: DaemonProcess, metadata: Record<string, string | Buffer>) => echoOnce(d.endpoint, metadata);
 
 describe("SIGKILL and restart on the same data_dir", () => {
   test("between calls: the last accepted amount and signature survive and payments continue from them", async () => {
@@ -155,13 +122,8 @@ describe("the chain goes away", () => {
       const running = d;
       await running.showLogsOnFailure(async () => {
         const client = echoClient(running.endpoint);
-        const rpc = daemonRpc(running.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-        const state = (block: bigint) =>
-          rpc.call({
-            channelId: bigintToMinimalBytes(known.id),
-            signature: signChannelStateRequest(known.client.privateKey, w.deployment.mpe, known.id, block),
-            currentBlock: block,
-          });
+        const rpc = stateRpc(running.endpoint);
+        const state = (block: bigint) => rpc.call(stateRequest(w, known, block));
         try {
           expect((await call(client, "Echo", { text: "paid" }, known.pay(w.price))).status.code).toBe(grpc.status.OK);
           const head = await w.head();

@@ -2,57 +2,35 @@
 // and proof that a refused call neither reaches the service nor moves the channel: after each refusal
 // the service's call counter is unchanged and the channel still accepts its first price.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { Hex } from "viem";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { mine } from "../kit/anvil.ts";
-import { fundClient, openChannel, paymentMetadata, signChannelStateRequest, signPayment } from "../kit/client.ts";
+import { fundClient, openChannel, paymentMetadata, signPayment } from "../kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
-import { call, echoClient } from "../kit/echo-service.ts";
+import type { DaemonProcess } from "../kit/daemon.ts";
+import { call } from "../kit/echo-service.ts";
+import { type ChannelRef, type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 60_000;
 
 let world: World;
+let snetd: PaidDaemon;
 let daemon: DaemonProcess;
 let echo: grpc.Client;
-let stateRpc: ReturnType<typeof stateClient>;
-
-const stateClient = (endpoint: string) =>
-  daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
   world = await startWorld();
-  // Anvil mines a block per transaction; the expiry refusal must see the real head on every check.
-  daemon = await startDaemon({ config: world.daemonConfig({ block_cache_ms: 0 }), binary: true });
-  echo = echoClient(daemon.endpoint);
-  stateRpc = stateClient(daemon.endpoint);
+  snetd = await startPaidDaemon(world);
+  ({ daemon, echo } = snetd);
 }, 120_000);
 
 afterAll(async () => {
-  echo?.close();
-  stateRpc?.close();
-  await daemon?.stop();
+  await snetd?.stop();
   await world?.stop();
 });
 
-async function authorised(ch: { id: bigint; client: TestAccount }): Promise<bigint> {
-  const head = await world.head();
-  const r = await stateRpc.call({
-    channelId: bigintToMinimalBytes(ch.id),
-    signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-    currentBlock: head,
-  });
-  expect(r.status.code).toBe(grpc.status.OK);
-  return bytesToBigint(r.reply!.currentSignedAmount);
-}
+const authorised = async (ch: ChannelRef): Promise<bigint> => (await snetd.state(ch)).amount;
 
 /** Sends an Echo and checks the service never saw it. */
 async function refusedEcho(metadata: Parameters<typeof call>[3]): Promise<{ code: number; details: string }> {

@@ -2,69 +2,34 @@
 // anvil with the real contracts, a client that keeps no state of its own (the seed 002 flow): ask the
 // daemon for the channel state, sign previous amount + price, call, repeat.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { addFunds, channelOnChain, claimOnChain, extendChannel, fundClient, mpeBalance, signChannelStateRequest } from "../kit/client.ts";
+import { addFunds, channelOnChain, claimOnChain, extendChannel, fundClient, mpeBalance } from "../kit/client.ts";
 import { PROVIDER } from "../kit/contracts.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
-import { bidi, call, echoClient, serverStream } from "../kit/echo-service.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
+import type { DaemonProcess } from "../kit/daemon.ts";
+import { bidi, call, serverStream } from "../kit/echo-service.ts";
+import { type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
+import { until } from "../kit/wait.ts";
+import { type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const SIGNATURE_KEY = "snet-payment-channel-signature-bin";
 // Long enough for anvil transactions and a restarted daemon on a busy 2-core machine.
 const E2E_TIMEOUT_MS = 60_000;
 
 let world: World;
+let snetd: PaidDaemon;
 let daemon: DaemonProcess;
 let echo: grpc.Client;
-let stateRpc: ReturnType<typeof stateClient>;
-
-const stateClient = (endpoint: string) =>
-  daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-
-/** GetChannelState signed by the channel's client at the current head, decoded to numbers. */
-async function channelState(ch: Channel) {
-  const head = await world.head();
-  const r = await stateRpc.call({
-    channelId: bigintToMinimalBytes(ch.id),
-    signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-    currentBlock: head,
-  });
-  expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
-  const reply = r.reply!;
-  return { nonce: bytesToBigint(reply.currentNonce), amount: bytesToBigint(reply.currentSignedAmount), signature: reply.currentSignature };
-}
 
 const signatureOf = (md: Record<string, string | Buffer>) => Uint8Array.from(md[SIGNATURE_KEY] as Buffer);
 
-/** Polls until `ready()` holds; used to know the service has a call in hand, never to measure time. */
-async function until(ready: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
   world = await startWorld();
-  // Anvil mines a block per transaction, many within the kit's 100 ms head cache; expiry checks here
-  // must see the real head, so the daemon reads it on every check.
-  daemon = await startDaemon({ config: world.daemonConfig({ block_cache_ms: 0 }), binary: true });
-  echo = echoClient(daemon.endpoint);
-  stateRpc = stateClient(daemon.endpoint);
+  snetd = await startPaidDaemon(world);
+  ({ daemon, echo } = snetd);
 }, 120_000);
 
 afterAll(async () => {
-  echo?.close();
-  stateRpc?.close();
-  await daemon?.stop();
+  await snetd?.stop();
   await world?.stop();
 });
 
@@ -75,7 +40,7 @@ describe("a stateless client paying per call", () => {
       const ch = await world.openFundedChannel({ value: 5n * price });
       let last: Uint8Array | undefined;
       for (let i = 1n; i <= 5n; i++) {
-        const state = await channelState(ch);
+        const state = await snetd.state(ch);
         expect(state.nonce).toBe(0n);
         expect(state.amount).toBe((i - 1n) * price);
         const md = ch.pay(state.amount + price, state.nonce);
@@ -89,7 +54,7 @@ describe("a stateless client paying per call", () => {
         last = signatureOf(md);
       }
 
-      const state = await channelState(ch);
+      const state = await snetd.state(ch);
       expect(state.amount).toBe(5n * price);
       expect(Buffer.from(state.signature).equals(Buffer.from(last!))).toBe(true);
 
@@ -100,7 +65,7 @@ describe("a stateless client paying per call", () => {
         details: `not enough tokens on payment channel, channel amount: ${5n * price}, payment amount: ${6n * price}`,
       });
       expect(world.echo.calls).toBe(before);
-      expect((await channelState(ch)).amount).toBe(5n * price);
+      expect((await snetd.state(ch)).amount).toBe(5n * price);
     });
   }, E2E_TIMEOUT_MS);
 });
@@ -123,7 +88,7 @@ describe("one call per channel at a time", () => {
       expect(first.status.code).toBe(grpc.status.OK);
       expect(first.response?.text).toBe("slept 1500 ms");
       expect(world.echo.calls).toBe(before + 1);
-      expect((await channelState(ch)).amount).toBe(world.price);
+      expect((await snetd.state(ch)).amount).toBe(world.price);
     });
   }, E2E_TIMEOUT_MS);
 
@@ -142,7 +107,7 @@ describe("one call per channel at a time", () => {
         `income 0 does not equal to price ${world.price}`,
       ]).toContain(refused.status.details);
       expect(world.echo.calls).toBe(before + 1);
-      expect((await channelState(ch)).amount).toBe(world.price);
+      expect((await snetd.state(ch)).amount).toBe(world.price);
     });
   }, E2E_TIMEOUT_MS);
 
@@ -153,12 +118,12 @@ describe("one call per channel at a time", () => {
       const failed = await call(echo, "Fail", { code: grpc.status.RESOURCE_EXHAUSTED, message: "model is overloaded" }, ch.pay(world.price));
       expect(failed.status).toEqual({ code: grpc.status.RESOURCE_EXHAUSTED, details: "model is overloaded" });
       expect(world.echo.calls).toBe(before + 1);
-      expect((await channelState(ch)).amount).toBe(0n);
+      expect((await snetd.state(ch)).amount).toBe(0n);
 
       const retried = await call(echo, "Echo", { text: "again" }, ch.pay(world.price));
       expect(retried.status.code).toBe(grpc.status.OK);
       expect(world.echo.calls).toBe(before + 2);
-      expect((await channelState(ch)).amount).toBe(world.price);
+      expect((await snetd.state(ch)).amount).toBe(world.price);
     });
   }, E2E_TIMEOUT_MS);
 });
@@ -171,12 +136,12 @@ describe("streaming calls", () => {
       expect(stream.status.code).toBe(grpc.status.OK);
       expect(stream.responses.map((m) => m.text)).toEqual(["reply 0", "reply 1", "reply 2"]);
       expect(stream.headers["echo-snet-user-address"]).toBe(ch.client.address);
-      expect((await channelState(ch)).amount).toBe(world.price);
+      expect((await snetd.state(ch)).amount).toBe(world.price);
 
       const duplex = await bidi(echo, [{ text: "a" }, { text: "b" }, { text: "c" }, { text: "d" }], ch.pay(2n * world.price));
       expect(duplex.status.code).toBe(grpc.status.OK);
       expect(duplex.responses.map((m) => m.text)).toEqual(["a", "b", "c", "d"]);
-      expect((await channelState(ch)).amount).toBe(2n * world.price);
+      expect((await snetd.state(ch)).amount).toBe(2n * world.price);
 
       // Four messages were one call: the next price step is accepted, a per-message charge would not be.
       const next = await call(echo, "Echo", { text: "after" }, ch.pay(3n * world.price));
@@ -203,7 +168,7 @@ describe("the chain moves while the daemon runs", () => {
       const accepted = await call(echo, "Echo", { text: "topped up" }, ch.pay(3n * price));
       expect(accepted.status.code).toBe(grpc.status.OK);
       expect(world.echo.calls).toBe(before + 1);
-      expect((await channelState(ch)).amount).toBe(3n * price);
+      expect((await snetd.state(ch)).amount).toBe(3n * price);
     });
   }, E2E_TIMEOUT_MS);
 
@@ -218,7 +183,7 @@ describe("the chain moves while the daemon runs", () => {
       await extendChannel(world.deployment, ch.client.privateKey, ch.id, (await world.head()) + world.expirationThreshold + 1000n);
       const accepted = await call(echo, "Echo", { text: "extended" }, ch.pay(world.price));
       expect(accepted.status.code).toBe(grpc.status.OK);
-      expect((await channelState(ch)).amount).toBe(world.price);
+      expect((await snetd.state(ch)).amount).toBe(world.price);
     });
   }, E2E_TIMEOUT_MS);
 });
@@ -229,10 +194,10 @@ describe("accepted payments are money", () => {
       const price = world.price;
       const ch = await world.openFundedChannel({ value: 10n * price });
       for (let i = 1n; i <= 3n; i++) {
-        const state = await channelState(ch);
+        const state = await snetd.state(ch);
         expect((await call(echo, "Echo", { text: `paid ${i}` }, ch.pay(state.amount + price, state.nonce))).status.code).toBe(grpc.status.OK);
       }
-      const state = await channelState(ch);
+      const state = await snetd.state(ch);
       expect(state.amount).toBe(3n * price);
 
       const balanceBefore = await mpeBalance(world.deployment, PROVIDER.address);
@@ -246,10 +211,10 @@ describe("accepted payments are money", () => {
       // Claimed without StartClaim: once the daemon sees the ChannelClaim event (it polls the MPE logs),
       // the old nonce is dead — a payment signed at it could never be claimed — and the state a
       // stateless client reads moves to the new nonce, counting from zero.
-      let claimed = await channelState(ch);
+      let claimed = await snetd.state(ch);
       for (let i = 0; i < 100 && claimed.nonce !== 1n; i++) {
         await Bun.sleep(100);
-        claimed = await channelState(ch);
+        claimed = await snetd.state(ch);
       }
       const stale = await call(echo, "Echo", { text: "old nonce" }, ch.pay(4n * price, 0n));
       expect(stale.status.code).toBe(1000 as grpc.status);
@@ -258,7 +223,7 @@ describe("accepted payments are money", () => {
       expect(claimed.signature).toHaveLength(0);
       const fresh = await call(echo, "Echo", { text: "new nonce" }, ch.pay(price, 1n));
       expect(fresh.status.code).toBe(grpc.status.OK);
-      const after = await channelState(ch);
+      const after = await snetd.state(ch);
       expect(after.nonce).toBe(1n);
       expect(after.amount).toBe(price);
     });

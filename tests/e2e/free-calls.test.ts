@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type Hex, getAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -15,13 +15,12 @@ import { FreeCallStateReplySchema, FreeCallStateRequestSchema, FreeCallTokenSche
 import { signFreeCallToken } from "../../src/payments/free-calls.ts";
 import { mine } from "../kit/anvil.ts";
 import { DEPLOYER, FREE_CALL_SIGNER, sendContractTx, tokenAbi } from "../kit/contracts.ts";
-import { type DaemonProcess, runCli, startDaemon } from "../kit/daemon.ts";
+import { type DaemonProcess, ensureBinary, runCli, startDaemon } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 import { GROUP_NAME, ORG_ID, SERVICE_ID, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 60_000;
 const QUOTA = 3n;
 
@@ -140,8 +139,7 @@ const exceeded = (made: bigint, allowed = QUOTA) => ({
 });
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   world = await startWorld({ freeCallSignerAddress: FREE_CALL_SIGNER.address, freeCalls: Number(QUOTA) });
   root = mkdtempSync(join(tmpdir(), "snetd-free-calls-"));
   config = world.daemonConfig({

@@ -4,19 +4,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { signChannelStateRequest } from "../kit/client.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
-import { call, echoClient } from "../kit/echo-service.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { etcdBinary } from "../kit/etcd.ts";
+import { type ChannelRef, channelState, echoOnce } from "../kit/paid-daemon.ts";
 import { freePort } from "../kit/ports.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
+import { type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 90_000;
 
 let world: World;
@@ -25,8 +20,7 @@ const daemons: DaemonProcess[] = [];
 
 beforeAll(async () => {
   etcdBinary(); // fails loudly when etcd is not installed
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   dir = mkdtempSync(join(tmpdir(), "snetd-managed-etcd-"));
   world = await startWorld();
 }, 120_000);
@@ -57,30 +51,8 @@ function etcdProcessesUnder(path: string): number[] {
   return pids;
 }
 
-async function channelState(d: DaemonProcess, ch: Channel) {
-  const rpc = daemonRpc(d.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  try {
-    const head = await world.head();
-    const r = await rpc.call({
-      channelId: bigintToMinimalBytes(ch.id),
-      signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-      currentBlock: head,
-    });
-    expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
-    return bytesToBigint(r.reply!.currentSignedAmount);
-  } finally {
-    rpc.close();
-  }
-}
-
-async function echoCall(d: DaemonProcess, metadata: Record<string, string | Buffer>) {
-  const client = echoClient(d.endpoint);
-  try {
-    return await call(client, "Echo", { text: "paid" }, metadata);
-  } finally {
-    client.close();
-  }
-}
+const authorised = async (d: DaemonProcess, ch: ChannelRef) => (await channelState(world, d.endpoint, ch)).amount;
+const echoCall = (d: DaemonProcess, metadata: Record<string, string | Buffer>) => echoOnce(d.endpoint, metadata);
 
 describe("payment_channel_storage_server", () => {
   test("two daemons each start a member of one cluster, share payment state, and stop their members on exit", async () => {
@@ -120,11 +92,11 @@ describe("payment_channel_storage_server", () => {
         const ch = await world.openFundedChannel();
         // Paid through A, seen by B: one cluster, one state.
         expect((await echoCall(a, ch.pay(world.price))).status.code).toBe(grpc.status.OK);
-        expect(await channelState(b, ch)).toBe(world.price);
+        expect(await authorised(b, ch)).toBe(world.price);
         // B continues from A's payment, and A sees B's; a replay of B's payment on A is refused.
         const second = ch.pay(2n * world.price);
         expect((await echoCall(b, second)).status.code).toBe(grpc.status.OK);
-        expect(await channelState(a, ch)).toBe(2n * world.price);
+        expect(await authorised(a, ch)).toBe(2n * world.price);
         const before = world.echo.calls;
         expect((await echoCall(a, second)).status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: `income 0 does not equal to price ${world.price}` });
         expect(world.echo.calls).toBe(before);
@@ -171,9 +143,9 @@ describe("payment_channel_storage_server", () => {
     await second.showLogsOnFailure(async () => {
       expect(second.logs()).toContain("stopping the etcd member a previous snetd left running");
       expect(etcdProcessesUnder(memberDir)).not.toContain(member[0]);
-      expect(await channelState(second, ch)).toBe(world.price);
+      expect(await authorised(second, ch)).toBe(world.price);
       expect((await echoCall(second, ch.pay(2n * world.price))).status.code).toBe(grpc.status.OK);
-      expect(await channelState(second, ch)).toBe(2n * world.price);
+      expect(await authorised(second, ch)).toBe(2n * world.price);
     });
     await second.stop({ keepDir: true });
     expect(etcdProcessesUnder(dir)).toEqual([]);

@@ -6,13 +6,12 @@
  * health, the plain HTTP endpoints, and graceful shutdown.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import http2 from "node:http2";
 import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import {
   type EchoReply,
   type EchoService,
@@ -27,12 +26,14 @@ import {
   startEchoService,
 } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
+import { until } from "../kit/wait.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const MiB = 1024 * 1024;
 // Far longer than any test waits: a Slow call of this length only ends early if a cancel reached it.
 const NEVER_MS = 60_000;
 const BUILD_TIMEOUT_MS = 120_000;
+/** Bounded waits for what the daemon or the service does next; well inside each test's 20 s. */
+const WAIT = { timeoutMs: 10_000, intervalMs: 50 };
 
 // Raw method definitions, for calls the kit's helpers cannot cancel mid-flight.
 const echoMethods = protoLoader.loadSync(join(import.meta.dir, "../kit/echo.proto"), {
@@ -46,22 +47,6 @@ function method(name: string): grpc.MethodDefinition<object, EchoReply> {
   const m = echoMethods[name];
   if (!m) throw new Error(`Method '${name}' is not in echo.proto`);
   return m;
-}
-
-/** dist/snetd from the current source (build.ts takes well under a second). */
-function buildBinary(): void {
-  const r = spawnSync(process.execPath, ["build.ts"], { cwd: repoRoot, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`'bun build.ts' failed with exit ${r.status}:\n${r.stdout}\n${r.stderr}`);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
 }
 
 /** A TCP relay in front of the service that counts connections and can cut them all. */
@@ -119,7 +104,7 @@ const modes = [
   { name: "dist/snetd", binary: true },
 ] as const;
 
-beforeAll(() => buildBinary(), BUILD_TIMEOUT_MS);
+beforeAll(() => ensureBinary(), BUILD_TIMEOUT_MS);
 
 for (const mode of modes) {
   describe(`transparent proxy, payments off (${mode.name})`, () => {
@@ -243,7 +228,7 @@ for (const mode of modes) {
       const status = new Promise<grpc.StatusObject>((ok) => {
         const pending = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, { millis: NEVER_MS }, () => {});
         pending.on("status", ok);
-        void until("the Slow call to reach the service", async () => (service.calls > before.calls ? true : undefined)).then(() => pending.cancel());
+        void until(() => service.calls > before.calls, "the Slow call to reach the service", WAIT).then(() => pending.cancel());
       });
       expect((await status).code).toBe(grpc.status.CANCELLED);
       await service.waitCancelled(before.cancelled + 1, 10_000);
@@ -322,14 +307,14 @@ for (const mode of modes) {
       expect(await statusNow()).toBe("SERVING");
       service.setServing(false);
       try {
-        await until("Check to report NOT_SERVING", async () => ((await statusNow()) === "NOT_SERVING" ? true : undefined));
+        await until(async () => (await statusNow()) === "NOT_SERVING", "Check to report NOT_SERVING", WAIT);
         const heartbeat = (await (await fetch(`${daemon.url}/heartbeat`)).json()) as Record<string, unknown>;
         expect(heartbeat.status).toBe("Offline");
         expect(JSON.parse(heartbeat.serviceheartbeat as string).status).toBe("NOT_SERVING");
       } finally {
         service.setServing(true);
       }
-      await until("Check to report SERVING again", async () => ((await statusNow()) === "SERVING" ? true : undefined));
+      await until(async () => (await statusNow()) === "SERVING", "Check to report SERVING again", WAIT);
     });
 
     spec("/heartbeat answers any method with the reference's field names and types (wire.md §7)", async () => {
@@ -380,7 +365,7 @@ for (const mode of modes) {
 
       relay.cut();
       // A call racing the daemon's discovery of the dead connection may fail; the next ones must not.
-      await until("a call to succeed after the upstream connection died", async () => ((await echo("again")) === "again" ? true : undefined));
+      await until(async () => (await echo("again")) === "again", "a call to succeed after the upstream connection died", WAIT);
       expect(relay.connections).toBe(2);
       for (let i = 0; i < 10; i++) expect(await echo(`post${i}`)).toBe(`post${i}`);
       expect(relay.connections).toBe(2);
@@ -422,9 +407,9 @@ for (const mode of modes) {
       const port = Number(d.endpoint.split(":")[1]);
 
       const inFlight = call(c, "Slow", { millis: 1500 });
-      await until("the Slow call to reach the service", async () => (own.calls > 0 ? true : undefined));
+      await until(() => own.calls > 0, "the Slow call to reach the service", WAIT);
       const exited = d.kill("SIGTERM");
-      await until("the daemon to stop accepting connections", async () => ((await refusesConnections(port)) ? true : undefined));
+      await until(() => refusesConnections(port), "the daemon to stop accepting connections", WAIT);
       const r = await inFlight;
       expect(r.status.code).toBe(grpc.status.OK);
       expect(r.response?.text).toBe("slept 1500 ms");
@@ -441,7 +426,7 @@ for (const mode of modes) {
       cleanups.push(() => c.close());
 
       const inFlight = call(c, "Slow", { millis: NEVER_MS });
-      await until("the Slow call to reach the service", async () => (own.calls > 0 ? true : undefined));
+      await until(() => own.calls > 0, "the Slow call to reach the service", WAIT);
       const exited = d.kill("SIGTERM");
       const outcome = await Promise.race([exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
       expect(outcome).toBe(0);

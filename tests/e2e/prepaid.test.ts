@@ -3,27 +3,27 @@
 // payment, then runs many calls at once on one channel with the bearer token; the treasurer claims the
 // signed amount on-chain.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { SignJWT, decodeJwt } from "jose";
 import { signDigest } from "../../src/core/noble-recovery.ts";
-import { bigintToMinimalBytes, bytesToBigint, hexToBytes } from "../../src/core/numbers.ts";
+import { hexToBytes } from "../../src/core/numbers.ts";
 import { personalDigest, prepaidTokenRequestMessage } from "../../src/core/signatures.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { TokenReplySchema, TokenRequestSchema } from "../../src/gen/token_service_pb.ts";
-import { channelOnChain, mpeBalance, signChannelStateRequest, signPayment } from "../kit/client.ts";
+import { channelOnChain, mpeBalance, signPayment } from "../kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
 import { type DaemonProcess, runCli, startDaemon } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
+import { type PaidDaemon, channelStateReply, decodeState, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const E2E_TIMEOUT_MS = 60_000;
 const SECRET = "prepaid-e2e-secret-0123456789-0123456789";
 const PUBLIC_DEFAULT_SECRET = "test-secret-key-at-least-32-bytes-long";
 
 let world: World;
+let snetd: PaidDaemon;
 let daemon: DaemonProcess;
 let echo: grpc.Client;
 const rpcs: { close(): void }[] = [];
@@ -34,7 +34,6 @@ const tokenRpc = (endpoint: string) => {
   return c;
 };
 let getTokenRpc: ReturnType<typeof tokenRpc>;
-let stateRpc: ReturnType<typeof daemonRpc<typeof ChannelStateRequestSchema, typeof ChannelStateReplySchema>>;
 
 /** GetToken as the SDKs send it: a claim signature for (nonce, amount), wrapped by a block-stamped one. */
 async function getToken(ch: Channel, amount: bigint, o: { nonce?: bigint; outerKey?: TestAccount["privateKey"]; rpc?: ReturnType<typeof tokenRpc> } = {}) {
@@ -59,31 +58,24 @@ const prepaid = (channelId: bigint, tok: string) => ({
   "snet-prepaid-auth-token-bin": Buffer.from(tok, "utf8"),
 });
 
+/** The channel's state with the prepaid counters: planned (P) and used (U), payments.md §7. */
 async function channelState(ch: Channel) {
-  const head = await world.head();
-  const r = await stateRpc.call({ channelId: bigintToMinimalBytes(ch.id), signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head), currentBlock: head });
-  expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
-  const reply = r.reply!;
-  return { nonce: bytesToBigint(reply.currentNonce), amount: bytesToBigint(reply.currentSignedAmount), signature: reply.currentSignature, planned: reply.plannedAmount, used: reply.usedAmount };
+  const reply = await channelStateReply(world, snetd.stateRpc, ch);
+  return { ...decodeState(reply), planned: reply.plannedAmount, used: reply.usedAmount };
 }
 
 const usageExceeded = (id: bigint) => ({ code: grpc.status.INTERNAL, details: `internal error: Usage Exceeded on channel Id ${id}` });
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
   world = await startWorld();
-  daemon = await startDaemon({ config: world.daemonConfig({ block_cache_ms: 0, token_secret_key: SECRET }), binary: true });
-  echo = echoClient(daemon.endpoint);
+  snetd = await startPaidDaemon(world, { token_secret_key: SECRET });
+  ({ daemon, echo } = snetd);
   getTokenRpc = tokenRpc(daemon.endpoint);
-  stateRpc = daemonRpc(daemon.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  rpcs.push(stateRpc);
 }, 120_000);
 
 afterAll(async () => {
-  echo?.close();
   for (const r of rpcs) r.close();
-  await daemon?.stop();
+  await snetd?.stop();
   await world?.stop();
 });
 

@@ -5,19 +5,15 @@
 //
 // CI runs a reduced count; SNETD_LONG_TESTS=1 runs the long form.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { signChannelStateRequest } from "../kit/client.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
+import { channelState } from "../kit/paid-daemon.ts";
 import { freePort } from "../kit/ports.ts";
+import { until } from "../kit/wait.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const LONG = process.env.SNETD_LONG_TESTS === "1";
 const ITERATIONS = LONG ? 300 : 10;
 const LEASE_TTL_S = 2;
@@ -34,8 +30,7 @@ let victim: DaemonProcess | undefined;
 let survivor: DaemonProcess | undefined;
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   [world, etcd] = await Promise.all([startWorld(), startEtcd()]);
   config = world.daemonConfig({
     payment_channel_storage_type: "etcd",
@@ -65,29 +60,7 @@ async function paidCall(d: DaemonProcess, method: "Echo" | "Slow", md: Record<st
   }
 }
 
-async function authorised(d: DaemonProcess, ch: Channel): Promise<bigint> {
-  const rpc = daemonRpc(d.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  try {
-    const head = await world.head();
-    const r = await rpc.call({
-      channelId: bigintToMinimalBytes(ch.id),
-      signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-      currentBlock: head,
-    });
-    expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
-    return bytesToBigint(r.reply!.currentSignedAmount);
-  } finally {
-    rpc.close();
-  }
-}
-
-async function until(ready: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
+const authorised = async (d: DaemonProcess, ch: Channel): Promise<bigint> => (await channelState(world, d.endpoint, ch)).amount;
 
 /** What one channel's only client knows: the amount the daemon group must hold for it. */
 interface Account {

@@ -4,19 +4,15 @@
 // member keeps calls going, losing two fails paid calls closed (UNAVAILABLE, service never called), and
 // restoring them brings calls back with no accepted amount lost (payments.md §3 invariants a–c).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Etcd3 } from "etcd3";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { signChannelStateRequest } from "../kit/client.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
 import { type EtcdCluster, type EtcdMember, startEtcd } from "../kit/etcd.ts";
+import { type StateRpc, decodeState, stateRequest, stateRpc } from "../kit/paid-daemon.ts";
+import { until as waitUntil } from "../kit/wait.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const REPLICAS = 3;
 /** Short, so that a quorum outage outlives the daemons' leases within a few seconds (see the member-loss test). */
 const LEASE_TTL_S = 2;
@@ -27,14 +23,10 @@ let world: World;
 let etcd: EtcdCluster;
 const daemons: DaemonProcess[] = [];
 const echoClients: grpc.Client[] = [];
-const stateClients: ReturnType<typeof stateClient>[] = [];
-
-const stateClient = (endpoint: string) =>
-  daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
+const stateClients: StateRpc[] = [];
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   [world, etcd] = await Promise.all([startWorld(), startEtcd({ members: 3 })]);
   const config = world.daemonConfig({
     payment_channel_storage_type: "etcd",
@@ -48,7 +40,7 @@ beforeAll(async () => {
   for (const s of started) if (s.status === "rejected") throw s.reason;
   for (const d of daemons) {
     echoClients.push(echoClient(d.endpoint));
-    stateClients.push(stateClient(d.endpoint));
+    stateClients.push(stateRpc(d.endpoint));
   }
 }, 120_000);
 
@@ -76,14 +68,10 @@ const nextReplica = () => roundRobin++ % REPLICAS;
 type StateReply = { ok: true; nonce: bigint; amount: bigint } | { ok: false; code: number; details: string };
 
 async function readState(ch: Channel, replica: number): Promise<StateReply> {
-  const head = await world.head();
-  const r = await stateClients[replica]!.call({
-    channelId: bigintToMinimalBytes(ch.id),
-    signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-    currentBlock: head,
-  });
+  const r = await stateClients[replica]!.call(stateRequest(world, ch, await world.head()));
   if (r.status.code !== grpc.status.OK) return { ok: false, ...r.status };
-  return { ok: true, nonce: bytesToBigint(r.reply!.currentNonce), amount: bytesToBigint(r.reply!.currentSignedAmount) };
+  const { nonce, amount } = decodeState(r.reply!);
+  return { ok: true, nonce, amount };
 }
 
 /** State from any replica, retrying (other replicas, a moment later) while the store is unavailable. */
@@ -167,14 +155,8 @@ function startLoad(channels: Channel[], tallies: Tally[]) {
   };
 }
 
-/** Polls until `ready()` holds or fails after `ms`; waits for progress, never measures it. */
-async function until(ready: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
+/** Polls until `ready()` holds; load and member changes take longer than the kit's default wait. */
+const until = (ready: () => boolean, what: string) => waitUntil(ready, what, { timeoutMs: 30_000, intervalMs: 20 });
 
 /**
  * The books balance: every channel's authorised amount is the price of its successful calls, exactly —

@@ -4,18 +4,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { signChannelStateRequest } from "../kit/client.ts";
-import { type DaemonProcess, runCli, startDaemon } from "../kit/daemon.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
-import { call, echoClient } from "../kit/echo-service.ts";
+import { type DaemonProcess, ensureBinary, runCli, startDaemon } from "../kit/daemon.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
+import { type ChannelRef, channelState as stateVia, echoOnce } from "../kit/paid-daemon.ts";
+import { type World, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const SIGNATURE_KEY = "snet-payment-channel-signature-bin";
 const E2E_TIMEOUT_MS = 90_000;
 
@@ -25,8 +20,7 @@ let dir: string;
 const daemons: DaemonProcess[] = [];
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed with exit code ${build.exitCode}:\n${build.stderr.toString()}`);
+  await ensureBinary();
   dir = mkdtempSync(join(tmpdir(), "snetd-migrate-e2e-"));
   [world, etcd] = await Promise.all([startWorld(), startEtcd()]);
 }, 120_000);
@@ -44,30 +38,8 @@ async function daemonOn(config: Record<string, unknown>): Promise<DaemonProcess>
   return d;
 }
 
-async function channelState(d: DaemonProcess, ch: Channel) {
-  const rpc = daemonRpc(d.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  try {
-    const head = await world.head();
-    const r = await rpc.call({
-      channelId: bigintToMinimalBytes(ch.id),
-      signature: signChannelStateRequest(ch.client.privateKey, world.deployment.mpe, ch.id, head),
-      currentBlock: head,
-    });
-    expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
-    return { nonce: bytesToBigint(r.reply!.currentNonce), amount: bytesToBigint(r.reply!.currentSignedAmount), signature: Buffer.from(r.reply!.currentSignature) };
-  } finally {
-    rpc.close();
-  }
-}
-
-async function echoCall(d: DaemonProcess, metadata: Record<string, string | Buffer>) {
-  const client = echoClient(d.endpoint);
-  try {
-    return await call(client, "Echo", { text: "paid" }, metadata);
-  } finally {
-    client.close();
-  }
-}
+const channelState = (d: DaemonProcess, ch: ChannelRef) => stateVia(world, d.endpoint, ch);
+const echoCall = (d: DaemonProcess, metadata: Record<string, string | Buffer>) => echoOnce(d.endpoint, metadata);
 
 describe("snetd store migrate", () => {
   test("moves the embedded store into etcd; a daemon on etcd continues every channel where sqlite left it", async () => {
@@ -115,7 +87,7 @@ describe("snetd store migrate", () => {
       for (const [ch, calls] of [[a, 3n], [b, 1n]] as const) {
         const state = await channelState(etcdDaemon, ch);
         expect(state.amount).toBe(calls * world.price);
-        expect(state.signature.equals(last.get(ch.id)![SIGNATURE_KEY] as Buffer)).toBe(true);
+        expect(Buffer.from(state.signature).equals(last.get(ch.id)![SIGNATURE_KEY] as Buffer)).toBe(true);
         // The last payment taken on sqlite is spent on etcd too…
         const replay = await echoCall(etcdDaemon, last.get(ch.id)!);
         expect(replay.status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: `income 0 does not equal to price ${world.price}` });

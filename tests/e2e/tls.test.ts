@@ -7,10 +7,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { type DaemonProcess, runCli, startDaemon } from "../kit/daemon.ts";
+import { type DaemonProcess, ensureBinary, runCli, startDaemon } from "../kit/daemon.ts";
 import {
   type EchoReply,
   type EchoService,
@@ -25,7 +25,6 @@ import {
 } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 const echoMethods = protoLoader.loadSync(join(import.meta.dir, "../kit/echo.proto"), { keepCase: true, defaults: true })["example.Echo"] as Record<
   string,
   grpc.MethodDefinition<object, EchoReply>
@@ -60,8 +59,7 @@ function frame(payload: Uint8Array): Buffer {
 
 beforeAll(() => {
   makeCertificate();
-  const build = spawnSync(process.execPath, ["build.ts"], { cwd: repoRoot, encoding: "utf8" });
-  if (build.status !== 0) throw new Error(`'bun build.ts' failed with exit ${build.status}:\n${build.stdout}\n${build.stderr}`);
+  return ensureBinary();
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

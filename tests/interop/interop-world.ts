@@ -1,15 +1,12 @@
 /**
  * A world for the real Python clients (snet-cli, snet-sdk-python): the kit's world, with the service
- * metadata republished so its group `endpoints` point at the daemon (clients dial `endpoints[0]`),
+ * metadata's group `endpoints` pointing at the daemon (clients dial `endpoints[0]`),
  * tokens for the test clients (client 0 in its wallet, the others already in the MPE), and snetd in front.
  *
  * @example
  * const w = await startInteropWorld();
  * try { console.log(w.info.daemonEndpoint); } finally { await w.stop(); }
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import type { Address, Hex } from "viem";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bigintToMinimalBytes, bytesToBigint, hexToBytes } from "../../src/core/numbers.ts";
@@ -17,13 +14,10 @@ import { personalDigest, startClaimMessage } from "../../src/core/signatures.ts"
 import { PaymentReplySchema, StartClaimRequestSchema } from "../../src/gen/control_service_pb.ts";
 import { fundClient } from "../kit/client.ts";
 import { CLIENTS, DEPLOYER, FREE_CALL_SIGNER, PROVIDER, type TestAccount, sendContractTx, tokenAbi } from "../kit/contracts.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
 import { freePort } from "../kit/ports.ts";
-import { buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService } from "../kit/registry-publish.ts";
 import { GROUP_NAME, ORG_ID, SERVICE_ID, type World, type WorldOptions, startWorld } from "../kit/world.ts";
-
-const repoRoot = resolve(import.meta.dir, "../..");
 
 /** What a client-side script needs to talk to the world; printed as JSON by world-up.ts. */
 export interface InteropInfo {
@@ -59,26 +53,12 @@ export interface InteropWorld {
 }
 
 export interface InteropWorldOptions extends WorldOptions {
-  /** Run the compiled binary (built into a private temp dir, so a concurrent build of dist/snetd is not disturbed). */
+  /** Run dist/snetd (built by `ensureBinary()` when older than the source) instead of `bun src/main.ts`. */
   binary?: boolean;
   /** Cogs minted to each of CLIENTS[0..clientCount); deposited into the MPE for all but client 0. */
   mint?: bigint;
   clientCount?: number;
   daemonConfig?: Record<string, unknown>;
-}
-
-/** Builds snetd into `dir` with build.ts; returns the executable path. */
-export function buildDaemon(dir: string): string {
-  const outfile = join(dir, "snetd");
-  const proc = Bun.spawnSync({
-    cmd: [process.execPath, join(repoRoot, "build.ts")],
-    cwd: repoRoot,
-    env: { ...process.env, SNETD_OUTFILE: outfile },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (proc.exitCode !== 0) throw new Error(`build.ts failed (exit ${proc.exitCode}):\n${proc.stdout.toString()}${proc.stderr.toString()}`);
-  return outfile;
 }
 
 export async function startInteropWorld(options: InteropWorldOptions = {}): Promise<InteropWorld> {
@@ -93,34 +73,12 @@ export async function startInteropWorld(options: InteropWorldOptions = {}): Prom
       : options;
   const mint = opts.mint ?? 10_000_000n;
   const clients: TestAccount[] = CLIENTS.slice(0, opts.clientCount ?? 3);
-  const buildDir = opts.binary ? mkdtempSync(join(tmpdir(), "snetd-interop-build-")) : undefined;
-  const world = await startWorld(opts);
+  if (opts.binary) await ensureBinary();
+  const daemonEndpoint = `127.0.0.1:${await freePort()}`;
+  // The daemon's URL in the group endpoints: snet-cli and the SDK dial endpoints[0].
+  const world = await startWorld({ ...opts, endpoints: [`http://${daemonEndpoint}`] });
   let daemon: DaemonProcess | undefined;
   try {
-    const daemonPort = await freePort();
-    const daemonEndpoint = `127.0.0.1:${daemonPort}`;
-    // Republish with the daemon's URL in the group endpoints: snet-cli and the SDK dial endpoints[0].
-    const orgMetadata = buildOrgMetadata({
-      orgId: ORG_ID,
-      groupName: GROUP_NAME,
-      groupIdBase64: world.group.base64,
-      paymentAddress: PROVIDER.address,
-      expirationThreshold: world.expirationThreshold,
-      ...(opts.etcdEndpoints ? { etcdEndpoints: opts.etcdEndpoints } : {}),
-    });
-    const serviceMetadata = buildServiceMetadata({
-      mpeAddress: world.deployment.mpe,
-      groupName: GROUP_NAME,
-      groupIdBase64: world.group.base64,
-      priceInCogs: world.price,
-      endpoints: [`http://${daemonEndpoint}`],
-      ...(opts.methodPricing ? { methodPricing: opts.methodPricing } : {}),
-      ...(opts.freeCallSignerAddress ? { freeCallSignerAddress: opts.freeCallSignerAddress } : {}),
-      ...(opts.freeCalls !== undefined ? { freeCalls: opts.freeCalls } : {}),
-    });
-    const protoArchive = await buildProtoArchive({ "echo.proto": readFileSync(join(repoRoot, "tests/kit/echo.proto"), "utf8") });
-    await publishService({ deployment: world.deployment, ipfs: world.ipfs, orgId: ORG_ID, serviceId: SERVICE_ID, orgMetadata, serviceMetadata, protoArchive });
-
     // Client 0 (snet-cli) gets wallet tokens and deposits itself. The others (SDK) get an escrow
     // deposit too: snet-sdk-python 5.0.0 sends an account's first transaction with nonce 1, which never
     // mines (Account._get_nonce), so SDK accounts must have sent a transaction before.
@@ -129,8 +87,7 @@ export async function startInteropWorld(options: InteropWorldOptions = {}): Prom
       else await fundClient(world.deployment, client.privateKey, mint);
     }
 
-    const binaryPath = buildDir ? buildDaemon(buildDir) : undefined;
-    const launch = (config: Record<string, unknown>) => startDaemon({ config, ...(binaryPath ? { command: [binaryPath] } : {}) });
+    const launch = (config: Record<string, unknown>) => startDaemon({ config, binary: opts.binary === true });
     daemon = await launch(world.daemonConfig({ daemon_endpoint: daemonEndpoint, ...opts.daemonConfig }));
     const d = daemon;
     const info: InteropInfo = {
@@ -161,13 +118,11 @@ export async function startInteropWorld(options: InteropWorldOptions = {}): Prom
       async stop() {
         await d.stop().catch(() => {});
         await world.stop();
-        if (buildDir) rmSync(buildDir, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await daemon?.stop().catch(() => {});
     await world.stop();
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -5,11 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { channelOnChain, claimOnChain, mpeBalance, signChannelStateRequest } from "../kit/client.ts";
+import { channelOnChain, claimOnChain, mpeBalance } from "../kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
+import { channelState } from "../kit/paid-daemon.ts";
 import { type InteropWorld, startClaimOnly, startInteropWorld } from "./interop-world.ts";
 import { interopGate, preflight, runPython } from "./python-env.ts";
 
@@ -45,19 +43,8 @@ const succeeded = (type: string, texts: string[]) => texts.map((text) => ({ ok: 
 
 /** GetChannelState signed by the client, as the SDK asks before each paid call. */
 async function signedAmount(): Promise<{ nonce: bigint; signed: bigint }> {
-  const rpc = daemonRpc(w.daemon.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
-  try {
-    const block = await w.world.head();
-    const r = await rpc.call({
-      channelId: bigintToMinimalBytes(CHANNEL_ID),
-      signature: signChannelStateRequest(CLIENT.privateKey, w.info.mpe, CHANNEL_ID, block),
-      currentBlock: block,
-    });
-    if (!r.reply) throw new Error(`GetChannelState failed: ${r.status.code} "${r.status.details}"`);
-    return { nonce: bytesToBigint(r.reply.currentNonce), signed: bytesToBigint(r.reply.currentSignedAmount) };
-  } finally {
-    rpc.close();
-  }
+  const { nonce, amount } = await channelState(w.world, w.daemon.endpoint, { id: CHANNEL_ID, client: CLIENT });
+  return { nonce, signed: amount };
 }
 
 describe.skipIf(!gate.run)("snet-sdk-python 5.0.0 against snetd", () => {

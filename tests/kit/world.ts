@@ -9,7 +9,6 @@ import { channelOnChain, fundClient, openChannel, signChannelStateRequest, signP
 import { CLIENTS, type Deployment, PROVIDER, type TestAccount, deployContracts } from "./contracts.ts";
 import { type EchoService, startEchoService } from "./echo-service.ts";
 import { type IpfsServer, startIpfsServer } from "./ipfs-server.ts";
-import { freePort } from "./ports.ts";
 import { type GroupId, type MethodPricingInput, buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService, randomGroupId } from "./registry-publish.ts";
 import { readFileSync } from "node:fs";
 import { bigintToMinimalBytes } from "../../src/core/numbers.ts";
@@ -26,6 +25,8 @@ export interface WorldOptions {
   freeCallSignerAddress?: Address;
   freeCalls?: number;
   etcdEndpoints?: string[];
+  /** The group's daemon `endpoints` in the service metadata; clients that find the daemon there dial the first. */
+  endpoints?: string[];
 }
 
 export interface World {
@@ -82,6 +83,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       groupName: GROUP_NAME,
       groupIdBase64: group.base64,
       priceInCogs: price,
+      ...(opts.endpoints ? { endpoints: opts.endpoints } : {}),
       ...(opts.methodPricing ? { methodPricing: opts.methodPricing } : {}),
       ...(opts.freeCallSignerAddress ? { freeCallSignerAddress: opts.freeCallSignerAddress } : {}),
       ...(opts.freeCalls !== undefined ? { freeCalls: opts.freeCalls } : {}),

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { createTar, createTarGzip, type TarFileInput } from "nanotar";
 import { extractProtos } from "../../src/metadata/archive.ts";
-import { MetadataError } from "../../src/metadata/cid.ts";
+import { reasonOf } from "./reason-of.ts";
 
 const PROTO = 'syntax = "proto3";\npackage example_service;\nservice Calculator { rpc add(Numbers) returns (Result) {} }\n';
 const files: TarFileInput[] = [
@@ -26,15 +26,6 @@ function setType(tar: Uint8Array, index: number, flag: string): Uint8Array {
   const sum = out.subarray(offset, offset + 512).reduce((a, b) => a + b, 0);
   out.set(new TextEncoder().encode(`${sum.toString(8).padStart(6, "0")}\0 `), offset + 148);
   return out;
-}
-
-async function reasonOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof MetadataError ? `${err.reason}: ${err.message}` : `not a MetadataError: ${String(err)}`;
-  }
-  return "no error";
 }
 
 const expected = {

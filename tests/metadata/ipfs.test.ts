@@ -2,21 +2,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http from "node:http";
 import type net from "node:net";
-import { fetchVerified, type FetchVerifiedOptions, MetadataError, parseContentUri } from "../../src/metadata/ipfs.ts";
+import { fetchVerified, type FetchVerifiedOptions, parseContentUri } from "../../src/metadata/ipfs.ts";
 import { CHUNK_SIZE } from "../../src/metadata/cid.ts";
 import { type IpfsServer, startIpfsServer } from "../kit/ipfs-server.ts";
 import { freePort } from "../kit/ports.ts";
+import { reasonOf } from "./reason-of.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
-
-async function reasonOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof MetadataError ? `${err.reason}: ${err.message}` : `not a MetadataError: ${String(err)}`;
-  }
-  return "no error";
-}
 
 /** A raw HTTP server whose behaviour each test chooses; every socket is destroyed on close. */
 async function startRawServer(handler: http.RequestListener) {

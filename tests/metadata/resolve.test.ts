@@ -4,25 +4,16 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createTarGzip } from "nanotar";
-import { MetadataError } from "../../src/metadata/cid.ts";
 import { priceOf } from "../../src/metadata/pricing.ts";
 import { type LoadMetadataConfig, loadMetadata } from "../../src/metadata/resolve.ts";
 import { type IpfsServer, startIpfsServer } from "../kit/ipfs-server.ts";
 import { type RegistryChain, startRegistryChain } from "./anvil-registry.ts";
 import { orgMetadata, PAYMENT_ADDRESS, serviceMetadata } from "./fixtures.ts";
+import { reasonOf } from "./reason-of.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const PROTO = 'syntax = "proto3";\npackage example_service;\n';
 const readFileDep = (f: string) => readFile(f);
-
-async function messageOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof MetadataError ? `${err.reason}: ${err.message}` : `not a MetadataError: ${String(err)}`;
-  }
-  return "no error";
-}
 
 let dir: string;
 let ipfs: IpfsServer;
@@ -78,12 +69,12 @@ describe("from local files", () => {
 
   test("a missing file names the document and the path", async () => {
     const file = path.join(dir, "nope.json");
-    const msg = await messageOf(loadMetadata({ readFile: readFileDep }, { ...base, organization_metadata_file: file }));
+    const msg = await reasonOf(loadMetadata({ readFile: readFileDep }, { ...base, organization_metadata_file: file }));
     expect(msg).toStartWith(`not-found: cannot read organization metadata of "snet-test-org" from file "${file}"`);
   });
 
   test("without files or a chain client: says what to configure", async () => {
-    const msg = await messageOf(loadMetadata({ readFile: readFileDep }, base));
+    const msg = await reasonOf(loadMetadata({ readFile: readFileDep }, base));
     expect(msg).toStartWith("no-registry: ");
     expect(msg).toContain("organization_metadata_file");
   });
@@ -131,19 +122,19 @@ describe("from the Registry and IPFS", () => {
 
   test("the published Registry is used when none is configured; a local chain has none", async () => {
     const { registry_address: _, ...noRegistry } = base;
-    const msg = await messageOf(loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, noRegistry));
+    const msg = await reasonOf(loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, noRegistry));
     expect(msg).toBe("no-registry: no Registry is published for chain id 31337; set registry_address_key to the Registry address");
   });
 
   test("an unregistered service names the ids", async () => {
-    const msg = await messageOf(
+    const msg = await reasonOf(
       loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, service_id: "other-service" }),
     );
     expect(msg).toStartWith('not-found: service "other-service" of organization "snet-test-org" is not registered');
   });
 
   test("a missing group names the group and what is available", async () => {
-    const msg = await messageOf(
+    const msg = await reasonOf(
       loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, daemon_group_name: "nope" }),
     );
     expect(msg).toBe(
@@ -156,14 +147,14 @@ describe("from the Registry and IPFS", () => {
     await chain.createOrganization("tampered-org", `ipfs://${org2}`);
     ipfs.tamper(org2, utf8(JSON.stringify(orgMetadata({ org_name: "Forged" }))));
     const deps = { publicClient: chain.publicClient, readFile: readFileDep };
-    const msg = await messageOf(loadMetadata(deps, { ...base, organization_id: "tampered-org" }));
+    const msg = await reasonOf(loadMetadata(deps, { ...base, organization_id: "tampered-org" }));
     expect(msg).toStartWith('content-mismatch: organization metadata of "tampered-org": content fetched for CID');
 
     const archive2 = await ipfs.add(await createTarGzip([{ name: "other.proto", data: PROTO }]));
     const svcFile = path.join(dir, "service-tampered-archive.json");
     await writeFile(svcFile, JSON.stringify(serviceMetadata({ service_api_source: `ipfs://${archive2}` })));
     ipfs.tamper(archive2, await createTarGzip([{ name: "other.proto", data: "forged" }]));
-    const archiveMsg = await messageOf(loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }));
+    const archiveMsg = await reasonOf(loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }));
     expect(archiveMsg).toStartWith(`content-mismatch: proto archive "ipfs://${archive2}" of service metadata`);
   });
 
@@ -173,14 +164,14 @@ describe("from the Registry and IPFS", () => {
     await writeFile(svcFile, JSON.stringify(serviceMetadata({ service_api_source: `ipfs://${unpinned}` })));
     const deps = { publicClient: chain.publicClient, readFile: readFileDep };
     expect((await loadMetadata(deps, { ...base, service_metadata_file: svcFile })).group.apiSource).toBe(`ipfs://${unpinned}`);
-    const msg = await messageOf(loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }));
+    const msg = await reasonOf(loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }));
     expect(msg).toStartWith(`http-status: proto archive "ipfs://${unpinned}" of service metadata`);
   });
 
   test("an invalid document names the org, the URI and the field", async () => {
     const bad = await ipfs.add(utf8(JSON.stringify(orgMetadata({ groups: "none" }))));
     await chain.createOrganization("bad-org", `ipfs://${bad}`);
-    const msg = await messageOf(
+    const msg = await reasonOf(
       loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, organization_id: "bad-org" }),
     );
     expect(msg).toStartWith(`invalid-document: organization metadata of "bad-org" from "ipfs://${bad}" is invalid: groups: `);
@@ -189,7 +180,7 @@ describe("from the Registry and IPFS", () => {
   test("protos requested but the service names no archive", async () => {
     const svcFile = path.join(dir, "service-no-archive.json");
     await writeFile(svcFile, JSON.stringify(serviceMetadata({ service_api_source: undefined })));
-    const msg = await messageOf(
+    const msg = await reasonOf(
       loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, service_metadata_file: svcFile, needProtos: true }),
     );
     expect(msg).toContain("has neither service_api_source nor model_ipfs_hash");

@@ -8,6 +8,7 @@ import type { Store } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
+import { until } from "../kit/wait.ts";
 
 let cluster: EtcdCluster;
 
@@ -28,13 +29,6 @@ async function findLeader(): Promise<number> {
   return index;
 }
 
-async function until(condition: () => Promise<boolean>, withinMs = 20_000) {
-  const deadline = Date.now() + withinMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${withinMs} ms`);
-    await Bun.sleep(100);
-  }
-}
 const stores: Store[] = [];
 const namespace = `cluster-${process.pid}/`;
 const open = async (endpoints: string[]) => {
@@ -87,7 +81,7 @@ test("commits survive one dead member, fail bounded without quorum, and nothing 
   const second = cluster.members[(leaderIndex + 1) % 3]!;
   const survivor = cluster.members[(leaderIndex + 2) % 3]!;
   await first.kill();
-  await until(async () => (await second.healthy()) && (await survivor.healthy()));
+  await until(async () => (await second.healthy()) && (await survivor.healthy()), "the other two members to be healthy", { intervalMs: 100 });
   for (let i = 0; i < 10; i++) await write(`safe/one-down-${i}`);
   expect((await store.list("safe/")).length).toBe(committed.size);
 

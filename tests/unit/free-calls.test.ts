@@ -23,6 +23,7 @@ import {
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeFreeCall, freeCallUserKey } from "../../src/store/prepaid-records.ts";
 import { keys as keysOf } from "../../src/store/records.ts";
+import { refusal } from "./refusal.ts";
 
 type Field = { name: string; value: string };
 type Case = (typeof vectors.signatures)[number];
@@ -71,16 +72,6 @@ function freeCall(o: { key?: Uint8Array; addressText?: string; user?: Address; u
   const token = signFreeCallToken(SIGNER_KEY, { orgId: ORG, groupName: GROUP_NAME, user: o.user ?? (addressText.toLowerCase() as Address), userId, expiryBlock: o.expiry ?? 173800n });
   const message = freeCallInvocationMessage({ addressText, userId, orgId: ORG, serviceId: SERVICE, groupIdBase64: GROUP_B64, currentBlock: block }, token);
   return { type: "free-call", addressText, userId, currentBlock: block, token, signature: signDigest(o.key ?? CLIENT_KEY, personalDigest(message)) };
-}
-
-async function refusal(p: Promise<unknown>): Promise<SnetError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a refusal, the promise resolved");
 }
 
 describe("free-call token bytes (signatures.md §3.7, vectors)", () => {

@@ -16,6 +16,7 @@ import { prepaidTokens, tokenSecret } from "../../src/payments/token.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodePrepaid, encodePrepaid, updateRecord } from "../../src/store/prepaid-records.ts";
 import { keys as keysOf } from "../../src/store/records.ts";
+import { refusal } from "./refusal.ts";
 
 const SECRET = new TextEncoder().encode("a-test-secret-of-at-least-32-bytes-0123456789");
 const SCOPE = { orgId: "snet-test-org", groupIdBase64: "ODOioCmgjhPWomjcr2kVYtb2u8oyDzDNCqtdjYdSOe4=" };
@@ -24,16 +25,6 @@ const PRICE = 100n;
 const MPE = vectors.constants.mpe_address.toLowerCase() as Address;
 
 const tokensAt = (now: Date, secret = SECRET, scope = SCOPE) => prepaidTokens({ secret, ...scope, lifetimeMinutes: 60, now: () => now });
-
-async function refusal(p: Promise<unknown>): Promise<SnetError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a refusal, the promise resolved");
-}
 
 type Field = { name: string; value: string };
 const field = (c: { fields: Field[] }, name: string) => c.fields.find((f) => f.name === name)!.value;
