@@ -7,20 +7,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { startDaemon } from "../kit/daemon.ts";
+import { join } from "node:path";
+import { ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 import { metadataUriText, readOrganization, readServiceRegistration } from "../kit/registry-publish.ts";
 import { type World, ORG_ID, SERVICE_ID, startWorld } from "../kit/world.ts";
 
-const repoRoot = resolve(import.meta.dir, "../..");
 let world: World;
 let scratch: string;
 
 beforeAll(async () => {
-  const build = Bun.spawnSync({ cmd: [process.execPath, join(repoRoot, "build.ts")], cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`'bun build.ts' failed:\n${build.stderr.toString()}`);
+  await ensureBinary();
   world = await startWorld();
   scratch = mkdtempSync(join(tmpdir(), "snetd-startup-"));
 }, 120_000);
