@@ -9,7 +9,10 @@ import { DatabaseSync } from "node:sqlite";
 export function sqliteRevision(file: string): number {
   const db = new DatabaseSync(file, { readOnly: true });
   try {
-    const row = db.prepare("SELECT value FROM meta WHERE name = 'revision'").get() as { value: number } | undefined;
+    const query = db.prepare("SELECT value FROM meta WHERE name = 'revision'");
+    query.setReadBigInts(true);
+    const row = query.get() as { value: bigint } | undefined;
+    // A count of transactions, only ever divided into a per-call ratio.
     return row ? Number(row.value) : 0;
   } finally {
     db.close();
