@@ -12,6 +12,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
+import { lockStoreFile } from "./sqlite-lock.ts";
 import { SCHEMA, type SqliteWriter, openWriter, openWriterOn } from "./sqlite-writer.ts";
 
 export interface SqliteStoreOptions {
@@ -108,6 +109,8 @@ function workerWriter(path: string): Writer {
 export function sqliteStore(options: SqliteStoreOptions): Store {
   const memory = options.path === ":memory:";
   if (!memory && !options.readOnly) mkdirSync(dirname(options.path), { recursive: true });
+  // One writer per file (sqlite-lock.ts); readers (`snetd list`) need no lock.
+  const unlock = memory || options.readOnly ? () => {} : lockStoreFile(options.path);
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(options.path, { readOnly: options.readOnly ?? false });
@@ -117,6 +120,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
       db.exec("DELETE FROM kv WHERE lease IS NOT NULL");
     }
   } catch (err) {
+    unlock();
     throw new StoreUnavailableError(`cannot open the store file "${options.path}": ${(err as Error).message}`, { cause: err });
   }
   const q = {
@@ -196,6 +200,7 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
       closed = true;
       await writer?.close();
       db.close();
+      unlock();
     },
   };
 }

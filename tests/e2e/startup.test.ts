@@ -95,6 +95,24 @@ describe("start-up failures end with one clear message", () => {
   }, 60_000);
 });
 
+describe("one daemon per embedded store", () => {
+  test("a second daemon on the same data_dir stops with a message naming the first, instead of sharing the file", async () => {
+    const dataDir = join(scratch, "shared-data");
+    const first = await startDaemon({ config: world.daemonConfig({ data_dir: dataDir }), binary: true });
+    try {
+      const r = await failedStart({ data_dir: dataDir });
+      expect(r.code).toBe(3);
+      expect(r.logs).toContain(`is in use by another process (pid ${first.pid})`);
+      expect(r.logs).toContain("data_dir");
+    } finally {
+      await first.stop();
+    }
+    // The lock goes with the first daemon: a new one starts on the same data.
+    const again = await startDaemon({ config: world.daemonConfig({ data_dir: dataDir }), binary: true });
+    await again.stop();
+  }, 60_000);
+});
+
 describe("metadata from local files", () => {
   test("with organization_metadata_file and service_metadata_file the daemon needs no Registry or IPFS and sells calls", async () => {
     const org = await readOrganization(world.deployment, ORG_ID);
