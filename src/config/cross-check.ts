@@ -1,0 +1,107 @@
+/**
+ * Checks across keys (config.md §1 "Start-up validation"). Values of keys that failed their own check are
+ * `z.NEVER` objects here, hence the typeof guards: every problem is still reported in one pass.
+ */
+import type { z } from "zod";
+import type { ConfigShape } from "./keys.ts";
+import { parseHostPort } from "./values.ts";
+
+export interface CrossProblem {
+  path: string[];
+  reason: string;
+  expected: string;
+  given: unknown;
+}
+
+/** Hosts that all mean "this machine" for the service/daemon clash check. */
+const LOCAL_HOSTS = new Set(["0.0.0.0", "localhost", "127.0.0.1", "::", "::1", ""]);
+
+function sameListener(serviceUrl: string, daemon: string): boolean {
+  const d = parseHostPort(daemon);
+  let s: URL;
+  try {
+    s = new URL(serviceUrl);
+  } catch {
+    return false;
+  }
+  if (!d) return false;
+  const sPort = s.port !== "" ? Number(s.port) : s.protocol === "https:" ? 443 : 80;
+  const sHost = s.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const dHost = d.host.toLowerCase();
+  return sPort === d.port && (sHost === dHost || (LOCAL_HOSTS.has(sHost) && LOCAL_HOSTS.has(dHost)));
+}
+
+export function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
+  const out: CrossProblem[] = [];
+  const str = (x: unknown): x is string => typeof x === "string";
+  if (str(c.service_endpoint) && str(c.daemon_endpoint) && sameListener(c.service_endpoint, c.daemon_endpoint)) {
+    out.push({
+      path: ["service_endpoint"],
+      given: c.service_endpoint,
+      reason: `is the daemon's own listen address (daemon_endpoint "${c.daemon_endpoint}")`,
+      expected: "the address of the AI service, on another port than daemon_endpoint",
+    });
+  }
+  if (str(c.ssl_cert) && str(c.ssl_key) && (c.ssl_cert === "") !== (c.ssl_key === "")) {
+    const [missing, set] = c.ssl_cert === "" ? ["ssl_cert", "ssl_key"] : ["ssl_key", "ssl_cert"];
+    out.push({
+      path: [missing],
+      given: "",
+      reason: `is empty while ${set} is set`,
+      expected: "both ssl_cert and ssl_key, or neither",
+    });
+  }
+  if (c.allowed_user_flag === true) {
+    if (c.blockchain_network_selected === "main") {
+      out.push({
+        path: ["allowed_user_flag"],
+        given: true,
+        reason: 'is true on network "main"',
+        expected: "false: restricting callers is meant for test networks",
+      });
+    }
+    if (Array.isArray(c.allowed_user_addresses) && c.allowed_user_addresses.length === 0) {
+      out.push({
+        path: ["allowed_user_addresses"],
+        given: [],
+        reason: "is empty while allowed_user_flag is true",
+        expected: "at least one caller address",
+      });
+    }
+  }
+  if (str(c.alerts_email) && c.alerts_email !== "" && c.notification_endpoint === undefined) {
+    out.push({
+      path: ["notification_endpoint"],
+      given: "",
+      reason: "is empty while alerts_email is set",
+      expected: "both alerts_email and notification_endpoint, or neither",
+    });
+  }
+  if (str(c.notification_endpoint) && c.alerts_email === "") {
+    out.push({
+      path: ["alerts_email"],
+      given: "",
+      reason: "is empty while notification_endpoint is set",
+      expected: "both alerts_email and notification_endpoint, or neither",
+    });
+  }
+  if (
+    (c.service_heartbeat_type === "http" || c.service_heartbeat_type === "https") && c.heartbeat_endpoint === undefined
+  ) {
+    out.push({
+      path: ["heartbeat_endpoint"],
+      given: "",
+      reason: `is empty while service_heartbeat_type is "${c.service_heartbeat_type}"`,
+      expected: "the http(s) URL to probe, e.g. http://localhost:5000/health",
+    });
+  }
+  if (c.metering_enabled === true && c.metering_endpoint === undefined) {
+    out.push({
+      path: ["metering_endpoint"],
+      given: "",
+      reason: "is empty while metering_enabled is true",
+      expected: "the metering service URL",
+    });
+  }
+  return out;
+}

@@ -1,0 +1,238 @@
+/**
+ * Value checks of config keys. Each returns the normalised value or why the value is wrong and what is
+ * expected, because every problem must say the key, the value given and what is expected (pitfalls.md #36,
+ * #42) — zod's generic messages do not.
+ */
+
+/** Shown instead of a secret value in problems. */
+export const HIDDEN = "(hidden)";
+
+export type Address = `0x${string}`;
+export type Hex = `0x${string}`;
+export type Ok<T> = { ok: true; value: T };
+export type Bad = { ok: false; reason: string; expected: string; at?: (string | number)[]; given?: unknown };
+export type Check<T> = (value: unknown) => Ok<T> | Bad;
+
+export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
+export const bad = (reason: string, expected: string, at?: (string | number)[], given?: unknown): Bad => ({
+  ok: false,
+  reason,
+  expected,
+  ...(at ? { at } : {}),
+  ...(given !== undefined ? { given } : {}),
+});
+
+/** Absent or empty text means unset. */
+export const optional = <T>(check: Check<T>): Check<T | undefined> => (value) =>
+  value === undefined || value === "" ? ok(undefined) : check(value);
+
+export const asText: Check<string> = (value) =>
+  typeof value === "string"
+    ? ok(value)
+    : (typeof value === "number" && Number.isFinite(value)) || typeof value === "bigint"
+    ? ok(String(value)) // YAML reads `token: 518` as a number; the key means text
+    : bad(`is ${kindOf(value)}`, "text");
+export const asNonEmptyText: Check<string> = (value) => {
+  const r = asText(value);
+  return r.ok && r.value.trim() === "" ? bad("is empty", "a non-empty value") : r;
+};
+
+export const asBool: Check<boolean> = (value) =>
+  typeof value === "boolean" ? ok(value) : bad("is not a boolean", "true or false");
+
+export const asInt = (min: number, max: number): Check<number> => (value) => {
+  const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n)) {
+    return bad("is not an integer", `an integer from ${min} to ${max}`);
+  }
+  return n < min || n > max ? bad("is out of range", `an integer from ${min} to ${max}`) : ok(n);
+};
+
+export const asPositiveNumber: Check<number> = (value) => {
+  // The reference documents this key as "string or int"
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof n === "number" && Number.isFinite(n) && n > 0
+    ? ok(n)
+    : bad("is not a positive number", "a number above 0");
+};
+
+/** Amounts and block counts: bigint, written as an integer or a string of digits (large values must be text). */
+export const asBigint: Check<bigint> = (value) => {
+  if (typeof value === "bigint" && value >= 0n) return ok(value); // exact integers from YAML
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      return bad(
+        "is not a safe whole number",
+        'a whole number ≥ 0; write large amounts as a string of digits, e.g. "100000000000"',
+      );
+    }
+    return ok(BigInt(value));
+  }
+  if (typeof value === "string" && /^\d{1,78}$/.test(value.trim())) return ok(BigInt(value.trim()));
+  return bad("is not a whole number", 'a whole number ≥ 0 as digits, e.g. "100000000"');
+};
+
+const GO_DURATION = /^(?:(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+
+/**
+ * Go duration text (`"100s"`, `"1m30s"`, `"250ms"`) in milliseconds, or undefined when it is not one.
+ * The reference silently treats a typo as "no timeout" (pitfalls.md #42); we refuse it.
+ */
+export function parseDuration(text: string): number | undefined {
+  const t = text.trim();
+  if (t === "0") return 0;
+  if (!GO_DURATION.test(t)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of t.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    ms += Number(amount) * (UNIT_MS[unit ?? ""] ?? Number.NaN);
+  }
+  return Number.isFinite(ms) ? ms : undefined;
+}
+export const asDuration: Check<number> = (value) => {
+  const ms = typeof value === "string" ? parseDuration(value) : undefined;
+  return ms === undefined ? bad("is not a duration", 'Go duration text such as "100s", "5m" or "1m30s"') : ok(ms);
+};
+
+const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+export const asUrl = (schemes: readonly string[], example: string, defaultHttp: boolean): Check<string> => (value) => {
+  const expected = `${schemes.join(" or ")} URL with a host, e.g. ${example}`;
+  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, expected);
+  let text = value.trim();
+  if (defaultHttp && !HAS_SCHEME.test(text)) text = `http://${text}`; // the reference prepends http:// too
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return bad("is not a URL", expected);
+  }
+  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
+  if (!schemes.includes(scheme)) return bad(`has scheme "${scheme}"`, expected);
+  if (parsed.hostname === "") return bad("has no host", expected);
+  return ok(text);
+};
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):(\d{1,5})$/;
+
+/** `host:port` (IPv6 in brackets) as host without brackets and port, or undefined. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const match = HOST_PORT.exec(text.trim().replace(/^(https?|grpc):\/\//i, "").replace(/\/$/, ""));
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (match[1] ?? "").replace(/^\[|\]$/g, ""), port };
+}
+export const asHostPort: Check<string> = (value) => {
+  const hp = typeof value === "string" ? parseHostPort(value) : undefined;
+  if (!hp) return bad("is not host:port", "e.g. 127.0.0.1:8080");
+  return ok(hp.host.includes(":") ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`);
+};
+
+export const asAddress: Check<Address> = (value) =>
+  typeof value === "string" && /^0x[0-9a-fA-F]{40}$/.test(value.trim())
+    ? ok(value.trim().toLowerCase() as Address)
+    : bad("is not an address", "0x followed by 40 hex digits");
+
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+export const asPrivateKey: Check<Hex> = (value) => {
+  const expected = "64 hex digits (0x prefix optional; quote it in YAML) of a secp256k1 private key";
+  if (typeof value !== "string" || !/^(0x)?[0-9a-fA-F]{64}$/.test(value.trim())) {
+    return bad("is not a private key", expected);
+  }
+  const hex = value.trim().replace(/^0x/, "").toLowerCase();
+  const k = BigInt(`0x${hex}`);
+  return k === 0n || k >= SECP256K1_N ? bad("is outside the secp256k1 key range", expected) : ok(`0x${hex}` as Hex);
+};
+
+/** The reference's built-in secret: public, so anyone could forge prepaid tokens with it (pitfalls.md #11). */
+export const PUBLIC_TOKEN_SECRET = "test-secret-key-at-least-32-bytes-long";
+export const asTokenSecret: Check<string | undefined> = optional((value) => {
+  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, "text of at least 32 bytes");
+  if (value === PUBLIC_TOKEN_SECRET) {
+    return bad(
+      "is the public example secret of the reference daemon, so anyone could forge prepaid tokens",
+      "a random value of at least 32 bytes (e.g. `openssl rand -hex 32`), or leave it empty and snetd generates one",
+      undefined,
+      value,
+    );
+  }
+  const bytes = new TextEncoder().encode(value).length;
+  return bytes < 32 ? bad(`is ${bytes} bytes long`, "at least 32 bytes of random text") : ok(value);
+});
+
+export const asEmail: Check<string> = (value) =>
+  value === "" || (typeof value === "string" && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value.trim()))
+    ? ok(typeof value === "string" ? value.trim() : "")
+    : bad("is not an e-mail address", "e.g. ops@example.org");
+
+export const asOneOf = <const T extends string>(values: readonly T[]): Check<T> => (value) => {
+  const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  const hit = values.find((x) => x === text);
+  return hit !== undefined ? ok(hit) : bad("is not a known value", `one of ${values.map((x) => `"${x}"`).join(", ")}`);
+};
+
+/** A list; a single value counts as a one-element list (the reference accepts that for log.output.type). */
+export const asListOf = <T>(item: Check<T>): Check<T[]> => (value) => {
+  const items = Array.isArray(value) ? value : [value];
+  const out: T[] = [];
+  for (const [i, x] of items.entries()) {
+    const r = item(x);
+    if (!r.ok) return Array.isArray(value) ? { ...r, at: [i, ...(r.at ?? [])], given: r.given ?? x } : r;
+    out.push(r.value);
+  }
+  return ok(out);
+};
+
+export const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+export const asFreeCalls: Check<Record<Address, number>> = (value) => {
+  if (!isRecord(value)) {
+    return bad(`is ${kindOf(value)}`, 'an object of address → number of free calls, e.g. {"0xab…": 10}');
+  }
+  const out: Record<Address, number> = {};
+  for (const [k, count] of Object.entries(value)) {
+    const a = asAddress(k);
+    if (!a.ok) return bad(a.reason, a.expected, [k], k);
+    // The reference also reads "unlimited"/"infinity" as −1
+    const n = count === "unlimited" || count === "infinity" ? -1 : count;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < -1) {
+      return bad("is not a number of free calls", "an integer ≥ 0, or -1 for unlimited", [k], count);
+    }
+    out[a.value] = n; // keys lower-cased: usage is keyed by the 20-byte address (pitfalls.md #12)
+  }
+  return ok(out);
+};
+
+export interface ServiceCredential {
+  key: string;
+  value: string | number | boolean;
+  location: "query" | "header" | "body";
+}
+const asLocation = asOneOf(["query", "header", "body"]);
+export const asCredentials: Check<ServiceCredential[]> = (value) => {
+  if (!Array.isArray(value)) return bad(`is ${kindOf(value)}`, 'a list of {"key", "value", "location"} objects');
+  const out: ServiceCredential[] = [];
+  for (const [i, raw] of value.entries()) {
+    if (!isRecord(raw)) return bad(`is ${kindOf(raw)}`, 'an object with "key", "value" and "location"', [i], raw);
+    const item = Object.fromEntries(Object.entries(raw).map(([k, x]) => [k.toLowerCase(), x]));
+    const k = asNonEmptyText(item.key);
+    if (!k.ok) return { ...k, at: [i, "key"], given: item.key };
+    const val = typeof item.value === "bigint" ? String(item.value) : item.value;
+    if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
+      return bad("is missing or not a scalar", "a string, number or boolean", [i, "value"], HIDDEN);
+    }
+    const location = asLocation(item.location);
+    if (!location.ok) return { ...location, at: [i, "location"], given: item.location };
+    out.push({ key: k.value, value: val, location: location.value });
+  }
+  return ok(out);
+};
+
+export function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return "text";
+  return typeof value === "bigint" ? "a number" : `a ${typeof value}`;
+}
