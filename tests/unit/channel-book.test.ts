@@ -19,6 +19,7 @@ import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeChannel, encodeChannel, keys as keysOf } from "../../src/store/records.ts";
 import { fakeBlockSource, fakeMpeReader, faultInjectingStoreMock } from "./fault-store.ts";
+import { refusal } from "./refusal.ts";
 
 const MPE = vectors.constants.mpe_address.toLowerCase() as Address;
 const CLIENT_KEY = hexToBytes(vectors.keys.client.private_key);
@@ -75,19 +76,9 @@ async function setup(opts: { freshness?: boolean; stored?: ChannelState; chain?:
   return { inner, store, faults, mpe, freshness, book, record };
 }
 
-async function rejection(p: Promise<unknown>): Promise<SnetError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a SnetError, the promise resolved");
-}
-
 describe("storeCall", () => {
   test("maps StoreUnavailableError to UNAVAILABLE and lets every other error through unchanged", async () => {
-    const down = await rejection(storeCall("read channel", () => Promise.reject(new StoreUnavailableError("etcd has no leader"))));
+    const down = await refusal(storeCall("read channel", () => Promise.reject(new StoreUnavailableError("etcd has no leader"))));
     expect(down.code).toBe(Code.UNAVAILABLE);
     expect(down.message).toBe("payment state is unavailable (read channel): etcd has no leader");
     expect(down.cause).toBeInstanceOf(StoreUnavailableError);
@@ -114,11 +105,11 @@ describe("channels the store does not know", () => {
 
   test("another recipient or another group: INTERNAL payment channel error", async () => {
     const wrongRecipient = await setup({ chain: onChain({ recipient: CLIENT }) });
-    const e1 = await rejection(wrongRecipient.book.load(ID));
+    const e1 = await refusal(wrongRecipient.book.load(ID));
     expect(e1.code).toBe(Code.INTERNAL);
     expect(e1.message).toBe(`payment channel error: recipient ${CLIENT} of channel ${ID} is not the payment address ${PROVIDER} of this group`);
     const wrongGroup = await setup({ chain: onChain({ groupId: GROUP2 }) });
-    const e2 = await rejection(wrongGroup.book.load(ID));
+    const e2 = await refusal(wrongGroup.book.load(ID));
     expect(e2.code).toBe(Code.INTERNAL);
     expect(e2.message).toBe(`payment channel error: channel ${ID} belongs to group ${GROUP2}, this daemon serves ${GROUP}`);
   });
@@ -126,7 +117,7 @@ describe("channels the store does not know", () => {
   test("chain unreachable for a channel the store does not know: UNAVAILABLE", async () => {
     const { book, mpe } = await setup({ chain: onChain() });
     mpe.unreachable = true;
-    const err = await rejection(book.load(ID));
+    const err = await refusal(book.load(ID));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toBe("unable to read channel details from blockchain: fake chain is unreachable");
   });
@@ -134,7 +125,7 @@ describe("channels the store does not know", () => {
   test("store unreachable: UNAVAILABLE, the chain is not asked", async () => {
     const { book, faults, mpe } = await setup({ chain: onChain() });
     faults.failReads(1);
-    const err = await rejection(book.load(ID));
+    const err = await refusal(book.load(ID));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toStartWith("payment state is unavailable (read channel): ");
     expect(mpe.reads).toBe(0);
@@ -187,20 +178,20 @@ describe("stored channels", () => {
     const signature = signDigest(CLIENT_KEY, personalDigest(claimMessage(MPE, ID, 0n, amount)));
     const payment: EscrowPayment = { type: "escrow", channelId: ID, nonce: 0n, amount, signature };
     const deps = { mpe: MPE, book, slots: localSlots(), keys: KEYS, blocks: fakeBlockSource(100n), recovery: nobleRecovery, expirationThreshold: 10n, price: () => 10n };
-    const err = await rejection(admitEscrow(deps, "/svc/m", payment));
+    const err = await refusal(admitEscrow(deps, "/svc/m", payment));
     expect(err.code).toBe(Code.INCORRECT_NONCE);
     expect(err.message).toBe("incorrect payment channel nonce, latest: 1, sent: 0");
     expect((await record())?.state.nonce).toBe(1n);
     // Another replica that reads the store (trusting it, no event watcher) sees the new nonce too.
     const other = channelBook({ store, keys: KEYS, mpe, groupIdHex: GROUP, paymentAddress: PROVIDER });
-    const again = await rejection(admitEscrow({ ...deps, book: other }, "/svc/m", payment));
+    const again = await refusal(admitEscrow({ ...deps, book: other }, "/svc/m", payment));
     expect(again.code).toBe(Code.INCORRECT_NONCE);
   });
 
   test("a write-back the store failed leaves the channel stale, so the dead nonce is not trusted later", async () => {
     const { book, faults, freshness, record } = await setup({ freshness: true, stored: storedState(), chain: onChain({ nonce: 1n }) });
     faults.failCommitsBefore(1);
-    const err = await rejection(book.load(ID));
+    const err = await refusal(book.load(ID));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(freshness!.isFresh(ID)).toBe(false);
     expect((await record())?.state.nonce).toBe(0n);
@@ -234,7 +225,7 @@ describe("stored channels", () => {
     expect(loaded).toEqual({ state: storedState(), version: (await record())!.version });
     expect(freshness!.isFresh(ID)).toBe(false);
     // A caller that needs the chain (a payment the store cannot explain) gets the chain's error.
-    const err = await rejection(book.load(ID, { refreshFromChain: true }));
+    const err = await refusal(book.load(ID, { refreshFromChain: true }));
     expect(err.code).toBe(Code.UNAVAILABLE);
   });
 });

@@ -18,6 +18,7 @@ import type { Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeChannel, keys as keysOf } from "../../src/store/records.ts";
 import { type CommitRecord, fakeBlockSource, fakeMpeReader, faultInjectingStoreMock } from "./fault-store.ts";
+import { refusal } from "./refusal.ts";
 
 const MPE = vectors.constants.mpe_address.toLowerCase() as Address;
 const CLIENT_KEY = hexToBytes(vectors.keys.client.private_key);
@@ -61,16 +62,6 @@ async function setup(slots: "leased" | "local" = "leased") {
 async function paidCall(deps: EscrowDeps, payment: EscrowPayment) {
   const admission = await admitEscrow(deps, PATH, payment);
   return admission.settle(true);
-}
-
-async function rejection(p: Promise<unknown>): Promise<SnetError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a SnetError, the promise resolved");
 }
 
 const channelPuts = (commits: readonly CommitRecord[]) =>
@@ -165,7 +156,7 @@ describe("escrow settlement when the store fails", () => {
     expect(puts.map((c) => c.outcome)).toEqual(["applied", "applied, answer lost", "refused"]);
     expect(await slotTaken()).toBe(false);
     // Counted once: the same signature again pays nothing, so it is refused.
-    const again = await rejection(paidCall(deps, payment));
+    const again = await refusal(paidCall(deps, payment));
     expect(again.code).toBe(Code.UNAUTHENTICATED);
     expect(again.message).toBe(`income 0 does not equal to price ${PRICE}`);
     expect((await stored())?.authorisedAmount).toBe(20n);
@@ -224,7 +215,7 @@ describe("escrow settlement when the store fails", () => {
     expect(await admitted[0]!.settle(true)).toBeUndefined();
     expect((await stored())?.authorisedAmount).toBe(10n);
     for (const d of [deps, other]) {
-      const again = await rejection(paidCall(d, payment));
+      const again = await refusal(paidCall(d, payment));
       expect(again.code).toBe(Code.UNAUTHENTICATED);
     }
     expect((await stored())?.authorisedAmount).toBe(10n);
@@ -233,7 +224,7 @@ describe("escrow settlement when the store fails", () => {
   test("a store unavailable at admission refuses the call as UNAVAILABLE and frees the slot", async () => {
     const { faults, deps, slotTaken } = await setup();
     faults.failReads(1);
-    const err = await rejection(admitEscrow(deps, PATH, pay(10n)));
+    const err = await refusal(admitEscrow(deps, PATH, pay(10n)));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toStartWith("payment state is unavailable (read channel): ");
     expect(await slotTaken()).toBe(false);

@@ -8,6 +8,7 @@ import { type ChannelSlots, leasedSlots, localSlots } from "../../src/payments/s
 import type { Lease, Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { faultInjectingStoreMock } from "./fault-store.ts";
+import { refusal } from "./refusal.ts";
 
 const KEY = "/test/slot/7";
 const TTL = 10;
@@ -39,16 +40,6 @@ async function replica(store: Store, owner: string): Promise<Replica> {
 function setup() {
   const inner = memoryStore();
   return { inner, ...faultInjectingStoreMock(inner) };
-}
-
-async function rejection(p: Promise<unknown>): Promise<SnetError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SnetError) return err;
-    throw err;
-  }
-  throw new Error("expected a SnetError, the promise resolved");
 }
 
 describe("local slots (one process owns the store)", () => {
@@ -107,7 +98,7 @@ describe("leased slots (a replica group shares the store)", () => {
     const a = await replica(store, "a");
     const b = await replica(store, "b");
     faults.failCommitsAfter(1);
-    const err = await rejection(a.slots.acquire(KEY));
+    const err = await refusal(a.slots.acquire(KEY));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toStartWith("payment state is unavailable (take the channel slot): ");
     // The create did land: the key is on our lease though no call of ours holds it.
@@ -157,7 +148,7 @@ describe("leased slots (a replica group shares the store)", () => {
     const a = await replica(store, "a");
     // An acquire whose create answer was lost marks the key suspect for the sweep.
     faults.failCommitsAfter(1);
-    await rejection(a.slots.acquire(KEY));
+    await refusal(a.slots.acquire(KEY));
     // The next call clears the leftover and holds the slot; then a second key gives the sweep work
     // whose end we can wait for, after it has looked at the held one.
     const held = await a.slots.acquire(KEY);
@@ -204,7 +195,7 @@ describe("leased slots (a replica group shares the store)", () => {
     const { store, faults } = setup();
     const a = await replica(store, "a");
     faults.failCommitsBefore(1);
-    const err = await rejection(a.slots.acquire(KEY));
+    const err = await refusal(a.slots.acquire(KEY));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toBe("payment state is unavailable (take the channel slot): injected fault: commit failed before reaching the store, the outcome is unknown");
     expect(await a.slots.acquire(KEY)).toBeDefined();
@@ -214,13 +205,13 @@ describe("leased slots (a replica group shares the store)", () => {
     const { store, faults } = setup();
     const a = await replica(store, "a");
     faults.failCommitsAfter(1);
-    await rejection(a.slots.acquire(KEY));
+    await refusal(a.slots.acquire(KEY));
     faults.failReads(1);
-    const readErr = await rejection(a.slots.acquire(KEY));
+    const readErr = await refusal(a.slots.acquire(KEY));
     expect(readErr.code).toBe(Code.UNAVAILABLE);
     await faults.loseLeases();
     faults.failLeaseGrants(1);
-    const grantErr = await rejection(a.slots.acquire(KEY));
+    const grantErr = await refusal(a.slots.acquire(KEY));
     expect(grantErr.code).toBe(Code.UNAVAILABLE);
     expect(grantErr.message).toStartWith("payment state is unavailable (take the channel slot): injected fault: lease grant failed");
     expect(await a.slots.acquire(KEY)).toBeDefined();
