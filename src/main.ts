@@ -4,7 +4,8 @@
  * Every failure ends with one clear message and an exit code (cli/exit-codes.ts), never a stack trace.
  */
 import { type Command, parseCommand } from "./cli/command.ts";
-import { CliError, Exit } from "./cli/exit-codes.ts";
+import { Exit, exitCodeOf } from "./cli/exit-codes.ts";
+import { SnetError } from "./core/errors.ts";
 import { ConfigError } from "./config/load.ts";
 import { versionCommand } from "./cli/version.ts";
 import { commands as loadCommands } from "./cli/commands.ts";
@@ -63,18 +64,12 @@ if (import.meta.main) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof CliError) {
-        console.error(err.message);
-        process.exit(err.exitCode);
-      }
       // A configuration problem found after loading (e.g. an unreadable ssl_cert) is still bad config.
-      if (err instanceof ConfigError) {
-        console.error(`invalid configuration:\n${err.format()}`);
-        process.exit(Exit.USAGE);
-      }
-      console.error(`snetd failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof ConfigError) console.error(`invalid configuration:\n${err.format()}`);
+      else if (err instanceof SnetError) console.error(err.message);
+      else console.error(`snetd failed: ${err instanceof Error ? err.message : String(err)}`);
       if (process.env.SNETD_DEBUG) console.error(err);
-      process.exit(Exit.FAILURE);
+      process.exit(exitCodeOf(err));
     },
   );
 }

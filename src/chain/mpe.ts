@@ -5,7 +5,7 @@
 import mpeAbiJson from "singularitynet-platform-contracts/abi/MultiPartyEscrow.json" with { type: "json" };
 import { type Abi, type PublicClient, createPublicClient, http } from "viem";
 import type { ChainChannel } from "../core/channel.ts";
-import { unavailable } from "../core/errors.ts";
+import { chainChannelUnreadable, headUnknown } from "../core/messages/payments.ts";
 import type { Address } from "../core/signatures.ts";
 
 export const mpeAbi = mpeAbiJson as Abi;
@@ -48,7 +48,7 @@ export function mpeReader(client: PublicClient, address: Address): MpeReader {
           expiration,
         };
       } catch (err) {
-        throw unavailable(`unable to read channel details from blockchain: ${shortError(err)}`, err);
+        throw chainChannelUnreadable(shortError(err), err);
       }
     },
     async token() {
@@ -103,14 +103,14 @@ export function blockSource(client: PublicClient, opts: { maxAgeMs: number; stal
         return await refresh();
       } catch (err) {
         if (cached && now - cached.at <= staleAfter) return cached.block;
-        throw unavailable(`cannot determine current block: ${shortError(err)}`, err);
+        throw headUnknown(shortError(err), err);
       }
     },
     async latest() {
       try {
         return await refresh();
       } catch (err) {
-        throw unavailable(`cannot determine current block: ${shortError(err)}`, err);
+        throw headUnknown(shortError(err), err);
       }
     },
     stop() {

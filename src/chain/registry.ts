@@ -13,7 +13,7 @@ import {
   hexToBytes,
   type PublicClient,
 } from "viem";
-import { MetadataError } from "../metadata/cid.ts";
+import { MetadataError } from "../core/errors.ts";
 
 /** The ABI shipped by the contracts package (the source of truth for selectors and tuple order). */
 export const registryAbi = registryAbiJson as Abi;

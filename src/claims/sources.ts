@@ -3,6 +3,7 @@
  * daemon stays the only writer of its store, exactly as with snet-cli), or in-process on the store when
  * no daemon runs (and always for auto-claim inside `serve`).
  */
+import { Code, SnetError } from "../core/errors.ts";
 import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -46,8 +47,12 @@ export function somethingListens(endpoint: string, timeoutMs: number): Promise<b
   });
 }
 
-export class DaemonUnreachableError extends Error {
+/** The running daemon's control service did not answer (as opposed to answering with a refusal). */
+export class DaemonUnreachableError extends SnetError {
   override readonly name = "DaemonUnreachableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(Code.UNAVAILABLE, message, options);
+  }
 }
 
 /** The daemon's control service; `ready()` tells "no daemon there" apart from "the daemon refused". */

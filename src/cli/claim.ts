@@ -3,24 +3,25 @@
  * 0 everything selected was claimed, 4 nothing to claim, 5 partly claimed, 1 nothing could be claimed,
  * 2 bad usage or key, 3 chain or daemon unreachable.
  */
-import { BaseError, HttpRequestError, TimeoutError, createWalletClient, defineChain, http } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { BaseError, HttpRequestError, TimeoutError } from "viem";
 import { type ClaimOutcome, type ClaimReport, type ClaimSelection, runClaims } from "../claims/claimer.ts";
 import { DaemonUnreachableError, localSource, remoteSource, somethingListens } from "../claims/sources.ts";
 import { shortError } from "../chain/mpe.ts";
 import { Code, SnetError } from "../core/errors.ts";
 import { parseDecimal } from "../core/numbers.ts";
 import type { Address } from "../core/signatures.ts";
-import { paymentContext, openStore, rpcUrlOf } from "../payments/context.ts";
+import { openStore } from "../app/open-store.ts";
+import { providerWallet } from "../app/auto-claim-setup.ts";
+import { paymentContext } from "../app/payment-context.ts";
 import { leasedSlots, localSlots } from "../payments/slots.ts";
 import { treasury } from "../payments/treasury.ts";
 import { channelBook } from "../payments/channel-book.ts";
 import { bytesToHex } from "../core/numbers.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { CliError, Exit, unreachable, usageError } from "./exit-codes.ts";
-import { providerKey } from "./keys.ts";
+import { providerKey } from "../app/provider-key.ts";
 import { configFor } from "./load-config.ts";
-import { loggerFor } from "./serve.ts";
+import { loggerFor } from "../app/logger.ts";
 import { table } from "./table.ts";
 
 /** How long to wait for a connection to the daemon before concluding that none runs. */
@@ -99,8 +100,7 @@ export const claimCommand: Command = {
         ctx.group.groupName,
       );
       const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
-      const chain = defineChain({ id: ctx.chainId, name: `chain ${ctx.chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrlOf(config)] } } });
-      const wallet = createWalletClient({ account: privateKeyToAccount(key.hex), chain, transport: http(rpcUrlOf(config)) });
+      const wallet = providerWallet(ctx, config, key.hex);
 
       const remote = remoteSource({ endpoint: config.daemon_endpoint, tls: !!config.ssl_cert, mpe, privateKey: key.bytes, head: () => ctx.blocks.head() });
       let source: Parameters<typeof runClaims>[0]["source"] = remote;

@@ -6,15 +6,16 @@
 import { connect } from "node:net";
 import { parseHostPort } from "../config/schema.ts";
 import type { Config } from "../config/schema.ts";
-import { type Address, isAddress } from "../core/signatures.ts";
-import { allowedCalls, availableCalls } from "../payments/free-calls.ts";
-import { checksum } from "../payments/escrow-gate.ts";
-import { type PaymentContext, paymentContext, sqlitePath } from "../payments/context.ts";
-import { type FreeCallUsage, decodeFreeCall, freeCallAddressPrefix, freeCallServicePrefix, freeCallUserKey } from "../store/prepaid-records.ts";
+import { type Address, isAddress, checksumAddress } from "../core/signatures.ts";
+import { allowedCalls, availableCalls } from "../core/free-call-token.ts";
+import { type FreeCallUsageDeps, listUsage, resetUsage } from "../payments/free-call-usage.ts";
+import { sqlitePath } from "../app/open-store.ts";
+import { paymentContext } from "../app/payment-context.ts";
+import type { FreeCallUsage } from "../store/prepaid-records.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { CliError, Exit, usageError } from "./exit-codes.ts";
 import { configFor } from "./load-config.ts";
-import { loggerFor } from "./serve.ts";
+import { loggerFor } from "../app/logger.ts";
 import { table } from "./table.ts";
 
 /** True when something accepts connections on daemon_endpoint. */
@@ -32,26 +33,6 @@ function daemonListening(config: Config): Promise<boolean> {
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
   });
-}
-
-interface Row {
-  usage: FreeCallUsage;
-  key: string;
-  version: bigint;
-}
-
-async function rowsOf(ctx: PaymentContext, address: Address | undefined, userId: string | undefined): Promise<Row[]> {
-  const service = ctx.config.service_id;
-  const prefix = ctx.keys.freeCall(address ? freeCallAddressPrefix(service, address) : freeCallServicePrefix(service));
-  const entries = await ctx.store.list(prefix);
-  const rows = entries.map((e) => ({ usage: decodeFreeCall(e.value), key: e.key, version: e.version }));
-  const matching = userId === undefined ? rows : rows.filter((r) => r.usage.userId === userId);
-  // Asking about one address that never called: show it with nothing used, which answers "how many left".
-  if (address && matching.length === 0) {
-    const id = userId ?? "";
-    return [{ usage: { address, userId: id, serviceId: service, made: 0n }, key: ctx.keys.freeCall(freeCallUserKey(service, address, id)), version: 0n }];
-  }
-  return matching;
 }
 
 export const freecallCommand: Command = {
@@ -95,12 +76,13 @@ export const freecallCommand: Command = {
     const readOnly = what === "list" && storage === "sqlite";
     const ctx = await paymentContext(config, log, { store: readOnly ? "read-only" : "read-write" });
     try {
-      const rows = await rowsOf(ctx, address, userId);
+      const usage: FreeCallUsageDeps = { store: ctx.store, keys: ctx.keys, serviceId: config.service_id };
+      const rows = await listUsage(usage, address, userId);
       const perAddress = config.free_calls_per_address;
       const defaultQuota = ctx.group.freeCalls;
       const describe = (u: FreeCallUsage) => {
         const allowed = allowedCalls(perAddress, defaultQuota, u.address);
-        return { address: checksum(u.address), userId: u.userId, made: u.made, allowed, left: availableCalls(allowed, u.made) };
+        return { address: checksumAddress(u.address), userId: u.userId, made: u.made, allowed, left: availableCalls(allowed, u.made) };
       };
       if (what === "list") {
         const list = rows.map((r) => describe(r.usage));
@@ -126,16 +108,15 @@ export const freecallCommand: Command = {
       for (const r of rows) {
         if (r.version === 0n) continue;
         // Compare on version: a call counted meanwhile (etcd, daemon running) makes the reset retry-safe to rerun.
-        const ok = await ctx.store.commit({ compare: [{ key: r.key, version: r.version }], then: [{ op: "delete", key: r.key }] });
-        if (!ok) throw new CliError(Exit.FAILURE, `the usage of ${checksum(r.usage.address)} user id "${r.usage.userId}" changed during the reset; run it again`);
+        if (!(await resetUsage(usage, r))) throw new CliError(Exit.FAILURE, `the usage of ${checksumAddress(r.usage.address)} user id "${r.usage.userId}" changed during the reset; run it again`);
         reset.push(r.usage);
       }
       if (json) {
-        console.log(JSON.stringify({ reset: reset.map((u) => ({ address: checksum(u.address), user_id: u.userId, calls_made_before: u.made.toString() })) }));
+        console.log(JSON.stringify({ reset: reset.map((u) => ({ address: checksumAddress(u.address), user_id: u.userId, calls_made_before: u.made.toString() })) }));
       } else if (reset.length === 0) {
-        console.log(`nothing to reset: ${checksum(address as Address)} has made no free calls${userId !== undefined ? ` as user id "${userId}"` : ""}`);
+        console.log(`nothing to reset: ${checksumAddress(address as Address)} has made no free calls${userId !== undefined ? ` as user id "${userId}"` : ""}`);
       } else {
-        for (const u of reset) console.log(`reset ${checksum(u.address)}${u.userId ? ` user id "${u.userId}"` : ""}: ${u.made} call(s) made before`);
+        for (const u of reset) console.log(`reset ${checksumAddress(u.address)}${u.userId ? ` user id "${u.userId}"` : ""}: ${u.made} call(s) made before`);
       }
       return Exit.OK;
     } finally {

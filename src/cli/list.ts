@@ -1,11 +1,11 @@
 /** `snetd list channels|claims`: what the store holds, as a table or JSON. Reads only. */
+import { checksumAddress } from "../core/signatures.ts";
 import { decodeChannel, decodeClaim } from "../store/records.ts";
-import { checksum } from "../payments/escrow-gate.ts";
-import { paymentContext } from "../payments/context.ts";
+import { paymentContext } from "../app/payment-context.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { usageError } from "./exit-codes.ts";
 import { configFor } from "./load-config.ts";
-import { loggerFor } from "./serve.ts";
+import { loggerFor } from "../app/logger.ts";
 import { table } from "./table.ts";
 
 /** Mainnet's ~12 s per block; only for the "approximately" column. */
@@ -44,7 +44,7 @@ export const listCommand: Command = {
         const channels = (await ctx.store.list(ctx.keys.channels)).map((e) => decodeChannel(e.value));
         if (json) {
           console.log(JSON.stringify({ head_block: head.toString(), channels: channels.map((c) => ({
-            channel_id: c.channelId.toString(), sender: checksum(c.sender), signer: checksum(c.signer), nonce: c.nonce.toString(),
+            channel_id: c.channelId.toString(), sender: checksumAddress(c.sender), signer: checksumAddress(c.signer), nonce: c.nonce.toString(),
             authorised_amount: c.authorisedAmount.toString(), full_amount: c.fullAmount.toString(), expiration: c.expiration.toString(),
             expires_in_blocks: (c.expiration - head).toString(),
           })) }));
@@ -56,7 +56,7 @@ export const listCommand: Command = {
         }
         console.log(table(
           ["channel", "sender", "nonce", "unclaimed", "full amount", "expires in", "≈"],
-          channels.map((c) => [c.channelId.toString(), checksum(c.sender), c.nonce.toString(), c.authorisedAmount.toString(), c.fullAmount.toString(), `${c.expiration - head} blocks`, approx(c.expiration - head)]),
+          channels.map((c) => [c.channelId.toString(), checksumAddress(c.sender), c.nonce.toString(), c.authorisedAmount.toString(), c.fullAmount.toString(), `${c.expiration - head} blocks`, approx(c.expiration - head)]),
         ));
         return 0;
       }

@@ -1,6 +1,6 @@
 /** `snetd store migrate`: moves the embedded store's state into etcd, for a provider outgrowing one machine. */
 import { existsSync } from "node:fs";
-import { openStore, sqlitePath } from "../payments/context.ts";
+import { openStore, sqlitePath } from "../app/open-store.ts";
 import { migrateStore } from "../store/migrate.ts";
 import { sqliteStore } from "../store/sqlite.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";

@@ -1,5 +1,5 @@
 import { defaultRecovery } from "../crypto/native-recovery.ts";
-import { BUILD_DATE, GIT_SHA, VERSION, runtimeName } from "../version.ts";
+import { BUILD_DATE, GIT_SHA, VERSION, runtimeName } from "../core/version.ts";
 import type { Command } from "./command.ts";
 
 export const versionCommand: Command = {

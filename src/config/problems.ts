@@ -2,6 +2,7 @@
  * What loading reports: one `ConfigProblem` per bad value, all of them together in one `ConfigError`, so the
  * operator sees every problem at once and never a stack trace (pitfalls.md #36).
  */
+import { Code, SnetError } from "../core/errors.ts";
 import { HIDDEN } from "./values.ts";
 
 export interface ConfigProblem {
@@ -15,14 +16,14 @@ export interface ConfigProblem {
   reason?: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends SnetError {
   override readonly name = "ConfigError";
   /** `warnings`: what loading also noticed (unknown keys, aliases); often the cause of a problem. */
   constructor(
     readonly problems: ConfigProblem[],
     readonly warnings: string[] = [],
   ) {
-    super(formatProblems(problems));
+    super(Code.INVALID_ARGUMENT, formatProblems(problems));
   }
   /** One line per problem: `daemon_endpoint: "abc" is not host:port, expected e.g. 127.0.0.1:8080`. */
   format(): string {

@@ -41,6 +41,7 @@ export interface PaymentInClaim {
   signature: Uint8Array;
 }
 
+/** A channel first seen on the chain: nothing authorised yet. */
 export function fromChain(channelId: bigint, c: ChainChannel): ChannelState {
   return {
     channelId,
@@ -66,4 +67,5 @@ export function mergeWithChain(stored: ChannelState, chain: ChainChannel): Chann
   return { ...stored, fullAmount: chain.value, expiration: chain.expiration };
 }
 
+/** `channels(id)` of a channel that does not exist returns a zero sender. */
 export const isUnknownOnChain = (c: ChainChannel) => /^0x0{40}$/.test(c.sender);

@@ -1,8 +1,10 @@
 /**
- * One error type for everything the daemon reports to a client or an operator.
+ * The one error base of snetd and its one code enum.
  *
- * `code` is a gRPC status code (plus the SingularityNET custom code 1000); wire-visible messages follow
- * the catalogue in shared/spec/wire.md §9 exactly, because clients and operators grep them.
+ * `code` is a gRPC status code (plus the SingularityNET custom code 1000). Every failure the daemon or a
+ * command reports is a `SnetError` or a subclass (configuration, store, metadata, managed etcd); the CLI
+ * turns codes into exit codes (cli/exit-codes.ts), the transport into `grpc-status`. Messages a client
+ * sees are built only by the catalogue in `core/messages/`, so each text exists once.
  */
 export const Code = {
   OK: 0,
@@ -28,7 +30,7 @@ export const Code = {
 export type Code = (typeof Code)[keyof typeof Code];
 
 export class SnetError extends Error {
-  override readonly name = "SnetError";
+  override readonly name: string = "SnetError";
   constructor(
     readonly code: Code,
     message: string,
@@ -38,18 +40,38 @@ export class SnetError extends Error {
   }
 }
 
-/** Shorthands, so call sites read like the catalogue. */
-export const invalidArgument = (m: string) => new SnetError(Code.INVALID_ARGUMENT, m);
-export const unauthenticated = (m: string) => new SnetError(Code.UNAUTHENTICATED, m);
-export const permissionDenied = (m: string) => new SnetError(Code.PERMISSION_DENIED, m);
-export const notFound = (m: string) => new SnetError(Code.NOT_FOUND, m);
-export const failedPrecondition = (m: string) => new SnetError(Code.FAILED_PRECONDITION, m);
-export const internal = (m: string, cause?: unknown) => new SnetError(Code.INTERNAL, m, { cause });
-export const unavailable = (m: string, cause?: unknown) => new SnetError(Code.UNAVAILABLE, m, { cause });
-
 /** Any thrown value as a SnetError; unknown failures become INTERNAL with their text. */
 export function toSnetError(err: unknown): SnetError {
   if (err instanceof SnetError) return err;
   const text = err instanceof Error ? err.message : String(err);
   return new SnetError(Code.INTERNAL, `internal error: ${text}`, { cause: err });
+}
+
+/** Why metadata could not be used; the reason lets start-up and tests tell the failures apart. */
+export type MetadataErrorReason =
+  | "bad-uri"
+  | "bad-id"
+  | "unsupported-cid"
+  | "content-mismatch"
+  | "unreachable"
+  | "timeout"
+  | "http-status"
+  | "too-large"
+  | "not-found"
+  | "invalid-document"
+  | "bad-archive"
+  | "no-registry";
+
+const UNREACHABLE: ReadonlySet<MetadataErrorReason> = new Set(["unreachable", "timeout", "http-status"]);
+
+/** Metadata (Registry, IPFS, files) that is missing, unreachable or does not verify. */
+export class MetadataError extends SnetError {
+  override readonly name = "MetadataError";
+  constructor(
+    readonly reason: MetadataErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(UNREACHABLE.has(reason) ? Code.UNAVAILABLE : Code.FAILED_PRECONDITION, message, options);
+  }
 }

@@ -3,7 +3,8 @@
  * the same error first. The caller supplies the recovered signer and the head block.
  */
 import type { ChannelState } from "./channel.ts";
-import { Code, SnetError, unauthenticated } from "./errors.ts";
+import type { SnetError } from "./errors.ts";
+import { channelNearExpiry, incomeNotPrice, incorrectNonce, invalidPaymentSignature, notEnoughTokens, notSignedBySigner } from "./messages/payments.ts";
 import type { EscrowPayment } from "./payment-headers.ts";
 import type { Address } from "./signatures.ts";
 
@@ -21,36 +22,35 @@ export interface EscrowCheck {
 /** Why a payment failed, so the caller can tell "maybe the chain knows more" from "definitely wrong". */
 export type EscrowFailure = "nonce" | "signer" | "expired" | "funds" | "price";
 
+/** The first rule a payment breaks, with its catalogue error; undefined when the payment is valid. */
 export function checkEscrow(c: EscrowCheck): { failure: EscrowFailure; error: SnetError } | undefined {
   const { channel, payment } = c;
   if (payment.nonce !== channel.nonce) {
     return {
       failure: "nonce",
-      error: new SnetError(Code.INCORRECT_NONCE, `incorrect payment channel nonce, latest: ${channel.nonce}, sent: ${payment.nonce}`),
+      error: incorrectNonce(channel.nonce, payment.nonce),
     };
   }
-  if (c.signer === undefined) return { failure: "signer", error: unauthenticated("payment signature is not valid") };
+  if (c.signer === undefined) return { failure: "signer", error: invalidPaymentSignature() };
   if (c.signer !== channel.signer && c.signer !== channel.sender) {
-    return { failure: "signer", error: unauthenticated("payment is not signed by channel signer/sender") };
+    return { failure: "signer", error: notSignedBySigner() };
   }
   // Strict, as the reference (pitfalls.md #25).
   if (!(c.head + c.expirationThreshold < channel.expiration)) {
     return {
       failure: "expired",
-      error: unauthenticated(
-        `payment channel is near to be expired, expiration time: ${channel.expiration}, current block: ${c.head}, expiration threshold: ${c.expirationThreshold}`,
-      ),
+      error: channelNearExpiry(channel.expiration, c.head, c.expirationThreshold),
     };
   }
   if (payment.amount > channel.fullAmount) {
     return {
       failure: "funds",
-      error: unauthenticated(`not enough tokens on payment channel, channel amount: ${channel.fullAmount}, payment amount: ${payment.amount}`),
+      error: notEnoughTokens(channel.fullAmount, payment.amount),
     };
   }
   if (c.price !== undefined) {
     const income = payment.amount - channel.authorisedAmount;
-    if (income !== c.price) return { failure: "price", error: unauthenticated(`income ${income} does not equal to price ${c.price}`) };
+    if (income !== c.price) return { failure: "price", error: incomeNotPrice(income, c.price) };
   }
   return undefined;
 }

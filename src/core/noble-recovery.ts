@@ -24,6 +24,7 @@ export function signDigest(privateKey: Uint8Array, digest: Uint8Array): Uint8Arr
   return concatBytes(sig.subarray(1), Uint8Array.of((sig[0] as number) + 27));
 }
 
+/** The address a private key signs as (the key never leaves memory). */
 export function addressOfPrivateKey(privateKey: Uint8Array): Address {
   return publicKeyToAddress(secp256k1.getPublicKey(privateKey, false));
 }

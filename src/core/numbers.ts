@@ -1,7 +1,7 @@
 /**
  * Numbers on the wire (shared/spec/wire.md §4). Money, nonces and ids are bigint everywhere.
  */
-import { invalidArgument } from "./errors.ts";
+import { numberTooLong } from "./messages/requests.ts";
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -18,7 +18,7 @@ export function parseDecimal(text: string): bigint | undefined {
 
 /** Big-endian unsigned bytes (length 0–32, empty = 0, leading zeros allowed) to bigint. */
 export function bytesToBigint(bytes: Uint8Array, what = "value"): bigint {
-  if (bytes.length > 32) throw invalidArgument(`${what} is ${bytes.length} bytes long, expected at most 32`);
+  if (bytes.length > 32) throw numberTooLong(what, bytes.length);
   let value = 0n;
   for (const b of bytes) value = (value << 8n) | BigInt(b);
   return value;
@@ -37,6 +37,7 @@ export function bigintToBytes(value: bigint, length = 32): Uint8Array {
   return out;
 }
 
+/** `0x`-prefixed or bare hex to bytes. */
 export function hexToBytes(hex: string): Uint8Array {
   const h = hex.startsWith("0x") || hex.startsWith("0X") ? hex.slice(2) : hex;
   if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) throw new TypeError(`"${hex}" is not hex text`);
@@ -46,12 +47,14 @@ export function hexToBytes(hex: string): Uint8Array {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Lower-case hex, `0x`-prefixed unless `prefix` is false. */
 export function bytesToHex(bytes: Uint8Array, prefix = true): string {
   let s = prefix ? "0x" : "";
   for (const b of bytes) s += HEX[b];
   return s;
 }
 
+/** The byte concatenation `‖` of the signed-message layouts. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.length;
@@ -64,6 +67,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Byte-wise equality (not timing-safe: for public data only). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -2,7 +2,7 @@
  * Payment metadata of a proxied call, parsed and checked per wire.md §5 with the catalogue's messages
  * (§9.2). Pure: takes the metadata map, returns a typed payment or throws INVALID_ARGUMENT.
  */
-import { Code, SnetError, invalidArgument } from "./errors.ts";
+import { incorrectBinaryKeyName, incorrectFormat, missingHeader, missingMetadata, tooManyValues, unexpectedPaymentType } from "./messages/requests.ts";
 import { parseDecimal } from "./numbers.ts";
 
 export type MetadataView = ReadonlyMap<string, readonly string[]>;
@@ -37,35 +37,36 @@ export type Payment = EscrowPayment | PrepaidPayment | FreeCallPayment;
 const one = (md: MetadataView, key: string): string | undefined => {
   const values = md.get(key);
   if (!values || values.length === 0) return undefined;
-  if (values.length > 1) throw invalidArgument(`too many values for key "${key}": [${values.join(" ")}]`);
+  if (values.length > 1) throw tooManyValues(key, values);
   return values[0];
 };
 
 const required = (md: MetadataView, key: string): string => {
   const value = one(md, key);
-  if (value === undefined) throw invalidArgument(`missing "${key}"`);
+  if (value === undefined) throw missingHeader(key);
   return value;
 };
 
 const decimal = (md: MetadataView, key: string): bigint => {
   const text = required(md, key);
   const value = parseDecimal(text);
-  if (value === undefined) throw invalidArgument(`incorrect format "${key}": "${text}"`);
+  if (value === undefined) throw incorrectFormat(key, text);
   return value;
 };
 
 /** `-bin` values are base64 on the wire (gRPC and gRPC-Web alike); padding optional. */
 const binary = (md: MetadataView, key: string, decode: (v: string) => Uint8Array): Uint8Array => {
-  if (!key.endsWith("-bin")) throw invalidArgument(`incorrect binary key name "${key}"`);
+  if (!key.endsWith("-bin")) throw incorrectBinaryKeyName(key);
   const text = required(md, key);
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw invalidArgument(`incorrect format "${key}": "${text}"`);
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw incorrectFormat(key, text);
   return decode(text);
 };
 
 export const PAYMENT_TYPE = "snet-payment-type";
 
+/** The typed payment of a call's metadata, or INVALID_ARGUMENT naming the header at fault. */
 export function parsePayment(md: MetadataView, decodeBase64: (v: string) => Uint8Array): Payment {
-  if (md.size === 0) throw invalidArgument("missing metadata");
+  if (md.size === 0) throw missingMetadata();
   const type = one(md, PAYMENT_TYPE) ?? "escrow";
   switch (type) {
     case "escrow":
@@ -92,6 +93,6 @@ export function parsePayment(md: MetadataView, decodeBase64: (v: string) => Uint
         signature: binary(md, "snet-payment-channel-signature-bin", decodeBase64),
       };
     default:
-      throw new SnetError(Code.INVALID_ARGUMENT, `unexpected "${PAYMENT_TYPE}", value: "${type}"`);
+      throw unexpectedPaymentType(PAYMENT_TYPE, type);
   }
 }

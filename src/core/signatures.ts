@@ -6,7 +6,7 @@
  * libsecp256k1 while tests and other runtimes use @noble/curves.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { invalidArgument } from "./errors.ts";
+import { incorrectSignatureData, incorrectSignatureLength, notAnAddress } from "./messages/requests.ts";
 import { bigintToBytes, bytesToHex, concatBytes, hexToBytes } from "./numbers.ts";
 
 /** Lower-case `0x` + 40 hex digits; the canonical form for comparing addresses. */
@@ -23,17 +23,19 @@ const parsedAddresses = new Map<string, Uint8Array>();
 export function addressBytes(address: string): Uint8Array {
   const known = parsedAddresses.get(address);
   if (known) return known;
-  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw invalidArgument(`"${address}" is not an address, expected 0x followed by 40 hex digits`);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw notAnAddress(address);
   const bytes = hexToBytes(address);
   if (parsedAddresses.size < 64) parsedAddresses.set(address, bytes);
   return bytes;
 }
 
+/** An address in any case, lower-cased after checking its form. */
 export function normalizeAddress(address: string): Address {
   addressBytes(address);
   return address.toLowerCase() as Address;
 }
 
+/** Whether `address` is 0x + 40 hex digits, in any case. */
 export function isAddress(address: string): boolean {
   return /^0x[0-9a-fA-F]{40}$/.test(address);
 }
@@ -132,6 +134,7 @@ export function personalDigest(message: Uint8Array): Uint8Array {
   return keccak_256(concatBytes(EIP191_PREFIX, keccak_256(message)));
 }
 
+/** Ethereum's keccak-256 (not SHA3-256). */
 export function keccak256(data: Uint8Array): Uint8Array {
   return keccak_256(data);
 }
@@ -146,9 +149,9 @@ export interface ParsedSignature {
 
 /** Checks length and v (0, 1, 27, 28 accepted) with the catalogue's messages. */
 export function parseSignature(signature: Uint8Array): ParsedSignature {
-  if (signature.length !== 65) throw invalidArgument("incorrect signature length");
+  if (signature.length !== 65) throw incorrectSignatureLength();
   const v = (signature[64] as number) % 27;
-  if (v !== 0 && v !== 1) throw invalidArgument("incorrect signature data");
+  if (v !== 0 && v !== 1) throw incorrectSignatureData();
   return { compact: signature.subarray(0, 64), recovery: v };
 }
 
@@ -161,6 +164,25 @@ export interface SignerRecovery {
 /** Ethereum address of an uncompressed public key (65 bytes, 0x04 ‖ x ‖ y). */
 export function publicKeyToAddress(uncompressed: Uint8Array): Address {
   return bytesToHex(keccak_256(uncompressed.subarray(1)).subarray(12)) as Address;
+}
+
+/** Addresses repeat (payers, the payment address); their checksummed form is remembered, boundedly. */
+const checksummed = new Map<string, string>();
+
+/** EIP-55 mixed-case spelling of an address, as clients and operators expect to read it. */
+export function checksumAddress(address: string): string {
+  let out = checksummed.get(address);
+  if (out !== undefined) return out;
+  const hex = normalizeAddress(address).slice(2);
+  const hash = keccak_256(text(hex));
+  out = "0x";
+  for (let i = 0; i < 40; i++) {
+    const nibble = ((hash[i >> 1] as number) >> (i % 2 === 0 ? 4 : 0)) & 0xf;
+    out += nibble >= 8 ? (hex[i] as string).toUpperCase() : hex[i];
+  }
+  if (checksummed.size >= 100_000) checksummed.clear();
+  checksummed.set(address, out);
+  return out;
 }
 
 /**

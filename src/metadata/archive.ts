@@ -4,7 +4,7 @@
  */
 import { type ParsedTarFileItem, parseTar } from "nanotar";
 import { concatBytes } from "../core/numbers.ts";
-import { MetadataError } from "./cid.ts";
+import { MetadataError } from "../core/errors.ts";
 
 /** Limits (ours, §6): a proto archive is a few KiB; these only stop hostile or broken archives. */
 export const MAX_ARCHIVE_BYTES = 16 * 1024 * 1024;

@@ -12,38 +12,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { UnixFS } from "ipfs-unixfs";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
+import { MetadataError } from "../core/errors.ts";
 import { bytesEqual, concatBytes } from "../core/numbers.ts";
-
-/**
- * Every failure while resolving metadata (URI, fetch, CID, document, archive, Registry). `reason` lets
- * callers and tests branch without matching text.
- *
- * It lives in the lowest file of src/metadata so cid.ts can throw it without an import cycle; callers
- * import it from ipfs.ts.
- */
-export class MetadataError extends Error {
-  override readonly name = "MetadataError";
-  constructor(
-    readonly reason: MetadataErrorReason,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-export type MetadataErrorReason =
-  | "bad-uri"
-  | "bad-id"
-  | "unsupported-cid"
-  | "content-mismatch"
-  | "unreachable"
-  | "timeout"
-  | "http-status"
-  | "too-large"
-  | "not-found"
-  | "invalid-document"
-  | "bad-archive"
-  | "no-registry";
 
 /** go-ipfs default chunker `size-262144`. */
 export const CHUNK_SIZE = 262144;

@@ -5,9 +5,9 @@
  * CID (pitfalls.md #10).
  */
 import { concatBytes } from "../core/numbers.ts";
-import { MetadataError, parseCid, verifyContentWithBlocks } from "./cid.ts";
+import { MetadataError } from "../core/errors.ts";
+import { parseCid, verifyContentWithBlocks } from "./cid.ts";
 
-export { MetadataError, type MetadataErrorReason } from "./cid.ts";
 
 /** Bitswap's largest block (2 MiB); go-ipfs default blocks are 256 KiB plus framing. */
 const MAX_BLOCK_BYTES = 2 * 1024 * 1024;

@@ -7,7 +7,7 @@
  * integer literal as a bigint.
  */
 import { z } from "zod";
-import { MetadataError } from "./cid.ts";
+import { MetadataError } from "../core/errors.ts";
 import { buildPricing, type Pricing } from "./pricing.ts";
 
 // ---------------------------------------------------------------------------------------------------

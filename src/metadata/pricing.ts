@@ -2,7 +2,7 @@
  * Price of a call from the group's `pricing[]` in service metadata (shared/spec/payments.md §8). Only the
  * entry with `default: true` counts. Built once at load time so the paid-call path is one Map lookup.
  */
-import { internal } from "../core/errors.ts";
+import { priceNotDefined } from "../core/messages/service.ts";
 
 export type Pricing =
   | { readonly model: "fixed_price"; readonly priceInCogs: bigint }
@@ -83,6 +83,6 @@ function methodPrices(entry: PricingEntry, where: string): Map<string, bigint> {
 export function priceOf(pricing: Pricing, methodPath: string): bigint {
   if (pricing.model === "fixed_price") return pricing.priceInCogs;
   const price = pricing.methods.get(methodPath);
-  if (price === undefined) throw internal(`internal error: price is not defined for the Method ${methodPath}`);
+  if (price === undefined) throw priceNotDefined(methodPath);
   return price;
 }

@@ -8,7 +8,8 @@ import path from "node:path";
 import type { Address } from "viem";
 import { knownRegistry, readOrganizationUri, readServiceUri, type RegistryClient } from "../chain/registry.ts";
 import { extractProtos } from "./archive.ts";
-import { fetchVerified, MetadataError } from "./ipfs.ts";
+import { MetadataError } from "../core/errors.ts";
+import { fetchVerified } from "./ipfs.ts";
 import { type DaemonGroup, type OrgMetadata, parseOrgMetadata, parseServiceMetadata, selectGroup, type ServiceMetadata } from "./model.ts";
 
 /** Documents are a few KiB; this only stops a hostile or wrong CID from filling memory. */

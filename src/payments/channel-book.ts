@@ -1,21 +1,22 @@
 /**
- * Reads and writes channel state: the stored record merged with the chain (payments.md §2). In steady
- * state a paid call reads only the store; the chain is read on first sight of a channel and when the
- * stored state cannot explain a payment (pitfalls.md #31).
+ * The one reader and writer of channel records: the stored record merged with the chain
+ * (docs/protocol/payments.md). In steady state a paid call reads only the store; the chain is read on
+ * first sight of a channel and when the stored state cannot explain a payment. Every change of a channel
+ * record — a payment, a token's planned amount, a claim, a dead nonce — is a `commit` here.
  */
 import { type ChannelState, type PaymentInClaim, fromChain, isUnknownOnChain, mergeWithChain } from "../core/channel.ts";
-import { internal, unauthenticated, unavailable } from "../core/errors.ts";
+import { foreignGroup, foreignRecipient, storeUnavailable } from "../core/messages/payments.ts";
 import type { Address } from "../core/signatures.ts";
 import type { MpeReader } from "../chain/mpe.ts";
 import type { ChannelFreshness } from "../chain/mpe-events.ts";
-import { type Operation, type Store, StoreUnavailableError } from "../store/contract.ts";
+import { type Compare, type Operation, type Store, StoreUnavailableError } from "../store/contract.ts";
 import { type Keys, decodeChannel, decodeClaim, encodeChannel } from "../store/records.ts";
 
 export interface ChannelBookDeps {
   store: Store;
   keys: Keys;
   mpe: MpeReader;
-  /** Group binding (payments.md §1): channels of other groups or recipients are not ours. */
+  /** Group binding: channels of other groups or recipients are not ours. */
   groupIdHex: `0x${string}`;
   paymentAddress: Address;
   /** Which stored channels the chain may have changed (MPE events); absent = trust the store. */
@@ -31,25 +32,34 @@ export interface LoadedChannel {
 /** Reads of the record per load while writing back a dead nonce; each lost race means another writer made progress. */
 const WRITE_BACK_ATTEMPTS = 3;
 
-/** Store failures become UNAVAILABLE: payments fail closed and the client may retry. */
+/** Store failures become UNAVAILABLE naming what failed: payments fail closed and the client may retry. */
 export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof StoreUnavailableError) throw unavailable(`payment state is unavailable (${what}): ${err.message}`, err);
+    if (err instanceof StoreUnavailableError) throw storeUnavailable(what, err.message, err);
     throw err;
   }
 }
 
+/** More of the same transaction as a channel commit: other records changed with it, atomically. */
+export interface CommitExtras {
+  /** Compares besides the channel record's version (e.g. the prepaid usage record). */
+  compare?: readonly Compare[];
+  /** Operations besides the channel put (slot release, claim record, prepaid usage). */
+  ops?: readonly Operation[];
+}
+
+/** The channel book of one payment group. */
 export function channelBook(d: ChannelBookDeps) {
   const readChain = async (id: bigint) => {
     const chain = await d.mpe.channel(id);
     if (isUnknownOnChain(chain)) return undefined;
     if (chain.recipient !== d.paymentAddress) {
-      throw internal(`payment channel error: recipient ${chain.recipient} of channel ${id} is not the payment address ${d.paymentAddress} of this group`);
+      throw foreignRecipient(id, chain.recipient, d.paymentAddress);
     }
     if (chain.groupId !== d.groupIdHex) {
-      throw internal(`payment channel error: channel ${id} belongs to group ${chain.groupId}, this daemon serves ${d.groupIdHex}`);
+      throw foreignGroup(id, chain.groupId, d.groupIdHex);
     }
     return chain;
   };
@@ -66,12 +76,12 @@ export function channelBook(d: ChannelBookDeps) {
     return state;
   };
 
-  /** Writes `state` iff the record is still at `version`; extra operations ride in the same transaction. */
-  const commit = (id: bigint, version: bigint, state: ChannelState, extra: readonly Operation[] = []): Promise<boolean> =>
+  /** Writes `state` iff the record is still at `version`; extras ride in the same transaction. */
+  const commit = (id: bigint, version: bigint, state: ChannelState, extra: CommitExtras = {}): Promise<boolean> =>
     storeCall("store channel", () =>
       d.store.commit({
-        compare: [{ key: d.keys.channel(id), version }],
-        then: [{ op: "put", key: d.keys.channel(id), value: encodeChannel(state) }, ...extra],
+        compare: [{ key: d.keys.channel(id), version }, ...(extra.compare ?? [])],
+        then: [{ op: "put", key: d.keys.channel(id), value: encodeChannel(state) }, ...(extra.ops ?? [])],
       }),
     );
 
@@ -93,7 +103,7 @@ export function channelBook(d: ChannelBookDeps) {
       try {
         chain = await readChain(id);
       } catch (err) {
-        // Stored and chain unreadable → stored (payments.md §2), unless the caller needs the chain.
+        // Stored and chain unreadable → stored, unless the caller needs the chain.
         if (opts.refreshFromChain) throw err;
         return { state: stored, version: entry.version };
       }
@@ -121,6 +131,18 @@ export function channelBook(d: ChannelBookDeps) {
 
     commit,
 
+    /** The stored record alone (no chain read): what StartClaim and the treasurer work from. */
+    async stored(id: bigint): Promise<LoadedChannel | undefined> {
+      const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
+      return entry ? { state: decode(entry.key, entry.value), version: entry.version } : undefined;
+    },
+
+    /** Every stored channel of the group, in channel id order. */
+    async list(): Promise<ChannelState[]> {
+      const entries = await storeCall("list channels", () => d.store.list(d.keys.channels));
+      return entries.map((e) => decode(e.key, e.value));
+    },
+
     async claimsOf(id: bigint): Promise<{ payment: PaymentInClaim; version: bigint; key: string }[]> {
       const entries = await storeCall("read claims", () => d.store.list(d.keys.claimsOf(id)));
       return entries.map((e) => ({ payment: decodeClaim(e.value), version: e.version, key: e.key }));
@@ -130,5 +152,3 @@ export function channelBook(d: ChannelBookDeps) {
   };
 }
 export type ChannelBook = ReturnType<typeof channelBook>;
-
-export const notFound = (id: bigint) => unauthenticated(`payment channel "{ID: ${id}}" not found`);

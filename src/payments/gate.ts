@@ -1,31 +1,35 @@
-/** The payment gate: reads the payment type of a proxied call and hands it to the right admission. */
-import { Code, SnetError } from "../core/errors.ts";
-import { type Payment, parsePayment } from "../core/payment-headers.ts";
-import type { PaymentGate } from "../daemon.ts";
-import { decodeBinaryHeader } from "../transport/metadata.ts";
-import type { Admission } from "../transport/proxy.ts";
+/**
+ * The payment gate: reads the payment type of a proxied call and hands it to that type's admission.
+ * A new payment type is a new `case` here plus its admission module beside this file.
+ */
+import type { Admission, PaidRequest, PaymentGate } from "../core/admission.ts";
+import { type FreeCallPayment, type PrepaidPayment, parsePayment } from "../core/payment-headers.ts";
+import { freeCallsNotEnabled, prepaidNotEnabled } from "../core/messages/tokens.ts";
 import { type EscrowDeps, admitEscrow } from "./escrow-gate.ts";
 
 export interface GateDeps {
   escrow: EscrowDeps;
+  /** Decodes a `-bin` header value (base64, either alphabet, padded or not). */
+  decodeBase64: (value: string) => Uint8Array;
   /** Prepaid and free calls, when enabled. */
-  prepaid?: (path: string, p: Extract<Payment, { type: "prepaid-call" }>) => Promise<Admission>;
-  freeCall?: (path: string, p: Extract<Payment, { type: "free-call" }>) => Promise<Admission>;
+  prepaid?: (path: string, p: PrepaidPayment) => Promise<Admission>;
+  freeCall?: (path: string, p: FreeCallPayment) => Promise<Admission>;
 }
 
+/** The gate of a daemon with payments on. */
 export function paymentGate(d: GateDeps): PaymentGate {
   return {
-    async admit(call) {
-      const payment = parsePayment(call.metadata, decodeBinaryHeader);
+    async admit(request: PaidRequest) {
+      const payment = parsePayment(request.metadata, d.decodeBase64);
       switch (payment.type) {
         case "escrow":
-          return admitEscrow(d.escrow, call.path, payment);
+          return admitEscrow(d.escrow, request.path, payment);
         case "prepaid-call":
-          if (!d.prepaid) throw new SnetError(Code.UNIMPLEMENTED, "prepaid-call payments are not enabled on this daemon");
-          return d.prepaid(call.path, payment);
+          if (!d.prepaid) throw prepaidNotEnabled();
+          return d.prepaid(request.path, payment);
         case "free-call":
-          if (!d.freeCall) throw new SnetError(Code.UNAUTHENTICATED, "free calls are not enabled on this daemon");
-          return d.freeCall(call.path, payment);
+          if (!d.freeCall) throw freeCallsNotEnabled();
+          return d.freeCall(request.path, payment);
       }
     },
   };

@@ -30,6 +30,7 @@ export interface ChannelSlots {
   acquire(key: string): Promise<Slot | undefined>;
 }
 
+/** Slots of a process that owns its store: a set in memory. */
 export function localSlots(): ChannelSlots {
   const held = new Set<string>();
   return {
@@ -63,6 +64,7 @@ export interface LeasedSlotsOptions {
   onNewLease?: (id: bigint) => void;
 }
 
+/** Slots shared by replicas: keys created only if absent, on this daemon's lease. */
 export function leasedSlots(store: Store, lease: Lease, owner: string, opts: LeasedSlotsOptions = {}): ChannelSlots {
   /**
    * The lease new slots go on. A lease given up after an outage longer than two TTLs is never renewed

@@ -1,11 +1,12 @@
 /**
- * The treasurer's operations on payment state (payments.md §4), shared by the control service (snet-cli,
- * `snetd claim`) and auto-claim. StartClaim is one atomic store change (pitfalls.md #5): the channel moves
- * to nonce + 1 with nothing authorised, and the claimed payment is recorded, in the same transaction.
+ * The treasurer's operations on payment state (docs/protocol/payments.md), shared by the control service
+ * (snet-cli, `snetd claim`) and auto-claim, and the one writer of claim records. StartClaim is one atomic
+ * store change: the channel moves to nonce + 1 with nothing authorised, and the claimed payment is
+ * recorded, in the same transaction — a claimable payment is never lost between two writes.
  */
 import type { PaymentInClaim } from "../core/channel.ts";
-import { failedPrecondition, notFound } from "../core/errors.ts";
-import { type Keys, decodeChannel, decodeClaim, encodeClaim } from "../store/records.ts";
+import { channelBusy, claimChannelNotFound, nothingToClaim } from "../core/messages/payments.ts";
+import { type Keys, decodeClaim, encodeClaim } from "../store/records.ts";
 import type { Store } from "../store/contract.ts";
 import { type ChannelBook, storeCall } from "./channel-book.ts";
 import type { ChannelSlots } from "./slots.ts";
@@ -31,6 +32,7 @@ export interface ClaimablePayment extends PaymentInClaim {
   expiration: bigint;
 }
 
+/** The treasurer's operations of one payment group. */
 export function treasury(d: TreasuryDeps) {
   /** Drops claim records the chain has passed (the claim was mined), returns the rest. */
   async function inProgress(): Promise<ClaimablePayment[]> {
@@ -54,10 +56,9 @@ export function treasury(d: TreasuryDeps) {
     return out;
   }
 
+  /** Channels with a signed amount not yet claimed. */
   async function unclaimed(): Promise<UnclaimedChannel[]> {
-    const entries = await storeCall("list channels", () => d.store.list(d.keys.channels));
-    return entries
-      .map((e) => decodeChannel(e.value))
+    return (await d.book.list())
       .filter((c) => c.authorisedAmount > 0n)
       .map((c) => ({ channelId: c.channelId, nonce: c.nonce, amount: c.authorisedAmount, expiration: c.expiration, fullAmount: c.fullAmount, sender: c.sender }));
   }
@@ -69,21 +70,19 @@ export function treasury(d: TreasuryDeps) {
    */
   async function startClaim(channelId: bigint, signedNonce?: bigint): Promise<PaymentInClaim> {
     const slot = await d.slots.acquire(d.keys.slot(channelId));
-    if (!slot) throw failedPrecondition(`another transaction on channel: {ID: ${channelId}} is in progress`);
+    if (!slot) throw channelBusy(channelId);
     try {
-      const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(channelId)));
-      if (!entry) throw notFound(`channel Id ${channelId} was not found on blockchain or storage`);
-      const state = decodeChannel(entry.value);
-      if (signedNonce !== undefined && state.nonce !== signedNonce) throw failedPrecondition(`another transaction on channel: {ID: ${channelId}} is in progress`);
-      if (state.authorisedAmount === 0n || !state.signature) {
-        throw failedPrecondition(`authorized amount is zero , hence nothing to claim on the channel Id: ${channelId}`);
-      }
+      const entry = await d.book.stored(channelId);
+      if (!entry) throw claimChannelNotFound(channelId);
+      const { state } = entry;
+      if (signedNonce !== undefined && state.nonce !== signedNonce) throw channelBusy(channelId);
+      if (state.authorisedAmount === 0n || !state.signature) throw nothingToClaim(channelId);
       const payment: PaymentInClaim = { channelId, nonce: state.nonce, amount: state.authorisedAmount, signature: state.signature };
       const next = { ...state, nonce: state.nonce + 1n, fullAmount: state.fullAmount - state.authorisedAmount, authorisedAmount: 0n };
       delete (next as { signature?: Uint8Array }).signature;
       const claimKey = d.keys.claim(channelId, state.nonce);
-      const ok = await d.book.commit(channelId, entry.version, next, [{ op: "put", key: claimKey, value: encodeClaim(payment) }, ...slot.releaseOps]);
-      if (!ok) throw failedPrecondition(`another transaction on channel: {ID: ${channelId}} is in progress`);
+      const ok = await d.book.commit(channelId, entry.version, next, { ops: [{ op: "put", key: claimKey, value: encodeClaim(payment) }, ...slot.releaseOps] });
+      if (!ok) throw channelBusy(channelId);
       return payment;
     } finally {
       await slot.release();
@@ -92,8 +91,7 @@ export function treasury(d: TreasuryDeps) {
 
   /** Current nonce of a stored channel (what StartClaim signatures cover). */
   async function daemonNonce(channelId: bigint): Promise<bigint | undefined> {
-    const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(channelId)));
-    return entry ? decodeChannel(entry.value).nonce : undefined;
+    return (await d.book.stored(channelId))?.state.nonce;
   }
 
   return { inProgress, unclaimed, startClaim, daemonNonce };

@@ -6,6 +6,7 @@
  * through `commit`, so "a payment is never accepted twice" reduces to "a compare-and-swap loses".
  * Values are UTF-8 text (versioned JSON records, see records.ts).
  */
+import { Code, SnetError } from "../core/errors.ts";
 
 export interface Entry {
   key: string;
@@ -59,10 +60,19 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Whether a failed commit may still have been applied: "not-applied" when the request provably never
+ * took effect (never sent, refused, rolled back), "unknown" when its answer was lost. Reads are always
+ * "not-applied". The payment layer settles "unknown" with a fence before answering the client.
+ */
+export type CommitOutcome = "not-applied" | "unknown";
+
 /** Thrown by a store that cannot reach its backend; the payment layer maps it to UNAVAILABLE. */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends SnetError {
   override readonly name = "StoreUnavailableError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly outcome: CommitOutcome;
+  constructor(message: string, options: { cause?: unknown; outcome?: CommitOutcome } = {}) {
+    super(Code.UNAVAILABLE, message, options.cause === undefined ? {} : { cause: options.cause });
+    this.outcome = options.outcome ?? "not-applied";
   }
 }

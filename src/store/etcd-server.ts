@@ -3,8 +3,8 @@
  * (config.md §4), run as a child `etcd` process instead of an embedded library.
  *
  * Every problem an operator can fix is found before or while starting and reported as a
- * `ManagedEtcdError` whose `key` is the config key to change (pitfalls.md #7: port clashes between
- * daemons were the reference's most reported embedded-etcd failure). A data dir that already holds a
+ * `ManagedEtcdError` whose `key` is the config key to change (port clashes between daemons were the
+ * reference's most reported embedded-etcd failure). A data dir that already holds a
  * member is simply reused: etcd then restarts that member and ignores the initial-cluster flags.
  *
  * @example
@@ -18,12 +18,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { delimiter, join } from "node:path";
+import { Code, SnetError } from "../core/errors.ts";
 
 const SECTION = "payment_channel_storage_server";
 const STOP_GRACE_MS = 10_000;
 const LOG_LINES = 20;
 
-export class ManagedEtcdError extends Error {
+/** The member could not start; `key` names the setting to change. A start-up timeout is UNAVAILABLE. */
+export class ManagedEtcdError extends SnetError {
   override readonly name = "ManagedEtcdError";
   constructor(
     /** The config key to change, e.g. `payment_channel_storage_server.client_port`. */
@@ -31,7 +33,7 @@ export class ManagedEtcdError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(key.endsWith(".startup_timeout") ? Code.UNAVAILABLE : Code.INVALID_ARGUMENT, message, options);
   }
 }
 
@@ -154,6 +156,7 @@ async function healthy(clientUrl: string): Promise<boolean> {
 const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
 
+/** Starts an etcd member as a child process and waits until it is healthy. */
 export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<ManagedEtcd> {
   const binary = findBinary(opts.binary ?? "etcd");
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;

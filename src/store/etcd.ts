@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
 import { Etcd3, type IOptions, type IRangeResponse, type IRequestOp, isRecoverableError, type Lease as EtcdLease } from "etcd3";
+import { TIMED_OUT, etcdFailure, failoverPolicy, isBrokenCircuit, isDeadline } from "./etcd-errors.ts";
 import { type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
 
 export interface EtcdStoreOptions {
@@ -51,10 +52,10 @@ export interface EtcdStoreDeps {
   log?: { warn(message: string): void };
 }
 
-/** The global policy type of etcd3's fault handling, taken from etcd3 so cockatiel stays its private dependency. */
-type GlobalPolicy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
 
 const PAGE = 500;
+/** The timer that backs the gRPC deadline fires a little later, in case a layer below ignores the deadline. */
+const SAFETY_MARGIN_MS = 250;
 
 /** The smallest key greater than every key starting with `prefix`; etcd's "\0" means "to the end". */
 export function prefixEnd(prefix: Uint8Array): Buffer {
@@ -70,50 +71,6 @@ export function prefixEnd(prefix: Uint8Array): Buffer {
 
 /** The etcd range of keys under `prefix`; an empty prefix is the whole keyspace (key and end "\0"). */
 const keyRange = (prefix: Buffer) => (prefix.length === 0 ? { key: Buffer.from([0]), end: Buffer.from([0]) } : { key: prefix, end: prefixEnd(prefix) });
-
-/** The timer that backs the gRPC deadline fires a little later, in case a layer below ignores the deadline. */
-const SAFETY_MARGIN_MS = 250;
-const TIMED_OUT = new Error("no answer before the deadline");
-
-/** True for failures where the request provably never reached a member, so any request may be resent. */
-const neverSent = (err: unknown): boolean =>
-  err instanceof Error && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|Name resolution failed/.test(err.message);
-
-const isBrokenCircuit = (err: unknown): boolean => (err as { isBrokenCircuitError?: boolean } | undefined)?.isBrokenCircuitError === true;
-const isDeadline = (err: unknown): boolean => err instanceof Error && /DEADLINE_EXCEEDED|Deadline exceeded/i.test(err.message);
-
-/**
- * Resends a request on the next endpoint only when it was never sent, at most twice per endpoint. etcd3's
- * default policy retries every recoverable error, including ambiguous commits and expired deadlines.
- */
-function failoverPolicy(endpoints: number): GlobalPolicy {
-  const policy = {
-    async execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> {
-      const signal = new AbortController().signal;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await fn({ signal });
-        } catch (err) {
-          if (!neverSent(err) || attempt >= endpoints * 2) throw err;
-        }
-      }
-    },
-  };
-  // etcd3 only calls `execute`; the event members of cockatiel's IPolicy are never read.
-  return policy as unknown as GlobalPolicy;
-}
-
-function unavailableMessage(where: string, what: string, timeoutMs: number, idempotent: boolean, err: unknown): string {
-  if (err === TIMED_OUT || isDeadline(err)) {
-    const outcome = idempotent ? "" : "; the outcome is unknown";
-    return `etcd at ${where} did not ${what} within ${timeoutMs} ms (no quorum or no member reachable${outcome})`;
-  }
-  if (isBrokenCircuit(err)) {
-    return `etcd at ${where} could not ${what}: every endpoint failed repeatedly and is paused for a few seconds`;
-  }
-  const outcome = idempotent || neverSent(err) ? "" : " (the outcome is unknown)";
-  return `etcd at ${where} could not ${what}${outcome}: ${err instanceof Error ? err.message : String(err)}`;
-}
 
 function readPem(path: string, key: string, what: string): Buffer {
   try {
@@ -138,6 +95,7 @@ function credentials(tls: NonNullable<EtcdStoreOptions["tls"]>): NonNullable<IOp
   };
 }
 
+/** Connects to etcd and checks that a member answers before returning the store. */
 export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}): Promise<Store> {
   if (opts.endpoints.length === 0) throw new Error("etcd store needs at least one endpoint, got none");
   const requestTimeoutMs = opts.requestTimeoutMs ?? 3000;
@@ -208,7 +166,7 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
       return await Promise.race([attempt(), expired]);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(unavailableMessage(where, what, timeoutMs, idempotent, err), { cause: err });
+      throw etcdFailure(where, what, timeoutMs, idempotent, err);
     } finally {
       clearTimeout(timer);
     }

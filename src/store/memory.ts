@@ -2,6 +2,7 @@
 import type { Entry, Lease, Store, Transaction } from "./contract.ts";
 import { applies } from "./txn.ts";
 
+/** A store in memory: for tests and `payment_channel_storage_type: memory` (nothing survives a restart). */
 export function memoryStore(): Store {
   const data = new Map<string, Entry>();
   let revision = 0n;

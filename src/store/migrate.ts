@@ -25,6 +25,7 @@ export interface MigrateStoreReturnType {
   conflicts: string[];
 }
 
+/** Copies every unleased key under `prefix` that the target lacks; never overwrites. */
 export async function migrateStore(from: Store, to: Store, prefix: string, opts: MigrateStoreOptions = {}): Promise<MigrateStoreReturnType> {
   const result: MigrateStoreReturnType = { copied: 0, skipped: 0, conflicts: [] };
   const existing = new Map((await to.list(prefix)).map((e) => [e.key, e.value]));

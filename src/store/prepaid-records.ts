@@ -31,10 +31,12 @@ export interface PrepaidUsage {
 
 export const NO_PREPAID_USAGE: PrepaidUsage = { planned: 0n, used: 0n };
 
+/** The stored text of a channel's prepaid usage. */
 export function encodePrepaid(u: PrepaidUsage): string {
   return JSON.stringify({ v: RECORD_VERSION, planned: u.planned.toString(), used: u.used.toString() });
 }
 
+/** A channel's prepaid usage from its stored text. */
 export function decodePrepaid(text: string): PrepaidUsage {
   const o = parse("prepaid", text);
   return { planned: big(o.planned), used: big(o.used) };
@@ -54,27 +56,33 @@ export function freeCallUserKey(serviceId: string, address: Address, userId: str
   return `${freeCallAddressPrefix(serviceId, address)}${encodeURIComponent(userId)}`;
 }
 
+/** Key prefix of every user id of one address. */
 export function freeCallAddressPrefix(serviceId: string, address: Address): string {
   return `${freeCallServicePrefix(serviceId)}${address.toLowerCase()}/`;
 }
 
+/** Key prefix of every free-call user of a service. */
 export function freeCallServicePrefix(serviceId: string): string {
   return `${encodeURIComponent(serviceId)}/`;
 }
 
+/** The stored text of one user's free-call usage. */
 export function encodeFreeCall(u: FreeCallUsage): string {
   return JSON.stringify({ v: RECORD_VERSION, address: u.address, user_id: u.userId, service_id: u.serviceId, made: u.made.toString() });
 }
 
+/** One user's free-call usage from its stored text. */
 export function decodeFreeCall(text: string): FreeCallUsage {
   const o = parse("free call", text);
   return { address: o.address as Address, userId: o.user_id as string, serviceId: o.service_id as string, made: big(o.made) };
 }
 
+/** The stored text of a generated group secret. */
 export function encodeSecret(secret: Uint8Array): string {
   return JSON.stringify({ v: RECORD_VERSION, secret: bytesToHex(secret) });
 }
 
+/** A generated group secret from its stored text. */
 export function decodeSecret(text: string): Uint8Array {
   return hexToBytes(parse("secret", text).secret as string);
 }

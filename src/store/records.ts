@@ -19,6 +19,7 @@ export interface Namespace {
   groupIdHex: `0x${string}`;
 }
 
+/** The key prefix of one payment group on one chain and MPE. */
 export function namespacePrefix(ns: Namespace): string {
   return `/snetd/v1/${ns.chainId}/${ns.mpe}/${encodeURIComponent(ns.orgId)}/${ns.groupIdHex}`;
 }
@@ -26,6 +27,7 @@ export function namespacePrefix(ns: Namespace): string {
 /** Fixed-width decimal so that prefix listings come back in numeric order. */
 const idPart = (id: bigint) => id.toString().padStart(78, "0");
 
+/** Every key of a payment group, from its namespace prefix. */
 export const keys = (prefix: string) => ({
   channel: (id: bigint) => `${prefix}/channel/${idPart(id)}`,
   channels: `${prefix}/channel/`,
@@ -50,6 +52,7 @@ function parse(kind: string, text: string): Record<string, unknown> {
 
 const big = (v: unknown) => BigInt(v as string);
 
+/** The stored text of a channel record. */
 export function encodeChannel(c: ChannelState): string {
   return JSON.stringify({
     v: RECORD_VERSION,
@@ -66,6 +69,7 @@ export function encodeChannel(c: ChannelState): string {
   });
 }
 
+/** A channel record from its stored text; refuses unknown encoding versions. */
 export function decodeChannel(text: string): ChannelState {
   const o = parse("channel", text);
   return {
@@ -82,6 +86,7 @@ export function decodeChannel(text: string): ChannelState {
   };
 }
 
+/** The stored text of a claim record. */
 export function encodeClaim(p: PaymentInClaim): string {
   return JSON.stringify({
     v: RECORD_VERSION,
@@ -92,6 +97,7 @@ export function encodeClaim(p: PaymentInClaim): string {
   });
 }
 
+/** A claim record from its stored text. */
 export function decodeClaim(text: string): PaymentInClaim {
   const o = parse("claim", text);
   return { channelId: big(o.channel_id), nonce: big(o.nonce), amount: big(o.amount), signature: hexToBytes(o.signature as string) };

@@ -23,6 +23,7 @@ export interface SqliteWriter {
   close(): void;
 }
 
+/** Opens (creating) the SQLite file for writing, with WAL and full fsync. */
 export function openWriter(path: string): SqliteWriter {
   return openWriterOn(new DatabaseSync(path));
 }

@@ -106,6 +106,7 @@ function workerWriter(path: string): Writer {
   };
 }
 
+/** The embedded store: SQLite in WAL mode, commits grouped on a writer thread. */
 export function sqliteStore(options: SqliteStoreOptions): Store {
   const memory = options.path === ":memory:";
   if (!memory && !options.readOnly) mkdirSync(dirname(options.path), { recursive: true });
@@ -151,7 +152,8 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
         const results = await writer.batch(batch.map((p) => p.txn));
         batch.forEach((p, i) => p.resolve(results[i] === true));
       } catch (err) {
-        const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, { cause: err });
+        // A failure inside COMMIT (a failed fsync) leaves the outcome to the next reader.
+        const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, { cause: err, outcome: "unknown" });
         for (const p of batch) p.reject(failure);
       }
     }

@@ -3,7 +3,8 @@
  * messages (the reference's loopback test mode), after payment, without any service behind it.
  */
 import type { ServerCall } from "./call.ts";
-import { type Admission, statusTrailers } from "./proxy.ts";
+import type { Admission } from "../core/admission.ts";
+import { statusTrailers } from "./status.ts";
 
 export async function loopbackCall(call: ServerCall, admission: Admission): Promise<void> {
   call.sendHeaders({ "content-type": "application/grpc" });

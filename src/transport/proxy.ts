@@ -1,33 +1,23 @@
 /**
  * Transparent passthrough of one call to the AI service: bytes in, bytes out, no protos needed, any
  * method and any streaming kind. Only headers are read (for payment); frames are watched for size.
- * Response headers and trailers reach the client (the reference drops headers, pitfalls.md #26).
+ * Response headers and trailers reach the client (the reference drops headers).
  */
 import http2 from "node:http2";
-import { Code, SnetError } from "../core/errors.ts";
+import type { Admission } from "../core/admission.ts";
+import type { SnetError } from "../core/errors.ts";
+import {
+  cancelledByClient,
+  cannotConnect,
+  clientMessageTooLarge,
+  deadlineExceeded,
+  noStatusFromService,
+  serviceMessageTooLarge,
+} from "../core/messages/service.ts";
 import type { HeaderMap, ServerCall } from "./call.ts";
-import { encodeGrpcMessage, formatGrpcTimeout, frameSizeWatcher } from "./grpc-frames.ts";
+import { formatGrpcTimeout, frameSizeWatcher } from "./grpc-frames.ts";
+import { statusTrailers } from "./status.ts";
 import type { Upstream } from "./upstream.ts";
-
-/** What the payment layer decided for a call that may go ahead. */
-export interface Admission {
-  /** Headers set on the upstream request, overwriting the client's (`snet-user-address`). */
-  readonly setHeaders: Readonly<Record<string, string>>;
-  /** Client headers never forwarded. */
-  readonly dropHeaders: readonly string[];
-  /**
-   * Called once when the call ends: `ok` true when the service answered grpc-status 0. Resolves to an
-   * error to report instead of OK (e.g. the payment could not be stored), else undefined.
-   */
-  settle(ok: boolean): Promise<SnetError | undefined>;
-}
-
-export const FREE_PASS: Admission = {
-  setHeaders: {},
-  // With payments off a client must not be able to claim an identity (pitfalls.md #13).
-  dropHeaders: ["snet-user-address"],
-  settle: async () => undefined,
-};
 
 export interface ProxyOptions {
   maxMessageBytes: number;
@@ -42,10 +32,6 @@ export interface ProxyOptions {
 const MAX_TIMEOUT_MS = 2_147_483_000;
 
 const RESPONSE_HOP_HEADERS = new Set([":status", "date", "connection", "transfer-encoding", "content-length", "keep-alive"]);
-
-export function statusTrailers(err: SnetError): HeaderMap {
-  return { "grpc-status": String(err.code), "grpc-message": encodeGrpcMessage(err.message) };
-}
 
 function withoutPseudo(h: http2.IncomingHttpHeaders): HeaderMap {
   const out: HeaderMap = {};
@@ -69,7 +55,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   try {
     session = await up.session();
   } catch (err) {
-    return fail(new SnetError(Code.UNAVAILABLE, `can't connect to service ${up.url.host}: ${(err as Error).message}`));
+    return fail(cannotConnect(up.url.host, (err as Error).message));
   }
   if (call.finished) return void settle(false);
 
@@ -93,7 +79,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   try {
     req = session.request(headers, { endStream: false });
   } catch (err) {
-    return fail(new SnetError(Code.UNAVAILABLE, `can't connect to service ${up.url.host}: ${(err as Error).message}`));
+    return fail(cannotConnect(up.url.host, (err as Error).message));
   }
 
   let trailers: HeaderMap | undefined;
@@ -102,8 +88,8 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
     if (!localError) localError = err;
     if (!req.destroyed) req.close(http2.constants.NGHTTP2_CANCEL);
   };
-  const deadline = setTimeout(() => abort(new SnetError(Code.DEADLINE_EXCEEDED, "deadline exceeded")), timeoutMs);
-  call.onCancel(() => abort(new SnetError(Code.CANCELLED, "cancelled by the client")));
+  const deadline = setTimeout(() => abort(deadlineExceeded()), timeoutMs);
+  call.onCancel(() => abort(cancelledByClient()));
 
   // Client → service, with backpressure and the size limit.
   const inbound = frameSizeWatcher(opts.maxMessageBytes);
@@ -112,7 +98,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
     if (localError) return;
     const tooBig = inbound(chunk);
     if (tooBig !== undefined) {
-      abort(new SnetError(Code.RESOURCE_EXHAUSTED, `received message larger than max (${tooBig} vs. ${opts.maxMessageBytes})`));
+      abort(clientMessageTooLarge(tooBig, opts.maxMessageBytes));
       return;
     }
     if (!req.write(chunk)) {
@@ -123,7 +109,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   call.body.on("end", () => {
     if (!req.destroyed) req.end();
   });
-  call.body.on("error", () => abort(new SnetError(Code.CANCELLED, "cancelled by the client")));
+  call.body.on("error", () => abort(cancelledByClient()));
 
   // Service → client.
   const outbound = frameSizeWatcher(opts.maxMessageBytes);
@@ -139,7 +125,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
     if (localError) return;
     const tooBig = outbound(chunk);
     if (tooBig !== undefined) {
-      abort(new SnetError(Code.RESOURCE_EXHAUSTED, `service sent a message larger than max (${tooBig} vs. ${opts.maxMessageBytes})`));
+      abort(serviceMessageTooLarge(tooBig, opts.maxMessageBytes));
       return;
     }
     if (!call.write(chunk)) {
@@ -160,7 +146,7 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   if (localError) return fail(localError);
   const status = trailers?.["grpc-status"];
   if (!trailers || status === undefined) {
-    return fail(new SnetError(Code.UNAVAILABLE, `failed proxying s2c: the service closed the stream without a status (code ${req.rstCode ?? "none"})`));
+    return fail(noStatusFromService(req.rstCode));
   }
   if (status === "0") {
     const err = await settle(true);

@@ -11,7 +11,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { ServerCall } from "./call.ts";
 import { preflightHeaders } from "./cors.ts";
-import type { DaemonMethod } from "./daemon-services.ts";
+import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
 import { nativeCall } from "./native-call.ts";

@@ -12,7 +12,7 @@ import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
 import { type Address, freeCallInvocationMessage, freeCallTokenRequestMessage, personalDigest } from "../../src/core/signatures.ts";
 import { FreeCallStateReplySchema, FreeCallStateRequestSchema, FreeCallTokenSchema, GetFreeCallTokenRequestSchema } from "../../src/gen/state_service_pb.ts";
-import { signFreeCallToken } from "../../src/payments/free-calls.ts";
+import { signFreeCallToken } from "../../src/core/free-call-token.ts";
 import { mine } from "../kit/anvil.ts";
 import { DEPLOYER, FREE_CALL_SIGNER, sendContractTx, tokenAbi } from "../kit/contracts.ts";
 import { type DaemonProcess, ensureBinary, runCli, startDaemon } from "../kit/daemon.ts";

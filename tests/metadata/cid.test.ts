@@ -11,11 +11,11 @@ import {
   buildFileDag,
   CHUNK_SIZE,
   cidOfContent,
-  MetadataError,
   unixFsLeafBlock,
   verifyContent,
   verifyContentWithBlocks,
 } from "../../src/metadata/cid.ts";
+import { MetadataError } from "../../src/core/errors.ts";
 import { bytesToHex } from "../../src/core/numbers.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import vectors from "../vectors/signatures.json" with { type: "json" };
 import { bytesToHex } from "../../src/core/numbers.ts";
-import { MetadataError } from "../../src/metadata/cid.ts";
+import { MetadataError } from "../../src/core/errors.ts";
 import { parseJsonLossless, parseOrgMetadata, parseServiceMetadata, selectGroup } from "../../src/metadata/model.ts";
 import { priceOf } from "../../src/metadata/pricing.ts";
 import { FREE_CALL_SIGNER, GROUP_ID_BASE64, MPE_ADDRESS, orgMetadata, PAYMENT_ADDRESS, serviceMetadata } from "./fixtures.ts";

@@ -1,4 +1,4 @@
-import { MetadataError } from "../../src/metadata/cid.ts";
+import { MetadataError } from "../../src/core/errors.ts";
 
 /**
  * How `p` fails, as `reason: message` of its MetadataError, so one `toBe` pins both; never throws, so a

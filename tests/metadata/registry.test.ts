@@ -13,7 +13,7 @@ import {
   readServiceUri,
   serviceIdToBytes32,
 } from "../../src/chain/registry.ts";
-import { MetadataError } from "../../src/metadata/cid.ts";
+import { MetadataError } from "../../src/core/errors.ts";
 import { parseContentUri } from "../../src/metadata/ipfs.ts";
 import { type RegistryChain, snetCliUriBytes, startRegistryChain } from "./anvil-registry.ts";
 

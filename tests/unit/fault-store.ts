@@ -10,7 +10,7 @@
  * suites against anvil, these only let a unit test choose what the chain says (or that it is silent).
  */
 import type { ChainChannel } from "../../src/core/channel.ts";
-import { unavailable } from "../../src/core/errors.ts";
+import { chainChannelUnreadable } from "../../src/core/messages/payments.ts";
 import type { Address } from "../../src/core/signatures.ts";
 import type { BlockSource, MpeReader } from "../../src/chain/mpe.ts";
 import { type Lease, type Store, StoreUnavailableError, type Transaction } from "../../src/store/contract.ts";
@@ -47,7 +47,9 @@ export interface StoreFaults {
   readonly leases: readonly Lease[];
 }
 
-const unavailableError = (what: string) => new StoreUnavailableError(`injected fault: ${what}, the outcome is unknown`);
+// Commits fail as a timed-out etcd request does: the client cannot tell whether the store applied them.
+const unavailableError = (what: string, outcome: "unknown" | "not-applied" = "not-applied") =>
+  new StoreUnavailableError(`injected fault: ${what}${outcome === "unknown" ? ", the outcome is unknown" : ""}`, { outcome });
 
 /**
  * Wraps `inner` with switchable faults. A mock on purpose: only for failures no real store can be made
@@ -85,13 +87,13 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
       if (failBefore > 0) {
         failBefore--;
         commits.push({ txn, outcome: "failed before applying" });
-        throw unavailableError("commit failed before reaching the store");
+        throw unavailableError("commit failed before reaching the store", "unknown");
       }
       const applied = await inner.commit(txn);
       if (failAfter > 0) {
         failAfter--;
         commits.push({ txn, outcome: applied ? "applied, answer lost" : "refused" });
-        throw unavailableError("commit answer lost");
+        throw unavailableError("commit answer lost", "unknown");
       }
       commits.push({ txn, outcome: applied ? "applied" : "refused" });
       return applied;
@@ -171,7 +173,7 @@ export function fakeMpeReader(address: Address, token: Address = "0x5fbdb2315678
     reads: 0,
     async channel(id) {
       reader.reads++;
-      if (reader.unreachable) throw unavailable("unable to read channel details from blockchain: fake chain is unreachable");
+      if (reader.unreachable) throw chainChannelUnreadable("fake chain is unreachable");
       return reader.channels.get(id) ?? UNKNOWN_ON_CHAIN;
     },
     async token() {

@@ -10,16 +10,8 @@ import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
 import type { FreeCallPayment } from "../../src/core/payment-headers.ts";
 import { type Address, freeCallInvocationMessage, personalDigest, recoverSigner, freeCallTokenMessage } from "../../src/core/signatures.ts";
 import { nobleRecovery } from "../../src/crypto/native-recovery.ts";
-import {
-  type FreeCallDeps,
-  UNLIMITED_REPORTED,
-  admitFreeCall,
-  allowedCalls,
-  availableCalls,
-  parseFreeCallToken,
-  signFreeCallToken,
-  verifyFreeCall,
-} from "../../src/payments/free-calls.ts";
+import { UNLIMITED_REPORTED, allowedCalls, availableCalls, parseFreeCallToken, signFreeCallToken } from "../../src/core/free-call-token.ts";
+import { type FreeCallDeps, admitFreeCall, verifyFreeCall } from "../../src/payments/free-calls.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeFreeCall, freeCallUserKey } from "../../src/store/prepaid-records.ts";
 import { keys as keysOf } from "../../src/store/records.ts";

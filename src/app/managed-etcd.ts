@@ -4,7 +4,8 @@ import { isAbsolute, join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../ops/log.ts";
 import { ManagedEtcdError, startManagedEtcd } from "../store/etcd-server.ts";
-import { CliError, Exit } from "./exit-codes.ts";
+import { Code } from "../core/errors.ts";
+import { managedEtcdFailed } from "../core/messages/startup.ts";
 
 /** Pid of the member this daemon started, kept in its data dir (etcd only warns about unknown files there). */
 const PID_FILE = "snetd-member.pid";
@@ -91,7 +92,7 @@ export async function maybeStartManagedEtcd(config: Config, log: Logger): Promis
     };
   } catch (err) {
     if (err instanceof ManagedEtcdError) {
-      throw new CliError(/timeout|healthy/i.test(err.message) ? Exit.UNREACHABLE : Exit.USAGE, `${err.message} (change ${err.key})`, { cause: err });
+      throw managedEtcdFailed(err.message, err.key, err.code === Code.UNAVAILABLE, err);
     }
     throw err;
   }

@@ -1,10 +1,10 @@
 /**
- * With `blockchain_enabled: false` the daemon's payment services still answer (payments.md §9): state,
+ * With `blockchain_enabled: false` the daemon's payment services still answer: state,
  * control and token services reply empty, free-call services say why they cannot work. Without these
  * the calls would be proxied to the AI service, which knows nothing about them.
  */
-import { Code, SnetError } from "../core/errors.ts";
-import { GetPaymentsListRequestSchema, PaymentReplySchema, PaymentsListReplySchema, StartClaimRequestSchema, StartMultipleClaimRequestSchema } from "../gen/control_service_pb.ts";
+import { blockchainDisabled } from "../../core/messages/tokens.ts";
+import { GetPaymentsListRequestSchema, PaymentReplySchema, PaymentsListReplySchema, StartClaimRequestSchema, StartMultipleClaimRequestSchema } from "../../gen/control_service_pb.ts";
 import {
   ChannelStateReplySchema,
   ChannelStateRequestSchema,
@@ -12,12 +12,12 @@ import {
   FreeCallStateRequestSchema,
   FreeCallTokenSchema,
   GetFreeCallTokenRequestSchema,
-} from "../gen/state_service_pb.ts";
-import { TokenReplySchema, TokenRequestSchema } from "../gen/token_service_pb.ts";
-import { type DaemonMethod, unary } from "../transport/daemon-services.ts";
+} from "../../gen/state_service_pb.ts";
+import { TokenReplySchema, TokenRequestSchema } from "../../gen/token_service_pb.ts";
+import { type DaemonMethod, unary } from "./method.ts";
 
 const disabled = () => {
-  throw new SnetError(Code.FAILED_PRECONDITION, "error in generating token because blockchain is disabled, contact service provider");
+  throw blockchainDisabled();
 };
 
 export function disabledPaymentServices(): DaemonMethod[] {

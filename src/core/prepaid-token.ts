@@ -1,19 +1,12 @@
 /**
- * The prepaid bearer token (payments.md §7, signatures.md §4 "Prepaid bearer token"): an HS256 JWT with
- * the reference's claims — `payload` (decimal channel id), `userAddress` (EIP-55), `orgId`, `groupId`
- * (base64 text), `exp` — so only daemons of the same group, sharing its secret, accept it.
- *
- * The secret is `token_secret_key` when set (config refuses the reference's public default, pitfalls.md
- * #11), else 32 random bytes generated on the first start and kept in the store, created only if absent,
- * so every replica of the group reads the same one. HMAC verification is jose's (WebCrypto, timing-safe).
+ * The prepaid bearer token (docs/protocol/payments.md): an HS256 JWT with the reference's claims —
+ * `payload` (decimal channel id), `userAddress` (EIP-55), `orgId`, `groupId` (base64 text), `exp` — so
+ * only daemons of the same group, sharing its secret, accept it. HMAC verification is jose's (WebCrypto,
+ * timing-safe). Where the secret comes from is payments/token-secret.ts.
  */
 import { SignJWT, errors, jwtVerify } from "jose";
-import { unauthenticated } from "../core/errors.ts";
-import { type Address, isAddress } from "../core/signatures.ts";
-import type { Store } from "../store/contract.ts";
-import { decodeSecret, encodeSecret } from "../store/prepaid-records.ts";
-import { checksum } from "./escrow-gate.ts";
-import { storeCall } from "./channel-book.ts";
+import { prepaidTokenInvalid } from "./messages/tokens.ts";
+import { type Address, checksumAddress, isAddress } from "./signatures.ts";
 
 export const SECRET_BYTES = 32;
 const ALGORITHM = "HS256";
@@ -38,7 +31,7 @@ export interface PrepaidTokensOptions extends TokenScope {
   now?: () => Date;
 }
 
-const refuse = (reason: string) => unauthenticated(`prepaid token is not valid: ${reason}`);
+const refuse = prepaidTokenInvalid;
 
 /**
  * @example
@@ -52,7 +45,7 @@ export function prepaidTokens(o: PrepaidTokensOptions): PrepaidTokens {
   return {
     async issue(channelId, user) {
       const issuedAt = Math.floor(now().getTime() / 1000);
-      return new SignJWT({ payload: channelId.toString(), userAddress: checksum(user), orgId: o.orgId, groupId: o.groupIdBase64 })
+      return new SignJWT({ payload: channelId.toString(), userAddress: checksumAddress(user), orgId: o.orgId, groupId: o.groupIdBase64 })
         .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + o.lifetimeMinutes * 60)
@@ -78,19 +71,4 @@ export function prepaidTokens(o: PrepaidTokensOptions): PrepaidTokens {
       return { user: claims.userAddress.toLowerCase() as Address };
     },
   };
-}
-
-/**
- * The group's token secret: the configured one, else the one in the store, else a new random one stored
- * with a create-if-absent commit (when two replicas race on first start, both end up with the winner's).
- */
-export async function tokenSecret(store: Store, key: string, configured: string | undefined): Promise<{ secret: Uint8Array; source: "configured" | "stored" | "generated" }> {
-  if (configured !== undefined && configured !== "") return { secret: new TextEncoder().encode(configured), source: "configured" };
-  for (;;) {
-    const entry = await storeCall("read token secret", () => store.get(key));
-    if (entry) return { secret: decodeSecret(entry.value), source: "stored" };
-    const secret = crypto.getRandomValues(new Uint8Array(SECRET_BYTES));
-    const created = await storeCall("store token secret", () => store.commit({ compare: [{ key, version: 0n }], then: [{ op: "put", key, value: encodeSecret(secret) }] }));
-    if (created) return { secret, source: "generated" };
-  }
 }

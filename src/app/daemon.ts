@@ -1,28 +1,24 @@
 /**
  * The running daemon: one listener, the daemon's own methods, the payment gate and the proxy, wired
- * from resolved settings. Everything that reads files, the chain or the store happens before this
- * (cli/serve.ts); here only sockets, and the TLS files the listener needs.
+ * from resolved settings. Everything that reads the chain or the store happens before this
+ * (app/daemon-settings.ts); here only sockets, and the TLS files the listener needs.
  */
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { ConfigError, type ConfigProblem } from "./config/load.ts";
-import { type SnetError, toSnetError } from "./core/errors.ts";
-import { cachedProbe } from "./ops/health.ts";
-import { daemonMetrics } from "./ops/metrics.ts";
-import type { ServerCall } from "./transport/call.ts";
-import type { DaemonMethod } from "./transport/daemon-services.ts";
-import { healthMethods } from "./transport/health-service.ts";
-import { type HeartbeatSource, httpApp } from "./transport/http-app.ts";
-import { type Admission, FREE_PASS, proxyCall, statusTrailers } from "./transport/proxy.ts";
-import { methodTable } from "./transport/daemon-services.ts";
-import { type RunningServer, startServer } from "./transport/server.ts";
-import { loopbackCall } from "./transport/loopback.ts";
-import { upstream as createUpstream, type Upstream } from "./transport/upstream.ts";
-
-/** Decides whether a proxied call may reach the service; throws a SnetError to refuse it. */
-export interface PaymentGate {
-  admit(call: ServerCall): Promise<Admission>;
-}
+import { ConfigError, type ConfigProblem } from "../config/load.ts";
+import { type Admission, FREE_PASS, type PaymentGate } from "../core/admission.ts";
+import { type SnetError, toSnetError } from "../core/errors.ts";
+import { daemonMetrics } from "../ops/metrics.ts";
+import type { ServerCall } from "../transport/call.ts";
+import { cachedProbe } from "../transport/health-probe.ts";
+import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
+import { loopbackCall } from "../transport/loopback.ts";
+import { proxyCall } from "../transport/proxy.ts";
+import { type RunningServer, startServer } from "../transport/server.ts";
+import { healthMethods } from "../transport/services/health.ts";
+import { type DaemonMethod, methodTable } from "../transport/services/method.ts";
+import { statusTrailers } from "../transport/status.ts";
+import { upstream as createUpstream, type Upstream } from "../transport/upstream.ts";
 
 export interface DaemonSettings {
   host: string;

@@ -1,6 +1,6 @@
 /**
  * grpc.health.v1.Health for the daemon itself: Check answers NOT_SERVING as a normal reply (the reference
- * returns an error), Watch streams real changes, List reports the daemon's view (wire.md §3.5).
+ * returns an error), Watch streams real changes, List reports the daemon's view.
  */
 import {
   HealthCheckRequestSchema,
@@ -8,9 +8,9 @@ import {
   HealthCheckResponse_ServingStatus as Status,
   HealthListRequestSchema,
   HealthListResponseSchema,
-} from "../gen/grpc/health/v1/health_pb.ts";
-import type { ProbeResult } from "../ops/health.ts";
-import { type DaemonMethod, serverStream, unary } from "./daemon-services.ts";
+} from "../../gen/grpc/health/v1/health_pb.ts";
+import type { ProbeResult } from "../health-probe.ts";
+import { type DaemonMethod, serverStream, unary } from "./method.ts";
 
 const statusOf = (p: ProbeResult) => (p.serving ? Status.SERVING : Status.NOT_SERVING);
 

@@ -7,6 +7,7 @@ export const VERSION = typeof SNETD_VERSION === "string" ? SNETD_VERSION : "0.1.
 export const GIT_SHA = typeof SNETD_GIT_SHA === "string" ? SNETD_GIT_SHA : "unknown";
 export const BUILD_DATE = typeof SNETD_BUILD_DATE === "string" ? SNETD_BUILD_DATE : "unbuilt";
 
+/** The runtime the daemon runs on, for `snetd version` and the start-up log. */
 export function runtimeName(): string {
   const v = process.versions as Record<string, string | undefined>;
   if (v.bun) return `bun ${v.bun}`;

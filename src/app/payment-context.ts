@@ -1,15 +1,14 @@
 /**
  * Everything the payment features need, built once from the configuration: chain client, metadata,
- * the served group, the store and its key namespace. Shared by `serve`, `list` and `claim`.
- * Every failure here is a CliError naming what failed and what to change (exit 2 or 3).
+ * the served group, the store and its key namespace. Shared by `serve`, `list`, `claim` and `freecall`.
+ * Every failure here names what failed and what to change (INVALID_ARGUMENT: exit 2, UNAVAILABLE: exit 3).
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { PublicClient } from "viem";
 import { type BlockSource, type MpeReader, blockSource, chainClient, mpeReader, shortError } from "../chain/mpe.ts";
 import { bytesToHex } from "../core/numbers.ts";
 import type { Address } from "../core/signatures.ts";
-import { CliError, Exit, unreachable } from "../cli/exit-codes.ts";
+import { chainUnreachable, metadataUnavailable, noRpcEndpoint } from "../core/messages/startup.ts";
 import type { Config } from "../config/schema.ts";
 import { KNOWN_NETWORKS } from "../config/schema.ts";
 import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/model.ts";
@@ -18,8 +17,8 @@ import type { Logger } from "../ops/log.ts";
 import type { Store } from "../store/contract.ts";
 import { memoryStore } from "../store/memory.ts";
 import { type Keys, keys as keysOf, namespacePrefix } from "../store/records.ts";
-import { sqliteStore } from "../store/sqlite.ts";
-import { type ChannelBook, channelBook } from "./channel-book.ts";
+import { openStore } from "./open-store.ts";
+import { type ChannelBook, channelBook } from "../payments/channel-book.ts";
 import { watchChannelEvents } from "../chain/mpe-events.ts";
 
 export interface PaymentContext {
@@ -41,45 +40,7 @@ export interface PaymentContext {
 export function rpcUrlOf(config: Config): string {
   const url = config.ethereum_json_rpc_http_endpoint;
   if (url) return url;
-  throw new CliError(
-    Exit.USAGE,
-    `ethereum_json_rpc_http_endpoint is not set; snetd has no default RPC provider (network "${config.blockchain_network_selected}"), set it to your node's URL`,
-  );
-}
-
-export function sqlitePath(config: Config): string {
-  return join(config.data_dir, "snetd-state.sqlite");
-}
-
-export async function openStore(config: Config, group: DaemonGroup | undefined, opts: { readOnly?: boolean } = {}): Promise<Store> {
-  const type = config.payment_channel_storage_type;
-  if (type === "memory") return memoryStore();
-  if (type === "sqlite") {
-    try {
-      return sqliteStore({ path: sqlitePath(config), ...(opts.readOnly ? { readOnly: true } : {}) });
-    } catch (err) {
-      throw new CliError(Exit.UNREACHABLE, `${(err as Error).message}; check data_dir ("${config.data_dir}")`, { cause: err });
-    }
-  }
-  const client = config.payment_channel_storage_client;
-  const endpoints = client.endpoints.length > 0 ? client.endpoints : (group?.storageEndpoints ?? []);
-  if (endpoints.length === 0) {
-    throw new CliError(Exit.USAGE, "payment_channel_storage_type is etcd but no endpoints are known: set payment_channel_storage_client.endpoints or the group's payment_channel_storage_client in the organization metadata");
-  }
-  const tls = {
-    ...(config.payment_channel_cert_path ? { certPath: config.payment_channel_cert_path } : {}),
-    ...(config.payment_channel_key_path ? { keyPath: config.payment_channel_key_path } : {}),
-    ...(config.payment_channel_ca_path ? { caPath: config.payment_channel_ca_path } : {}),
-  };
-  const connectionTimeoutMs = client.connection_timeout || group?.storageConnectionTimeoutMs || 5000;
-  const requestTimeoutMs = client.request_timeout || group?.storageRequestTimeoutMs || 3000;
-  try {
-    // Loaded only for etcd deployments: the etcd3 client costs ~0.1 s of start-up.
-    const { etcdStore } = await import("../store/etcd.ts");
-    return await etcdStore({ endpoints, connectionTimeoutMs, requestTimeoutMs, ...(Object.keys(tls).length ? { tls } : {}) });
-  } catch (err) {
-    throw unreachable(`cannot reach etcd at ${endpoints.join(", ")}: ${(err as Error).message}; check payment_channel_storage_client.endpoints`, err);
-  }
+  throw noRpcEndpoint(config.blockchain_network_selected);
 }
 
 export interface ContextOptions {
@@ -96,7 +57,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
   try {
     chainId = await client.getChainId();
   } catch (err) {
-    throw unreachable(`cannot reach the Ethereum node at ${rpcUrl}: ${shortError(err)}; check ethereum_json_rpc_http_endpoint`, err);
+    throw chainUnreachable(rpcUrl, shortError(err), err);
   }
   const network = (KNOWN_NETWORKS as Record<string, { chainId: bigint } | undefined>)[config.blockchain_network_selected];
   if (network && network.chainId !== BigInt(chainId)) {
@@ -121,7 +82,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
       },
     );
   } catch (err) {
-    throw unreachable(`cannot load the service metadata: ${(err as Error).message}`, err);
+    throw metadataUnavailable((err as Error).message, err);
   }
   const { group } = meta;
   const mpeAddress = group.mpeAddress.toLowerCase() as Address;

@@ -3,11 +3,13 @@
  * generated protobuf-es schemas and served over the same ServerCall as proxied calls.
  */
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, SnetError, toSnetError } from "../core/errors.ts";
-import type { ServerCall } from "./call.ts";
-import { decodeFrames, encodeFrame } from "./grpc-frames.ts";
-import type { Metadata } from "./metadata.ts";
-import { statusTrailers } from "./proxy.ts";
+import { toSnetError } from "../../core/errors.ts";
+import { compressedRequest, expectedOneMessage } from "../../core/messages/requests.ts";
+import { clientMessageTooLarge } from "../../core/messages/service.ts";
+import type { ServerCall } from "../call.ts";
+import { decodeFrames, encodeFrame } from "../grpc-frames.ts";
+import type { Metadata } from "../metadata.ts";
+import { statusTrailers } from "../status.ts";
 
 export interface MethodContext {
   readonly metadata: Metadata;
@@ -25,12 +27,12 @@ async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<U
   let size = 0;
   for await (const chunk of call.body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxMessageBytes + 5) throw new SnetError(Code.RESOURCE_EXHAUSTED, `received message larger than max (${size} vs. ${maxMessageBytes})`);
+    if (size > maxMessageBytes + 5) throw clientMessageTooLarge(size, maxMessageBytes);
     chunks.push(chunk);
   }
   const frames = decodeFrames(Buffer.concat(chunks));
-  if (frames.length !== 1) throw new SnetError(Code.INVALID_ARGUMENT, `expected exactly one request message, got ${frames.length}`);
-  if ((frames[0]!.flag & 1) !== 0) throw new SnetError(Code.UNIMPLEMENTED, "compressed requests are not supported");
+  if (frames.length !== 1) throw expectedOneMessage(frames.length);
+  if ((frames[0]!.flag & 1) !== 0) throw compressedRequest();
   return frames[0]!.payload;
 }
 

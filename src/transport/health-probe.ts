@@ -1,13 +1,13 @@
 /**
- * Readiness from a real probe of the AI service (pitfalls.md #35): a gRPC health Check over the shared
+ * Readiness from a real probe of the AI service (not a TCP connect, as the reference does): a gRPC health Check over the shared
  * upstream session. A service that answers UNIMPLEMENTED for health is reachable and counts as serving;
  * an unreachable one, or one reporting NOT_SERVING, does not.
  */
 import http2 from "node:http2";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.ts";
-import { decodeFrames, encodeFrame } from "../transport/grpc-frames.ts";
-import type { Upstream } from "../transport/upstream.ts";
+import { decodeFrames, encodeFrame } from "./grpc-frames.ts";
+import type { Upstream } from "./upstream.ts";
 
 export type ProbeResult = { serving: boolean; detail: string };
 

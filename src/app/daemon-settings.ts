@@ -1,0 +1,150 @@
+/**
+ * Everything `serve` builds before it listens: the listener settings from the configuration and, with
+ * payments on, the payment context, the gate and the daemon's own services. A new payment type or a
+ * new daemon service is wired here.
+ */
+import { createHash } from "node:crypto";
+import type { Config } from "../config/schema.ts";
+import { parseHostPort } from "../config/schema.ts";
+import { badDaemonEndpoint, daemonTypeUnsupported } from "../core/messages/startup.ts";
+import type { Address } from "../core/signatures.ts";
+import { defaultRecovery } from "../crypto/native-recovery.ts";
+import { priceOf } from "../metadata/pricing.ts";
+import type { Logger } from "../ops/log.ts";
+import { admitFreeCall } from "../payments/free-calls.ts";
+import { paymentGate } from "../payments/gate.ts";
+import { admitPrepaid } from "../payments/prepaid.ts";
+import { providerControl } from "../payments/provider-control.ts";
+import { readUsage } from "../payments/prepaid-usage.ts";
+import { type ChannelSlots, leasedSlots, localSlots } from "../payments/slots.ts";
+import { treasury } from "../payments/treasury.ts";
+import { decodeBinaryHeader } from "../transport/metadata.ts";
+import { channelStateService } from "../transport/services/channel-state.ts";
+import { disabledPaymentServices } from "../transport/services/disabled.ts";
+import { freeCallStateService } from "../transport/services/free-call-state.ts";
+import { providerControlService } from "../transport/services/provider-control.ts";
+import { tokenService } from "../transport/services/token.ts";
+import { VERSION } from "../core/version.ts";
+import { startAutoClaimFor } from "./auto-claim-setup.ts";
+import type { DaemonSettings } from "./daemon.ts";
+import { freeCallSetup } from "./free-call-setup.ts";
+import { maybeStartManagedEtcd } from "./managed-etcd.ts";
+import { type PaymentContext, paymentContext } from "./payment-context.ts";
+import { prepaidSetup } from "./prepaid-setup.ts";
+
+export interface BuiltSettings {
+  settings: DaemonSettings;
+  ctx?: PaymentContext;
+  /** Stops what the settings started (managed etcd, auto-claim, leases, store), after the listener. */
+  cleanup: () => Promise<void>;
+}
+
+/** The heartbeat's daemonID: sha256 of org, service, group and registry, as the reference computes it. */
+function daemonId(ctx: PaymentContext | undefined, config: Config): string {
+  const parts = ctx
+    ? [config.organization_id, config.service_id, ctx.group.groupIdBase64, config.registry_address_key ?? ""]
+    : [config.organization_id, config.service_id, "", ""];
+  return createHash("sha256").update(parts.join("")).digest("hex");
+}
+
+function baseSettings(config: Config, log: Logger): DaemonSettings {
+  const listen = parseHostPort(config.daemon_endpoint);
+  if (!listen) throw badDaemonEndpoint(config.daemon_endpoint);
+  if (config.daemon_type !== "grpc") throw daemonTypeUnsupported(config.daemon_type);
+  return {
+    host: listen.host,
+    port: listen.port,
+    ...(config.ssl_cert && config.ssl_key ? { tls: { certFile: config.ssl_cert, keyFile: config.ssl_key } } : {}),
+    serviceUrl: config.service_endpoint,
+    maxMessageBytes: config.max_message_size_in_mb * 1024 * 1024,
+    serviceTimeoutMs: config.service_timeout,
+    identity: {
+      daemonId: daemonId(undefined, config),
+      version: VERSION,
+      blockchainEnabled: config.blockchain_enabled,
+      network: config.blockchain_network_selected,
+      serviceId: config.service_id,
+    },
+    encoding: "proto",
+    metrics: config.metrics_enabled,
+    ...(config.passthrough_enabled ? {} : { loopback: true }),
+    onCallError: (path, err) => log.debug("call refused", { method: path, code: err.code, reason: err.message }),
+    onInternalError: (err) => log.error("internal error", { error: err instanceof Error ? err.message : String(err) }),
+  };
+}
+
+/** One in-flight call per channel: in memory for an embedded store, lease-bound keys on etcd. */
+async function slotsFor(ctx: PaymentContext, config: Config, owner: string): Promise<{ slots: ChannelSlots; lease?: { revoke(): Promise<void> } }> {
+  if (ctx.store.exclusive) return { slots: localSlots() };
+  const lease = await ctx.store.grantLease(config.channel_lease_ttl_s);
+  return { slots: leasedSlots(ctx.store, lease, owner), lease };
+}
+
+export async function buildSettings(initial: Config, log: Logger): Promise<BuiltSettings> {
+  let config = initial;
+  const base = baseSettings(config, log);
+  if (!config.blockchain_enabled) {
+    log.warn("blockchain_enabled is false: calls are passed through without payment");
+    return { settings: { ...base, methods: disabledPaymentServices() }, cleanup: async () => {} };
+  }
+
+  const member = await maybeStartManagedEtcd(config, log);
+  if (member && config.payment_channel_storage_type === "etcd" && config.payment_channel_storage_client.endpoints.length === 0) {
+    config = { ...config, payment_channel_storage_client: { ...config.payment_channel_storage_client, endpoints: [member.clientUrl] } };
+  }
+  let ctx: PaymentContext;
+  try {
+    ctx = await paymentContext(config, log, { watchEvents: true });
+  } catch (err) {
+    await member?.stop();
+    throw err;
+  }
+  const recovery = defaultRecovery();
+  const { slots, lease } = await slotsFor(ctx, config, `${process.pid}@${base.host}:${base.port}`);
+  const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
+  const allowed = config.allowed_user_flag ? new Set(config.allowed_user_addresses.map((a) => a.toLowerCase() as Address)) : undefined;
+  const allowedSigners = allowed ? { allowedSigners: allowed } : {};
+  const price = (path: string) => priceOf(ctx.group.pricing, path);
+  // Prepaid (concurrent) calls and free calls: the SDKs' default paths.
+  const prepaid = await prepaidSetup(ctx, { mpe, slots, recovery, price, ...allowedSigners });
+  const free = await freeCallSetup(ctx, { recovery, log, ...allowedSigners });
+  log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
+  const gate = paymentGate({
+    decodeBase64: decodeBinaryHeader,
+    prepaid: (path, p) => admitPrepaid(prepaid.deps, path, p),
+    freeCall: (path, p) => admitFreeCall(free, path, p),
+    escrow: { mpe, book: ctx.book, slots, keys: ctx.keys, blocks: ctx.blocks, recovery, expirationThreshold: ctx.group.expirationThreshold, price, ...allowedSigners },
+  });
+  const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
+  const tr = treasury({ store: ctx.store, keys: ctx.keys, book: ctx.book, slots });
+  const autoClaim = startAutoClaimFor(ctx, config, tr, log);
+  log.info("payments enabled", {
+    chain_id: ctx.chainId,
+    mpe,
+    group: ctx.group.groupName,
+    payment_address: ctx.group.paymentAddress,
+    store: ctx.store.kind,
+    signer_recovery: recovery.name,
+  });
+  return {
+    ctx,
+    settings: {
+      ...base,
+      identity: { ...base.identity, daemonId: daemonId(ctx, config) },
+      encoding: ctx.group.encoding,
+      gate,
+      methods: [
+        channelStateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery, prepaid: async (id) => (await readUsage(ctx, id)).usage }),
+        tokenService(prepaid.deps),
+        ...freeCallStateService(free),
+        ...providerControlService(providerControl({ mpe, paymentAddress, blocks: ctx.blocks, recovery, treasury: tr })),
+      ],
+    },
+    cleanup: async () => {
+      await autoClaim?.stop();
+      await member?.stop();
+      await lease?.revoke().catch(() => {});
+      await ctx.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * What the payment layer decides about a proxied call, in the terms the transport needs: which headers
+ * the service gets and what happens when the call ends. Payment types implement `PaymentGate`; the
+ * transport only ever sees an `Admission`.
+ */
+import type { SnetError } from "./errors.ts";
+import type { MetadataView } from "./payment-headers.ts";
+
+/** A proxied call as the payment layer sees it: the method and the client's metadata. */
+export interface PaidRequest {
+  readonly path: string;
+  readonly metadata: MetadataView;
+}
+
+/** What the payment layer decided for a call that may go ahead. */
+export interface Admission {
+  /** Headers set on the upstream request, overwriting the client's (`snet-user-address`). */
+  readonly setHeaders: Readonly<Record<string, string>>;
+  /** Client headers never forwarded. */
+  readonly dropHeaders: readonly string[];
+  /**
+   * Called once when the call ends: `ok` true when the service answered grpc-status 0. Resolves to an
+   * error to report instead of OK (e.g. the payment could not be stored), else undefined.
+   */
+  settle(ok: boolean): Promise<SnetError | undefined>;
+}
+
+/** Decides whether a proxied call may reach the service; throws a SnetError to refuse it. */
+export interface PaymentGate {
+  admit(request: PaidRequest): Promise<Admission>;
+}
+
+/** Payments off: every call passes, and nobody can claim an identity (docs/protocol/reference-differences.md). */
+export const FREE_PASS: Admission = {
+  setHeaders: {},
+  dropHeaders: ["snet-user-address"],
+  settle: async () => undefined,
+};
