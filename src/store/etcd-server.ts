@@ -222,7 +222,7 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
   const deadline = Date.now() + opts.startupTimeoutMs;
   try {
     for (;;) {
-      const err = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(r, 0))]);
+      const err = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 0))]);
       if (err) fail("binary", `cannot run etcd binary "${binary}": ${err.message}`, err);
       if (child.exitCode !== null || child.signalCode !== null) {
         fail("", `etcd exited with ${child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode} while starting${lastLines()}`);
