@@ -103,3 +103,15 @@ describe("SHA256SUMS and manifest.json", () => {
     }
   });
 });
+
+describe("README's Install section", () => {
+  test("its platform table names each release file with the signer recovery the manifest records", () => {
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const install = readme.slice(readme.indexOf("## Install\n"), readme.indexOf("\n## ", readme.indexOf("## Install\n") + 1));
+    const rows = install.split("\n").filter((line) => line.startsWith("| ") && line.includes("`snetd-"));
+    for (const entry of manifest.targets) {
+      const row = rows.find((r) => r.includes(`\`${entry.file}\``));
+      expect(row ?? `no row for ${entry.file}`).toEndWith(`| ${entry.signer_recovery}${entry.signer_recovery.startsWith("native") ? " (embedded)" : ""} |`);
+    }
+  });
+});

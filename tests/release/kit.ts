@@ -1,10 +1,11 @@
 /**
  * The release the suites in tests/release check: all five binaries built by `bun scripts/release.ts`
  * into dist/test-release/ (not dist/release/, which a real `npm run release` owns), at most once per
- * `bun test` process and only when something it is made from changed since the last build.
+ * `bun test` process and only when the commit or something it is made from changed since the last build.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildIdentity } from "../../build.ts";
 import { newestInput } from "../kit/binary.ts";
 import { MANIFEST_FILE, type Manifest, RELEASE_TARGETS, type ReleaseTarget } from "../../scripts/release.ts";
 
@@ -54,7 +55,7 @@ function readManifest(): Manifest | undefined {
   const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
   const complete = RELEASE_TARGETS.every((t) => manifest.targets.some((e) => e.target === t && existsSync(join(RELEASE_DIR, e.file))));
   const inputs = newestInput(["scripts/release.ts", "scripts/macho-sign.ts", "install.sh"]);
-  return complete && statSync(file).mtimeMs > inputs ? manifest : undefined;
+  return complete && statSync(file).mtimeMs > inputs && manifest.commit === buildIdentity().commit ? manifest : undefined;
 }
 
 async function buildIfStale(): Promise<Manifest> {
