@@ -26,6 +26,8 @@ export interface CompileOptions {
   target?: string;
   /** Embed the linux-x64 libsecp256k1 addon; false for any other platform, which uses @noble/curves. */
   nativeAddon: boolean;
+  /** Precompile to JSC bytecode (half the start-up); only for platforms where the result is run and tested. */
+  bytecode: boolean;
   identity: BuildIdentity;
 }
 
@@ -60,7 +62,7 @@ export function compileSnetd(options: CompileOptions): number {
   };
   // The SQLite writer thread is a second entry point, embedded next to main.
   // Bytecode halves start-up (module loading); it needs the ESM output format.
-  const args = ["build", "--compile", "--bytecode", "--format=esm", "--minify-syntax", "--sourcemap=none"];
+  const args = ["build", "--compile", ...(options.bytecode ? ["--bytecode"] : []), "--format=esm", "--minify-syntax", "--sourcemap=none"];
   if (options.target) args.push(`--target=${options.target}`);
   args.push("src/main.ts", "src/store/sqlite-worker.ts", "--outfile", outfile);
   for (const [k, v] of Object.entries(defines)) args.push("--define", `${k}=${JSON.stringify(v)}`);
@@ -73,6 +75,6 @@ if (import.meta.main) {
   const outfile = process.env.SNETD_OUTFILE ?? "dist/snetd";
   const identity = buildIdentity();
   const nativeAddon = `${process.platform}-${process.arch}` === NATIVE_ADDON_PLATFORM;
-  const ms = compileSnetd({ outfile, nativeAddon, identity });
+  const ms = compileSnetd({ outfile, nativeAddon, bytecode: true, identity });
   console.log(`built ${outfile} (${identity.version}, ${identity.commit}) in ${ms} ms`);
 }

@@ -32,6 +32,8 @@ export interface ManifestEntry {
   sha256: string;
   /** "native libsecp256k1" where the addon is embedded, else "pure-JS (@noble)". */
   signer_recovery: string;
+  /** Precompiled to JSC bytecode (faster start-up). */
+  bytecode: boolean;
 }
 
 /** dist/release/manifest.json. */
@@ -47,6 +49,14 @@ export const MANIFEST_FILE = "manifest.json";
 export const SUMS_FILE = "SHA256SUMS";
 /** Shipped beside the binaries so that `curl …/install.sh | bash` works. */
 export const INSTALLER_FILE = "install.sh";
+
+/**
+ * Bytecode only where the tests run the binary (natively and under qemu-user): JSC bytecode made on
+ * Linux is reported to crash Bun on other operating systems (oven-sh/bun issue 18416).
+ */
+export function usesBytecode(target: ReleaseTarget): boolean {
+  return target.startsWith("linux-");
+}
 
 /** The file name of a target's binary: snetd-linux-x64, …, snetd-windows-x64.exe. */
 export function releaseFileName(target: ReleaseTarget): string {
@@ -98,9 +108,10 @@ export function buildRelease(outDir: string, targets: readonly ReleaseTarget[], 
     const file = releaseFileName(target);
     const path = join(outDir, file);
     const nativeAddon = target === NATIVE_ADDON_PLATFORM;
-    buildMs.set(target, compileSnetd({ outfile: path, target: `bun-${target}`, nativeAddon, identity }));
+    const bytecode = usesBytecode(target);
+    buildMs.set(target, compileSnetd({ outfile: path, target: `bun-${target}`, nativeAddon, bytecode, identity }));
     if (target.startsWith("darwin-")) ensureMachOSignature(path);
-    entries.push({ target, file, size: statSync(path).size, sha256: sha256File(path), signer_recovery: recoveryLabel(nativeAddon ? "libsecp256k1" : "noble") });
+    entries.push({ target, file, size: statSync(path).size, sha256: sha256File(path), signer_recovery: recoveryLabel(nativeAddon ? "libsecp256k1" : "noble"), bytecode });
   }
   const manifest: Manifest = { version: identity.version, commit: identity.commit, build_date: identity.date, bun: Bun.version, targets: entries };
   writeFileSync(join(outDir, SUMS_FILE), entries.map((e) => `${e.sha256}  ${e.file}\n`).join(""));
@@ -121,7 +132,7 @@ if (import.meta.main) {
   const { manifest, buildMs } = buildRelease(outDir, targets);
   for (const entry of manifest.targets) {
     const mb = (entry.size / 1e6).toFixed(1);
-    console.log(`${entry.file.padEnd(24)} ${mb.padStart(6)} MB  ${String(buildMs.get(entry.target)).padStart(6)} ms  ${entry.signer_recovery}`);
+    console.log(`${entry.file.padEnd(24)} ${mb.padStart(6)} MB  ${String(buildMs.get(entry.target)).padStart(6)} ms  ${entry.signer_recovery}${entry.bytecode ? ", bytecode" : ""}`);
   }
   console.log(`release ${manifest.version} (${manifest.commit}) in ${outDir}: ${manifest.targets.length} binaries, ${SUMS_FILE}, ${MANIFEST_FILE}, ${INSTALLER_FILE}`);
 }

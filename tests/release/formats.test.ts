@@ -87,7 +87,7 @@ describe("SHA256SUMS and manifest.json", () => {
     expect(r.stdout.trim().split("\n").sort()).toEqual(RELEASE_TARGETS.map((t) => `${releaseFileName(t)}: OK`).sort());
   });
 
-  test("the manifest names the package version, the commit, and each file's size, sha256 and signer recovery", () => {
+  test("the manifest names the package version, the commit, and each file's size, sha256, signer recovery and bytecode", () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
     const head = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
     expect(manifest.version).toBe(pkg.version);
@@ -100,6 +100,8 @@ describe("SHA256SUMS and manifest.json", () => {
       expect(entry.size).toBe(statSync(join(RELEASE_DIR, entry.file)).size);
       expect(entry.sha256).toBe(sums.get(entry.file) ?? "missing");
       expect(entry.signer_recovery).toBe(entry.target === "linux-x64" ? "native libsecp256k1" : "pure-JS (@noble)");
+      // Bytecode only where run.test.ts runs the binary.
+      expect(entry.bytecode).toBe(entry.target.startsWith("linux-"));
     }
   });
 });
