@@ -51,11 +51,13 @@ export const SUMS_FILE = "SHA256SUMS";
 export const INSTALLER_FILE = "install.sh";
 
 /**
- * Bytecode only where the tests run the binary (natively and under qemu-user): JSC bytecode made on
- * Linux is reported to crash Bun on other operating systems (oven-sh/bun issue 18416).
+ * Bytecode only for the building machine's own operating system: JSC bytecode made on one OS is
+ * reported to crash Bun on another (oven-sh/bun issue 18416), while Linux-made bytecode runs on both
+ * Linux CPUs (tests/release/run.test.ts runs linux-arm64 under qemu-user).
  */
 export function usesBytecode(target: ReleaseTarget): boolean {
-  return target.startsWith("linux-");
+  const hostOs = process.platform === "win32" ? "windows" : process.platform;
+  return target.startsWith(`${hostOs}-`);
 }
 
 /** The file name of a target's binary: snetd-linux-x64, …, snetd-windows-x64.exe. */

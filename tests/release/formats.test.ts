@@ -100,7 +100,7 @@ describe("SHA256SUMS and manifest.json", () => {
       expect(entry.size).toBe(statSync(join(RELEASE_DIR, entry.file)).size);
       expect(entry.sha256).toBe(sums.get(entry.file) ?? "missing");
       expect(entry.signer_recovery).toBe(entry.target === "linux-x64" ? "native libsecp256k1" : "pure-JS (@noble)");
-      // Bytecode only where run.test.ts runs the binary.
+      // Built on Linux: bytecode for the Linux binaries only (scripts/release.ts usesBytecode).
       expect(entry.bytecode).toBe(entry.target.startsWith("linux-"));
     }
   });
