@@ -3,9 +3,13 @@
  *
  * The addon is loaded with a static require of its file so that `bun build --compile` embeds it in the
  * binary; when it cannot load (another platform, musl, Deno) the @noble/curves fallback is used.
+ * build.ts defines SNETD_NATIVE_SECP256K1=false for other platforms' binaries: the require below is then
+ * dead code the bundler drops, so no wrong-architecture addon is embedded.
  */
 import { nobleRecovery } from "../core/noble-recovery.ts";
 import { type Address, type ParsedSignature, type SignerRecovery, publicKeyToAddress } from "../core/signatures.ts";
+
+declare const SNETD_NATIVE_SECP256K1: boolean | undefined;
 
 interface NativeSecp256k1 {
   ecdsaRecover(output: Uint8Array, sig: Uint8Array, recid: number, msg32: Uint8Array): number;
@@ -13,16 +17,20 @@ interface NativeSecp256k1 {
 
 function loadNative(): NativeSecp256k1 | undefined {
   if (process.platform !== "linux" || process.arch !== "x64") return undefined;
-  try {
-    // A plain require of a literal path: Bun's bundler sees it and embeds the addon in the binary
-    // (through createRequire it would not). Runtimes without `require` in ESM fall back below.
-    const addon = require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node") as {
-      Secp256k1: new () => NativeSecp256k1;
-    };
-    return new addon.Secp256k1();
-  } catch {
-    return undefined;
+  // The `typeof` test folds to a constant at build time, which is what lets the bundler drop the require.
+  if (typeof SNETD_NATIVE_SECP256K1 === "undefined" || SNETD_NATIVE_SECP256K1) {
+    try {
+      // A plain require of a literal path: Bun's bundler sees it and embeds the addon in the binary
+      // (through createRequire it would not). Runtimes without `require` in ESM fall back below.
+      const addon = require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node") as {
+        Secp256k1: new () => NativeSecp256k1;
+      };
+      return new addon.Secp256k1();
+    } catch {
+      return undefined;
+    }
   }
+  return undefined;
 }
 
 function nativeRecovery(native: NativeSecp256k1): SignerRecovery {

@@ -48,9 +48,10 @@ async function buildIfStale(): Promise<string> {
   return SNETD_BINARY;
 }
 
-/** The latest modification time of anything the binary is built from. */
-function newestInput(): number {
-  let newest = Math.max(statSync(join(repoRoot, "build.ts")).mtimeMs, statSync(join(repoRoot, "package.json")).mtimeMs);
+/** The latest modification time of anything the binary is built from (plus `extraFiles`, repo-relative). */
+export function newestInput(extraFiles: string[] = []): number {
+  let newest = 0;
+  for (const file of ["build.ts", "package.json", ...extraFiles]) newest = Math.max(newest, statSync(join(repoRoot, file)).mtimeMs);
   for (const entry of readdirSync(join(repoRoot, "src"), { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suites need when they are missing: etcd (store suites), openssl
-# (TLS suites) and h2load (the benchmark smoke test). Anvil comes from npm. Without root, says what is missing and
-# carries on; the suites that need a missing tool then fail with their own message.
+# (TLS suites), h2load (the benchmark smoke test), qemu-user with an arm64 glibc (the release suite runs
+# the linux-arm64 binary) and wget (install.sh is tested with curl and with wget). Anvil comes from npm.
+# Without root, says what is missing and carries on; the suites that need a missing tool then fail with
+# their own message.
 set -euo pipefail
 
 missing_cmds=()
@@ -12,14 +14,25 @@ need() { # need <command> <debian package>
     packages+=("$2")
   fi
 }
+need_file() { # need_file <path> <debian package>
+  if [[ ! -e "$1" ]]; then
+    missing_cmds+=("$1")
+    packages+=("$2")
+  fi
+}
 need etcd etcd-server
 # TLS suites make throwaway certificates; slim images lack openssl.
 need openssl openssl
 # The benchmark smoke test (part of npm test) drives load with h2load.
 need h2load nghttp2-client
+# The release suite runs snetd-linux-arm64 under qemu-user; the binary needs arm64 glibc's loader and
+# libraries, which Debian's cross package puts in /usr/aarch64-linux-gnu (qemu-aarch64 -L).
+need qemu-aarch64 qemu-user
+need_file /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 libc6-arm64-cross
+need wget wget
 
 if [[ ${#packages[@]} -eq 0 ]]; then
-  echo "setup: test tools present (etcd, openssl, h2load)"
+  echo "setup: test tools present (etcd, openssl, h2load, qemu-aarch64 with arm64 glibc, wget)"
   exit 0
 fi
 
