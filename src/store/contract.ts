@@ -45,6 +45,14 @@ export interface Lease {
   revoke(): Promise<void>;
 }
 
+/** A change of a watched key: its new entry, or its deletion (also by lease expiry). */
+export type WatchEvent = { type: "put"; entry: Entry } | { type: "delete"; key: string };
+
+export interface Watcher {
+  /** Stops delivering events. */
+  close(): void;
+}
+
 export interface Store {
   /** "sqlite" and "memory" are owned by one process; "etcd" is shared by a replica group. */
   readonly kind: "sqlite" | "etcd" | "memory";
@@ -57,6 +65,12 @@ export interface Store {
   commit(txn: Transaction): Promise<boolean>;
   /** A lease kept alive by the store until revoked or the process dies. */
   grantLease(ttlSeconds: number): Promise<Lease>;
+  /**
+   * Calls `listener` for every change under `prefix` made after the watch started, in revision order,
+   * until closed; a watch that breaks is re-established by the store from the last revision it saw.
+   * Shared stores (etcd) must implement it; a store owned by one process may omit it.
+   */
+  watch?(prefix: string, listener: (event: WatchEvent) => void): Promise<Watcher>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 /** In-process store: for tests and `payment_channel_storage_type: memory` (state is lost on exit). */
-import type { Entry, Lease, Store, Transaction } from "./contract.ts";
+import type { Entry, Lease, Store, Transaction, WatchEvent } from "./contract.ts";
 import { applies } from "./txn.ts";
 
 /** A store in memory: for tests and `payment_channel_storage_type: memory` (nothing survives a restart). */
@@ -8,10 +8,20 @@ export function memoryStore(): Store {
   let revision = 0n;
   let nextLease = 1n;
   const leases = new Map<bigint, ReturnType<typeof setTimeout> | undefined>();
+  const watchers = new Set<{ prefix: string; listener: (event: WatchEvent) => void }>();
+  const notify = (event: WatchEvent) => {
+    const key = event.type === "put" ? event.entry.key : event.key;
+    for (const w of watchers) if (key.startsWith(w.prefix)) queueMicrotask(() => w.listener(event));
+  };
 
   const dropLease = (id: bigint) => {
     leases.delete(id);
-    for (const [k, e] of data) if (e.lease === id) data.delete(k);
+    for (const [k, e] of data) {
+      if (e.lease === id) {
+        data.delete(k);
+        notify({ type: "delete", key: k });
+      }
+    }
   };
 
   return {
@@ -27,8 +37,13 @@ export function memoryStore(): Store {
       if (!applies(txn, (k) => data.get(k)?.version ?? 0n)) return false;
       revision++;
       for (const op of txn.then) {
-        if (op.op === "delete") data.delete(op.key);
-        else data.set(op.key, { key: op.key, value: op.value, version: revision, ...(op.lease !== undefined ? { lease: op.lease } : {}) });
+        if (op.op === "delete") {
+          if (data.delete(op.key)) notify({ type: "delete", key: op.key });
+        } else {
+          const entry: Entry = { key: op.key, value: op.value, version: revision, ...(op.lease !== undefined ? { lease: op.lease } : {}) };
+          data.set(op.key, entry);
+          notify({ type: "put", entry });
+        }
       }
       return true;
     },
@@ -38,8 +53,14 @@ export function memoryStore(): Store {
       leases.set(id, undefined);
       return { id, ttlSeconds, revoke: async () => dropLease(id) };
     },
+    async watch(prefix, listener) {
+      const w = { prefix, listener };
+      watchers.add(w);
+      return { close: () => void watchers.delete(w) };
+    },
     async close() {
       data.clear();
+      watchers.clear();
     },
   };
 }

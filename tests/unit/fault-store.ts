@@ -78,6 +78,7 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
     exclusive: inner.exclusive,
     get: (key) => read(() => inner.get(key)),
     list: (prefix) => read(() => inner.list(prefix)),
+    ...(inner.watch ? { watch: inner.watch.bind(inner) } : {}),
     async commit(txn) {
       const hold = holds.shift();
       if (hold) {
