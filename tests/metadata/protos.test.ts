@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { getExtension } from "@bufbuild/protobuf";
 import { createTarGzip } from "nanotar";
 import { extractProtos } from "../../src/metadata/archive.ts";
 import { compileProtos } from "../../src/metadata/protos/compile.ts";
@@ -164,6 +165,19 @@ service ${name} {
     expect(warnings).toContain('price method "/calc.Calc/price" returns "calc.In", expected "pricing.PriceInCogs"');
   });
 
+  test("other method options (google.api.http from the archive) compile alongside", () => {
+    const protos = compileProtos({
+      "google/api/http.proto": 'syntax = "proto3"; package google.api; message HttpRule { oneof pattern { string get = 2; string post = 4; } string body = 7; repeated HttpRule additional_bindings = 11; }',
+      "google/api/annotations.proto": 'syntax = "proto3"; package google.api; import "google/api/http.proto"; import "google/protobuf/descriptor.proto"; extend google.protobuf.MethodOptions { HttpRule http = 72295728; }',
+      "svc.proto": 'syntax = "proto3"; package svc; import "google/api/annotations.proto"; message M {} service S { rpc a(M) returns (M) { option (google.api.http) = { post: "/v1/a" body: "*" additional_bindings { get: "/v1/a" } }; } }',
+    });
+    const method = protos.registry.getService("svc.S")?.methods[0];
+    const http = protos.registry.getExtension("google.api.http");
+    const rule = method?.proto.options && http && getExtension(method.proto.options, http);
+    expect(rule).toMatchObject({ pattern: { case: "post", value: "/v1/a" }, body: "*", additionalBindings: [{ pattern: { case: "get", value: "/v1/a" } }] });
+    expect(dynamicPricing(protos).priceMethods.size).toBe(0);
+  });
+
   test("an option naming no extension fails the compile", () => {
     const text = 'syntax = "proto3"; message M {} service S { rpc a(M) returns (M) { option (nope.x).y = "z"; } }';
     expect(compileError({ "s.proto": text })).toBe('failed to compile proto files: file "s.proto": option (nope.x) of method "S.a" names no known extension');
@@ -200,6 +214,11 @@ service Gen {
       datasetType: "zip",
       datasetDescription: "",
     });
+  });
+
+  test("a training option of the wrong type fails the compile, naming it", () => {
+    const bad = text.replace("option (training.max_models_per_user) = 3;", 'option (training.max_models_per_user) = "many";');
+    expect(compileError({ "img.proto": bad })).toStartWith('failed to compile proto files: file "img.proto": option (training.max_models_per_user) of method "img.Gen.draw" has a bad value: ');
   });
 
   test("no ModelID field: no trainable method", () => {

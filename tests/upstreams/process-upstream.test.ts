@@ -74,6 +74,12 @@ test("a non-zero exit is INTERNAL with the exit status and the output", async ()
   expect([err.code, err.message]).toEqual([Code.INTERNAL, "process failed: exit status 3; output=partialbad input\n"]);
 });
 
+test("a program killed by a signal reports it as Go does", async () => {
+  const exe = script("term.sh", "kill -TERM $$");
+  const err = await refusal(call(exe, new Uint8Array()));
+  expect([err.code, err.message]).toEqual([Code.INTERNAL, "process failed: signal: terminated; output="]);
+});
+
 test("a program that cannot be run is INTERNAL and names it", async () => {
   const missing = join(dir, "missing");
   const err = await refusal(call(missing, new Uint8Array()));

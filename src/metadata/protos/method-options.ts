@@ -6,7 +6,7 @@
  * protobufjs parses both syntaxes (`option (x).f = v;` and `option (x) = { f: v };`) into the same
  * parsedOptions object; the extension is resolved with protobuf scoping from the service's package.
  */
-import { type DescExtension, type FileRegistry, fromJson, type JsonValue, ScalarType, setExtension } from "@bufbuild/protobuf";
+import { type DescExtension, type DescMessage, type FileRegistry, fromJson, type JsonValue, ScalarType, setExtension } from "@bufbuild/protobuf";
 import { type FileDescriptorProto, type MethodOptions, MethodOptionsSchema } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import protobuf from "protobufjs";
@@ -50,15 +50,46 @@ function setOption(options: MethodOptions, name: string, value: unknown, method:
   try {
     setExtension(options, ext, extensionValue(ext, value, registry) as never);
   } catch (err) {
-    throw protoError(`${where} has a bad value: ${(err as Error).message}`, err);
+    // Options the daemon reads must be right; a value of any other option (google.api.http…) that this
+    // reader cannot take is left out rather than refusing a service whose protos protoc accepts.
+    if (DAEMON_OPTIONS.has(ext.number)) throw protoError(`${where} has a bad value: ${(err as Error).message}`, err);
   }
+}
+
+/** Dynamic pricing (9999127) and training (50001–50008). */
+const DAEMON_OPTIONS = new Set([9999127, 50001, 50002, 50003, 50004, 50005, 50006, 50007, 50008]);
+
+/**
+ * A text-format aggregate as protobufjs parsed it → the JSON form: a repeated field written once is a
+ * single value, and map entries are `{ key, value }` objects.
+ */
+function textToJson(desc: DescMessage, value: unknown): JsonValue {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value as JsonValue;
+  const out: Record<string, JsonValue> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const field = desc.fields.find((f) => f.name === key);
+    if (!field) {
+      out[key] = v as JsonValue;
+      continue;
+    }
+    const items = Array.isArray(v) ? v : [v];
+    if (field.fieldKind === "list") {
+      out[key] = items.map((item) => (field.message ? textToJson(field.message, item) : (item as JsonValue)));
+    } else if (field.fieldKind === "map") {
+      const entries = items as { key?: unknown; value?: unknown }[];
+      out[key] = Object.fromEntries(entries.map((e) => [String(e.key), field.message ? textToJson(field.message, e.value) : (e.value as JsonValue)]));
+    } else {
+      out[key] = field.message ? textToJson(field.message, v) : (v as JsonValue);
+    }
+  }
+  return out;
 }
 
 function extensionValue(ext: DescExtension, value: unknown, registry: FileRegistry): unknown {
   switch (ext.fieldKind) {
     case "message":
       // Text-format aggregates use proto field names and enum names, which the JSON reader accepts too.
-      return fromJson(ext.message, value as JsonValue, { registry });
+      return fromJson(ext.message, textToJson(ext.message, value), { registry, ignoreUnknownFields: true });
     case "enum": {
       if (typeof value === "number") return value;
       const known = ext.enum.values.find((v) => v.name === value);

@@ -11,7 +11,7 @@ import type { SnetError } from "../../core/errors.ts";
 import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
-import { cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "./messages.ts";
+import { CAUSE, cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "./messages.ts";
 import { causeText } from "./unary.ts";
 
 /** The reference has no timeout of its own; ours bounds the wait even when the client set none. */
@@ -95,7 +95,7 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
     stream.on("trailers", readStatus);
     stream.on("data", (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_REPLY_BYTES) return fail(priceUndecodable(`the reply of "${call.pricePath}" is larger than ${MAX_REPLY_BYTES} bytes`));
+      if (received > MAX_REPLY_BYTES) return fail(priceUndecodable(CAUSE.replyTooLarge(call.pricePath, MAX_REPLY_BYTES)));
       parts.push(chunk);
     });
     stream.on("error", (err) => fail(priceUnavailable(call.pricePath, causeText(err), err)));
@@ -107,7 +107,7 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
       }
     }));
     stream.on("close", () => {
-      if (!settled) fail(priceUnavailable(call.pricePath, `the stream closed without a status (code ${stream.rstCode ?? "none"})`));
+      if (!settled) fail(priceUnavailable(call.pricePath, CAUSE.streamClosed(stream.rstCode ?? "none")));
     });
     // One message, then half-close: the price method is unary.
     stream.end(encodeFrame(call.message));
@@ -115,7 +115,7 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
 }
 
 function priceOf(path: string, status: string | undefined, message: string, body: Uint8Array): bigint {
-  if (status === undefined) throw priceUnavailable(path, "the service answered without a gRPC status");
+  if (status === undefined) throw priceUnavailable(path, CAUSE.noStatus);
   if (status !== "0") {
     const code = Number(status);
     throw priceRpcFailed(CODE_NAMES[code] ?? `Code(${status})`, message);
@@ -128,7 +128,7 @@ function priceOf(path: string, status: string | undefined, message: string, body
   }
   const first = frames[0];
   if (!first) throw priceNoReply(path);
-  if (first.flag !== 0) throw priceUndecodable("the reply is compressed, which was not asked for");
+  if (first.flag !== 0) throw priceUndecodable(CAUSE.compressed);
   try {
     return fromBinary(PriceInCogsSchema, first.payload).price;
   } catch (err) {

@@ -15,6 +15,9 @@ import { applyCredentials, checkCredentials, type ServiceCredential } from "./cr
 import { stringifyGo } from "./go-json.ts";
 import {
   badMethodFormat,
+  CAUSE,
+  endpointBadScheme,
+  endpointNotUrl,
   httpExecError,
   httpReadError,
   httpResponseTooLarge,
@@ -125,7 +128,7 @@ export function httpUpstream(opts: HttpUpstreamOptions): UnaryUpstream {
         try {
           return jsonToProto(method.output, new TextDecoder().decode(raw), registry);
         } catch (err) {
-          throw jsonToProtoError(raw.length === 0 ? "the response body is empty" : causeText(err), err);
+          throw jsonToProtoError(raw.length === 0 ? CAUSE.emptyBody : causeText(err), err);
         }
       } finally {
         stop.done();
@@ -142,10 +145,10 @@ function parseEndpoint(endpoint: string): URL {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new Error(`service_endpoint "${endpoint}" is not a URL; an HTTP service needs http://host:port or https://host:port`);
+    throw new Error(endpointNotUrl(endpoint, "an HTTP service"));
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`service_endpoint "${endpoint}" has scheme "${url.protocol.slice(0, -1)}"; an HTTP service needs http:// or https://`);
+    throw new Error(endpointBadScheme(endpoint, url.protocol.slice(0, -1), "an HTTP service"));
   }
   return url;
 }
@@ -175,6 +178,6 @@ async function readErrorBody(response: Response, reason: () => SnetError | undef
   } catch (err) {
     const stopped = reason();
     if (stopped) throw stopped;
-    return `(body unreadable: ${causeText(err)})`;
+    return CAUSE.bodyUnreadable(causeText(err));
   }
 }

@@ -7,6 +7,9 @@
 import { isRawNumber, type LosslessJson, parseLossless, rawNumber, stringifyGo } from "./go-json.ts";
 import { grpcCodeOfHttpStatus } from "./http-upstream.ts";
 import {
+  CAUSE,
+  endpointBadScheme,
+  endpointNotUrl,
   jsonRpcBadRequest,
   jsonRpcError,
   jsonRpcExecError,
@@ -24,9 +27,14 @@ export interface JsonRpcUpstreamOptions {
 }
 
 export function jsonRpcUpstream(opts: JsonRpcUpstreamOptions): UnaryUpstream {
-  const url = new URL(opts.endpoint);
+  let url: URL;
+  try {
+    url = new URL(opts.endpoint);
+  } catch {
+    throw new Error(endpointNotUrl(opts.endpoint, "a JSON-RPC service"));
+  }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`service_endpoint "${opts.endpoint}" has scheme "${url.protocol.slice(0, -1)}"; a JSON-RPC service needs http:// or https://`);
+    throw new Error(endpointBadScheme(opts.endpoint, url.protocol.slice(0, -1), "a JSON-RPC service"));
   }
   const shown = `${url.origin}${url.pathname}`;
   const shutdown = new AbortController();
@@ -56,7 +64,7 @@ export function jsonRpcUpstream(opts: JsonRpcUpstreamOptions): UnaryUpstream {
           throw stop.reason() ?? jsonRpcError(causeText(err));
         });
         if (response.status < 200 || response.status > 299) {
-          const text = raw === "too-large" ? "(body larger than the limit)" : new TextDecoder().decode(raw.subarray(0, 4096));
+          const text = raw === "too-large" ? CAUSE.bodyOverLimit : new TextDecoder().decode(raw.subarray(0, 4096));
           // The reference answers UNAVAILABLE to any non-2xx; JSON-RPC servers report errors inside a 200.
           throw upstreamHttpStatus(grpcCodeOfHttpStatus(503), response.status, text);
         }
@@ -80,7 +88,7 @@ function resultOf(raw: Uint8Array): LosslessJson {
   } catch (err) {
     throw jsonRpcError(causeText(err));
   }
-  if (!isObject(reply)) throw jsonRpcError("the reply is not a JSON object");
+  if (!isObject(reply)) throw jsonRpcError(CAUSE.notJsonObject);
   const { error, result } = reply;
   if (error !== undefined && error !== null) {
     // An error object yields its message (text, or "" when absent); anything else is quoted as JSON.

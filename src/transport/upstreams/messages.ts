@@ -43,7 +43,11 @@ export const jsonRpcResponseTooLarge = (limit: number) =>
 
 // ---- process (§5) ----
 
-/** `status` is "exit status <n>" or "signal: <name>", as Go prints a process error. */
+/** As Go prints a process error: "exit status <n>" or "signal: killed". */
+export const processExitStatus = (code: number) => `exit status ${code}`;
+const SIGNAL_TEXT: Readonly<Record<string, string>> = { SIGKILL: "killed", SIGTERM: "terminated", SIGSEGV: "segmentation fault", SIGABRT: "aborted", SIGINT: "interrupt" };
+export const processSignalStatus = (signal: string | null) => `signal: ${signal ? (SIGNAL_TEXT[signal] ?? signal) : "unknown"}`;
+/** `status` from processExitStatus or processSignalStatus. */
 export const processFailed = (status: string, output: string) => err(Code.INTERNAL, `process failed: ${status}; output=${output}`);
 export const processNotStarted = (path: string, cause: string, raw?: unknown) =>
   err(Code.INTERNAL, `process failed: cannot run ${JSON.stringify(path)}: ${cause}; output=`, raw);
@@ -62,6 +66,25 @@ export const priceTimeout = (path: string, ms: number) =>
   err(Code.UNAVAILABLE, `cannot get the price from the service: "${path}" did not answer within ${ms} ms`);
 
 // ---- Any adapter ----
+
+/** Causes quoted inside the messages above. */
+export const CAUSE = {
+  emptyBody: "the response body is empty",
+  notJsonObject: "the reply is not a JSON object",
+  bodyOverLimit: "(body larger than the limit)",
+  bodyUnreadable: (cause: string) => `(body unreadable: ${cause})`,
+  noStatus: "the service answered without a gRPC status",
+  streamClosed: (rstCode: number | string) => `the stream closed without a status (code ${rstCode})`,
+  compressed: "the reply is compressed, which was not asked for",
+  replyTooLarge: (path: string, limit: number) => `the reply of "${path}" is larger than ${limit} bytes`,
+} as const;
+
+export const shuttingDown = () => err(Code.UNAVAILABLE, "the daemon is shutting down");
+/** Start-up: `service_endpoint` of an HTTP or JSON-RPC service. */
+export const endpointNotUrl = (endpoint: string, kind: string) =>
+  `service_endpoint "${endpoint}" is not a URL; ${kind} needs http://host:port or https://host:port`;
+export const endpointBadScheme = (endpoint: string, scheme: string, kind: string) =>
+  `service_endpoint "${endpoint}" has scheme "${scheme}"; ${kind} needs http:// or https://`;
 
 export const deadlineExceeded = (what: string, ms: number) => err(Code.DEADLINE_EXCEEDED, `deadline exceeded: ${what} did not answer within ${ms} ms`);
 export const cancelled = () => err(Code.CANCELLED, "cancelled by the client");

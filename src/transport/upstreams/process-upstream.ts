@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import type { SnetError } from "../../core/errors.ts";
 import { splitGrpcPath } from "../../metadata/protos/methods.ts";
-import { processFailed, processNotStarted, processOutputTooLarge } from "./messages.ts";
+import { processExitStatus, processFailed, processNotStarted, processOutputTooLarge, processSignalStatus } from "./messages.ts";
 import { callSignal, causeText, type UnaryUpstream } from "./unary.ts";
 
 export interface ProcessUpstreamOptions {
@@ -101,7 +101,7 @@ function run(opts: ProcessUpstreamOptions, method: string, req: Parameters<Unary
         if (stderrLine) opts.onStderr?.(stderrLine, child.pid);
         if (failure) return reject(failure);
         if (code === 0) return resolve(concat(stdout, stdoutBytes));
-        const status = code !== null ? `exit status ${code}` : `signal: ${signalName(signal)}`;
+        const status = code !== null ? processExitStatus(code) : processSignalStatus(signal);
         const output = new TextDecoder().decode(concat(stdout, stdoutBytes).subarray(0, STDERR_TAIL_BYTES)) + stderrTail;
         reject(processFailed(status, output));
       });
@@ -124,10 +124,4 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
     offset += p.length;
   }
   return out;
-}
-
-/** Go prints a signal's description ("killed", "terminated", …); the name is close enough and exact. */
-function signalName(signal: NodeJS.Signals | null): string {
-  const names: Partial<Record<NodeJS.Signals, string>> = { SIGKILL: "killed", SIGTERM: "terminated", SIGSEGV: "segmentation fault", SIGABRT: "aborted" };
-  return signal ? (names[signal] ?? signal) : "unknown";
 }

@@ -3,8 +3,8 @@
  * reply message out, or a SnetError carrying the gRPC code for the client. Payment is settled by the
  * caller: committed only when `call` resolves.
  */
-import { Code, SnetError } from "../../core/errors.ts";
-import { cancelled, deadlineExceeded } from "./messages.ts";
+import type { SnetError } from "../../core/errors.ts";
+import { cancelled, deadlineExceeded, shuttingDown } from "./messages.ts";
 
 export interface UnaryRequest {
   /** The gRPC path, e.g. "/example.Calculator/add". */
@@ -44,7 +44,7 @@ export function callSignal(req: UnaryRequest, what: string, extra?: AbortSignal)
   const ms = Math.max(0, Math.min(req.timeoutMs, MAX_TIMER_MS));
   const timer = setTimeout(() => stop(deadlineExceeded(what, ms)), ms);
   const onClientAbort = () => stop(cancelled());
-  const onExtra = () => stop(new SnetError(Code.UNAVAILABLE, "the daemon is shutting down"));
+  const onExtra = () => stop(shuttingDown());
   if (req.signal.aborted) onClientAbort();
   else req.signal.addEventListener("abort", onClientAbort, { once: true });
   if (extra?.aborted) onExtra();

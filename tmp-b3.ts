@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { create, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { compileProtos } from "./src/metadata/protos/compile.ts";
+import { protoToJson, jsonToProto } from "./src/transport/upstreams/proto-json.ts";
+import { stringifyGo } from "./src/transport/upstreams/go-json.ts";
+import { callSignal, readCapped } from "./src/transport/upstreams/unary.ts";
+const src = { "kitchen.proto": readFileSync("tests/upstreams/fixtures/kitchen.proto", "utf8"), "kitchen/parts.proto": readFileSync("tests/upstreams/fixtures/kitchen/parts.proto", "utf8") };
+const protos = compileProtos(src);
+const reply = JSON.stringify({ user_name: "bob", big: "9007199254740993", tags: ["a", "b"] });
+const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: async (r) => { await r.text(); return new Response(reply); } });
+const desc = protos.registry.getMessage("kitchen.Everything") as DescMessage;
+const msg = toBinary(desc, create(desc, { userName: "bob", big: 5n, tags: ["x", "y"], html: "<b>", small: 3 } as never));
+const base = new URL(`http://127.0.0.1:${s.port}/`);
+const acc: Record<string, number> = {};
+const lap = (k: string, t: number) => { const n = performance.now(); acc[k] = (acc[k] ?? 0) + n - t; return n; };
+const sig = new AbortController().signal;
+const N = 3000;
+for (let i = 0; i < N; i++) {
+  let t = performance.now();
+  const body = protoToJson(desc, msg, protos.registry); t = lap("p2j", t);
+  const url = new URL(base); url.pathname = posix.join(base.pathname, "do_it");
+  const headers = new Headers(); headers.set("Content-Type", "application/json"); t = lap("url", t);
+  const stop = callSignal({ path: "", message: msg, timeoutMs: 5000, signal: sig }, "x"); t = lap("signal", t);
+  const text = stringifyGo(body); t = lap("stringify", t);
+  const r = await fetch(url, { method: "POST", headers, body: text, signal: stop.signal }); t = lap("fetch", t);
+  const raw = await readCapped(r.body, 1 << 20); t = lap("read", t);
+  jsonToProto(desc, new TextDecoder().decode(raw as Uint8Array), protos.registry); t = lap("j2p", t);
+  stop.done(); t = lap("done", t);
+}
+for (const [k, v] of Object.entries(acc)) console.log(k, (v / N * 1000).toFixed(1), "µs");
+s.stop(true);
