@@ -75,7 +75,7 @@ afterAll(() => {
 const request = new Uint8Array([0x0a, 0x03, 0x61, 0x62, 0x63]);
 
 test("a unary grpc-js price method answers after the half-close; the price is an exact uint64", async () => {
-  const price = await fetchDynamicPrice(up, { pricePath: "/calc.Calc/price", message: request, headers: { "x-caller": "test" } });
+  const price = await fetchDynamicPrice(up, { pricePath: "/calc.Calc/price", message: request, headers: { "x-caller": "test", "grpc-accept-encoding": "gzip", "grpc-encoding": "gzip" } });
   expect(price).toBe(123456789012345678n);
   const last = seen.at(-1);
   expect(Buffer.from(last?.request ?? []).equals(Buffer.from(request))).toBe(true);

@@ -24,12 +24,14 @@ export interface PriceCall {
   readonly pricePath: string;
   /** The client's first request message, unframed. */
   readonly message: Uint8Array;
-  /** Headers sent along (e.g. the client's metadata); pseudo-headers and grpc-timeout are set here. */
+  /** Headers sent along (e.g. the client's metadata); transport headers (grpc-*, content-type…) are dropped. */
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   /** The client's remaining deadline, if any; the wait is min(this, PRICE_TIMEOUT_MS). */
   readonly clientTimeoutMs?: number;
   readonly signal?: AbortSignal;
 }
+
+const HOP_HEADERS = new Set(["content-type", "content-length", "te", "user-agent", "connection", "host"]);
 
 /** grpc-go's names of status codes, as the reference prints them in "rpc error: code = …". */
 const CODE_NAMES = [
@@ -48,7 +50,11 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
     throw priceUnavailable(call.pricePath, causeText(err), err);
   }
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(call.headers ?? {})) if (!k.startsWith(":")) headers[k] = typeof v === "string" ? v : [...v];
+  for (const [k, v] of Object.entries(call.headers ?? {})) {
+    // Transport headers of the client's call describe that call, not this one (its compression, size).
+    if (k.startsWith(":") || k.startsWith("grpc-") || HOP_HEADERS.has(k)) continue;
+    headers[k] = typeof v === "string" ? v : [...v];
+  }
   Object.assign(headers, {
     ":method": "POST",
     ":path": call.pricePath,
