@@ -10,6 +10,7 @@ import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary }
 import { anyPack, DurationSchema } from "@bufbuild/protobuf/wkt";
 import { Code } from "../../src/core/errors.ts";
 import { compileProtos } from "../../src/metadata/protos/compile.ts";
+import { fetchDynamicPriceVia } from "../../src/transport/upstreams/dynamic-price.ts";
 import { httpUpstream } from "../../src/transport/upstreams/http-upstream.ts";
 import type { UnaryUpstream } from "../../src/transport/upstreams/unary.ts";
 import { freePort } from "../kit/ports.ts";
@@ -267,4 +268,22 @@ test("calls reuse one kept-alive connection", async () => {
   expect(new Set(fresh.seen.map((s) => s.clientPort)).size).toBe(1);
   await keep.close();
   await fresh.stop();
+});
+
+test("a dynamically priced HTTP service answers its price method over HTTP like any other method", async () => {
+  const priced = compileProtos({
+    "calc.proto": `syntax = "proto3"; package calc; import "pricing.proto";
+      message In { string text = 1; }
+      service Calc {
+        rpc work(In) returns (In) { option (pricing.my_method_option).estimatePriceMethod = "/calc.Calc/estimate"; }
+        rpc estimate(In) returns (pricing.PriceInCogs);
+      }`,
+  });
+  const In = priced.registry.getMessage("calc.In") as DescMessage;
+  const viaHttp = httpUpstream({ endpoint: service.url, protos: priced, maxResponseBytes: 1024 });
+  service.answer((req) => Response.json({ price: req.body === '{"text":"abc"}' ? "18446744073709551615" : "1" }));
+  const message = toBinary(In, create(In, { text: "abc" } as MessageInitShape<DescMessage>));
+  expect(await fetchDynamicPriceVia(viaHttp, { pricePath: "/calc.Calc/estimate", message })).toBe(18446744073709551615n);
+  expect(service.seen.at(-1)?.path).toBe("/estimate");
+  await viaHttp.close();
 });

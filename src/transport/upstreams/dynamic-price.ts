@@ -12,7 +12,7 @@ import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
 import { CAUSE, cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "./messages.ts";
-import { causeText } from "./unary.ts";
+import { causeText, type UnaryUpstream } from "./unary.ts";
 
 /** The reference has no timeout of its own; ours bounds the wait even when the client set none. */
 export const PRICE_TIMEOUT_MS = 10_000;
@@ -118,6 +118,21 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
     // One message, then half-close: the price method is unary.
     stream.end(encodeFrame(call.message));
   });
+}
+
+/**
+ * For `http`, `jsonrpc` and `process` services the price method is reached like any other method:
+ * through the service's own adapter (for http: POST <endpoint>/<price method>, reply `{"price": "…"}`).
+ * The reference dials gRPC even there, which cannot work.
+ */
+export async function fetchDynamicPriceVia(up: UnaryUpstream, call: PriceCall): Promise<bigint> {
+  const timeoutMs = Math.max(1, Math.min(call.clientTimeoutMs ?? PRICE_TIMEOUT_MS, PRICE_TIMEOUT_MS));
+  const reply = await up.call({ path: call.pricePath, message: call.message, timeoutMs, signal: call.signal ?? new AbortController().signal });
+  try {
+    return fromBinary(PriceInCogsSchema, reply).price;
+  } catch (err) {
+    throw priceUndecodable(causeText(err), err);
+  }
 }
 
 function priceOf(path: string, status: string | undefined, message: string, body: Uint8Array): bigint {
