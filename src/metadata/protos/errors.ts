@@ -1,8 +1,8 @@
 /**
  * Failures while compiling a service's .proto files. The reference daemon aborts start-up with
- * `failed to compile proto files: <err>` (shared/spec/upstreams.md §3.5, §7); so do we, with the cause.
+ * `failed to compile proto files: <err>` (docs/protocol/upstreams.md); so do we, with the cause.
  */
-import { MetadataError } from "../ipfs.ts";
+import { MetadataError } from "../../core/errors.ts";
 
 export const COMPILE_PREFIX = "failed to compile proto files: ";
 

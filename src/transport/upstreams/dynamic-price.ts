@@ -11,7 +11,7 @@ import type { SnetError } from "../../core/errors.ts";
 import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
-import { CAUSE, cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "./messages.ts";
+import { CAUSE, cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "../../core/messages/upstreams.ts";
 import { causeText, type UnaryUpstream } from "./unary.ts";
 
 /** The reference has no timeout of its own; ours bounds the wait even when the client set none. */

@@ -26,7 +26,7 @@ import {
   methodNotInProtos,
   protoToJsonError,
   upstreamHttpStatus,
-} from "./messages.ts";
+} from "../../core/messages/upstreams.ts";
 import { jsonToProto, protoToJson } from "./proto-json.ts";
 import { callSignal, causeText, readCapped, type UnaryUpstream } from "./unary.ts";
 

@@ -16,7 +16,7 @@ import {
   jsonRpcNullResult,
   jsonRpcResponseTooLarge,
   upstreamHttpStatus,
-} from "./messages.ts";
+} from "../../core/messages/upstreams.ts";
 import { callSignal, causeText, readCapped, type UnaryUpstream } from "./unary.ts";
 import { splitGrpcPath } from "../../metadata/protos/methods.ts";
 

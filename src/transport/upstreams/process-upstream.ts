@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import type { SnetError } from "../../core/errors.ts";
 import { splitGrpcPath } from "../../metadata/protos/methods.ts";
-import { processExitStatus, processFailed, processNotStarted, processOutputTooLarge, processSignalStatus } from "./messages.ts";
+import { processExitStatus, processFailed, processNotStarted, processOutputTooLarge, processSignalStatus } from "../../core/messages/upstreams.ts";
 import { callSignal, causeText, type UnaryUpstream } from "./unary.ts";
 
 export interface ProcessUpstreamOptions {

@@ -4,7 +4,7 @@
  * caller: committed only when `call` resolves.
  */
 import type { SnetError } from "../../core/errors.ts";
-import { cancelled, deadlineExceeded, shuttingDown } from "./messages.ts";
+import { cancelled, deadlineExceeded, shuttingDown } from "../../core/messages/upstreams.ts";
 
 export interface UnaryRequest {
   /** The gRPC path, e.g. "/example.Calculator/add". */
