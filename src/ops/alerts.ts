@@ -84,7 +84,7 @@ interface Tracked {
   lastDownSentAt: number;
   changes: number;
   detail: string;
-  pending?: ReturnType<typeof setTimeout>;
+  pending?: ReturnType<typeof setTimeout> | undefined;
 }
 
 const WHAT: Record<Component, string> = { service: "the AI service", chain: "the blockchain RPC", ipfs: "IPFS", store: "the payment store" };
