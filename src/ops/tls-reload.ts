@@ -26,6 +26,8 @@ export interface TlsReloadOptions {
   log: Logger;
   /** Periodic stat interval; default 10 s. */
   pollMs?: number;
+  /** false = periodic check only, for file systems without change events; default true. */
+  watch?: boolean;
   /** Events arrive per write; wait this long for the writer to finish both files. Default 250 ms. */
   settleMs?: number;
   now?: () => Date;
@@ -102,7 +104,7 @@ export async function watchCertificateFiles(opts: TlsReloadOptions): Promise<Cer
     settle = setTimeout(() => void reload("file change"), opts.settleMs ?? 250);
   };
   const watchers: FSWatcher[] = [];
-  for (const dir of new Set([dirname(certFile), dirname(keyFile)])) {
+  for (const dir of opts.watch === false ? [] : new Set([dirname(certFile), dirname(keyFile)])) {
     try {
       const w = watch(dir, { persistent: false }, onEvent);
       w.on("error", () => {}); // the periodic check still covers this directory

@@ -167,4 +167,16 @@ describe("certificate files reloaded while serving", () => {
     expect((await handshake(undefined)).fingerprint).toBe(fingerprint(D.cert));
     expect((await reloader.reload("SIGHUP")).status).toBe("unchanged");
   });
+
+  test("without change events the periodic check alone picks up a renewal", async () => {
+    const polling = await watchCertificateFiles({ certFile, keyFile, holder, log, pollMs: 200, watch: false });
+    try {
+      const E = makeCertificate({ names: ["localhost"], days: 6 });
+      install(E);
+      await until(async () => (await handshake(undefined)).fingerprint === fingerprint(E.cert), "the periodic check to swap the pair");
+      expect(log.matching("TLS certificate reloaded").at(-1)?.fields.why).toBe("periodic check");
+    } finally {
+      polling.close();
+    }
+  });
 });
