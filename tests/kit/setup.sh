@@ -19,13 +19,16 @@ go_tools() {
     [[ -x "$TOOLS/bin/$tool" ]] || missing+=("github.com/letsencrypt/pebble/v2/cmd/$tool@$PEBBLE_VERSION")
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
-  if ! command -v go >/dev/null 2>&1; then
+  # Go's tarball install puts it in /usr/local/go/bin, which a non-login shell may not have on PATH.
+  local go_bin
+  go_bin=$(command -v go || { [[ -x /usr/local/go/bin/go ]] && echo /usr/local/go/bin/go; } || true)
+  if [[ -z "$go_bin" ]]; then
     echo "setup: 'go' not found; the ACME suite needs Pebble: install Go, then rerun tests/kit/setup.sh" >&2
     return 0
   fi
   echo "setup: building ${missing[*]}"
   for m in "${missing[@]}"; do
-    GOBIN="$TOOLS/bin" go install "$m" || echo "setup: 'go install $m' failed; the ACME suite will say so" >&2
+    GOBIN="$TOOLS/bin" "$go_bin" install "$m" || echo "setup: 'go install $m' failed; the ACME suite will say so" >&2
   done
 }
 
