@@ -42,10 +42,16 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     "no-build": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    only: { type: "string", multiple: true },
   },
 });
 
 const quick = args.quick === true;
+/** `--only "paid, etcd" --only "paid, etcd c=1"`: run just these rows (exact names); skips micro rows. */
+const only = args.only && args.only.length > 0 ? new Set(args.only) : undefined;
+// Paid rows size their pre-signed payments from the passthrough client's rate, so that row always runs.
+const selected = <T extends { result: { name: string } }>(rows: T[]): T[] =>
+  only ? rows.filter((r) => only.has(r.result.name) || r.result.name.startsWith("passthrough (ts client)") || r.result.name === "passthrough c=1") : rows;
 const positive = (name: string, text: string | undefined, fallback: number) => {
   const n = text === undefined ? fallback : Number(text);
   if (!(n > 0)) throw new Error(`--${name} must be a positive number, got '${text}'`);
@@ -143,7 +149,8 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
       probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody),
     }),
   ];
-  await interleaved(loadedRows, t.reps);
+  const loadedRun = selected(loadedRows);
+  await interleaved(loadedRun, t.reps);
 
   const one = { path: ECHO_PATH, body: echoBody, streams: 1, connections: 1 };
   const s = single;
@@ -154,9 +161,10 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
     clientRow(stack, s, { name: "paid, embedded store c=1", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
     clientRow(stack, s, { name: "paid, etcd c=1", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
   ];
-  log("one call at a time");
-  await interleaved(singleRows, s.reps);
-  return [...loadedRows, ...singleRows].map((r) => r.result);
+  const singleRun = selected(singleRows);
+  if (singleRun.length > 0) log("one call at a time");
+  await interleaved(singleRun, s.reps);
+  return [...loadedRun, ...singleRun].map((r) => r.result);
 }
 
 async function microRows(stack: Stack): Promise<ReportRow[]> {
@@ -202,7 +210,7 @@ async function main(): Promise<number> {
   try {
     const results = await measureRows(stack);
     rows = reportRows(results, (r) => (r.concurrency === 1 ? "direct c=1" : "direct"));
-    rows.push(...(await microRows(stack)));
+    if (!only) rows.push(...(await microRows(stack)));
     if (args.profile) profile = await profilePaidRow(stack, { ...loaded, reps: 1 }, { repoRoot, streams: concurrency, connections, expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000 });
   } finally {
     await stack.stop();
@@ -228,8 +236,8 @@ async function main(): Promise<number> {
 
   const resultsDir = join(repoRoot, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, quick ? "quick.json" : "latest.json"), `${JSON.stringify(rows, null, 2)}\n`);
-  if (!quick) writeResultsMd(join(repoRoot, "bench/RESULTS.md"), body);
+  writeFileSync(join(resultsDir, quick ? "quick.json" : only ? "only.json" : "latest.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  if (!quick && !only) writeResultsMd(join(repoRoot, "bench/RESULTS.md"), body);
 
   const failing = rows.filter((r) => r.errors > 0 || (r.kind === "load" && !(r.calls_per_s && r.calls_per_s > 0)));
   for (const r of failing) console.error(`row "${r.name}" had ${r.errors} errors and ${r.calls_per_s ?? 0} calls/s${r.notes ? `: ${r.notes.join("; ")}` : ""}`);

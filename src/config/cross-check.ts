@@ -31,6 +31,9 @@ function sameListener(serviceUrl: string, daemon: string): boolean {
   return sPort === d.port && (sHost === dHost || (LOCAL_HOSTS.has(sHost) && LOCAL_HOSTS.has(dHost)));
 }
 
+/** Metrics and the dashboard without a token are acceptable only where no other machine can connect. */
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+
 export function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
   const out: CrossProblem[] = [];
   const str = (x: unknown): x is string => typeof x === "string";
@@ -93,6 +96,14 @@ export function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
       given: "",
       reason: `is empty while service_heartbeat_type is "${c.service_heartbeat_type}"`,
       expected: "the http(s) URL to probe, e.g. http://localhost:5000/health",
+    });
+  }
+  if (str(c.admin_endpoint) && c.admin_token === undefined && !isLoopback(parseHostPort(c.admin_endpoint)?.host ?? "")) {
+    out.push({
+      path: ["admin_token"],
+      given: "",
+      reason: `is empty while admin_endpoint "${c.admin_endpoint}" is reachable from other machines`,
+      expected: "a token of at least 16 bytes, or a loopback admin_endpoint such as 127.0.0.1:9090",
     });
   }
   if (c.metering_enabled === true && c.metering_endpoint === undefined) {

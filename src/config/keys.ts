@@ -40,6 +40,7 @@ import {
   ok,
   optional,
 } from "./values.ts";
+import { OPS_KEYS } from "./ops-keys.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "warning", "error", "fatal", "panic"] as const;
 
@@ -153,7 +154,7 @@ export const ConfigShape = z.object({
     m("number", "number", undefined, "global request rate limit per minute; unset = unlimited"),
     optional(asPositiveNumber),
   ),
-  burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = 2^31−1"),
+  burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = one minute of rate_limit_per_minute (the reference: 2^31−1)"),
   enable_dynamic_pricing: bool(false, "price methods with the pricing option 9999127 of the service proto"),
   model_training_enabled: bool(false, "serve the training.Daemon service", { unused: true }),
   model_maintenance_endpoint: optHttpUrl("http://localhost:5001", "provider's training.Model service", {
@@ -186,8 +187,13 @@ export const ConfigShape = z.object({
     m("hex key", "text", undefined, "key that signs metering reports", { secret: true, unused: true }),
     optional(asPrivateKey),
   ),
-  alerts_email: key(m("string", "text", "", "alert recipient; needs notification_endpoint", { unused: true }), asEmail),
-  notification_endpoint: optHttpUrl("https://notify.example", "alert notification service", { unused: true }),
+  alerts_email: key(
+    m("string", "text", "", "alert e-mail recipient; snetd sends it through alerts_smtp", { unused: true }),
+    asEmail,
+  ),
+  notification_endpoint: optHttpUrl("https://notify.example", "webhook that receives each alert as a JSON POST", {
+    unused: true,
+  }),
   service_heartbeat_type: oneOf(
     ["", "none", "tcp", "http", "https", "grpc"],
     "",
@@ -238,6 +244,7 @@ export const ConfigShape = z.object({
   channel_lease_ttl_s: int(10, 1, 3600, "TTL in seconds of a channel's in-flight slot in etcd"),
   drain_timeout: duration("30s", "on SIGTERM/SIGINT, how long in-flight calls may finish"),
   metrics_enabled: bool(true, "serve Prometheus metrics"),
+  ...OPS_KEYS,
   auto_claim: group("claims submitted by the daemon itself (needs private_key)", {
     enabled: bool(false, "claim channels periodically"),
     expiring_within_blocks: cogs(0, "claim channels expiring within this many blocks; 0 = 2 × the group's threshold"),

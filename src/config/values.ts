@@ -165,6 +165,13 @@ export const asEmail: Check<string> = (value) =>
     ? ok(typeof value === "string" ? value.trim() : "")
     : bad("is not an e-mail address", "e.g. ops@example.org");
 
+/** A shared secret sent as a bearer token: long enough that guessing it over the network is hopeless. */
+export const asBearerToken: Check<string | undefined> = optional((value) => {
+  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, "text of at least 16 bytes");
+  const bytes = new TextEncoder().encode(value).length;
+  return bytes < 16 ? bad(`is ${bytes} bytes long`, "at least 16 bytes of random text (e.g. `openssl rand -hex 24`)") : ok(value);
+});
+
 export const asOneOf = <const T extends string>(values: readonly T[]): Check<T> => (value) => {
   const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
   const hit = values.find((x) => x === text);

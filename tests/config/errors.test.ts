@@ -1,7 +1,7 @@
 // Every way a configuration can be wrong: one problem per mistake, all reported together, no stack traces.
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/config/load.ts";
-import { problemsOf, tempDir, write } from "./kit.ts";
+import { load, problemsOf, tempDir, write } from "./kit.ts";
 
 const dir = tempDir();
 const yaml = (name: string, text: string) => write(dir, name, text);
@@ -252,4 +252,27 @@ test("all problems of all sources are reported together, one line each", () => {
   expect(lines(err)).toHaveLength(7);
   expect(err.message).toBe(err.format());
   expect(err.format()).not.toContain("    at "); // no stack frames in what the operator sees
+});
+
+describe("admin listener keys", () => {
+  const one = (text: string) => {
+    const err = problemsOf({ cwd: dir, file: yaml("admin.yaml", text) });
+    expect(err.problems).toHaveLength(1);
+    return err.format();
+  };
+
+  test("a non-loopback admin_endpoint needs admin_token; a loopback one does not", () => {
+    expect(one("admin_endpoint: 0.0.0.0:9090\n")).toStartWith(
+      'admin_token: "" is empty while admin_endpoint "0.0.0.0:9090" is reachable from other machines',
+    );
+    const { config } = load({ cwd: dir, file: yaml("admin-lo.yaml", "admin_endpoint: 127.0.0.1:9090\n") });
+    expect(config.admin_endpoint).toBe("127.0.0.1:9090");
+    expect(config.admin_token).toBeUndefined();
+  });
+
+  test("a short admin_token is refused without showing it", () => {
+    const text = one("admin_endpoint: 127.0.0.1:9090\nadmin_token: short\n");
+    expect(text).toBe("admin_token: the value (hidden) is 5 bytes long, expected at least 16 bytes of random text (e.g. `openssl rand -hex 24`)");
+    expect(text).not.toContain("short");
+  });
 });
