@@ -49,9 +49,13 @@ const { values: args } = parseArgs({
 const quick = args.quick === true;
 /** `--only "paid, etcd" --only "paid, etcd c=1"`: run just these rows (exact names); skips micro rows. */
 const only = args.only && args.only.length > 0 ? new Set(args.only) : undefined;
-// Paid rows size their pre-signed payments from the passthrough client's rate, so that row always runs.
-const selected = <T extends { result: { name: string } }>(rows: T[]): T[] =>
-  only ? rows.filter((r) => only.has(r.result.name) || r.result.name.startsWith("passthrough (ts client)") || r.result.name === "passthrough c=1") : rows;
+// Paid rows size their pre-signed payments from the passthrough client's rate: when any row of a group is
+// chosen, that group's passthrough client row runs too.
+const selected = <T extends { result: { name: string } }>(rows: T[], baseline: string): T[] => {
+  if (!only) return rows;
+  const chosen = rows.filter((r) => only.has(r.result.name));
+  return chosen.length === 0 ? [] : rows.filter((r) => only.has(r.result.name) || r.result.name === baseline);
+};
 const positive = (name: string, text: string | undefined, fallback: number) => {
   const n = text === undefined ? fallback : Number(text);
   if (!(n > 0)) throw new Error(`--${name} must be a positive number, got '${text}'`);
@@ -149,7 +153,7 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
       probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody),
     }),
   ];
-  const loadedRun = selected(loadedRows);
+  const loadedRun = selected(loadedRows, "passthrough (ts client)");
   await interleaved(loadedRun, t.reps);
 
   const one = { path: ECHO_PATH, body: echoBody, streams: 1, connections: 1 };
@@ -161,7 +165,7 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
     clientRow(stack, s, { name: "paid, embedded store c=1", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
     clientRow(stack, s, { name: "paid, etcd c=1", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
   ];
-  const singleRun = selected(singleRows);
+  const singleRun = selected(singleRows, "passthrough c=1");
   if (singleRun.length > 0) log("one call at a time");
   await interleaved(singleRun, s.reps);
   return [...loadedRun, ...singleRun].map((r) => r.result);
