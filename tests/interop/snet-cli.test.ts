@@ -2,8 +2,8 @@
 // `snet client call`; the provider lists and claims with `snet treasurer`, including a claim left in
 // flight; then an org and service published by snet-cli itself to the test IPFS are served by a second
 // daemon. Every step is a real snet process with a throwaway HOME. 3.1.1 (the newest) runs its first
-// three tests in `npm test` and the rest in `npm run test:interop`; 3.0.0 runs there after
-// `tests/interop/setup.sh --legacy` (tests/interop/README.md).
+// three tests (channel, escrow calls, treasurer claim) in `npm test` and the rest in
+// `npm run test:interop`; 3.0.0 runs only there (tests/interop/README.md).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +29,7 @@ function snetCliSuite(client: ClientName, tier: Tier): void {
   const gate = clientGate(client, tier);
   // The newest client's core (channel, calls, claim) runs in npm test; the rest with test:interop.
   const more = tier !== "fast" || tierRuns("full");
-  if (gate.run && !more) console.log(`tests/interop: ${client}: 4 more tests run in 'npm run test:interop'`);
+  if (gate.run && !more) console.log(`tests/interop: ${client}: 5 more tests run in 'npm run test:interop'`);
   const moreTest = test.skipIf(!more);
 
   let w: InteropWorld;
@@ -129,7 +129,7 @@ function snetCliSuite(client: ClientName, tier: Tier): void {
       expect(await unclaimed()).toEqual(new Map());
     }, STEP_MS);
 
-    test("after the claim the client signs the new nonce from a fresh amount", async () => {
+    moreTest("after the claim the client signs the new nonce from a fresh amount", async () => {
       await as("client");
       expect(await paidCall("after claim")).toMatchObject({ text: "after claim", nonce: "1", amount: "100" });
     }, STEP_MS);

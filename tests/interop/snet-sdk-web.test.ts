@@ -4,7 +4,7 @@
 // token (wire.md §10), which fail until snetd serves v5 free calls (EXPECTED_TO_FAIL in js-world.ts).
 // 4.2.2's DefaultPaymentStrategy never tries free calls, so the free-call test uses the page's
 // FreeCallFirstStrategy (tests/interop/js/web-entry.mjs), which patches three client bugs (README.md).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { channelState } from "../kit/paid-daemon.ts";
 import { CHROMIUM, JS_DIR, clientGate, requireInstalled } from "./clients.ts";
 import { daemonProblems } from "./daemon-log.ts";
 import { type InteropWorld, startInteropWorld } from "./interop-world.ts";
-import { type JsCallResult, jsWorldInfo, runNodeScript, titled, v5FreeCallToken } from "./js-world.ts";
+import { type JsCallResult, jsWorldInfo, runNodeScript, jsTest, v5FreeCallToken } from "./js-world.ts";
 import { bundleWebEntry } from "./web-bundle.ts";
 
 const gate = clientGate("snet-sdk-web 4.2.2", "fast");
@@ -57,23 +57,29 @@ describe.skipIf(!gate.run)(`${gate.client} (headless Chromium, cross-origin gRPC
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  test(titled("snet-sdk-web 4.2.2: escrow calls open a channel and sign one price more per call"), async () => {
+  jsTest("snet-sdk-web 4.2.2: escrow calls open a channel and sign one price more per call", async () => {
     expect(await run("escrow", 2)).toEqual(paid("escrow", ["web escrow 0", "web escrow 1"]));
     const channel = await channelOnChain(w.world.deployment, CHANNEL_ID);
     expect({ sender: channel.sender, recipient: channel.recipient }).toEqual({ sender: CLIENT.address, recipient: PROVIDER.address });
     expect(await signed()).toBe(2n * w.world.price);
   }, STEP_MS);
 
-  test(titled("snet-sdk-web 4.2.2: prepaid calls pay with one GetToken for both calls on the same channel"), async () => {
+  jsTest("snet-sdk-web 4.2.2: prepaid calls pay with one GetToken for both calls on the same channel", async () => {
     expect(await run("prepaid", 2)).toEqual(paid("prepaid-call", ["web prepaid 0", "web prepaid 1"]));
     expect(await signed()).toBe(4n * w.world.price);
   }, STEP_MS);
 
-  test(titled("snet-sdk-web 4.2.2: a free-calls-first strategy with a v5 free-call token uses the free calls, then pays"), async () => {
+  let freeRun: JsCallResult[] = [];
+  jsTest("snet-sdk-web 4.2.2: a free-calls-first strategy with a v5 free-call token completes every call", async () => {
     const token = v5FreeCallToken({ userId: "web-user@example.com", user: CLIENT.address, expiryBlock: (await w.world.head()) + 10_000n });
     const tokenFile = join(home, "free-call.json");
     writeFileSync(tokenFile, JSON.stringify(token));
-    expect(await run("free", FREE_CALLS + 1, [tokenFile])).toEqual([...paid("free-call", ["web free 0", "web free 1"]), ...paid("prepaid-call", ["web free 2"])]);
+    freeRun = await run("free", FREE_CALLS + 1, [tokenFile]);
+    expect(freeRun.map((r) => ({ ok: r.ok, text: r.text, payer: r.payer }))).toEqual(["web free 0", "web free 1", "web free 2"].map((text) => ({ ok: true, text, payer: CLIENT.address })));
+  }, STEP_MS);
+
+  jsTest("snet-sdk-web 4.2.2: a free-calls-first strategy with a v5 free-call token uses the free calls, then pays", async () => {
+    expect(freeRun).toEqual([...paid("free-call", ["web free 0", "web free 1"]), ...paid("prepaid-call", ["web free 2"])]);
     expect(daemonProblems(w.daemon.logs())).toEqual([]);
   }, STEP_MS);
 });

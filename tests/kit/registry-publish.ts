@@ -171,7 +171,8 @@ export function buildServiceMetadata(input: ServiceMetadataInput): Record<string
     display_name: "Test service",
     encoding: input.encoding ?? "proto",
     service_type: input.serviceType ?? "grpc",
-    // Required by snet-cli's schema even when empty; the protos come from `service_api_source`.
+    // Required by snet-cli's schema, where "" then requires `service_api_source`; snet-sdk-python 6.0.0
+    // refuses "", so publishService() sets it to the proto archive's CID along with `service_api_source`.
     model_ipfs_hash: "",
     mpe_address: input.mpeAddress,
     groups: [
@@ -233,7 +234,7 @@ export async function publishService(opts: PublishServiceOptions): Promise<Publi
   let protoCid: string | undefined;
   if (opts.protoArchive) {
     protoCid = await ipfs.add(opts.protoArchive, "proto.tar.gz");
-    serviceMetadata = { ...serviceMetadata, service_api_source: `ipfs://${protoCid}` };
+    serviceMetadata = { ...serviceMetadata, service_api_source: `ipfs://${protoCid}`, model_ipfs_hash: protoCid };
   }
   const orgMetadataCid = await ipfs.add(encoder.encode(JSON.stringify(opts.orgMetadata, null, 2)), "organization_metadata.json");
   const serviceMetadataCid = await ipfs.add(encoder.encode(JSON.stringify(serviceMetadata, null, 2)), "service_metadata.json");

@@ -5,8 +5,8 @@
 // Every mode uses the SDK's public DefaultPaymentStrategy, as a dApp does: `concurrency: false` pays by
 // escrow, `concurrency: true` (the SDK's default) with prepaid tokens; `free` adds the v5 free-call
 // options (email, token, expiry block from free-call.json) and so tries free calls first. A service
-// client keeps the first prepaid token it gets, planned for `concurrentCalls` prices, so `prepaid` asks
-// for one call per call it makes.
+// client keeps the first prepaid token it gets, planned for `concurrentCalls` prices, so `prepaid` and
+// `free` (whose fallback is prepaid) ask for one call per call they make.
 // Prints one line `RESULT <json>`: per call {"ok", "text", "payer", "type"} as the echo service saw it, or
 // {"ok": false, "error"}; the first failure ends the list.
 import { readFileSync } from "node:fs";
@@ -43,7 +43,7 @@ const sdk = new SnetSDK({
 });
 const options = { concurrency: mode !== "escrow" };
 if (mode === "free") Object.assign(options, JSON.parse(readFileSync(freeCallFile, "utf8")));
-const serviceClient = await sdk.createServiceClient(info.orgId, info.serviceId, EchoStub, info.groupName, new DefaultPaymentStrategy(mode === "prepaid" ? Number(callsText) : 1), options);
+const serviceClient = await sdk.createServiceClient(info.orgId, info.serviceId, EchoStub, info.groupName, new DefaultPaymentStrategy(mode === "escrow" ? 1 : Number(callsText)), options);
 
 const echo = (text) =>
   new Promise((resolve, reject) => serviceClient.service.Echo({ text }, (error, reply) => (error ? reject(error) : resolve(reply))));

@@ -1,4 +1,7 @@
-// One-off (not a test): prints what snet-sdk 2.0.0 sends for a v5 free call.
+// Not a test: prints what snet-sdk 2.0.0 sends for a v5 free call (the GetFreeCallsAvailable request as
+// hex, the call's metadata) and what the daemon answers, for work on v5 support (README.md here).
+//
+//   node observe-free-call.mjs <world.json with deployTx, as js-world.ts writes> <free-call.json>
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
