@@ -1,10 +1,11 @@
-"""snet-sdk-python 5.0.0 calls against an interop world (tests/interop/interop-world.ts).
+"""snet-sdk-python (5.0.0 or 6.0.0) calls against an interop world (tests/interop/interop-world.ts).
 
     python sdk_calls.py <world.json> <strategy: default|paid|prepaid|free> <calls> <client index>
 
 Prints one line `RESULT <json>`: a list with, per call, {"ok", "text", "payer", "type"} (what the echo
 service saw) or {"ok": false, "error", "trace"}; the first failure ends the list.
 """
+import importlib.metadata
 import json
 import sys
 import traceback
@@ -25,7 +26,7 @@ def main():
     with open(world_file) as f:
         info = json.load(f)
     client = info["clients"][client_index]
-    config = sdk.config.Config(
+    settings = dict(
         private_key=client["privateKey"],
         eth_rpc_endpoint=info["rpcUrl"],
         ipfs_endpoint=info["ipfsMultiaddr"],
@@ -36,9 +37,18 @@ def main():
         token_contract_address=info["token"],
         registry_contract_address=info["registry"],
     )
-    service_client = sdk.SnetSDK(config).create_service_client(
-        info["orgId"], info["serviceId"], info["groupName"], payment_strategy_type=STRATEGIES[strategy]
-    )
+    strategy_type = STRATEGIES[strategy]
+    if importlib.metadata.version("snet-sdk").startswith("5."):
+        service_client = sdk.SnetSDK(sdk.config.Config(**settings)).create_service_client(
+            info["orgId"], info["serviceId"], info["groupName"], payment_strategy_type=strategy_type
+        )
+    else:
+        # 6.0.0 reads one global configuration (also from SNET_* variables) and takes no Config object.
+        from snet.sdk.config import configure
+        configure(**settings)
+        service_client = sdk.SnetSDK().create_service_client(
+            info["orgId"], info["serviceId"], info["groupName"], payment_strategy_type=strategy_type
+        )
     results = []
     for i in range(calls):
         try:

@@ -10,6 +10,9 @@
  * | /api/v0/cat?arg= | GET, POST | content bytes; `<dir-cid>/<name>` resolves through a wrapped directory |
  * | /api/v0/block/get?arg= | GET, POST | the block whose hash is in the CID |
  * | /ipfs/<cid> | GET | gateway form (for `lighthouse_endpoint`); `?format=raw` → the block |
+ *
+ * Every answer allows any origin, as a Kubo node configured for dApps does (`API.HTTPHeaders`): snet-sdk-web
+ * fetches metadata from a page on another origin.
  */
 import http from "node:http";
 import type net from "node:net";
@@ -104,6 +107,11 @@ export async function startIpfsServer(): Promise<IpfsServer> {
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { ...CORS, "access-control-allow-methods": "GET, POST", "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*" });
+      res.end();
+      return;
+    }
     const body = await readBody(req);
     const kuboError = (message: string, status = 500) =>
       sendJson(res, status, { Message: message, Code: 0, Type: "error" });
@@ -167,7 +175,7 @@ export async function startIpfsServer(): Promise<IpfsServer> {
           const dir = addDirectory(added);
           lines.push({ Name: "", Hash: dir, Size: String(objects.get(dir)?.size ?? 0) });
         }
-        res.writeHead(200, { "content-type": "application/json", "x-chunked-output": "1" });
+        res.writeHead(200, { ...CORS, "content-type": "application/json", "x-chunked-output": "1" });
         res.end(lines.map((l) => `${JSON.stringify(l)}\n`).join(""));
         return;
       }
@@ -217,8 +225,10 @@ function readBody(req: http.IncomingMessage): Promise<Uint8Array> {
   });
 }
 
+const CORS = { "access-control-allow-origin": "*" };
+
 function send(res: http.ServerResponse, status: number, type: string, body: Uint8Array): void {
-  res.writeHead(status, { "content-type": type, "content-length": String(body.length) });
+  res.writeHead(status, { ...CORS, "content-type": type, "content-length": String(body.length) });
   res.end(body);
 }
 const sendText = (res: http.ServerResponse, status: number, text: string) =>

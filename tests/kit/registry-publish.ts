@@ -71,19 +71,29 @@ export interface OrgMetadataInput {
   paymentAddress: Address;
   /** Blocks a channel must outlive the head by (payments.md §3 step 6). */
   expirationThreshold: bigint;
-  /** The group's etcd URLs; the reference requires the list to be present, ours takes storage from config. */
+  /** The group's etcd URLs (snet-cli requires at least one); ours takes storage from config first. */
   etcdEndpoints?: string[];
 }
 
-/** Organization metadata with one group, carrying every field snet-cli's schema requires (metadata.md §3). */
+/** The reference's default etcd URL: a placeholder unless a daemon runs with etcd storage and no endpoints. */
+export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
+
+/**
+ * Organization metadata with one group that passes snet-cli 3.1.1's `snet organization validate-metadata`
+ * (metadata.md §3; tests/interop/metadata-validate.test.ts runs the real validator on it).
+ */
 export function buildOrgMetadata(input: OrgMetadataInput): Record<string, unknown> {
   return {
     org_name: `Test org ${input.orgId}`,
     org_id: input.orgId,
     org_type: "individual",
-    description: { description: "", short_description: "", url: "" },
+    description: {
+      description: `The organization the snetd test suites publish on a throw-away chain (${input.orgId}).`,
+      short_description: "snetd test organization",
+      url: "https://example.com/snetd-tests",
+    },
     assets: {},
-    contacts: [],
+    contacts: [{ contact_type: "general", email: "tests@example.com", phone: "" }],
     groups: [
       {
         group_name: input.groupName,
@@ -95,7 +105,7 @@ export function buildOrgMetadata(input: OrgMetadataInput): Record<string, unknow
           payment_channel_storage_client: {
             connection_timeout: "5s",
             request_timeout: "3s",
-            endpoints: input.etcdEndpoints ?? [],
+            endpoints: input.etcdEndpoints ?? [DEFAULT_ETCD_ENDPOINT],
           },
         },
       },
@@ -118,14 +128,20 @@ export interface ServiceMetadataInput {
   freeCallSignerAddress?: Address;
   freeCalls?: number;
   methodPricing?: MethodPricingInput;
-  /** The daemon's public URLs, for clients; the daemon does not read them. */
+  /** The daemon's public URLs, for clients (they dial the first); the daemon does not read them. */
   endpoints?: string[];
+  /** The daemons' Ethereum addresses (`snet service metadata-add-daemon-addresses`); the provider's by default. */
+  daemonAddresses?: Address[];
   serviceType?: "grpc" | "jsonrpc" | "process" | "http";
   encoding?: "proto" | "json";
 }
 
+/** Where clients look for the daemon when a test passes no `endpoints`: the reference's default port, dialed by no test. */
+export const DEFAULT_DAEMON_URL = "http://127.0.0.1:8080";
+
 /**
- * Service metadata with one group (metadata.md §4). The `fixed_price` entry comes first so every client
+ * Service metadata with one group (metadata.md §4); without `methodPricing` it passes snet-cli 3.1.1's
+ * `snet service validate-metadata` (its schema knows only `fixed_price` and `method_price` entries). The `fixed_price` entry comes first so every client
  * computes the same price (payments.md §8); it is the default unless `methodPricing` is given, in which
  * case the `fixed_price_per_method` entry is the default, since the daemon prices by the default entry only.
  */
@@ -155,18 +171,28 @@ export function buildServiceMetadata(input: ServiceMetadataInput): Record<string
     display_name: "Test service",
     encoding: input.encoding ?? "proto",
     service_type: input.serviceType ?? "grpc",
+    // Required by snet-cli's schema, where "" then requires `service_api_source`; snet-sdk-python 6.0.0
+    // refuses "", so publishService() sets it to the proto archive's CID along with `service_api_source`.
+    model_ipfs_hash: "",
     mpe_address: input.mpeAddress,
     groups: [
       {
         group_name: input.groupName,
         group_id: input.groupIdBase64,
         pricing,
-        endpoints: input.endpoints ?? [],
-        daemon_addresses: [],
+        endpoints: input.endpoints ?? [DEFAULT_DAEMON_URL],
+        daemon_addresses: input.daemonAddresses ?? [PROVIDER.address],
         free_calls: input.freeCalls ?? 0,
-        free_call_signer_address: input.freeCallSignerAddress ?? "",
+        ...(input.freeCallSignerAddress === undefined ? {} : { free_call_signer_address: input.freeCallSignerAddress }),
       },
     ],
+    service_description: {
+      url: "https://example.com/snetd-tests/echo",
+      short_description: "Echoes the request text (snetd test service)",
+      description: "The example AI service of the snetd test kit: answers each call with the text it was sent and the payment it saw.",
+    },
+    contributors: [{ name: "snetd tests", email_id: "tests@example.com" }],
+    tags: ["test"],
   };
 }
 
@@ -208,7 +234,7 @@ export async function publishService(opts: PublishServiceOptions): Promise<Publi
   let protoCid: string | undefined;
   if (opts.protoArchive) {
     protoCid = await ipfs.add(opts.protoArchive, "proto.tar.gz");
-    serviceMetadata = { ...serviceMetadata, service_api_source: `ipfs://${protoCid}` };
+    serviceMetadata = { ...serviceMetadata, service_api_source: `ipfs://${protoCid}`, model_ipfs_hash: protoCid };
   }
   const orgMetadataCid = await ipfs.add(encoder.encode(JSON.stringify(opts.orgMetadata, null, 2)), "organization_metadata.json");
   const serviceMetadataCid = await ipfs.add(encoder.encode(JSON.stringify(serviceMetadata, null, 2)), "service_metadata.json");
