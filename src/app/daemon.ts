@@ -131,6 +131,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     maxMessageBytes: s.maxMessageBytes,
     handlers: { methods: methodTable([...healthMethods(probe), ...(s.methods ?? [])]), proxied, http: httpApp(heartbeat).fetch },
     ...(s.onInternalError ? { onError: s.onInternalError } : {}),
+    ...(s.onCallError ? { onMethodError: s.onCallError } : {}),
   });
 
   return {

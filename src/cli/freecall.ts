@@ -14,6 +14,7 @@ import { paymentContext } from "../app/payment-context.ts";
 import type { FreeCallUsage } from "../store/prepaid-records.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { CliError, Exit, usageError } from "./exit-codes.ts";
+import { issueFreeCallToken } from "./freecall-issue.ts";
 import { configFor } from "./load-config.ts";
 import { loggerFor } from "../app/logger.ts";
 import { table } from "./table.ts";
@@ -37,13 +38,16 @@ function daemonListening(config: Config): Promise<boolean> {
 
 export const freecallCommand: Command = {
   name: "freecall",
-  summary: "show or reset free-call usage (freecall list | freecall reset --address A)",
+  summary: "show, reset or issue free calls (freecall list | reset --address A | issue --address A --user-id E)",
   help: [
     "Usage: snetd freecall list [--address A] [--user-id U] [-c FILE] [--json]",
     "       snetd freecall reset --address A [--user-id U] [-c FILE] [--json]",
+    "       snetd freecall issue --address A --user-id EMAIL [--expiry-blocks N] [-c FILE] [--json]",
     "",
     "  list         calls made, allowed and left per address (and user id) for this service",
     "  reset        forget the calls made by an address, so its quota starts again",
+    "  issue        a free-call token for a JavaScript SDK user (v5 protocol), signed with",
+    "               private_key_for_free_calls, valid for N blocks (default 172800)",
     "  --address A  the caller's address, any case (usage is counted per address, not per spelling)",
     "  --user-id U  only this user id (trusted signers call for users); default: every user id of A",
     "  --json       machine-readable output (numbers as decimal strings, allowed \"unlimited\" when -1)",
@@ -51,11 +55,12 @@ export const freecallCommand: Command = {
     "With payment_channel_storage_type sqlite, reset needs the daemon stopped: the SQLite file has one",
     "writer. With etcd it works next to running daemons.",
   ].join("\n"),
-  options: { ...CONFIG_OPTION, address: { type: "string" }, "user-id": { type: "string" }, json: { type: "boolean" } },
+  options: { ...CONFIG_OPTION, address: { type: "string" }, "user-id": { type: "string" }, "expiry-blocks": { type: "string" }, json: { type: "boolean" } },
   positionals: true,
   async run(values, positionals) {
     const what = positionals[0];
-    if (what !== "list" && what !== "reset") throw usageError(`expected "snetd freecall list" or "snetd freecall reset", got "${what ?? ""}"`);
+    if (what === "issue") return issueFreeCallToken(values);
+    if (what !== "list" && what !== "reset") throw usageError(`expected "snetd freecall list", "reset" or "issue", got "${what ?? ""}"`);
     const addressText = typeof values.address === "string" ? values.address : undefined;
     if (addressText !== undefined && !isAddress(addressText)) throw usageError(`--address "${addressText}" is not an address, expected 0x followed by 40 hex digits`);
     if (what === "reset" && addressText === undefined) throw usageError("snetd freecall reset needs --address");

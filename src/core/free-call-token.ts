@@ -6,7 +6,7 @@
 import { freeCallTokenBadExpiry, freeCallTokenBadSignature, freeCallTokenMissingSeparator } from "./messages/tokens.ts";
 import { signDigest } from "./noble-recovery.ts";
 import { concatBytes, parseDecimal } from "./numbers.ts";
-import { type Address, freeCallTokenMessage, personalDigest } from "./signatures.ts";
+import { type Address, freeCallTokenMessage, freeCallV5TokenMessage, personalDigest } from "./signatures.ts";
 
 /** Longer or absent lifetimes asked for are cut to this many blocks (about 24 days at 12 s). */
 export const MAX_TOKEN_LIFETIME_BLOCKS = 172_800n;
@@ -47,4 +47,9 @@ export function parseFreeCallToken(token: Uint8Array): { signature: Uint8Array; 
 export function signFreeCallToken(privateKey: Uint8Array, f: { orgId: string; groupName: string; user: Address; userId: string; expiryBlock: bigint }): Uint8Array {
   const signature = signDigest(privateKey, personalDigest(freeCallTokenMessage(f.orgId, f.groupName, f.user, f.userId, f.expiryBlock)));
   return encodeFreeCallToken(signature, f.expiryBlock);
+}
+
+/** A v5 token (the JavaScript SDKs' `tokenToMakeFreeCall`): 65 bytes over e-mail, caller and expiry. */
+export function signFreeCallV5Token(privateKey: Uint8Array, f: { user: Address; userId: string; expiryBlock: bigint }): Uint8Array {
+  return signDigest(privateKey, personalDigest(freeCallV5TokenMessage(f.userId, f.user, f.expiryBlock)));
 }

@@ -22,15 +22,30 @@ export interface PrepaidPayment {
   token: string;
 }
 
-export interface FreeCallPayment {
+/** A v6 free call: the caller's address (as typed: it is what was signed) and a token from GetFreeCallToken. */
+export interface FreeCallV6 {
   type: "free-call";
-  /** The address text exactly as sent (it is what the client signed). */
+  dialect: "v6";
   addressText: string;
   userId: string;
   currentBlock: bigint;
   token: Uint8Array;
   signature: Uint8Array;
 }
+
+/** A v5 free call (JavaScript SDKs): an e-mail as user id and a marketplace token with its expiry block. */
+export interface FreeCallV5 {
+  type: "free-call";
+  dialect: "v5";
+  userId: string;
+  expiryBlock: bigint;
+  currentBlock: bigint;
+  /** The free-call signer's 65-byte signature. */
+  token: Uint8Array;
+  signature: Uint8Array;
+}
+
+export type FreeCallPayment = FreeCallV6 | FreeCallV5;
 
 export type Payment = EscrowPayment | PrepaidPayment | FreeCallPayment;
 
@@ -63,6 +78,25 @@ const binary = (md: MetadataView, key: string, decode: (v: string) => Uint8Array
 };
 
 export const PAYMENT_TYPE = "snet-payment-type";
+const USER_ADDRESS = "snet-free-call-user-address";
+const EXPIRY_BLOCK = "snet-free-call-token-expiry-block";
+
+/**
+ * v6 and v5 free calls differ by their headers, never ambiguously: the caller's address means v6 (v5
+ * never sends it), else a token expiry block means v5 (v6 never sends it), else the v6 address is missing.
+ */
+function freeCall(md: MetadataView, decodeBase64: (v: string) => Uint8Array): FreeCallPayment {
+  const common = {
+    type: "free-call" as const,
+    currentBlock: decimal(md, "snet-current-block-number"),
+    token: binary(md, "snet-free-call-auth-token-bin", decodeBase64),
+    signature: binary(md, "snet-payment-channel-signature-bin", decodeBase64),
+  };
+  if (md.has(USER_ADDRESS) || !md.has(EXPIRY_BLOCK)) {
+    return { ...common, dialect: "v6", addressText: required(md, USER_ADDRESS), userId: one(md, "snet-free-call-user-id") ?? "" };
+  }
+  return { ...common, dialect: "v5", userId: required(md, "snet-free-call-user-id"), expiryBlock: decimal(md, EXPIRY_BLOCK) };
+}
 
 /** The typed payment of a call's metadata, or INVALID_ARGUMENT naming the header at fault. */
 export function parsePayment(md: MetadataView, decodeBase64: (v: string) => Uint8Array): Payment {
@@ -84,14 +118,7 @@ export function parsePayment(md: MetadataView, decodeBase64: (v: string) => Uint
         token: new TextDecoder().decode(binary(md, "snet-prepaid-auth-token-bin", decodeBase64)),
       };
     case "free-call":
-      return {
-        type,
-        addressText: required(md, "snet-free-call-user-address"),
-        userId: one(md, "snet-free-call-user-id") ?? "",
-        currentBlock: decimal(md, "snet-current-block-number"),
-        token: binary(md, "snet-free-call-auth-token-bin", decodeBase64),
-        signature: binary(md, "snet-payment-channel-signature-bin", decodeBase64),
-      };
+      return freeCall(md, decodeBase64);
     default:
       throw unexpectedPaymentType(PAYMENT_TYPE, type);
   }

@@ -107,6 +107,16 @@ export function freeCallTokenMessage(
   return concatBytes(text(orgId), text(groupName), addressBytes(user), text(userId), u256(expiryBlock));
 }
 
+/** v5 free call (JavaScript SDKs): who makes the call, over their e-mail, the service and the marketplace token. */
+export function freeCallV5InvocationMessage(f: Omit<FreeCallRequestFields, "addressText">, token: Uint8Array): Uint8Array {
+  return concatBytes(text("__prefix_free_trial"), text(f.userId), text(f.orgId), text(f.serviceId), text(f.groupIdBase64), u256(f.currentBlock), token);
+}
+
+/** v5 free-call token: the free-call signer vouches for `user` calling as `userId` until `expiryBlock`. */
+export function freeCallV5TokenMessage(userId: string, user: string, expiryBlock: bigint): Uint8Array {
+  return concatBytes(text(userId), addressBytes(user), u256(expiryBlock));
+}
+
 /** 3.8 Free call and GetFreeCallsAvailable: the 3.6 message followed by the whole token. */
 export function freeCallInvocationMessage(f: FreeCallRequestFields, token: Uint8Array): Uint8Array {
   return concatBytes(freeCallTokenRequestMessage(f), token);

@@ -1,5 +1,6 @@
 /**
- * Free calls, v6 protocol (docs/protocol/payments.md):
+ * Free calls (docs/protocol/payments.md), in the v6 protocol of the Python SDK and the v5 protocol of the
+ * JavaScript SDKs, with one quota per user:
  *
  * - GetFreeCallToken answers every correctly signed, fresh request with a token signed by
  *   `private_key_for_free_calls` (snet-sdk-python asks before every default call and stops on an error);
@@ -8,6 +9,8 @@
  *   address; a use is reserved before forwarding (made + 1 iff made < allowed) and given back when the
  *   service fails, so concurrent calls never exceed the quota (free-call-usage.ts writes the records).
  * - `min_balance_for_free_call` (untrusted callers) makes the quota 0 rather than refusing the token.
+ * - v5 (an e-mail as user id, a token signed by the group's free-call signer or a trusted signer, issued
+ *   out of band) counts against the same records, keyed by the recovered caller and the e-mail.
  */
 import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
@@ -22,7 +25,7 @@ import {
   tokenRequestWrongSigner,
   userIdNotTrusted,
 } from "../core/messages/tokens.ts";
-import type { FreeCallPayment } from "../core/payment-headers.ts";
+import type { FreeCallPayment, FreeCallV5, FreeCallV6 } from "../core/payment-headers.ts";
 import {
   type Address,
   type FreeCallRequestFields,
@@ -31,6 +34,8 @@ import {
   freeCallInvocationMessage,
   freeCallTokenMessage,
   freeCallTokenRequestMessage,
+  freeCallV5InvocationMessage,
+  freeCallV5TokenMessage,
   normalizeAddress,
   recoverSigner,
 } from "../core/signatures.ts";
@@ -60,14 +65,8 @@ export interface FreeCallDeps extends FreeCallUsageDeps {
   allowedSigners?: ReadonlySet<Address>;
 }
 
-/** A free call or GetFreeCallsAvailable request: the address as typed (it is what was signed). */
-export interface FreeCallClaim {
-  addressText: string;
-  userId: string;
-  currentBlock: bigint;
-  token: Uint8Array;
-  signature: Uint8Array;
-}
+/** A free call or GetFreeCallsAvailable request, in either dialect (the fields the signatures cover). */
+export type FreeCallClaim = Omit<FreeCallV6, "type"> | Omit<FreeCallV5, "type">;
 
 const enabled = (d: FreeCallDeps) => {
   if ("off" in d.signer) throw freeCallsNotEnabled(d.signer.off);
@@ -86,9 +85,15 @@ const fieldsOf = (d: FreeCallDeps, addressText: string, userId: string, currentB
 /**
  * The checks of a free call and of GetFreeCallsAvailable, in the reference's order: request signer =
  * address → token signed by the group's free-call signer for that signer, user id and expiry → expiry ≥
- * head → current_block within the window.
+ * head → current_block within the window. Returns the caller.
  */
 export async function verifyFreeCall(d: FreeCallDeps, r: FreeCallClaim): Promise<Address> {
+  const user = r.dialect === "v6" ? await verifyV6(d, r) : await verifyV5(d, r);
+  if (d.allowedSigners && !d.allowedSigners.has(user)) throw signerNotAllowed(checksumAddress(user));
+  return user;
+}
+
+async function verifyV6(d: FreeCallDeps, r: Omit<FreeCallV6, "type">): Promise<Address> {
   const key = enabled(d);
   const token = parseFreeCallToken(r.token);
   const claimed = normalizeAddress(r.addressText);
@@ -96,11 +101,25 @@ export async function verifyFreeCall(d: FreeCallDeps, r: FreeCallClaim): Promise
   if (user !== claimed) throw freeCallWrongSigner(r.addressText, user ? checksumAddress(user) : "nobody");
   const tokenSigner = recoverSigner(d.recovery, freeCallTokenMessage(d.orgId, d.groupName, user, r.userId, token.expiryBlock), token.signature);
   if (tokenSigner !== key.address) throw freeCallTokenForged();
-  const head = await d.blocks.head();
-  if (token.expiryBlock < head) throw freeCallTokenExpired(token.expiryBlock, head);
-  await requireFreshBlock(d.blocks, r.currentBlock);
-  if (d.allowedSigners && !d.allowedSigners.has(user)) throw signerNotAllowed(checksumAddress(user));
+  await requireUnexpired(d, token.expiryBlock, r.currentBlock);
   return user;
+}
+
+/** v5: the caller is whoever signed; the token may come from the group's signer or a trusted signer. */
+async function verifyV5(d: FreeCallDeps, r: Omit<FreeCallV5, "type">): Promise<Address> {
+  const key = enabled(d);
+  const fields = { userId: r.userId, orgId: d.orgId, serviceId: d.serviceId, groupIdBase64: d.groupIdBase64, currentBlock: r.currentBlock };
+  const user = recoverSigner(d.recovery, freeCallV5InvocationMessage(fields, r.token), r.signature);
+  if (!user) throw freeCallWrongSigner(r.userId, "nobody");
+  const tokenSigner = recoverSigner(d.recovery, freeCallV5TokenMessage(r.userId, user, r.expiryBlock), r.token);
+  if (!tokenSigner || (tokenSigner !== key.address && !d.trustedSigners.has(tokenSigner))) throw freeCallTokenForged();
+  await requireUnexpired(d, r.expiryBlock, r.currentBlock);
+  return user;
+}
+
+async function requireUnexpired(d: FreeCallDeps, expiryBlock: bigint, currentBlock: bigint): Promise<void> {
+  if (expiryBlock < (await d.blocks.head())) throw freeCallTokenExpired();
+  await requireFreshBlock(d.blocks, currentBlock);
 }
 
 /** Calls allowed to and made by a verified user; `poor` when the balance rule excludes them. */

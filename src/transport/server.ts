@@ -9,6 +9,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
+import type { SnetError } from "../core/errors.ts";
 import type { ServerCall } from "./call.ts";
 import { preflightHeaders } from "./cors.ts";
 import type { DaemonMethod } from "./services/method.ts";
@@ -33,6 +34,8 @@ export interface ServerOptions {
   maxMessageBytes: number;
   handlers: ServerHandlers;
   onError?: (err: unknown) => void;
+  /** Told of every refusal by one of the daemon's own methods (the client gets the status). */
+  onMethodError?: (path: string, err: SnetError) => void;
 }
 
 export interface RunningServer {
@@ -52,7 +55,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const runCall = (call: ServerCall) => {
     inFlight++;
     const method = opts.handlers.methods.get(call.path);
-    const done = method ? method.serve(call, opts.maxMessageBytes) : opts.handlers.proxied(call);
+    const done = method ? method.serve(call, opts.maxMessageBytes, opts.onMethodError) : opts.handlers.proxied(call);
     done.catch(report).finally(() => inFlight--);
   };
 

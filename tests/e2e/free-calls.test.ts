@@ -10,7 +10,8 @@ import { type Hex, getAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
-import { type Address, freeCallInvocationMessage, freeCallTokenRequestMessage, personalDigest } from "../../src/core/signatures.ts";
+import { type Address, freeCallInvocationMessage, freeCallTokenRequestMessage, freeCallV5InvocationMessage, personalDigest } from "../../src/core/signatures.ts";
+import { FreeCallStateReplySchema as V5ReplySchema, FreeCallStateRequestSchema as V5RequestSchema } from "../../src/gen/free_call_v5_pb.ts";
 import { FreeCallStateReplySchema, FreeCallStateRequestSchema, FreeCallTokenSchema, GetFreeCallTokenRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { signFreeCallToken } from "../../src/core/free-call-token.ts";
 import { mine } from "../kit/anvil.ts";
@@ -279,7 +280,8 @@ describe("GetFreeCallToken, GetFreeCallsAvailable and free calls", () => {
       expect((await freeCall(user, token)).status.code).toBe(grpc.status.OK);
       await mine(world.anvil.rpcUrl, 3n);
       const now = await world.head();
-      const expected = { code: grpc.status.INTERNAL, details: `internal error: free call token expired, expiration block: ${head + 2n}, current block: ${now}; ask for a new one with GetFreeCallToken` };
+      // The reference's text, which clients may match.
+      const expected = { code: grpc.status.UNAUTHENTICATED, details: "authentication failed as the Free Call Token passed has expired" };
       expect((await freeCall(user, token, { block: now })).status).toEqual(expected);
       expect((await available(user, token, { block: now })).status).toEqual(expected);
       expect(await left(user, await tokenFor(user))).toBe(QUOTA - 1n);
@@ -347,6 +349,81 @@ describe("snetd freecall", () => {
       expect(await left(user, token)).toBe(QUOTA);
       expect((await freeCall(user, token)).status.code).toBe(grpc.status.OK);
     });
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("v5 free calls (the JavaScript SDKs' protocol)", () => {
+  test("a token from `snetd freecall issue` gives its user free calls through v5 headers and the v5 GetFreeCallsAvailable, on the v6 quota", async () => {
+    const user = newUser();
+    const email = "dapp-user@example.com";
+    const configFile = join(root, "snetd.config.json");
+    const issued = await runCli(["freecall", "issue", "-c", configFile, "--address", user.address, "--user-id", email, "--expiry-blocks", "1000", "--json"], { binary: true });
+    expect(issued.stderr).toBe("");
+    expect(issued.code).toBe(0);
+    const t = JSON.parse(issued.stdout) as { address: string; email: string; tokenToMakeFreeCall: string; tokenExpirationBlock: string };
+    expect(t.address).toBe(getAddress(user.address));
+    expect(t.email).toBe(email);
+    const token = hexToBytes(t.tokenToMakeFreeCall);
+    const expiry = BigInt(t.tokenExpirationBlock);
+    expect(token.length).toBe(65);
+
+    const v5 = async (block: bigint) => {
+      const message = freeCallV5InvocationMessage({ userId: email, orgId: ORG_ID, serviceId: SERVICE_ID, groupIdBase64: world.group.base64, currentBlock: block }, token);
+      return signDigest(hexToBytes(user.key), personalDigest(message));
+    };
+    const v5Available = daemonRpc(daemon.endpoint, "/escrow.FreeCallStateService/GetFreeCallsAvailable", V5RequestSchema, V5ReplySchema);
+    try {
+      await daemon.showLogsOnFailure(async () => {
+        const leftV5 = async () => {
+          const block = await world.head();
+          const r = await v5Available.call({ userId: email, tokenForFreeCall: token, tokenExpiryDateBlock: expiry, signature: await v5(block), currentBlock: block });
+          expect(r.status).toEqual({ code: grpc.status.OK, details: "" });
+          expect(r.reply!.userId).toBe(email);
+          return r.reply!.freeCallsAvailable;
+        };
+        expect(await leftV5()).toBe(QUOTA);
+        for (let i = 0n; i < QUOTA; i++) {
+          const block = await world.head();
+          const md = {
+            "snet-payment-type": "free-call",
+            "snet-free-call-user-id": email,
+            "snet-free-call-token-expiry-block": expiry.toString(),
+            "snet-current-block-number": block.toString(),
+            "snet-free-call-auth-token-bin": Buffer.from(token),
+            "snet-payment-channel-signature-bin": Buffer.from(await v5(block)),
+          };
+          expect((await call(clients.echo, "Echo", { text: "v5" }, md)).status.code).toBe(grpc.status.OK);
+        }
+        expect(await leftV5()).toBe(0n);
+      });
+    } finally {
+      v5Available.close();
+    }
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("malformed daemon requests", () => {
+  test("bytes that are not the request message are INVALID_ARGUMENT naming the method and message, with a debug log line", async () => {
+    const raw = new grpc.Client(daemon.endpoint, grpc.credentials.createInsecure());
+    try {
+      // Field 1 (address, a string) holding bytes that are not UTF-8.
+      const status = await new Promise<{ code: number; details: string }>((resolve) =>
+        raw.makeUnaryRequest(
+          "/escrow.FreeCallStateService/GetFreeCallsAvailable",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from([0x0a, 0x02, 0xff, 0xfe]),
+          (err) => resolve(err ? { code: err.code, details: err.details } : { code: 0, details: "" }),
+        ),
+      );
+      expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(status.details).toStartWith("cannot decode the request of /escrow.FreeCallStateService/GetFreeCallsAvailable as escrow.FreeCallStateRequest: ");
+      const logged = () => daemon.logs().split("\n").filter((l) => l.includes("call refused") && l.includes("GetFreeCallsAvailable"));
+      for (let i = 0; i < 50 && logged().length === 0; i++) await Bun.sleep(20);
+      expect(logged().length).toBeGreaterThan(0);
+    } finally {
+      raw.close();
+    }
   }, E2E_TIMEOUT_MS);
 });
 

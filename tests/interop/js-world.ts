@@ -24,10 +24,7 @@ import type { InteropInfo, InteropWorld } from "./interop-world.ts";
  * "(expected to fail: v5 free calls)"; SNETD_INTEROP_STRICT=1 runs them as plain tests to show the diff.
  * Flip one by deleting its name here once snetd accepts v5.
  */
-export const EXPECTED_TO_FAIL: ReadonlySet<string> = new Set([
-  "snet-sdk 2.0.0: the default strategy with a v5 free-call token uses the free calls, then pays",
-  "snet-sdk-web 4.2.2: a free-calls-first strategy with a v5 free-call token uses the free calls, then pays",
-]);
+export const EXPECTED_TO_FAIL: ReadonlySet<string> = new Set([]);
 
 /** Declares a test, as `test.failing` with a marked title when its name is on the expected-to-fail list. */
 export function jsTest(name: string, fn: () => Promise<void>, timeoutMs: number): void {

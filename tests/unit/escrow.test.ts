@@ -171,6 +171,7 @@ describe("payment metadata", () => {
     );
     expect(free).toEqual({
       type: "free-call",
+      dialect: "v6",
       addressText: "0xAbC0000000000000000000000000000000000001",
       userId: "",
       currentBlock: 12n,

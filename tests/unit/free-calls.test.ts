@@ -7,7 +7,7 @@ import type { BlockSource } from "../../src/chain/mpe.ts";
 import { Code, SnetError } from "../../src/core/errors.ts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
-import type { FreeCallPayment } from "../../src/core/payment-headers.ts";
+import type { FreeCallPayment, FreeCallV6 } from "../../src/core/payment-headers.ts";
 import { type Address, freeCallInvocationMessage, personalDigest, recoverSigner, freeCallTokenMessage } from "../../src/core/signatures.ts";
 import { nobleRecovery } from "../../src/crypto/native-recovery.ts";
 import { UNLIMITED_REPORTED, allowedCalls, availableCalls, parseFreeCallToken, signFreeCallToken } from "../../src/core/free-call-token.ts";
@@ -63,7 +63,7 @@ function freeCall(o: { key?: Uint8Array; addressText?: string; user?: Address; u
   const block = o.block ?? 1002n;
   const token = signFreeCallToken(SIGNER_KEY, { orgId: ORG, groupName: GROUP_NAME, user: o.user ?? (addressText.toLowerCase() as Address), userId, expiryBlock: o.expiry ?? 173800n });
   const message = freeCallInvocationMessage({ addressText, userId, orgId: ORG, serviceId: SERVICE, groupIdBase64: GROUP_B64, currentBlock: block }, token);
-  return { type: "free-call", addressText, userId, currentBlock: block, token, signature: signDigest(o.key ?? CLIENT_KEY, personalDigest(message)) };
+  return { type: "free-call", dialect: "v6", addressText, userId, currentBlock: block, token, signature: signDigest(o.key ?? CLIENT_KEY, personalDigest(message)) };
 }
 
 describe("free-call token bytes (signatures.md §3.7, vectors)", () => {
@@ -114,6 +114,7 @@ describe("free-call verification (signatures.md §3.6–3.8 order)", () => {
   test("free_call_invocation/1 verifies at head 1002 and names the client", async () => {
     const c = byId("free_call_invocation/1");
     const payment = {
+      dialect: "v6" as const,
       addressText: field(c, "address_text"),
       userId: field(c, "user_id"),
       currentBlock: BigInt(field(c, "current_block")),
@@ -135,8 +136,8 @@ describe("free-call verification (signatures.md §3.6–3.8 order)", () => {
     expect((await refusal(verifyFreeCall(otherSigner, freeCall()))).message).toBe("token sign is not valid");
     // Expired token: reported before the (also stale) block window.
     const expired = await refusal(verifyFreeCall(deps({ blocks: blocksAt(2000n) }), freeCall({ expiry: 1999n })));
-    expect(expired.code).toBe(Code.INTERNAL);
-    expect(expired.message).toStartWith("internal error: free call token expired, expiration block: 1999, current block: 2000");
+    expect(expired.code).toBe(Code.UNAUTHENTICATED);
+    expect(expired.message).toBe("authentication failed as the Free Call Token passed has expired");
     expect((await refusal(verifyFreeCall(d, freeCall({ block: 1008n })))).message).toBe("authentication failed as the signature passed has expired");
     // Free calls off: said before anything else.
     const off = await refusal(verifyFreeCall(deps({ signer: { off: "private_key_for_free_calls is not set" } }), freeCall()));
@@ -147,7 +148,7 @@ describe("free-call verification (signatures.md §3.6–3.8 order)", () => {
   test("the address text is what is signed: a re-cased address verifies when signed as sent", async () => {
     expect(await verifyFreeCall(deps(), freeCall({ addressText: CLIENT }))).toBe(CLIENT);
     // The same signature with the text re-cased no longer matches.
-    const p = freeCall();
+    const p = freeCall() as FreeCallV6;
     expect((await refusal(verifyFreeCall(deps(), { ...p, addressText: CLIENT }))).message).toStartWith("sign is not valid");
   });
 });

@@ -39,5 +39,9 @@ export const incorrectSignatureData = () => invalid("incorrect signature data");
 /** A unary daemon request with zero or several messages. */
 export const expectedOneMessage = (count: number) => invalid(`expected exactly one request message, got ${count}`);
 
+/** A daemon request whose bytes are not the method's request message. */
+export const undecodableRequest = (path: string, typeName: string, detail: string) =>
+  invalid(`cannot decode the request of ${path} as ${typeName}: ${detail}`);
+
 /** A compressed daemon request (the daemon announces no grpc-encoding). */
 export const compressedRequest = () => new SnetError(Code.UNIMPLEMENTED, "compressed requests are not supported");

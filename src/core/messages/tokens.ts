@@ -46,11 +46,7 @@ export const freeCallWrongSigner = (claimed: string, signer: string) =>
 export const freeCallTokenForged = () => new SnetError(Code.UNAUTHENTICATED, "token sign is not valid");
 
 /** A free-call token past its expiry block. */
-export const freeCallTokenExpired = (expiry: bigint, head: bigint) =>
-  new SnetError(
-    Code.INTERNAL,
-    `internal error: free call token expired, expiration block: ${expiry}, current block: ${head}; ask for a new one with GetFreeCallToken`,
-  );
+export const freeCallTokenExpired = () => new SnetError(Code.UNAUTHENTICATED, "authentication failed as the Free Call Token passed has expired");
 
 /** GetFreeCallToken signed by another address than the one in the request. */
 export const tokenRequestWrongSigner = (claimed: string, signer: string) =>

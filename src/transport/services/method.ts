@@ -3,8 +3,8 @@
  * generated protobuf-es schemas and served over the same ServerCall as proxied calls.
  */
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { toSnetError } from "../../core/errors.ts";
-import { compressedRequest, expectedOneMessage } from "../../core/messages/requests.ts";
+import { type SnetError, toSnetError } from "../../core/errors.ts";
+import { compressedRequest, expectedOneMessage, undecodableRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
 import { decodeFrames, encodeFrame } from "../grpc-frames.ts";
@@ -19,7 +19,8 @@ export interface MethodContext {
 
 export interface DaemonMethod {
   readonly path: string;
-  serve(call: ServerCall, maxMessageBytes: number): Promise<void>;
+  /** Serves one call; `onError` hears every refusal (for a debug log line), the client gets the status. */
+  serve(call: ServerCall, maxMessageBytes: number, onError?: (path: string, err: SnetError) => void): Promise<void>;
 }
 
 async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<Uint8Array> {
@@ -42,6 +43,39 @@ function contextOf(call: ServerCall): MethodContext {
   return { metadata: call.metadata, signal: controller.signal };
 }
 
+/** Decodes a request message; bytes that are not one are the client's fault, said as INVALID_ARGUMENT. */
+export function decodeRequest<I extends DescMessage>(path: string, input: I, bytes: Uint8Array): MessageShape<I> {
+  try {
+    return fromBinary(input, bytes);
+  } catch (err) {
+    throw undecodableRequest(path, input.typeName, (err as Error).message);
+  }
+}
+
+/** Ends a call with the status of `err`, telling `onError` first. */
+function refuse(call: ServerCall, err: unknown, onError?: (path: string, err: SnetError) => void): void {
+  const e = toSnetError(err);
+  onError?.(call.path, e);
+  call.finish(statusTrailers(e));
+}
+
+/** A unary method on raw message bytes, for requests whose shape must be told from the bytes first. */
+export function unaryBytes(path: string, handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>): DaemonMethod {
+  return {
+    path,
+    async serve(call, maxMessageBytes, onError) {
+      try {
+        const reply = await handle(await readRequest(call, maxMessageBytes), contextOf(call));
+        call.sendHeaders({ "content-type": "application/grpc" });
+        call.write(encodeFrame(reply));
+        call.finish({ "grpc-status": "0" });
+      } catch (err) {
+        refuse(call, err, onError);
+      }
+    },
+  };
+}
+
 /** A unary method: one request message in, one reply out; thrown SnetErrors become the status. */
 export function unary<I extends DescMessage, O extends DescMessage>(
   path: string,
@@ -49,20 +83,7 @@ export function unary<I extends DescMessage, O extends DescMessage>(
   output: O,
   handle: (request: MessageShape<I>, ctx: MethodContext) => Promise<MessageInitShape<O>>,
 ): DaemonMethod {
-  return {
-    path,
-    async serve(call, maxMessageBytes) {
-      try {
-        const request = fromBinary(input, await readRequest(call, maxMessageBytes));
-        const reply = await handle(request, contextOf(call));
-        call.sendHeaders({ "content-type": "application/grpc" });
-        call.write(encodeFrame(toBinary(output, create(output, reply))));
-        call.finish({ "grpc-status": "0" });
-      } catch (err) {
-        call.finish(statusTrailers(toSnetError(err)));
-      }
-    },
-  };
+  return unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
 }
 
 /** A server-streaming method: `send` writes one reply; resolve to end the stream with OK. */
@@ -74,19 +95,20 @@ export function serverStream<I extends DescMessage, O extends DescMessage>(
 ): DaemonMethod {
   return {
     path,
-    async serve(call, maxMessageBytes) {
+    async serve(call, maxMessageBytes, onError) {
       try {
-        const request = fromBinary(input, await readRequest(call, maxMessageBytes));
+        const request = decodeRequest(path, input, await readRequest(call, maxMessageBytes));
         call.sendHeaders({ "content-type": "application/grpc" });
         await handle(request, contextOf(call), (reply) => call.write(encodeFrame(toBinary(output, create(output, reply)))));
         call.finish({ "grpc-status": "0" });
       } catch (err) {
-        call.finish(statusTrailers(toSnetError(err)));
+        refuse(call, err, onError);
       }
     },
   };
 }
 
+/** The daemon's own methods by path, for the listener. */
 export function methodTable(methods: readonly DaemonMethod[]): ReadonlyMap<string, DaemonMethod> {
   return new Map(methods.map((m) => [m.path, m]));
 }
