@@ -3,12 +3,15 @@
 // and by the script's exit code.
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { anchorsOf, checkDocCitations, slug } from "../../scripts/check-doc-citations.ts";
 
-const SCRIPT = join(import.meta.dir, "../../scripts/check-doc-citations.ts");
+const REPO = join(import.meta.dir, "../..");
+const SCRIPT = join(REPO, "scripts/check-doc-citations.ts");
+/** While it exists, the comments still carry the old citations it replaces (tests/unit/citation-map.test.ts checks them). */
+const PENDING_MAP = join(REPO, "docs/protocol/.citation-map.tsv");
 
 const PAYMENTS = ["# Payments", "", "## Escrow order", "", "### Expiry threshold", "", "```", "## Not a heading", "```", ""].join("\n");
 const DIFFERENCES = ["# Differences", "", "### D13", "", "**Per address.**", ""].join("\n");
@@ -119,5 +122,15 @@ describe("anchors", () => {
     expect(slug("`snet-user-address` and [CORS](headers.md)")).toBe("snet-user-address-and-cors");
     const anchors = anchorsOf(["## Keys", "## Keys", "```", "## Hidden", "```", '<a id="custom"></a>'].join("\n"));
     expect([...anchors].sort()).toEqual(["custom", "keys", "keys-1"]);
+  });
+});
+
+describe("this repository", () => {
+  if (existsSync(PENDING_MAP)) {
+    test.skip("every comment cites an existing file and heading (skipped: docs/protocol/.citation-map.tsv is not applied yet)", () => {});
+    return;
+  }
+  test("every comment cites an existing file and heading", () => {
+    expect(checkDocCitations(REPO).map((p) => `${p.file}:${p.line} ${p.citation}: ${p.reason}`)).toEqual([]);
   });
 });
