@@ -3,10 +3,10 @@
  * process (`bun bench/load-client.ts <spec.json>`) so it competes with the daemon for CPU the way h2load
  * does, not inside the process that hosts the example service.
  *
- * One channel per concurrent stream, because escrow admits one in-flight call per channel (payments.md §3):
- * each stream sends its channel's next cumulative amount after the previous reply. Signatures arrive
- * pre-computed in the spec (signing is the client's cost, not the daemon's). Without payments the same
- * loop drives plain calls, which calibrates this client against h2load.
+ * One channel per concurrent stream, because escrow admits one in-flight call per channel
+ * (protocol/payments.md#escrow-invariants): each stream sends its channel's next cumulative amount after the
+ * previous reply. Signatures arrive pre-computed in the spec (signing is the client's cost, not the
+ * daemon's). Without payments the same loop drives plain calls, which calibrates this client against h2load.
  *
  * Protocol with the parent: stdout lines `window-start`, `window-end`, then one JSON `LoadResult` line.
  */
@@ -150,7 +150,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       }
       const outcome = await unary(session, headers, body);
       const end = performance.now();
-      // A failed call is not charged: the same amount pays the next one (payments.md §3).
+      // A failed call is not charged: the same amount pays the next one (protocol/payments.md#escrow-settlement).
       if (outcome.ok) used[index] = (used[index] as number) + 1;
       if (end < windowStart || end > windowEnd) continue;
       if (outcome.ok) {

@@ -1,6 +1,6 @@
 /**
- * The bytes the load generators send: gRPC-framed requests (wire.md §2: 1 flag byte, 4-byte big-endian
- * length, message) and escrow payment signatures, pre-signed before a timed window.
+ * The bytes the load generators send: gRPC-framed requests (protocol/headers.md#grpc-web: 1 flag byte,
+ * 4-byte big-endian length, message) and escrow payment signatures, pre-signed before a timed window.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import secp256k1 from "secp256k1";
@@ -34,7 +34,10 @@ export function echoRequestFrame(size: number): Uint8Array {
   return encodeFrame(message);
 }
 
-/** A framed GetChannelState request signed by the channel's client at `currentBlock` (signatures.md §3.2). */
+/**
+ * A framed GetChannelState request signed by the channel's client
+ * at `currentBlock` (protocol/signatures.md#channel-state).
+ */
 export function channelStateFrame(mpe: string, clientKey: `0x${string}`, channelId: bigint, currentBlock: bigint): Uint8Array {
   const signature = signDigest(hexToBytes(clientKey), personalDigest(channelStateMessage(mpe, channelId, currentBlock)));
   const request = create(ChannelStateRequestSchema, { channelId: bigintToMinimalBytes(channelId), signature, currentBlock });
@@ -42,7 +45,7 @@ export function channelStateFrame(mpe: string, clientKey: `0x${string}`, channel
 }
 
 /**
- * Escrow payment signatures (signatures.md §3.1) through libsecp256k1, ~5x faster than @noble/curves,
+ * Escrow payment signatures (protocol/signatures.md#escrow-claim) through libsecp256k1, ~5x faster than @noble/curves,
  * so pre-signing tens of thousands of payments takes seconds. Returns r ‖ s ‖ v with v = 27/28.
  */
 export function signPaymentFast(clientKey: Uint8Array, mpe: string, channelId: bigint, nonce: bigint, amount: bigint): Uint8Array {

@@ -29,7 +29,7 @@ export async function probeGrpc(target: string, path: string, body: Uint8Array):
   }
 }
 
-/** gRPC-Web over HTTP/1.1; the status is in the trailer frame of the body (wire.md §8). */
+/** gRPC-Web over HTTP/1.1; the status is in the trailer frame of the body (protocol/headers.md#grpc-web). */
 export async function probeGrpcWeb(target: string, path: string, body: Uint8Array): Promise<void> {
   const response = await fetch(`http://${target}${path}`, {
     method: "POST",

@@ -1,7 +1,7 @@
 /**
- * Which channels the chain may have changed behind the store's back (payments.md §2 "Ours: refresh on
- * MPE events"). A channel counts as fresh once read from the chain by this process, and stops being
- * fresh when a ChannelClaim, ChannelSenderClaim, ChannelAddFunds or ChannelExtend log names it. So:
+ * Which channels the chain may have changed behind the store's back (protocol/payments.md#reading-a-channel).
+ * A channel counts as fresh once read from the chain by this process, and stops being fresh when a
+ * ChannelClaim, ChannelSenderClaim, ChannelAddFunds or ChannelExtend log names it. So:
  * - a claim sent on-chain without StartClaim is noticed, and payments at the dead nonce are refused;
  * - after a restart every channel is read from the chain once (what happened while snetd was down);
  * - in steady state a paid call still makes no chain RPC: one getLogs per poll serves every channel.
@@ -9,7 +9,7 @@
 import type { PublicClient } from "viem";
 import type { Address } from "../core/signatures.ts";
 
-/** topic0 of the events that change a channel (contracts.md §3); channelId is topic1 in each. */
+/** topic0 of the events that change a channel (protocol/contracts.md#mpe-events); channelId is topic1 in each. */
 const CHANGING_EVENTS = new Set([
   "0x77c3504a57863d978ba4c28ea297490f1f4814365f5ed32b35cbf5b695db003c", // ChannelClaim
   "0x592ba8545b0ef2ef56ac54c4db27df2bdbb2a60acc1c5a4ac134eccc20cb8096", // ChannelSenderClaim

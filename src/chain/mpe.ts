@@ -1,6 +1,6 @@
 /**
  * The MultiPartyEscrow as the daemon reads it: `channels(id)`, the token, and a block-number cache so
- * the paid-call hot path never waits for an RPC (pitfalls.md #31).
+ * the paid-call hot path never waits for an RPC (protocol/reference-differences.md#d27).
  */
 import mpeAbiJson from "singularitynet-platform-contracts/abi/MultiPartyEscrow.json" with { type: "json" };
 import { type Abi, type PublicClient, createPublicClient, http } from "viem";
@@ -13,7 +13,7 @@ export const mpeAbi = mpeAbiJson as Abi;
 export function chainClient(rpcUrl: string, opts: { apiKey?: string; timeoutMs?: number } = {}): PublicClient {
   const headers: Record<string, string> = {};
   if (opts.apiKey) {
-    // config.md: Infura URLs take the key as basic-auth password, everything else a bearer token.
+    // protocol/config.md#networks: Infura URLs take the key as basic-auth password, everything else a bearer token.
     headers.authorization = rpcUrl.includes("infura.io") ? `Basic ${btoa(`:${opts.apiKey}`)}` : `Bearer ${opts.apiKey}`;
   }
   return createPublicClient({

@@ -1,5 +1,5 @@
 /**
- * Registry reads (shared/spec/metadata.md §2, contracts.md §5): organization and service ids as bytes32,
+ * Registry reads (protocol/metadata.md#registry): organization and service ids as bytes32,
  * on-chain metadata URIs, and the two lookups the daemon needs at start.
  */
 import registryAbiJson from "singularitynet-platform-contracts/abi/Registry.json" with { type: "json" };
@@ -70,8 +70,8 @@ export function bytes32ToText(value: Hex | Uint8Array): string {
 }
 
 /**
- * On-chain `bytes` metadata URI → text. snet-cli pads it with NULs to a multiple of 32 bytes (metadata.md
- * §2); the scheme itself is checked by parseContentUri when fetching.
+ * On-chain `bytes` metadata URI → text. snet-cli pads it with NULs to a multiple of 32 bytes
+ * (protocol/metadata.md#metadata-uri); the scheme itself is checked by parseContentUri when fetching.
  */
 export function decodeMetadataUri(value: Hex | Uint8Array): string {
   const bytes = withoutTrailingNuls(toBytes(value));

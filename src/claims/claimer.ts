@@ -1,5 +1,5 @@
 /**
- * The whole claim flow (payments.md §5), resumable at every step:
+ * The whole claim flow (protocol/payments.md#treasurer-flow), resumable at every step:
  * 1. payments already started (in progress: an interrupted run, snet-cli, auto-claim) are submitted first;
  * 2. newly selected channels are started, then claimed on-chain in batches with `multiChannelClaim`
  *    (simulated first, falling back to one `channelClaim` per channel);
@@ -68,7 +68,7 @@ type Say = (message: string) => void;
 
 function claimArgs(p: PaymentInClaim) {
   const sig = p.signature;
-  // The contract accepts only v = 27/28 (signatures.md §1); stored signatures may carry 0/1.
+  // The contract accepts only v = 27/28 (protocol/signatures.md#v-handling); stored signatures may carry 0/1.
   return {
     v: ((sig[64] as number) % 27) + 27,
     r: bytesToHex(sig.subarray(0, 32)) as `0x${string}`,

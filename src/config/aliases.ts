@@ -1,8 +1,8 @@
 /**
- * Keys that configs in the wild still carry: the reference's deprecated aliases (config.md §1), the 2018
- * example keys (§3), keys of older reference releases, and keys documented but never read (§2, last lines;
- * pitfalls.md #44). Paths are dotted and lower-case; keys are case-insensitive, so `DAEMON_END_POINT` and
- * `daemon_end_point` are the same entry.
+ * Keys that configs in the wild still carry: the reference's deprecated aliases, the 2018 example keys, keys
+ * of older reference releases, and keys documented but never read (protocol/config.md#legacy-keys,
+ * protocol/reference-differences.md#d40). Paths are dotted and lower-case; keys are case-insensitive, so
+ * `DAEMON_END_POINT` and `daemon_end_point` are the same entry.
  */
 
 export type Legacy =
@@ -20,7 +20,7 @@ const ignored: Legacy = { kind: "ignored" };
 const NO_TRANSACTIONS = 'the daemon sends no transactions; "snetd claim" and auto_claim sign with "private_key"';
 
 export const LEGACY_KEYS: ReadonlyMap<string, Legacy> = new Map<string, Legacy>([
-  // config.md §1: deprecated aliases of the reference
+  // protocol/config.md#legacy-keys: deprecated aliases of the reference
   ["daemon_end_point", alias("daemon_endpoint")],
   ["ipfs_end_point", alias("ipfs_endpoint")],
   ["passthrough_endpoint", alias("service_endpoint")],
@@ -29,12 +29,12 @@ export const LEGACY_KEYS: ReadonlyMap<string, Legacy> = new Map<string, Legacy>(
   ["notification_svc_end_point", alias("notification_endpoint")],
   ["pvt_key_for_metering", alias("private_key_for_metering")],
   ["pvt_key_for_free_calls", alias("private_key_for_free_calls")],
-  // config.md §3: the 2018 name the reference now ignores silently
+  // protocol/config.md#legacy-keys: the 2018 name the reference now ignores silently
   ["ethereum_json_rpc_endpoint", alias("ethereum_json_rpc_http_endpoint")],
   // Names of earlier reference releases
   ["alert_email", alias("alerts_email")],
   ["enable_metrics", alias("metrics_enabled")],
-  // config.md §3: removed 2018 keys
+  // protocol/config.md#legacy-keys: removed 2018 keys
   ["organization_name", removed('the Registry identifies organizations by id now, set "organization_id"')],
   ["service_name", removed('the Registry identifies services by id now, set "service_id"')],
   ["hdwallet_mnemonic", removed(NO_TRANSACTIONS)],
@@ -54,7 +54,7 @@ export const LEGACY_KEYS: ReadonlyMap<string, Legacy> = new Map<string, Legacy>(
     removed('files rotate by "log.output.file_pattern" and "log.output.max_size_in_mb"'),
   ],
   ["log.output.max_age_in_sec", removed('set "log.output.max_age_in_days"')],
-  // config.md §2: documented but absent from the reference code
+  // protocol/config.md#legacy-keys: documented but absent from the reference code
   ["is_curation_in_progress", ignored],
   ["curation_address_for_validation", ignored],
   ["monitoring_enabled", ignored],

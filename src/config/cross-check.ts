@@ -1,5 +1,5 @@
 /**
- * Checks across keys (config.md §1 "Start-up validation"). Values of keys that failed their own check are
+ * Checks across keys (protocol/config.md#mechanics). Values of keys that failed their own check are
  * `z.NEVER` objects here, hence the typeof guards: every problem is still reported in one pass.
  */
 import type { z } from "zod";

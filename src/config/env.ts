@@ -52,7 +52,7 @@ function resolveAlias(path: string): string {
   return legacy?.kind === "alias" ? legacy.to : path;
 }
 
-/** Text from env or a flag, read according to the key's type (config.md §1: env carries only text). */
+/** Text from env or a flag, read according to the key's type (protocol/config.md#mechanics: env carries only text). */
 function fromText(raw: string, path: string): unknown {
   const target = resolveAlias(path);
   const parse: TextParse = KEYS_BY_PATH.get(target)?.meta.parse ?? (GROUPS_BY_PATH.has(target) ? "json" : "text");

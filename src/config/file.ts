@@ -56,7 +56,8 @@ export function readConfigFile(
     return { layer, path };
   }
   const seen = visit(doc, "", { layer, where: ` in ${shown}`, typedPrefix: "" });
-  // config.md §4: the embedded etcd member runs when its section is present in the file, unless disabled
+  // protocol/config.md#etcd-member: the embedded etcd member runs
+  // when its section is present in the file, unless disabled
   const server = "payment_channel_storage_server";
   if (seen.has(server) && !layer.values.has(`${server}.enabled`)) layer.values.set(`${server}.enabled`, true);
   return { layer, path };

@@ -55,7 +55,7 @@ export function visit(
       if (legacy?.kind === "alias") aliases.push({ typed, to: legacy.to, value, legacy: path });
       else if (legacy) ctx.layer.warnings.push(legacyWarning(typed, legacy, ctx.where));
     } else if (group === "log" && isRecord(value)) {
-      hookCandidates.push(typed); // log.<name> sections of log.hooks (config.md §5)
+      hookCandidates.push(typed); // log.<name> sections of log.hooks (protocol/config.md#logging)
     } else {
       ctx.layer.warnings.push(unknownKeyWarning(typed, path, ctx.where));
     }

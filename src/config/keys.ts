@@ -1,5 +1,5 @@
 /**
- * The configuration keys: every key of the reference daemon (shared/spec/config.md §2, §4, §5) plus ours, each
+ * The configuration keys: every key of the reference daemon (protocol/config.md) plus ours, each
  * declared once with its default, a one-line description and its ★ mark. The zod schema, `init-config`, the
  * README reference table and the env-variable names are all derived from these declarations, so they cannot
  * drift apart.
@@ -234,7 +234,7 @@ export const ConfigShape = z.object({
       http: optInt(1, 65535, "HTTP port", { unused: true }),
     }),
   }),
-  // Ours (config.md §8)
+  // Ours, not in the reference
   data_dir: nonEmpty("./snetd-data", "directory of snetd's own state (the SQLite file)", { important: true }),
   organization_metadata_file: optText("local organization metadata JSON instead of Registry + IPFS"),
   service_metadata_file: optText("local service metadata JSON instead of Registry + IPFS"),

@@ -1,9 +1,9 @@
 /**
- * Loads the configuration: defaults < file < environment < flags (config.md §1). Every source is first
+ * Loads the configuration: defaults < file < environment < flags (protocol/config.md#mechanics). Every source is first
  * flattened to dotted leaf paths (lower-cased keys, legacy keys mapped forward, unknown keys warned about),
  * the layers are overlaid, and the result is validated once by `ConfigSchema`. All problems of all sources
  * are reported together in one `ConfigError`; nothing here lets a stack trace reach the operator
- * (pitfalls.md #36).
+ * (protocol/reference-differences.md#d32).
  */
 import { readFileSync } from "node:fs";
 import { envLayer, flagLayer } from "./env.ts";

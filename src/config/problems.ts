@@ -1,6 +1,6 @@
 /**
  * What loading reports: one `ConfigProblem` per bad value, all of them together in one `ConfigError`, so the
- * operator sees every problem at once and never a stack trace (pitfalls.md #36).
+ * operator sees every problem at once and never a stack trace (protocol/reference-differences.md#d32).
  */
 import { Code, SnetError } from "../core/errors.ts";
 import { HIDDEN } from "./values.ts";

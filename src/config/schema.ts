@@ -4,7 +4,7 @@
  * README reference table and the env-variable names.
  *
  * Leaves are `z.unknown()` plus a hand-written check (values.ts), because every problem must say the key, the
- * value given and what is expected (pitfalls.md #36, #42) — zod's generic messages do not.
+ * value given and what is expected (protocol/reference-differences.md#d32) — zod's generic messages do not.
  */
 import { z } from "zod";
 import { crossCheck } from "./cross-check.ts";
@@ -81,7 +81,10 @@ export const GROUPS_BY_PATH: ReadonlyMap<string, GroupSpec> = new Map([
   ...groups.map((g) => [g.path, g] as const),
 ]);
 
-/** Networks we know defaults for; any other name works with a configured Registry (pitfalls.md #37). */
+/**
+ * Networks we know defaults for; any other name works with a
+ * configured Registry (protocol/reference-differences.md#d33).
+ */
 export const KNOWN_NETWORKS = {
   main: { chainId: 1n, registry: "0x247debebb766e4fa99667265a158060018d5f4f8" },
   sepolia: { chainId: 11155111n, registry: "0x4dcc70c6fce4064803f0ae0ce48497b3f7182e5d" },

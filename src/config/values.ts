@@ -1,7 +1,7 @@
 /**
  * Value checks of config keys. Each returns the normalised value or why the value is wrong and what is
- * expected, because every problem must say the key, the value given and what is expected (pitfalls.md #36,
- * #42) — zod's generic messages do not.
+ * expected, because every problem must say the key, the value given and what is expected
+ * (protocol/reference-differences.md#d32) — zod's generic messages do not.
  */
 
 /** Shown instead of a secret value in problems. */
@@ -77,7 +77,7 @@ const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e
 
 /**
  * Go duration text (`"100s"`, `"1m30s"`, `"250ms"`) in milliseconds, or undefined when it is not one.
- * The reference silently treats a typo as "no timeout" (pitfalls.md #42); we refuse it.
+ * The reference silently treats a typo as "no timeout" (protocol/reference-differences.md#d38); we refuse it.
  */
 export function parseDuration(text: string): number | undefined {
   const t = text.trim();
@@ -144,7 +144,10 @@ export const asPrivateKey: Check<Hex> = (value) => {
   return k === 0n || k >= SECP256K1_N ? bad("is outside the secp256k1 key range", expected) : ok(`0x${hex}` as Hex);
 };
 
-/** The reference's built-in secret: public, so anyone could forge prepaid tokens with it (pitfalls.md #11). */
+/**
+ * The reference's built-in secret: public, so anyone could forge
+ * prepaid tokens with it (protocol/reference-differences.md#d12).
+ */
 export const PUBLIC_TOKEN_SECRET = "test-secret-key-at-least-32-bytes-long";
 export const asTokenSecret: Check<string | undefined> = optional((value) => {
   if (typeof value !== "string") return bad(`is ${kindOf(value)}`, "text of at least 32 bytes");
@@ -206,7 +209,7 @@ export const asFreeCalls: Check<Record<Address, number>> = (value) => {
     if (typeof n !== "number" || !Number.isInteger(n) || n < -1) {
       return bad("is not a number of free calls", "an integer ≥ 0, or -1 for unlimited", [k], count);
     }
-    out[a.value] = n; // keys lower-cased: usage is keyed by the 20-byte address (pitfalls.md #12)
+    out[a.value] = n; // keys lower-cased: usage is keyed by the 20-byte address (protocol/reference-differences.md#d13)
   }
   return ok(out);
 };

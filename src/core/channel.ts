@@ -1,6 +1,6 @@
 /**
- * The payment channel as the daemon tracks it (payments.md §1–§2), and the rule that merges the stored
- * record with the chain's. Pure.
+ * The payment channel as the daemon tracks it (protocol/payments.md#stored-channel),
+ * and the rule that merges the stored record with the chain's. Pure.
  */
 import type { Address } from "./signatures.ts";
 
@@ -57,7 +57,7 @@ export function fromChain(channelId: bigint, c: ChainChannel): ChannelState {
 }
 
 /**
- * Stored record merged with the chain's (payments.md §2 table):
+ * Stored record merged with the chain's (protocol/payments.md#reading-a-channel):
  * stored nonce ahead → a claim is in flight, keep stored; behind → claimed elsewhere, take the chain;
  * equal → stored, with value and expiration from chain (top-ups, extensions).
  */

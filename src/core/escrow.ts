@@ -1,6 +1,6 @@
 /**
- * Escrow payment validation (payments.md §3 steps 4–8), pure and in the reference's order so clients see
- * the same error first. The caller supplies the recovered signer and the head block.
+ * Escrow payment validation (protocol/payments.md#escrow-order steps 6–10), pure and in the reference's
+ * order so clients see the same error first. The caller supplies the recovered signer and the head block.
  */
 import type { ChannelState } from "./channel.ts";
 import type { SnetError } from "./errors.ts";
@@ -35,7 +35,7 @@ export function checkEscrow(c: EscrowCheck): { failure: EscrowFailure; error: Sn
   if (c.signer !== channel.signer && c.signer !== channel.sender) {
     return { failure: "signer", error: notSignedBySigner() };
   }
-  // Strict, as the reference (pitfalls.md #25).
+  // Strict, as the reference (protocol/payments.md#expiry-threshold).
   if (!(c.head + c.expirationThreshold < channel.expiration)) {
     return {
       failure: "expired",

@@ -1,5 +1,5 @@
 /**
- * Numbers on the wire (shared/spec/wire.md §4). Money, nonces and ids are bigint everywhere.
+ * Numbers on the wire (protocol/headers.md#numbers). Money, nonces and ids are bigint everywhere.
  */
 import { numberTooLong } from "./messages/requests.ts";
 

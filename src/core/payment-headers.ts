@@ -1,6 +1,7 @@
 /**
- * Payment metadata of a proxied call, parsed and checked per wire.md §5 with the catalogue's messages
- * (§9.2). Pure: takes the metadata map, returns a typed payment or throws INVALID_ARGUMENT.
+ * Payment metadata of a proxied call, parsed and checked per protocol/headers.md#payment-metadata with the
+ * messages of protocol/errors.md#payment-refusals. Pure: takes the metadata map, returns a typed payment or
+ * throws INVALID_ARGUMENT.
  */
 import { incorrectBinaryKeyName, incorrectFormat, missingHeader, missingMetadata, tooManyValues, unexpectedPaymentType } from "./messages/requests.ts";
 import { parseDecimal } from "./numbers.ts";

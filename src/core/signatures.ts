@@ -1,5 +1,5 @@
 /**
- * Every signed message of the SingularityNET protocol, byte for byte (shared/spec/signatures.md).
+ * Every signed message of the SingularityNET protocol, byte for byte (protocol/signatures.md).
  *
  * Pure: packers return the exact bytes clients sign; `personalDigest` applies EIP-191 to keccak256 of
  * them; recovery of the signer is delegated to a `SignerRecovery` so the hot path can use a native

@@ -1,4 +1,4 @@
-// Dynamic pricing, as the SingularityNET daemon reads it (upstreams.md §8.1 of the project's spec).
+// Dynamic pricing, as the SingularityNET daemon reads it (protocol/upstreams.md#pricing-proto of the project's spec).
 // Providers copy this file into their proto archive, import it, and annotate a priced method with
 //   option (pricing.my_method_option).estimatePriceMethod = "/<package>.<Service>/<price method>";
 // The price method takes the priced method's input type and returns PriceInCogs.

@@ -1,12 +1,15 @@
 /**
- * The service's proto archive (shared/spec/metadata.md §6): a tar, gzip-compressed when it starts with
+ * The service's proto archive (protocol/metadata.md#proto-archive): a tar, gzip-compressed when it starts with
  * 1F 8B (snet-cli ≥ 3.0 writes .tar.gz, older versions .tar). Only regular `.proto` files are kept.
  */
 import { type ParsedTarFileItem, parseTar } from "nanotar";
 import { concatBytes } from "../core/numbers.ts";
 import { MetadataError } from "../core/errors.ts";
 
-/** Limits (ours, §6): a proto archive is a few KiB; these only stop hostile or broken archives. */
+/**
+ * Limits (ours, protocol/metadata.md#proto-archive): a proto
+ * archive is a few KiB; these only stop hostile or broken archives.
+ */
 export const MAX_ARCHIVE_BYTES = 16 * 1024 * 1024;
 export const MAX_ARCHIVE_ENTRIES = 1000;
 

@@ -1,7 +1,7 @@
 /**
  * Content identifiers: the go-ipfs CIDv0 of a file, and verification of fetched bytes against a CID
- * (shared/spec/metadata.md §5.3). The reference daemon's check rebuilt the CID from itself and so never
- * failed (pitfalls.md #10); here every document and archive must hash to the CID it was fetched by.
+ * (protocol/metadata.md#cid-verification). The reference daemon's check rebuilt the CID from itself and so never failed
+ * (protocol/reference-differences.md#d11); here every document and archive must hash to the CID it was fetched by.
  *
  * Blocks are built with `@ipld/dag-pb` and `ipfs-unixfs`, never by hand, so the bytes are the ones
  * go-ipfs writes for `ipfs add` with its defaults (CIDv0, 262144-byte chunks, balanced layout, no raw
@@ -117,9 +117,9 @@ function sha256Cid(text: string): CID {
 }
 
 /**
- * Accepts `content` iff it is what `cid` names (metadata.md §5.3): raw codec → sha256(content); dag-pb →
- * (a) the go-ipfs UnixFS file DAG of the content, or (b) the raw-digest convention of test mocks
- * (sha256(content) is the digest). Throws MetadataError "content-mismatch" otherwise.
+ * Accepts `content` iff it is what `cid` names (protocol/metadata.md#cid-verification): raw codec →
+ * sha256(content); dag-pb → (a) the go-ipfs UnixFS file DAG of the content, or (b) the raw-digest convention
+ * of test mocks (sha256(content) is the digest). Throws MetadataError "content-mismatch" otherwise.
  *
  * @example verifyContent("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", utf8("hello world\n"))
  */

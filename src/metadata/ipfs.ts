@@ -1,8 +1,8 @@
 /**
- * Fetching metadata content by URI (shared/spec/metadata.md §5): `ipfs://<CID>` and bare CIDs through
+ * Fetching metadata content by URI (protocol/metadata.md#fetching): `ipfs://<CID>` and bare CIDs through
  * the Kubo RPC `cat`, `filecoin://<CID>` through the Lighthouse gateway. Unlike the reference, every
  * answer has its HTTP status checked, its size capped while reading, and its bytes verified against the
- * CID (pitfalls.md #10).
+ * CID (protocol/reference-differences.md#d11).
  */
 import { concatBytes } from "../core/numbers.ts";
 import { MetadataError } from "../core/errors.ts";
@@ -22,7 +22,7 @@ const shown = (text: string) => JSON.stringify(text);
 
 /**
  * `ipfs://<CID>`, `filecoin://<CID>` or a bare CID (legacy `model_ipfs_hash`); trailing NULs of the
- * on-chain padding are dropped (metadata.md §2). Anything else, including `<CID>/path`, is refused.
+ * on-chain padding are dropped (protocol/metadata.md#metadata-uri). Anything else, including `<CID>/path`, is refused.
  */
 export function parseContentUri(uri: string): ContentUri {
   const text = uri.replace(/\0+$/, "");

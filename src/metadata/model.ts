@@ -1,9 +1,9 @@
 /**
- * Organization and service metadata documents (shared/spec/metadata.md §3–§4): lossless parsing,
+ * Organization and service metadata documents (protocol/metadata.md): lossless parsing,
  * validation, and the one group the daemon serves (`selectGroup`).
  *
  * Integers that can exceed 2^53 (`price_in_cogs`, `payment_expiration_threshold`, `free_calls`) must
- * not pass through a double (payments.md §8, pitfalls.md #27), so documents are parsed with every
+ * not pass through a double (protocol/reference-differences.md#d23), so documents are parsed with every
  * integer literal as a bigint.
  */
 import { z } from "zod";
@@ -170,7 +170,7 @@ export function parseOrgMetadata(text: string | Uint8Array, label = "organizatio
   return parseDocument(OrgMetadataSchema, text, label);
 }
 
-/** Also refuses a group without exactly one usable default pricing entry (payments.md §8). */
+/** Also refuses a group without exactly one usable default pricing entry (protocol/payments.md#pricing). */
 export function parseServiceMetadata(text: string | Uint8Array, label = "service metadata"): ServiceMetadata {
   const service = parseDocument(ServiceMetadataSchema, text, label);
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Price of a call from the group's `pricing[]` in service metadata (shared/spec/payments.md §8). Only the
+ * Price of a call from the group's `pricing[]` in service metadata (protocol/payments.md#pricing). Only the
  * entry with `default: true` counts. Built once at load time so the paid-call path is one Map lookup.
  */
 import { priceNotDefined } from "../core/messages/service.ts";
@@ -78,7 +78,7 @@ function methodPrices(entry: PricingEntry, where: string): Map<string, bigint> {
 /**
  * Price in cogs of a call to `methodPath` (the gRPC path, e.g. `/example_service.Calculator/add`).
  * Unpriced methods fail with the reference's INTERNAL error, whose wire text carries the
- * `internal error: ` prefix of its catch-all (wire.md §9.2).
+ * `internal error: ` prefix of its catch-all (protocol/errors.md#payment-refusals).
  */
 export function priceOf(pricing: Pricing, methodPath: string): bigint {
   if (pricing.model === "fixed_price") return pricing.priceInCogs;

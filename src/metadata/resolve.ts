@@ -1,7 +1,8 @@
 /**
- * Start-up metadata resolution (shared/spec/metadata.md §1): Registry → URI → verified content → typed
- * documents → the served group, with local files taking precedence over the chain copy (§1, pitfalls.md
- * #39). Every failure names the org, service, group, URI or file involved (pitfalls.md #36).
+ * Start-up metadata resolution (protocol/metadata.md#resolution): Registry → URI → verified content →
+ * typed documents → the served group, with local files taking precedence over the chain copy
+ * (protocol/metadata.md#local-files). Every failure names the org, service, group, URI or file involved
+ * (protocol/reference-differences.md#d32).
  */
 import { readdir } from "node:fs/promises";
 import path from "node:path";

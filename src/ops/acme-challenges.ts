@@ -2,7 +2,7 @@
  * HTTP-01 challenge answers (RFC 8555 §8.3): the ACME server fetches
  * `http://<domain>/.well-known/acme-challenge/<token>` on port 80 and expects the key authorization as
  * the body. The responder binds `acme_http_port` (80 unless a proxy forwards port 80 elsewhere) on all
- * interfaces, as the reference does; anything else it is asked gets 404 (operations.md §2: no redirect to
+ * interfaces, as the reference does; anything else it is asked gets 404 (protocol/operations.md#acme: no redirect to
  * 443, which would point at the wrong port whenever the daemon listens elsewhere).
  */
 import http from "node:http";

@@ -1,5 +1,5 @@
 /**
- * Certificates from an ACME CA (Let's Encrypt by default) for `auto_ssl_domain` (operations.md §2), with
+ * Certificates from an ACME CA (Let's Encrypt by default) for `auto_ssl_domain` (protocol/operations.md#acme), with
  * acme-client: HTTP-01 answered by acme-challenges.ts, account key and certificate cached in
  * `auto_ssl_cache_dir` (acme-cache.ts), renewed before expiry by the reference's rule (the lesser of 30
  * days and a third of the lifetime), served through the same CertificateHolder as file certificates.

@@ -1,5 +1,5 @@
 /**
- * Operator alerts (operations.md §5, issue "alerts"): a dependency going down and coming back, and a
+ * Operator alerts (protocol/operations.md#health-and-heartbeat, issue "alerts"): a dependency going down and coming back, and a
  * channel worth claiming near expiry while auto-claim is off. Unlike the reference (one POST per failing
  * heartbeat request), alerts follow state *changes*: an outage sends one "down" alert and one "recovered"
  * alert, however many probes fail in between. A component that flaps sends at most one "down" per

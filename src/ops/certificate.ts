@@ -1,7 +1,7 @@
 /**
  * A TLS certificate chain and its key, checked before anything serves it: the PEM parses, the key belongs
  * to the leaf certificate, and the leaf is valid now. A renewed pair that fails any of these is refused
- * so the listener keeps the pair it has (operations.md §1: validate before swapping).
+ * so the listener keeps the pair it has (protocol/operations.md#tls: validate before swapping).
  */
 import { X509Certificate, createHash, createPrivateKey } from "node:crypto";
 import tls from "node:tls";

@@ -1,5 +1,5 @@
 /**
- * Token buckets for call admission (operations.md §3): the reference's one global bucket
+ * Token buckets for call admission (protocol/operations.md#rate-limits): the reference's one global bucket
  * (`rate_limit_per_minute`, `burst_size`) plus buckets per key in named scopes (payer address, channel
  * id), so one busy payer cannot starve the others. A call is admitted only if every bucket it touches
  * has a token, and then takes one from each; a refusal takes none and says when to retry.

@@ -1,5 +1,5 @@
 /**
- * `ssl_cert` / `ssl_key` reloaded without a restart (operations.md §1). Three triggers: a change event on
+ * `ssl_cert` / `ssl_key` reloaded without a restart (protocol/operations.md#tls). Three triggers: a change event on
  * either file's directory (fs.watch; directories, because certbot and Kubernetes replace files by rename
  * or symlink swap, which a watch on the old inode never sees), a periodic stat for file systems where
  * events do not arrive (NFS, some container mounts), and `reload()` for the caller's SIGHUP handler.

@@ -1,10 +1,11 @@
 /**
- * The exclusive in-flight slot of a channel (payments.md §3 invariant a): at most one escrow call per
+ * The exclusive in-flight slot of a channel (protocol/payments.md#escrow-invariants): at most one escrow call per
  * channel reaches the service at a time, across every replica of the group.
  *
  * - One process owning its store (SQLite, memory): a set in memory. A crash frees it with the process.
  * - A shared store (etcd): a key attached to this daemon's lease, created only if absent. A killed
- *   daemon's slots vanish when its lease expires (TTL), so no channel stays blocked (pitfalls.md #1).
+ *   daemon's slots vanish when its lease expires (TTL), so no
+ *   channel stays blocked (protocol/reference-differences.md#d1).
  *
  * A live daemon must not block a channel either. Its lease outlives any one call, so a slot key it failed
  * to delete (store unreachable at release) or created without knowing it (a create whose answer was lost,

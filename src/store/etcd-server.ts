@@ -1,6 +1,6 @@
 /**
  * A local etcd member supervised by the daemon: the reference's `payment_channel_storage_server` section
- * (config.md §4), run as a child `etcd` process instead of an embedded library.
+ * (protocol/config.md#etcd-member), run as a child `etcd` process instead of an embedded library.
  *
  * Every problem an operator can fix is found before or while starting and reported as a
  * `ManagedEtcdError` whose `key` is the config key to change (port clashes between daemons were the
@@ -187,7 +187,7 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
     "--initial-advertise-peer-urls", peerUrl,
     "--initial-cluster", opts.cluster,
     "--initial-cluster-token", opts.token,
-    // config.md §4: the cluster state is always "new"; an existing data dir makes etcd ignore it.
+    // protocol/config.md#etcd-member: the cluster state is always "new"; an existing data dir makes etcd ignore it.
     "--initial-cluster-state", "new",
     "--logger", "zap",
     "--log-level", opts.logLevel ?? "info",

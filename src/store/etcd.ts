@@ -1,5 +1,5 @@
 /**
- * The etcd backend of the store contract, shared by every replica of a group (config.md §4).
+ * The etcd backend of the store contract, shared by every replica of a group (protocol/state.md#etcd).
  *
  * A commit is one etcd transaction whose compares are on mod revisions: etcd reports a missing key with
  * mod revision 0, so `version: 0n` ("must not exist") is the same compare as any other. Every request
@@ -128,7 +128,7 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
     client = new Etcd3({
       hosts: opts.endpoints,
       ...(opts.tls ? { credentials: credentials(opts.tls) } : {}),
-      // config.md §4: client keep-alive 10 s, timeout 3 s.
+      // protocol/state.md#etcd: client keep-alive 10 s, timeout 3 s.
       grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 3_000, ...(serverName ? { "grpc.ssl_target_name_override": serverName } : {}) },
       faultHandling: { global: failoverPolicy(opts.endpoints.length) },
     });

@@ -1,5 +1,5 @@
 /**
- * Records of the prepaid and free-call features (payments.md §6–§7), with the encoding rules of
+ * Records of the prepaid and free-call features (protocol/state.md#values), with the encoding rules of
  * records.ts: JSON objects with `"v": 1`, integers as decimal strings, bytes as 0x-hex.
  *
  * - prepaid (key `keys.prepaid(channel id)`): planned P and used U of a channel. Per channel id, not per
@@ -43,7 +43,7 @@ export function decodePrepaid(text: string): PrepaidUsage {
 }
 
 export interface FreeCallUsage {
-  /** Lower-case: usage is counted per 20-byte address, never per spelling (pitfalls.md #12). */
+  /** Lower-case: usage is counted per 20-byte address, never per spelling (protocol/reference-differences.md#d13). */
   address: Address;
   /** Empty unless a trusted signer asked for the token on behalf of a user. */
   userId: string;

@@ -2,9 +2,9 @@
  * Keys and values of the payment state, the same for every backend.
  *
  * Keys: `/snetd/v1/<chain id>/<mpe>/<org id>/<group id hex>/<kind>/<id…>` — namespaced by network, MPE,
- * org and group so two services or two MPE deployments never collide (pitfalls.md #21).
+ * org and group so two services or two MPE deployments never collide (protocol/reference-differences.md#d9).
  * Values: JSON objects with `"v": 1`; integers as decimal strings, bytes as 0x-hex. Version 1 is the
- * documented encoding (README "State encoding"); readers refuse versions they do not know.
+ * documented encoding (protocol/state.md#values); readers refuse versions they do not know.
  */
 import type { ChannelState, PaymentInClaim } from "../core/channel.ts";
 import { bytesToHex, hexToBytes } from "../core/numbers.ts";

@@ -1,4 +1,4 @@
-/** CORS for browsers (snet-sdk-web): permissive, no credentials (wire.md §8). */
+/** CORS for browsers (snet-sdk-web): permissive, no credentials (protocol/headers.md#cors). */
 
 export const EXPOSED_HEADERS =
   "grpc-status, grpc-message, grpc-encoding, grpc-accept-encoding, grpc-timeout, grpc-status-details-bin, x-grpc-web, Retry-After";

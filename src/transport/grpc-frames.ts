@@ -2,7 +2,7 @@
  * gRPC length-prefixed messages (1 flag byte ‖ 4-byte big-endian length ‖ payload) and status text.
  *
  * The proxy never decodes messages; it only watches frame boundaries to enforce the size limit while
- * bytes stream through (pitfalls.md #18: never buffer an oversized message before refusing it).
+ * bytes stream through (protocol/reference-differences.md#d19: never buffer an oversized message before refusing it).
  */
 
 export const FRAME_HEADER = 5;
@@ -67,8 +67,8 @@ export function frameSizeWatcher(max: number): (chunk: Uint8Array) => number | u
 }
 
 /**
- * grpc-message is percent-encoded (gRPC HTTP/2 spec): bytes outside 0x20–0x7E and '%' are escaped.
- * A raw trailing space would be an invalid HTTP/2 field value (wire.md §9.1), so spaces at the ends too.
+ * grpc-message is percent-encoded (gRPC HTTP/2 spec): bytes outside 0x20–0x7E and '%' are escaped. A raw trailing
+ * space would be an invalid HTTP/2 field value (protocol/errors.md#status-encoding), so spaces at the ends too.
  */
 export function encodeGrpcMessage(message: string): string {
   const bytes = new TextEncoder().encode(message);

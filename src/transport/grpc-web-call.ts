@@ -1,6 +1,6 @@
 /**
  * ServerCall for gRPC-Web (binary and `-text`), over HTTP/1.1 or HTTP/2. The body frames are the same as
- * gRPC's; trailers travel as a last frame flagged 0x80 (wire.md §8). Text mode is base64 both ways,
+ * gRPC's; trailers travel as a last frame flagged 0x80 (protocol/headers.md#grpc-web). Text mode is base64 both ways,
  * encoded in 3-byte groups so the whole response is one valid base64 string however it is chunked.
  */
 import { Transform, type Readable } from "node:stream";

@@ -1,4 +1,7 @@
-/** Plain HTTP on the daemon port (wire.md §7): /heartbeat, /encoding, /metrics, CORS, 404 otherwise. */
+/**
+ * Plain HTTP on the daemon port (protocol/headers.md#http-endpoints):
+ * /heartbeat, /encoding, /metrics, CORS, 404 otherwise.
+ */
 import { Hono } from "hono";
 import { corsHeaders } from "./cors.ts";
 
@@ -17,7 +20,7 @@ export function httpApp(source: HeartbeatSource): Hono {
     await next();
     for (const [k, v] of Object.entries(corsHeaders(c.req.header("origin")))) c.res.headers.set(k, v);
   });
-  // "Any method, first path segment" (wire.md §7).
+  // "Any method, first path segment" (protocol/headers.md#http-endpoints).
   app.all("/heartbeat/*", async (c) => c.text(`${JSON.stringify(await source.heartbeat())}\n`, 200, { "content-type": "application/json" }));
   app.all("/heartbeat", async (c) => c.text(`${JSON.stringify(await source.heartbeat())}\n`, 200, { "content-type": "application/json" }));
   app.all("/encoding", (c) => c.text(`${source.encoding()}\n`));

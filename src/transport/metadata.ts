@@ -1,6 +1,7 @@
 /**
- * Request metadata as the payment layer sees it: lower-case keys, every value kept (duplicates matter:
- * wire.md §5 refuses repeated payment headers), `-bin` values still base64 text as on the wire.
+ * Request metadata as the payment layer sees it: lower-case keys, every value
+ * kept (duplicates matter: protocol/headers.md#payment-metadata refuses
+ * repeated payment headers), `-bin` values still base64 text as on the wire.
  */
 
 export type Metadata = ReadonlyMap<string, readonly string[]>;

@@ -1,5 +1,5 @@
 /**
- * One listener for everything (wire.md §1): native gRPC over HTTP/2 (h2c, or h2 with TLS), gRPC-Web
+ * One listener for everything (protocol/headers.md#one-port): native gRPC over HTTP/2 (h2c, or h2 with TLS), gRPC-Web
  * over HTTP/1.1 and HTTP/2, and plain HTTP for /heartbeat, /encoding, /metrics.
  *
  * Without TLS the first bytes decide: the HTTP/2 connection preface goes to the HTTP/2 server, anything

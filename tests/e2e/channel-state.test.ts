@@ -1,5 +1,6 @@
-// escrow.PaymentChannelStateService/GetChannelState through dist/snetd (wire.md §3.1, §9.3;
-// signatures.md §3.2): who may read a channel, how fresh the signed block must be, how ids are encoded.
+// escrow.PaymentChannelStateService/GetChannelState through dist/snetd
+// (protocol/services.md#channel-state, protocol/signatures.md#channel-state): who
+// may read a channel, how fresh the signed block must be, how ids are encoded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import type { Hex } from "viem";
@@ -77,7 +78,7 @@ describe("what the state says", () => {
       }
       const paid = await queryState(ch);
       expect(paid.status.code).toBe(grpc.status.OK);
-      // Numbers in replies are 32-byte big-endian, as the reference emits (wire.md §4).
+      // Numbers in replies are 32-byte big-endian, as the reference emits (protocol/headers.md#numbers).
       expect(paid.reply!.currentNonce).toEqual(bigintToBytes(0n));
       expect(paid.reply!.currentSignedAmount).toEqual(bigintToBytes(2n * world.price));
       expect(Buffer.from(paid.reply!.currentSignature).equals(Buffer.from(last!))).toBe(true);

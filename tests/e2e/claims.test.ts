@@ -1,6 +1,6 @@
-// Getting paid with `snetd list` and `snetd claim` (dist/snetd) against a running daemon and the real
-// contracts (payments.md §4–§5): the lists show what was paid, a claim moves exactly that on-chain, clients
-// carry on at the new nonce, and a claim interrupted at any step finishes on the next run, never twice.
+// Getting paid with `snetd list` and `snetd claim` (dist/snetd) against a running daemon and the real contracts
+// (protocol/payments.md#treasurer-flow): the lists show what was paid, a claim moves exactly that on-chain,
+// clients carry on at the new nonce, and a claim interrupted at any step finishes on the next run, never twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

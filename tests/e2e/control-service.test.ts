@@ -1,5 +1,5 @@
-// escrow.ProviderControlService through dist/snetd (wire.md §3.3, §9.3; signatures.md §3.3–§3.5b;
-// payments.md §4): what the treasurer sees, who may ask, and what StartClaim does to the channel and to
+// escrow.ProviderControlService through dist/snetd (protocol/services.md#provider-control,
+// protocol/payments.md#claims): what the treasurer sees, who may ask, and what StartClaim does to the channel and to
 // the clients paying on it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
@@ -78,7 +78,7 @@ function startClaim(id: bigint, nonce: bigint, q: { key?: Hex; mpeAddress?: stri
 
 async function startMany(ids: bigint[], q: { key?: Hex; block?: bigint; unsortedSignature?: boolean } = {}) {
   const block = q.block ?? (await world.head());
-  // signatures.md §3.5b packed by hand, ids in the order sent, to show the daemon insists on sorting.
+  // protocol/signatures.md#multi-claim packed by hand, ids in the order sent, to show the daemon insists on sorting.
   const unsorted = concatBytes(new TextEncoder().encode("__StartClaimForMultipleChannels_"), addressBytes(mpe()), ...ids.map((id) => bigintToBytes(id)), bigintToBytes(block));
   return rpcs.startMany.call({
     mpeAddress: mpe(),
@@ -88,7 +88,7 @@ async function startMany(ids: bigint[], q: { key?: Hex; block?: bigint; unsorted
   });
 }
 
-/** The channel's state, with the payment StartClaim moved to the old nonce (payments.md §4). */
+/** The channel's state, with the payment StartClaim moved to the old nonce (protocol/payments.md#old-nonce). */
 async function channelState(ch: Channel) {
   const s = await channelStateReply(world, snetd.stateRpc, ch);
   return {
@@ -126,7 +126,7 @@ describe("lists", () => {
         expect(bytesToBigint(entry!.signedAmount)).toBe(amount);
         expect(bytesToBigint(entry!.channelExpiry)).toBe(ch.expiration);
       }
-      // snet-cli rejects an unclaimed list carrying signatures (wire.md §3.3).
+      // snet-cli rejects an unclaimed list carrying signatures (protocol/services.md#provider-control).
       for (const p of list) {
         expect(p.signature).toHaveLength(0);
         expect(bytesToBigint(p.signedAmount)).toBeGreaterThan(0n);

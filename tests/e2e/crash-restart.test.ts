@@ -1,4 +1,4 @@
-// Crash safety of escrow payments through dist/snetd (payments.md §3 invariants b and c): a daemon
+// Crash safety of escrow payments through dist/snetd (protocol/payments.md#escrow-invariants b and c): a daemon
 // killed with SIGKILL and restarted on the same data_dir remembers every payment it acknowledged, never
 // one it did not, and no channel stays blocked. And with the chain gone, an unknown channel fails closed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

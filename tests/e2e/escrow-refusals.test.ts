@@ -1,6 +1,6 @@
-// Every refusal of an escrow payment (wire.md §9.2) through dist/snetd, with its exact code and message,
-// and proof that a refused call neither reaches the service nor moves the channel: after each refusal
-// the service's call counter is unchanged and the channel still accepts its first price.
+// Every refusal of an escrow payment (protocol/errors.md#payment-refusals) through dist/snetd, with its
+// exact code and message, and proof that a refused call neither reaches the service nor moves the channel:
+// after each refusal the service's call counter is unchanged and the channel still accepts its first price.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import type { Hex } from "viem";
@@ -258,7 +258,7 @@ describe("malformed payment metadata", () => {
       for (const key of ["snet-payment-channel-id", "snet-payment-channel-nonce", "snet-payment-channel-amount", "snet-payment-channel-signature-bin"]) {
         expect(await refusedEcho(headerless(md, key))).toEqual({ code: grpc.status.INVALID_ARGUMENT, details: `missing "${key}"` });
       }
-      // Without a type the payment is escrow (wire.md §5).
+      // Without a type the payment is escrow (protocol/headers.md#payment-metadata).
       await paid(headerless(md, "snet-payment-type"));
     });
   }, E2E_TIMEOUT_MS);

@@ -1,6 +1,6 @@
-// Paid calls end to end (issue "Paid calls", payments.md §1–§4): dist/snetd in front of the echo service,
-// anvil with the real contracts, a client that keeps no state of its own (the seed 002 flow): ask the
-// daemon for the channel state, sign previous amount + price, call, repeat.
+// Paid calls end to end (issue "Paid calls", protocol/payments.md#escrow-order): dist/snetd in front
+// of the echo service, anvil with the real contracts, a client that keeps no state of its own (the
+// seed 002 flow): ask the daemon for the channel state, sign previous amount + price, call, repeat.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { addFunds, channelOnChain, claimOnChain, extendChannel, fundClient, mpeBalance } from "../kit/client.ts";
@@ -45,7 +45,7 @@ describe("a stateless client paying per call", () => {
         expect(state.amount).toBe((i - 1n) * price);
         const md = ch.pay(state.amount + price, state.nonce);
         const before = world.echo.calls;
-        // A client-supplied identity must be overwritten by the payer's (wire.md §6).
+        // A client-supplied identity must be overwritten by the payer's (protocol/headers.md#forwarded-headers).
         const r = await call(echo, "Echo", { text: `call ${i}` }, { ...md, "snet-user-address": "0x0000000000000000000000000000000000000001" });
         expect(r.status).toEqual({ code: grpc.status.OK, details: "OK" });
         expect(r.response?.text).toBe(`call ${i}`);

@@ -1,4 +1,4 @@
-// Free calls end to end (issue 7, payments.md §6, signatures.md §3.6–3.8): dist/snetd with the group's
+// Free calls end to end (issue 7, protocol/payments.md#free-calls): dist/snetd with the group's
 // free-call signer key, anvil with the real contracts and a service published with
 // free_call_signer_address and free_calls = 3. Users are fresh keys: free calls need no funds.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -77,7 +77,7 @@ interface As {
   via?: ReturnType<typeof clientsFor>;
 }
 
-/** GetFreeCallToken as the SDKs send it (signatures.md §3.6). */
+/** GetFreeCallToken as the SDKs send it (protocol/signatures.md#free-call-token-request). */
 async function requestToken(user: User, o: As & { lifetime?: bigint } = {}) {
   const block = o.block ?? (await world.head());
   const addressText = o.addressText ?? user.address;
@@ -147,7 +147,7 @@ beforeAll(async () => {
     daemon_endpoint: `127.0.0.1:${await freePort()}`,
     data_dir: join(root, "data"),
     block_cache_ms: 0,
-    // config.md: hex without 0x.
+    // private_key_for_free_calls is hex without 0x.
     private_key_for_free_calls: FREE_CALL_SIGNER.privateKey.slice(2),
     trusted_free_call_signers: [TRUSTED.address],
     min_balance_for_free_call: 0,
@@ -204,7 +204,7 @@ describe("GetFreeCallToken, GetFreeCallsAvailable and free calls", () => {
       const before = world.echo.calls;
       expect((await freeCall(user, token)).status).toEqual(exceeded(QUOTA));
       expect(world.echo.calls).toBe(before);
-      // pitfalls.md #22: snet-sdk-python asks for a token before every call and stops if refused.
+      // protocol/reference-differences.md#d21: snet-sdk-python asks for a token before every call and stops if refused.
       expect((await requestToken(user)).status.code).toBe(grpc.status.OK);
     });
   }, E2E_TIMEOUT_MS);
@@ -222,7 +222,7 @@ describe("GetFreeCallToken, GetFreeCallsAvailable and free calls", () => {
     });
   }, E2E_TIMEOUT_MS);
 
-  test("re-casing the address gives no fresh quota (pitfalls.md #12)", async () => {
+  test("re-casing the address gives no fresh quota (protocol/reference-differences.md#d13)", async () => {
     await daemon.showLogsOnFailure(async () => {
       const user = newUser();
       const lower = user.address.toLowerCase();

@@ -1,5 +1,5 @@
 /**
- * gRPC-Web on the daemon port (wire.md §1, §8): browsers' binary and base64-text bodies over HTTP/1.1 and
+ * gRPC-Web on the daemon port (protocol/headers.md#grpc-web): browsers' binary and base64-text bodies over HTTP/1.1 and
  * HTTP/2, translated to gRPC towards the service (unary and server streaming), trailers in the 0x80 frame,
  * permissive CORS; plus plain HTTP over an HTTP/2 prior-knowledge connection.
  */
@@ -263,7 +263,7 @@ describe("gRPC-Web (payments off)", () => {
     }
     const webHeaders = (path: string, contentType: string) => ({ ":method": "POST", ":path": path, "content-type": contentType, "x-grpc-web": "1", "x-h2": "yes" });
 
-    spec("binary unary: routed as gRPC-Web, not native gRPC (pitfalls.md #29)", async () => {
+    spec("binary unary: routed as gRPC-Web, not native gRPC (protocol/reference-differences.md#d24)", async () => {
       const payload = patternBytes(50_000);
       const r = await h2Request(webHeaders("/example.Echo/Echo", "application/grpc-web+proto"), frame(method("Echo").requestSerialize({ text: "h2", payload })));
       expect(Number(r.headers[":status"])).toBe(200);

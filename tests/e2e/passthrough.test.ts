@@ -158,7 +158,7 @@ for (const mode of modes) {
       expect(r.trailers["x-service-trailer"]).toBe("done");
     });
 
-    spec("a client-sent snet-user-address never reaches the service (pitfalls.md #13)", async () => {
+    spec("a client-sent snet-user-address never reaches the service (reference-differences D14)", async () => {
       const r = await call(client, "Echo", { text: "who" }, { "snet-user-address": "0x00000000000000000000000000000000DeaDBeef", "x-kept": "1" });
       expect(r.status.code).toBe(grpc.status.OK);
       expect(r.response?.metadata["x-kept"]).toBe("1");
@@ -317,7 +317,7 @@ for (const mode of modes) {
       await until(async () => (await statusNow()) === "SERVING", "Check to report SERVING again", WAIT);
     });
 
-    spec("/heartbeat answers any method with the reference's field names and types (wire.md §7)", async () => {
+    spec("/heartbeat answers any method with the reference's field names and types (headers.md)", async () => {
       for (const [path, methodName] of [["/heartbeat", "GET"], ["/heartbeat/anything", "POST"]] as const) {
         const res = await fetch(`${daemon.url}${path}`, { method: methodName });
         expect(res.status).toBe(200);

@@ -1,4 +1,4 @@
-// Prepaid (concurrent) calls end to end (issue 7, payments.md §7): dist/snetd in front of the echo
+// Prepaid (concurrent) calls end to end (issue 7, protocol/payments.md#prepaid): dist/snetd in front of the echo
 // service, anvil with the real contracts. A client asks GetToken for a budget signed like an escrow
 // payment, then runs many calls at once on one channel with the bearer token; the treasurer claims the
 // signed amount on-chain.
@@ -58,7 +58,7 @@ const prepaid = (channelId: bigint, tok: string) => ({
   "snet-prepaid-auth-token-bin": Buffer.from(tok, "utf8"),
 });
 
-/** The channel's state with the prepaid counters: planned (P) and used (U), payments.md §7. */
+/** The channel's state with the prepaid counters: planned (P) and used (U), protocol/payments.md#prepaid-budget. */
 async function channelState(ch: Channel) {
   const reply = await channelStateReply(world, snetd.stateRpc, ch);
   return { ...decodeState(reply), planned: reply.plannedAmount, used: reply.usedAmount };
@@ -183,7 +183,7 @@ describe("GetToken refusals", () => {
       const stranger = CLIENTS.find((c) => c.address !== ch.client.address)!;
       const r = await getToken(ch, world.price, { outerKey: stranger.privateKey });
       expect(r.status).toEqual({ code: grpc.status.PERMISSION_DENIED, details: "only channel signer/sender/receiver can get a Valid Token" });
-      // The recipient may ask (signatures.md §3.9).
+      // The recipient may ask (protocol/signatures.md#prepaid-token-request).
       const byProvider = await getToken(ch, world.price, { outerKey: PROVIDER.privateKey });
       expect(byProvider.status.code).toBe(grpc.status.OK);
     });

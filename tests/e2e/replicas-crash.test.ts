@@ -1,7 +1,7 @@
-// Crash safety of a replica group (issue 4; payments.md §3 invariants b and c; pitfalls.md #1 #2): one of
-// two dist/snetd replicas on etcd is SIGKILLed in the middle of paid calls, again and again, and restarted
-// each time. After every kill no channel stays blocked longer than the slot lease TTL (the reference's
-// lock-forever bug), and no accepted amount is lost or double counted.
+// Crash safety of a replica group (issue 4; protocol/payments.md#escrow-invariants b and c;
+// protocol/reference-differences.md#d1): one of two dist/snetd replicas on etcd is SIGKILLed in the middle of
+// paid calls, again and again, and restarted each time. After every kill no channel stays blocked longer than
+// the slot lease TTL (the reference's lock-forever bug), and no accepted amount is lost or double counted.
 //
 // CI runs a reduced count; SNETD_LONG_TESTS=1 runs the long form.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

@@ -2,7 +2,7 @@
 // 3-member etcd cluster and behave as one daemon. Many stateless clients pay concurrently through
 // different replicas; the same signature sent to two replicas at once pays for one call; losing one
 // member keeps calls going, losing two fails paid calls closed (UNAVAILABLE, service never called), and
-// restoring them brings calls back with no accepted amount lost (payments.md §3 invariants a–c).
+// restoring them brings calls back with no accepted amount lost (protocol/payments.md#escrow-invariants).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { Etcd3 } from "etcd3";

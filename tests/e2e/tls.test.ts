@@ -1,6 +1,6 @@
 /**
- * The daemon port with ssl_cert/ssl_key (wire.md §1): TLS wraps gRPC (ALPN h2), gRPC-Web and plain HTTP
- * (ALPN http/1.1), with a self-signed certificate made at test time. Runs from source and as dist/snetd.
+ * The daemon port with ssl_cert/ssl_key (protocol/headers.md#one-port): TLS wraps gRPC (ALPN h2), gRPC-Web and
+ * plain HTTP (ALPN http/1.1), with a self-signed certificate made at test time. Runs from source and as dist/snetd.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";

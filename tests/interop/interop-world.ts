@@ -135,7 +135,7 @@ export interface StartedClaim {
 
 /**
  * `ProviderControlService/StartClaim` as the provider, without the on-chain claim that snet-cli sends
- * right after: leaves the channel "claim in flight" (daemon nonce = chain nonce + 1, payments.md §4).
+ * right after: leaves the channel "claim in flight" (daemon nonce = chain nonce + 1, protocol/payments.md#old-nonce).
  */
 export async function startClaimOnly(endpoint: string, mpe: Address, channelId: bigint, daemonNonce: bigint): Promise<StartedClaim> {
   const rpc = daemonRpc(endpoint, "/escrow.ProviderControlService/StartClaim", StartClaimRequestSchema, PaymentReplySchema);

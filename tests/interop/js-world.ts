@@ -1,7 +1,7 @@
 /**
  * What the JavaScript SDK suites add to the interop world: the contracts' deployment transactions (the
  * SDKs find the MPE's deployment block through them), v5 free-call tokens as the v5 marketplace issued
- * them (wire.md §10), Node runs of tests/interop/js/node-calls.mjs, and the list of tests expected to
+ * them (protocol/payments.md#legacy-v5-free-calls), Node runs of tests/interop/js/node-calls.mjs, and the list of tests expected to
  * fail until snetd serves v5 free calls.
  *
  * @example
@@ -19,7 +19,7 @@ import type { InteropInfo, InteropWorld } from "./interop-world.ts";
 
 /**
  * Tests that assert the right behaviour of JavaScript free calls and fail against today's snetd, which
- * speaks only v6 free calls while snet-sdk 2.0.0 and snet-sdk-web 4.2.2 speak v5 (wire.md §10). They run
+ * speaks only v6 free calls while snet-sdk 2.0.0 and snet-sdk-web 4.2.2 speak v5 (protocol/payments.md#legacy-v5-free-calls). They run
  * as `test.failing` (reported as passing while they fail, as failing once they pass) and are titled
  * "(expected to fail: v5 free calls)"; SNETD_INTEROP_STRICT=1 runs them as plain tests to show the diff.
  * Flip one by deleting its name here once snetd accepts v5.
@@ -67,7 +67,7 @@ export interface V5FreeCallOptions {
 
 /**
  * A v5 free-call token: the group's free-call signer signs keccak(user id ‖ user address ‖ u256(expiry))
- * with EIP-191 (wire.md §10.3 step 2), as the v5 marketplace did. Returned as the SDK options.
+ * with EIP-191 (protocol/payments.md#legacy-v5-free-calls step 2), as the v5 marketplace did. Returned as the SDK options.
  */
 export function v5FreeCallToken(input: { userId: string; user: Address; expiryBlock: bigint }): V5FreeCallOptions {
   const expiry = hexToBytes(`0x${input.expiryBlock.toString(16).padStart(64, "0")}`);

@@ -89,7 +89,8 @@ function snetCliSuite(client: ClientName, tier: Tier): void {
       await snet(["network", "local"]);
       await snet(["set", "current_registry_at", info.registry]);
       await snet(["set", "current_multipartyescrow_at", info.mpe]);
-      // contracts.md §7: there is no `snet set` for the token; the key goes into [network.local] by hand.
+      // protocol/contracts.md#test-chain: there is no `snet set`
+      // for the token; the key goes into [network.local] by hand.
       const configFile = join(home, ".snet/config");
       const config = readFileSync(configFile, "utf8");
       writeFileSync(configFile, config.replace(/^(current_multipartyescrow_at = .*)$/m, `$1\ncurrent_fetchtoken_at = ${info.token}`));
@@ -137,7 +138,7 @@ function snetCliSuite(client: ClientName, tier: Tier): void {
     moreTest("a claim in flight: the client pays at the daemon's nonce, claim-all submits both payments", async () => {
       const started = await startClaimOnly(w.daemon.endpoint, w.info.mpe, channelId, 1n);
       expect({ nonce: started.nonce, amount: started.amount }).toEqual({ nonce: 1n, amount: 100n });
-      // payments.md §4: unspent = value − old-nonce amount − current amount.
+      // protocol/payments.md#old-nonce: unspent = value − old-nonce amount − current amount.
       expect(await channelState(channelId)).toEqual({ nonce: 2n, signed: 0n, unspent: CHANNEL_VALUE - 300n - 100n });
       expect(await paidCall("in flight")).toMatchObject({ text: "in flight", nonce: "2", amount: "100" });
       expect(await channelState(channelId)).toEqual({ nonce: 2n, signed: 100n, unspent: CHANNEL_VALUE - 300n - 100n - 100n });

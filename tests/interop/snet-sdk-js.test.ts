@@ -1,6 +1,6 @@
 // The npm snet-sdk 2.0.0 in Node against snetd, through its public DefaultPaymentStrategy as a dApp uses
 // it: escrow calls (concurrency off), prepaid calls (concurrency on), then free calls with a v5 token
-// (wire.md §10), which fail until snetd serves v5 free calls (EXPECTED_TO_FAIL in js-world.ts). The SDK
+// (protocol/payments.md#legacy-v5-free-calls), which fail until snetd serves v5 free calls (EXPECTED_TO_FAIL in js-world.ts). The SDK
 // runs in a real Node process (tests/interop/js/node-calls.mjs); the client already has an MPE deposit.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,7 +1,7 @@
 // snet-sdk-web 4.2.2 in headless Chromium against snetd: a page on its own origin (tests/interop/js/
 // web-calls.mjs) calls the daemon cross-origin over gRPC-Web, through the SDK's public
 // DefaultPaymentStrategy: escrow (concurrency off), prepaid (concurrency on), then free calls with a v5
-// token (wire.md §10), which fail until snetd serves v5 free calls (EXPECTED_TO_FAIL in js-world.ts).
+// token (protocol/payments.md#legacy-v5-free-calls), which fail until snetd serves v5 free calls (EXPECTED_TO_FAIL in js-world.ts).
 // 4.2.2's DefaultPaymentStrategy never tries free calls, so the free-call test uses the page's
 // FreeCallFirstStrategy (tests/interop/js/web-entry.mjs), which patches three client bugs (README.md).
 import { afterAll, beforeAll, describe, expect } from "bun:test";

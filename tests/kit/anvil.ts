@@ -1,5 +1,5 @@
 /**
- * A throw-away anvil chain for tests (contracts.md §7): the binary from the npm platform package, on a
+ * A throw-away anvil chain for tests (protocol/contracts.md#test-chain): the binary from the npm platform package, on a
  * free loopback port, chain id 31337, automine, quiet, the 10 accounts of the standard test mnemonic.
  *
  * @example
@@ -20,7 +20,7 @@ export interface Anvil {
 export interface StartAnvilOptions {
   /** Interval mining every N seconds instead of one block per transaction. */
   blockTime?: number;
-  /** 31337 by default; the JS SDKs only know the published networks (contracts.md §7). */
+  /** 31337 by default; the JS SDKs only know the published networks (protocol/contracts.md#test-chain). */
   chainId?: number;
 }
 

@@ -36,7 +36,10 @@ import {
   readServiceRegistration,
 } from "./registry-publish.ts";
 
-/** Stand-in for tests/kit/ipfs-server.ts: keeps content in memory under the raw-sha256 CIDv0 (metadata.md §5.2). */
+/**
+ * Stand-in for tests/kit/ipfs-server.ts: keeps content in memory
+ * under the raw-sha256 CIDv0 (protocol/metadata.md#test-ipfs).
+ */
 function fakeIpfsForTest(): IpfsLike & { get(cid: string): Uint8Array | undefined } {
   const store = new Map<string, Uint8Array>();
   return {

@@ -1,6 +1,6 @@
 /**
  * What a paying client (and the treasurer) does against the real contracts: fund the escrow, open and
- * top up channels, sign payments and state requests, claim on-chain (payments.md §1, §5).
+ * top up channels, sign payments and state requests, claim on-chain (protocol/payments.md#treasurer-flow).
  *
  * @example
  * await fundClient(deployment, client.privateKey, 1000n);
@@ -72,7 +72,7 @@ export interface ChannelOnChain {
   expiration: bigint;
 }
 
-/** `channels(id)` in the contract's tuple order (contracts.md §3); an unknown id has sender 0x0. */
+/** `channels(id)` in the contract's tuple order (protocol/contracts.md#mpe-reads); an unknown id has sender 0x0. */
 export async function channelOnChain(deployment: Deployment, channelId: bigint): Promise<ChannelOnChain> {
   // Tuple order of the packaged ABI; the JSON ABI is not literal-typed.
   const [nonce, sender, signer, recipient, groupId, value, expiration] = (await deployment.publicClient.readContract({
@@ -84,12 +84,12 @@ export async function channelOnChain(deployment: Deployment, channelId: bigint):
   return { nonce, sender, signer, recipient, groupId, value, expiration };
 }
 
-/** Escrow payment signature (signatures.md §3.1), 65 bytes with v = 27/28. */
+/** Escrow payment signature (protocol/signatures.md#escrow-claim), 65 bytes with v = 27/28. */
 export function signPayment(clientKey: Hex, mpe: Address, channelId: bigint, nonce: bigint, amount: bigint): Uint8Array {
   return signDigest(hexToBytes(clientKey), personalDigest(claimMessage(mpe, channelId, nonce, amount)));
 }
 
-/** GetChannelState request signature (signatures.md §3.2). */
+/** GetChannelState request signature (protocol/signatures.md#channel-state). */
 export function signChannelStateRequest(clientKey: Hex, mpe: Address, channelId: bigint, currentBlock: bigint): Uint8Array {
   return signDigest(hexToBytes(clientKey), personalDigest(channelStateMessage(mpe, channelId, currentBlock)));
 }
@@ -102,7 +102,9 @@ export interface EscrowPayment {
   signature: Uint8Array;
 }
 
-/** gRPC request metadata of an escrow call (wire.md §5); `-bin` values as Buffers for grpc-js. */
+/**
+ * gRPC request metadata of an escrow call (protocol/headers.md#escrow-headers); `-bin` values as Buffers for grpc-js.
+ */
 export function paymentMetadata(p: EscrowPayment): Record<string, string | Buffer> {
   return {
     "snet-payment-type": "escrow",
@@ -120,7 +122,7 @@ export interface ClaimParameters {
 }
 
 /**
- * The treasurer's on-chain claim as snet-cli sends it (payments.md §5 step 4):
+ * The treasurer's on-chain claim as snet-cli sends it (protocol/payments.md#treasurer-flow step 4):
  * `channelClaim(id, amount, amount, v, r, s, false)` with v forced to 27/28, from the recipient's key.
  */
 export async function claimOnChain(deployment: Deployment, providerKey: Hex, p: ClaimParameters): Promise<TransactionReceipt> {

@@ -1,5 +1,5 @@
 /**
- * The real SingularityNET contracts on a test chain (contracts.md §2, §7): SingularityNetToken as the
+ * The real SingularityNET contracts on a test chain (protocol/contracts.md#test-chain): SingularityNetToken as the
  * token (8 decimals, deployer is minter), MultiPartyEscrow(token) and Registry, deployed from the npm
  * bytecode by anvil account 0, plus a per-sender transaction helper the rest of the kit builds on.
  *
@@ -75,7 +75,7 @@ export const FREE_CALL_SIGNER: TestAccount = ACCOUNTS[2];
 /** Accounts 3–9, free for paying clients. */
 export const CLIENTS: readonly TestAccount[] = ACCOUNTS.slice(3);
 
-/** Where account 0 puts the contracts on a fresh chain (nonces 0, 1, 2; contracts.md §7). */
+/** Where account 0 puts the contracts on a fresh chain (nonces 0, 1, 2; protocol/contracts.md#test-chain). */
 export const FRESH_CHAIN_ADDRESSES = {
   token: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
   mpe: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",

@@ -1,6 +1,6 @@
 /**
  * A test IPFS node speaking the subset of the Kubo HTTP API that snetd, snet-cli 3.0 (ipfshttpclient
- * 0.4.13) and the JS SDKs use (shared/spec/metadata.md §5.2). Content gets its real go-ipfs CIDv0, so the
+ * 0.4.13) and the JS SDKs use (protocol/metadata.md#test-ipfs). Content gets its real go-ipfs CIDv0, so the
  * daemon verifies real UnixFS DAGs, not the raw-digest convention of simpler mocks.
  *
  * | Path | Methods | Answer |

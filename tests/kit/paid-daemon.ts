@@ -1,7 +1,7 @@
 /**
  * What the paid end-to-end suites share: dist/snetd in front of a world's echo service, and the
  * stateless client's view of a channel (`GetChannelState` signed by the channel's client at the head,
- * wire.md §3.1), so a suite asserts what the daemon holds rather than what it remembers paying.
+ * protocol/services.md#channel-state), so a suite asserts what the daemon holds rather than what it remembers paying.
  *
  * @example
  * const world = await startWorld();

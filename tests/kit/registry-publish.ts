@@ -1,5 +1,5 @@
 /**
- * Publishing an organization and a service the way snet-cli does (metadata.md §2–§4): metadata JSON to
+ * Publishing an organization and a service the way snet-cli does (protocol/metadata.md): metadata JSON to
  * IPFS, then the Registry entries with bytes32 ids and NUL-padded `ipfs://<CID>` URIs.
  *
  * @example
@@ -69,7 +69,7 @@ export interface OrgMetadataInput {
   groupName: string;
   groupIdBase64: string;
   paymentAddress: Address;
-  /** Blocks a channel must outlive the head by (payments.md §3 step 6). */
+  /** Blocks a channel must outlive the head by (protocol/payments.md#expiry-threshold). */
   expirationThreshold: bigint;
   /** The group's etcd URLs (snet-cli requires at least one); ours takes storage from config first. */
   etcdEndpoints?: string[];
@@ -80,7 +80,7 @@ export const DEFAULT_ETCD_ENDPOINT = "http://127.0.0.1:2379";
 
 /**
  * Organization metadata with one group that passes snet-cli 3.1.1's `snet organization validate-metadata`
- * (metadata.md §3; tests/interop/metadata-validate.test.ts runs the real validator on it).
+ * (protocol/metadata.md#organization-metadata; tests/interop/metadata-validate.test.ts runs the real validator on it).
  */
 export function buildOrgMetadata(input: OrgMetadataInput): Record<string, unknown> {
   return {
@@ -140,9 +140,9 @@ export interface ServiceMetadataInput {
 export const DEFAULT_DAEMON_URL = "http://127.0.0.1:8080";
 
 /**
- * Service metadata with one group (metadata.md §4); without `methodPricing` it passes snet-cli 3.1.1's
+ * Service metadata with one group (protocol/metadata.md#service-metadata); without `methodPricing` it passes snet-cli 3.1.1's
  * `snet service validate-metadata` (its schema knows only `fixed_price` and `method_price` entries). The `fixed_price` entry comes first so every client
- * computes the same price (payments.md §8); it is the default unless `methodPricing` is given, in which
+ * computes the same price (protocol/payments.md#pricing); it is the default unless `methodPricing` is given, in which
  * case the `fixed_price_per_method` entry is the default, since the daemon prices by the default entry only.
  */
 export function buildServiceMetadata(input: ServiceMetadataInput): Record<string, unknown> {
@@ -267,7 +267,7 @@ export interface OrganizationRecord {
   serviceIds: readonly Hex[];
 }
 
-/** `getOrganizationById` decoded (metadata.md §2). */
+/** `getOrganizationById` decoded (protocol/metadata.md#registry). */
 export async function readOrganization(deployment: Deployment, orgId: string): Promise<OrganizationRecord> {
   // Typed by the packaged ABI's output tuple; the JSON ABI is not literal-typed.
   const [found, id, metadataUri, owner, members, serviceIds] = (await deployment.publicClient.readContract({
@@ -285,7 +285,7 @@ export interface ServiceRegistrationRecord {
   metadataUri: Hex;
 }
 
-/** `getServiceRegistrationById` decoded (metadata.md §2). */
+/** `getServiceRegistrationById` decoded (protocol/metadata.md#registry). */
 export async function readServiceRegistration(deployment: Deployment, orgId: string, serviceId: string): Promise<ServiceRegistrationRecord> {
   // Typed by the packaged ABI's output tuple; the JSON ABI is not literal-typed.
   const [found, id, metadataUri] = (await deployment.publicClient.readContract({

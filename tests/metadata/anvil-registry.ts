@@ -31,7 +31,7 @@ export interface RegistryChain {
   stop(): Promise<void>;
 }
 
-/** snet-cli: NUL padding to the next multiple of 32, always at least one NUL (metadata.md §2). */
+/** snet-cli: NUL padding to the next multiple of 32, always at least one NUL (protocol/metadata.md#metadata-uri). */
 export function snetCliUriBytes(uri: string): Hex {
   const length = Math.floor(uri.length / 32) * 32 + 32;
   return stringToHex(uri, { size: length });

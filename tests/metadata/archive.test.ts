@@ -1,4 +1,4 @@
-// Proto archive extraction (shared/spec/metadata.md §6) on archives built with nanotar.
+// Proto archive extraction (protocol/metadata.md#proto-archive) on archives built with nanotar.
 import { describe, expect, test } from "bun:test";
 import { createTar, createTarGzip, type TarFileInput } from "nanotar";
 import { extractProtos } from "../../src/metadata/archive.ts";

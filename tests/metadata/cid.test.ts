@@ -1,4 +1,4 @@
-// CIDs and content verification (shared/spec/metadata.md §5.3) against the vectors and known go-ipfs CIDs.
+// CIDs and content verification (protocol/metadata.md#cid-verification) against the vectors and known go-ipfs CIDs.
 import { describe, expect, test } from "bun:test";
 import * as dagPb from "@ipld/dag-pb";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -39,7 +39,7 @@ describe("cidOfContent", () => {
     });
   }
 
-  test("metadata.md examples", () => {
+  test("the known CIDs of protocol/metadata.md#cid-verification", () => {
     expect(cidOfContent(utf8(""))).toBe("QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
     expect(cidOfContent(utf8("hello world\n"))).toBe("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
   });

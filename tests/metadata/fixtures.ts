@@ -1,4 +1,4 @@
-// Metadata documents shaped like snet-cli 3.0 output (shared/spec/metadata.md §3–§4), for tests.
+// Metadata documents shaped like snet-cli 3.0 output (protocol/metadata.md), for tests.
 import vectors from "../vectors/signatures.json" with { type: "json" };
 
 /** base64 of keccak256("snetd test group 1"), the group of the signature vectors. */

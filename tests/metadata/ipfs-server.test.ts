@@ -1,4 +1,4 @@
-// The test IPFS server speaks the Kubo API subset of shared/spec/metadata.md §5.2.
+// The test IPFS server speaks the Kubo API subset of protocol/metadata.md#test-ipfs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { CID } from "multiformats/cid";

@@ -1,4 +1,4 @@
-// Metadata documents: lossless integers, validation messages, group selection (metadata.md §3–§4).
+// Metadata documents: lossless integers, validation messages, group selection (protocol/metadata.md).
 import { describe, expect, test } from "bun:test";
 import vectors from "../vectors/signatures.json" with { type: "json" };
 import { bytesToHex } from "../../src/core/numbers.ts";

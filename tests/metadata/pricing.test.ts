@@ -1,4 +1,4 @@
-// Pricing models of payments.md §8.
+// Pricing models of protocol/payments.md#pricing.
 import { describe, expect, test } from "bun:test";
 import { Code, SnetError } from "../../src/core/errors.ts";
 import { parseServiceMetadata, selectGroup, parseOrgMetadata } from "../../src/metadata/model.ts";

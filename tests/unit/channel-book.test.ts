@@ -1,7 +1,7 @@
-// The channel book (payments/channel-book.ts, payments.md §2): the stored record merged with the chain,
-// the group binding, the write-back of a nonce claimed on-chain without StartClaim, and what happens when
-// the store or the chain does not answer. Real memory store behind faultInjectingStoreMock; the chain is
-// a fake MpeReader (the real reader runs against anvil in the e2e suites).
+// The channel book (payments/channel-book.ts, protocol/payments.md#reading-a-channel): the stored record
+// merged with the chain, the group binding, the write-back of a nonce claimed on-chain without StartClaim, and
+// what happens when the store or the chain does not answer. Real memory store behind faultInjectingStoreMock;
+// the chain is a fake MpeReader (the real reader runs against anvil in the e2e suites).
 import { describe, expect, test } from "bun:test";
 import vectors from "../vectors/signatures.json" with { type: "json" };
 import type { ChainChannel, ChannelState } from "../../src/core/channel.ts";

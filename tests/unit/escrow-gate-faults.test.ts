@@ -1,4 +1,4 @@
-// Escrow admission and settlement (payments/escrow-gate.ts, payments.md §3, pitfalls.md #3) when the
+// Escrow admission and settlement (payments/escrow-gate.ts, protocol/payments.md#escrow-settlement) when the
 // store fails around the one commit that records the money. Real channel book, real slots, real
 // signatures; the store is a real memory store behind faultInjectingStoreMock (etcd cannot be made to
 // lose one chosen answer on cue) and the chain is faked (the real one is covered by the e2e suites).

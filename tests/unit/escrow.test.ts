@@ -1,5 +1,7 @@
-// The pure core of escrow payments: wire numbers (wire.md §4), payment metadata (wire.md §5, §9.2),
-// the stored/chain merge (payments.md §2) and the validation order (payments.md §3 steps 4–8).
+// The pure core of escrow payments: wire numbers (protocol/headers.md#numbers), payment metadata
+// (protocol/headers.md#payment-metadata, protocol/errors.md#payment-refusals),
+// the stored/chain merge (protocol/payments.md#reading-a-channel) and the validation order
+// (protocol/payments.md#escrow-order steps 6–10).
 import { describe, expect, test } from "bun:test";
 import { type ChainChannel, type ChannelState, fromChain, isUnknownOnChain, mergeWithChain } from "../../src/core/channel.ts";
 import { Code, SnetError } from "../../src/core/errors.ts";

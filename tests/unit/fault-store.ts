@@ -1,10 +1,10 @@
 /**
  * Test doubles for failures that a real backend cannot be made to produce on cue.
  *
- * `faultInjectingStoreMock` wraps a real store (normally `memoryStore()`) and, when told, fails the next
- * commits before they reach it, applies them and then throws (the "answer lost" case of pitfalls.md #3),
- * fails reads, reports leases as lost, or holds a commit until the test lets it through. Everything it
- * does not inject is the inner store's real behaviour, so compare-and-swap and leases stay real.
+ * `faultInjectingStoreMock` wraps a real store (normally `memoryStore()`) and, when told, fails the next commits
+ * before they reach it, applies them and then throws (the "answer lost" case of protocol/reference-differences.md#d3),
+ * fails reads, reports leases as lost, or holds a commit until the test lets it through. Everything it does not inject
+ * is the inner store's real behaviour, so compare-and-swap and leases stay real.
  *
  * `fakeMpeReader` and `fakeBlockSource` stand in for the chain; the real chain is covered by the e2e
  * suites against anvil, these only let a unit test choose what the chain says (or that it is silent).

@@ -1,4 +1,4 @@
-// Free calls without a chain (payments.md §6, signatures.md §3.6–3.8): token bytes against the vectors,
+// Free calls without a chain (protocol/payments.md#free-calls): token bytes against the vectors,
 // the verification order, quotas keyed by the 20-byte address, and reservations under concurrency on
 // the memory store. The RPCs run end to end in tests/e2e/free-calls.test.ts.
 import { describe, expect, test } from "bun:test";
@@ -66,7 +66,7 @@ function freeCall(o: { key?: Uint8Array; addressText?: string; user?: Address; u
   return { type: "free-call", dialect: "v6", addressText, userId, currentBlock: block, token, signature: signDigest(o.key ?? CLIENT_KEY, personalDigest(message)) };
 }
 
-describe("free-call token bytes (signatures.md §3.7, vectors)", () => {
+describe("free-call token bytes (protocol/signatures.md#free-call-token, vectors)", () => {
   for (const id of ["free_call_token/1", "free_call_token/2"]) {
     test(`${id}: the daemon's token is byte for byte the vector's, and parses back`, () => {
       const c = byId(id) as Case & { token_hex: string; token_v01_hex: string };
@@ -110,7 +110,7 @@ describe("free-call token bytes (signatures.md §3.7, vectors)", () => {
   });
 });
 
-describe("free-call verification (signatures.md §3.6–3.8 order)", () => {
+describe("free-call verification (protocol/signatures.md#free-call-invocation order)", () => {
   test("free_call_invocation/1 verifies at head 1002 and names the client", async () => {
     const c = byId("free_call_invocation/1");
     const payment = {

@@ -98,7 +98,7 @@ describe("grpc-message encoding", () => {
     expect(encodeGrpcMessage("naïve")).toBe("na%C3%AFve");
   });
 
-  test("percent-encodes a leading or trailing space, an invalid HTTP/2 field edge (wire.md §9.1)", () => {
+  test("percent-encodes a leading or trailing space, an invalid HTTP/2 field edge (errors.md#status-encoding)", () => {
     expect(encodeGrpcMessage("Unable to retrieve planned Amount ")).toBe("Unable to retrieve planned Amount%20");
     expect(encodeGrpcMessage(" x")).toBe("%20x");
     expect(encodeGrpcMessage(" ")).toBe("%20");

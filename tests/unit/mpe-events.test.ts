@@ -1,4 +1,4 @@
-// Channel freshness from MPE events (chain/mpe-events.ts, payments.md §2 "refresh on MPE events"):
+// Channel freshness from MPE events (chain/mpe-events.ts, protocol/payments.md#reading-a-channel):
 // which logs make a channel stale, the read tokens that keep a read older than an event from marking
 // it fresh, and a failing node forgetting everything. The viem client is a fake that answers
 // getBlockNumber and getLogs from a list the test controls; the real node is covered by the e2e suites.

@@ -1,4 +1,4 @@
-// Prepaid calls without a chain (payments.md §7): the bearer token, the group secret, the P/U records and
+// Prepaid calls without a chain (protocol/payments.md#prepaid): the bearer token, the group secret, the P/U records and
 // the admission's compare-and-swap under concurrency, on the memory store. GetToken itself runs end to
 // end in tests/e2e/prepaid.test.ts.
 import { describe, expect, test } from "bun:test";
@@ -31,7 +31,7 @@ const tokensAt = (now: Date, secret = SECRET, scope = SCOPE) => prepaidTokens({ 
 type Field = { name: string; value: string };
 const field = (c: { fields: Field[] }, name: string) => c.fields.find((f) => f.name === name)!.value;
 
-describe("GetToken request vectors (signatures.md §3.9)", () => {
+describe("GetToken request vectors (protocol/signatures.md#prepaid-token-request)", () => {
   for (const c of vectors.signatures.filter((v) => v.kind === "prepaid_token_request")) {
     test(`${c.id}: the outer signature recovers the client`, () => {
       const message = prepaidTokenRequestMessage(hexToBytes(field(c, "claim_signature")), BigInt(field(c, "current_block")));

@@ -1,4 +1,4 @@
-// Every signature kind reproduced byte for byte from shared/vectors (copied to tests/vectors).
+// Every signature kind reproduced byte for byte from tests/vectors/signatures.json (protocol/signatures.md#vectors).
 import { describe, expect, test } from "bun:test";
 import vectors from "../vectors/signatures.json" with { type: "json" };
 import { defaultRecovery, nobleRecovery } from "../../src/crypto/native-recovery.ts";

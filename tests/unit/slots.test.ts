@@ -1,4 +1,4 @@
-// The channel slot on a shared store (payments/slots.ts, payments.md §3 invariant a) when the store
+// The channel slot on a shared store (payments/slots.ts, protocol/payments.md#escrow-invariants) when the store
 // fails at the worst moment. Replicas are `leasedSlots` instances sharing one store, each on its own
 // lease, as etcd replicas are; the faults come from faultInjectingStoreMock around a real memory store,
 // because etcd cannot be made to lose one chosen answer on cue.

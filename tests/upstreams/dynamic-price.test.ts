@@ -1,5 +1,5 @@
 /**
- * The dynamic price call against a real grpc-js provider (shared/spec/upstreams.md §8.3): a unary
+ * The dynamic price call against a real grpc-js provider (protocol/upstreams.md#price-call): a unary
  * handler (runs only after half-close — the reference hung on these), a streaming handler that answers
  * the first message, connection reuse, and every failure as UNAVAILABLE or INTERNAL, never a hang.
  */

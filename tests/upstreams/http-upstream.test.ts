@@ -1,5 +1,5 @@
 /**
- * The HTTP adapter against a real HTTP service: the request JSON row by row (shared/spec/upstreams.md
+ * The HTTP adapter against a real HTTP service: the request JSON row by row (protocol/upstreams.md
  * §3.2, byte for byte against the reference's verified example), the reply JSON (§3.4), credentials
  * (§3.3), status mapping and failures (§3.5), limits, timeouts and connection reuse.
  */

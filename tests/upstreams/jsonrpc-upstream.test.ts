@@ -1,5 +1,5 @@
 /**
- * The JSON-RPC adapter against a real JSON-RPC 2.0 server (shared/spec/upstreams.md §4): request shape,
+ * The JSON-RPC adapter against a real JSON-RPC 2.0 server (protocol/upstreams.md#json-rpc): request shape,
  * lossless numbers both ways, and every reply case of the reference's table.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";

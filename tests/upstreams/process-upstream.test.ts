@@ -1,5 +1,5 @@
 /**
- * The process adapter with real scripts (shared/spec/upstreams.md §5): argv, stdin/stdout, large input
+ * The process adapter with real scripts (protocol/upstreams.md#process): argv, stdin/stdout, large input
  * without the reference's pipe deadlock, stderr to the log, exit codes, the output cap, and the
  * deadline and cancel killing the whole process group.
  */

@@ -2,7 +2,7 @@
  * Compiles a service's .proto files (from its verified archive, or `service_proto_dir`) into
  * @bufbuild/protobuf descriptors: protobufjs parses, @bufbuild/protobuf holds the registry that the JSON
  * mapping and the binary codec use. Imports resolve against the archive's entry names exactly, plus the
- * standard files (standard-files.ts) — as the reference's compiler does (shared/spec/upstreams.md §7).
+ * standard files (standard-files.ts) — as the reference's compiler does (protocol/upstreams.md#proto-files).
  *
  * @example
  *   const protos = compileProtos({ "calc.proto": text });

@@ -1,5 +1,5 @@
 /**
- * Methods priced by the service itself (shared/spec/upstreams.md §8): option 9999127
+ * Methods priced by the service itself (protocol/upstreams.md#dynamic-pricing): option 9999127
  * (`pricing.my_method_option`) names the price method. Read by extension number from the compiled
  * descriptors, so both option syntaxes count; every file is merged; a service without a package is
  * keyed `/<Service>/<rpc>` (the reference's `/.<Service>/<rpc>` never matched a real path).

@@ -1,6 +1,6 @@
 /**
  * Finding the method a gRPC path names. The reference looks a method up by its last path segment only,
- * across every service of every file, first match wins (shared/spec/upstreams.md §3.1) — with several
+ * across every service of every file, first match wins (protocol/upstreams.md#http-request) — with several
  * files that pick is random. Here the exact `/<package>.<Service>/<method>` match comes first; the
  * name-only search remains as a fallback (so `/anything.Else/do_it` still reaches `do_it`) but refuses
  * to guess between several methods of that name.

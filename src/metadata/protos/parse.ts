@@ -1,6 +1,6 @@
 /**
  * Parses a service's .proto sources with protobufjs into one reflection tree, on top of the standard
- * files (shared/spec/upstreams.md §7). Only parsing and name resolution happen here; descriptors.ts turns
+ * files (protocol/upstreams.md#proto-files). Only parsing and name resolution happen here; descriptors.ts turns
  * the tree into FileDescriptorProtos for @bufbuild/protobuf.
  */
 import protobuf from "protobufjs";

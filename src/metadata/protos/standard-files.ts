@@ -1,5 +1,5 @@
 /**
- * Files a service's protos may import without shipping them (shared/spec/upstreams.md §7): Google's
+ * Files a service's protos may import without shipping them (protocol/upstreams.md#proto-files): Google's
  * well-known files, the daemon's training.proto and pricing.proto. Their descriptors come from
  * @bufbuild/protobuf and src/gen, never from the archive, except pricing.proto, which only fills in
  * when the archive has none (providers copy it into their archive, sometimes with their own additions).

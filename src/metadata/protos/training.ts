@@ -1,5 +1,5 @@
 /**
- * Training as the service's protos describe it (shared/spec/upstreams.md §9.1, §9.2): a method is
+ * Training as the service's protos describe it (protocol/upstreams.md#training-activation, §9.2): a method is
  * trainable when its input has a field of type `training.ModelID`; its options 50001–50008 are what
  * `training.Daemon/get_method_metadata` returns.
  */

@@ -1,5 +1,5 @@
 /**
- * `service_credentials` of HTTP services (shared/spec/upstreams.md §3.3): values the daemon adds to each
+ * `service_credentials` of HTTP services (protocol/upstreams.md#service-credentials): values the daemon adds to each
  * request in a header, the query string or the JSON body. Body values replace a same-named message field.
  */
 import { credentialsBadLocation, credentialsEmptyKey } from "../../core/messages/upstreams.ts";

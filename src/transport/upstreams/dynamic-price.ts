@@ -1,5 +1,5 @@
 /**
- * The price of a dynamically priced call (shared/spec/upstreams.md §8.3): the service's price method is
+ * The price of a dynamically priced call (protocol/upstreams.md#price-call): the service's price method is
  * called with the client's first request message, before the priced method runs. Unlike the reference:
  * it rides the upstream's existing HTTP/2 session (no connection per call), half-closes after the message
  * (grpc-js runs unary handlers only then), has its own timeout, and a service that is down is

@@ -1,6 +1,6 @@
 /**
  * JSON as the reference daemon's HTTP and JSON-RPC adapters put it on the wire: Go's `encoding/json`
- * (shared/spec/upstreams.md §3.2, §4) — object keys sorted, compact, `<` `>` `&` U+2028 U+2029 escaped —
+ * (protocol/upstreams.md#proto-to-json, §4) — object keys sorted, compact, `<` `>` `&` U+2028 U+2029 escaped —
  * but with numbers kept exactly: parsing keeps each number's source text, so a 20-digit integer is not
  * rounded through float64 as the reference does.
  */

@@ -1,5 +1,5 @@
 /**
- * `service_type: http` (shared/spec/upstreams.md §3): each gRPC call becomes `POST <service_endpoint>/
+ * `service_type: http` (protocol/upstreams.md#http-request): each gRPC call becomes `POST <service_endpoint>/
  * <method>` with the request message as JSON, and the JSON reply becomes the reply message. Connections
  * are kept alive and reused (fetch's pool), never one per call.
  *

@@ -1,5 +1,5 @@
 /**
- * `service_type: jsonrpc` (shared/spec/upstreams.md §4): the client sends JSON inside the gRPC frame
+ * `service_type: jsonrpc` (protocol/upstreams.md#json-rpc): the client sends JSON inside the gRPC frame
  * (metadata `encoding: json`); it becomes the `params` of a JSON-RPC 2.0 call to `service_endpoint`,
  * and the call's `result` becomes the reply frame. Unlike the reference, numbers keep every digit
  * (no float64 round trip); keys are sorted and HTML characters escaped as the reference does.

@@ -1,5 +1,5 @@
 /**
- * `service_type: process` (shared/spec/upstreams.md §5): one run of `executable_path` per call, with the
+ * `service_type: process` (protocol/upstreams.md#process): one run of `executable_path` per call, with the
  * method name as its only argument, the request message on stdin and the reply on stdout. No shell.
  *
  * Unlike the reference: stdin is written while the process runs (the reference wrote it before start,

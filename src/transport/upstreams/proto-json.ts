@@ -1,5 +1,5 @@
 /**
- * Request message ↔ JSON for HTTP services, as the reference converts them (shared/spec/upstreams.md
+ * Request message ↔ JSON for HTTP services, as the reference converts them (protocol/upstreams.md
  * §3.2, §3.4): protojson with proto field names, then Go's encoding/json; and back with protojson
  * (proto names and lowerCamel/json_name accepted, unknown fields discarded). The mapping itself is
  * @bufbuild/protobuf's; here are only the two places where Go and it differ: float fields print with

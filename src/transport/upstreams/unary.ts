@@ -1,5 +1,5 @@
 /**
- * The one shape every non-gRPC upstream has (shared/spec/upstreams.md §1): one request message in, one
+ * The one shape every non-gRPC upstream has (protocol/upstreams.md#adapter-selection): one request message in, one
  * reply message out, or a SnetError carrying the gRPC code for the client. Payment is settled by the
  * caller: committed only when `call` resolves.
  */

@@ -1,5 +1,5 @@
 // Registers a local chain (anvil) in the contract packages' network tables, where both JavaScript SDKs
-// look their contract addresses up by network id (contracts.md §7). snet-sdk 2.0.0 reads
+// look their contract addresses up by network id (protocol/contracts.md#test-chain). snet-sdk 2.0.0 reads
 // `table[id].address`; snet-sdk-web 4.2.2 reads `table[id][tokenName][standType].address` (FET/prod by
 // default) and, in one place, the flat form too; `transactionHash` gives the MPE's deployment block,
 // from which the SDKs scan ChannelOpen events.

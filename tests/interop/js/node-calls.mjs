@@ -27,7 +27,7 @@ const [worldFile, mode, callsText, clientText, freeCallFile] = process.argv.slic
 const info = JSON.parse(readFileSync(worldFile, "utf8"));
 const client = info.clients[Number(clientText)];
 
-// The SDK looks contract addresses up by network id in the contract packages' tables (contracts.md §7).
+// The SDK looks contract addresses up by network id in the contract packages' tables (protocol/contracts.md#test-chain).
 registerLocalChain(createRequire(require.resolve("snet-sdk")), info);
 
 // What `protoc --grpc_out` would give a dApp: a client constructor for the service's proto.
