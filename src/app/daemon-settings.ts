@@ -16,7 +16,8 @@ import { paymentGate } from "../payments/gate.ts";
 import { admitPrepaid } from "../payments/prepaid.ts";
 import { providerControl } from "../payments/provider-control.ts";
 import { readUsage } from "../payments/prepaid-usage.ts";
-import { type ChannelSlots, leasedSlots, localSlots } from "../payments/slots.ts";
+import { replicaSlots } from "../payments/leased-slots.ts";
+import { type ChannelSlots, localSlots } from "../payments/slots.ts";
 import { treasury } from "../payments/treasury.ts";
 import { decodeBinaryHeader } from "../transport/metadata.ts";
 import { channelStateService } from "../transport/services/channel-state.ts";
@@ -74,10 +75,18 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
 }
 
 /** One in-flight call per channel: in memory for an embedded store, lease-bound keys on etcd. */
-async function slotsFor(ctx: PaymentContext, config: Config, owner: string): Promise<{ slots: ChannelSlots; lease?: { revoke(): Promise<void> } }> {
-  if (ctx.store.exclusive) return { slots: localSlots() };
+async function slotsFor(ctx: PaymentContext, config: Config, owner: string): Promise<{ slots: ChannelSlots; stop(): Promise<void> }> {
+  if (ctx.store.exclusive) return { slots: localSlots(), stop: async () => {} };
   const lease = await ctx.store.grantLease(config.channel_lease_ttl_s);
-  return { slots: leasedSlots(ctx.store, lease, owner), lease };
+  const slots = replicaSlots(ctx.store, lease, owner, ctx.keys);
+  return {
+    slots,
+    async stop() {
+      slots.close();
+      // Revoking deletes every slot this replica holds, so the group need not wait for the TTL.
+      await lease.revoke().catch(() => {});
+    },
+  };
 }
 
 export async function buildSettings(initial: Config, log: Logger): Promise<BuiltSettings> {
@@ -100,7 +109,7 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
     throw err;
   }
   const recovery = defaultRecovery();
-  const { slots, lease } = await slotsFor(ctx, config, `${process.pid}@${base.host}:${base.port}`);
+  const { slots, stop: stopSlots } = await slotsFor(ctx, config, `${process.pid}@${base.host}:${base.port}`);
   const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
   const allowed = config.allowed_user_flag ? new Set(config.allowed_user_addresses.map((a) => a.toLowerCase() as Address)) : undefined;
   const allowedSigners = allowed ? { allowedSigners: allowed } : {};
@@ -143,7 +152,7 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
     cleanup: async () => {
       await autoClaim?.stop();
       await member?.stop();
-      await lease?.revoke().catch(() => {});
+      await stopSlots();
       await ctx.close();
     },
   };

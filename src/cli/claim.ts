@@ -13,7 +13,8 @@ import type { Address } from "../core/signatures.ts";
 import { openStore } from "../app/open-store.ts";
 import { providerWallet } from "../app/auto-claim-setup.ts";
 import { paymentContext } from "../app/payment-context.ts";
-import { leasedSlots, localSlots } from "../payments/slots.ts";
+import { replicaSlots } from "../payments/leased-slots.ts";
+import { localSlots } from "../payments/slots.ts";
 import { treasury } from "../payments/treasury.ts";
 import { channelBook } from "../payments/channel-book.ts";
 import { bytesToHex } from "../core/numbers.ts";
@@ -120,7 +121,7 @@ export const claimCommand: Command = {
         say(`no daemon answers at ${config.daemon_endpoint}; claiming directly from the ${store.kind} store`);
         const lease = store.exclusive ? undefined : await store.grantLease(config.channel_lease_ttl_s);
         const book = channelBook({ store, keys: ctx.keys, mpe: ctx.mpe, groupIdHex: bytesToHex(ctx.group.groupId) as `0x${string}`, paymentAddress });
-        source = localSource(treasury({ store, keys: ctx.keys, book, slots: lease ? leasedSlots(store, lease, `claim-${process.pid}`) : localSlots() }));
+        source = localSource(treasury({ store, keys: ctx.keys, book, slots: lease ? replicaSlots(store, lease, `claim-${process.pid}`, ctx.keys) : localSlots() }));
         closeLocal = async () => {
           await lease?.revoke().catch(() => {});
           await store.close();

@@ -44,6 +44,8 @@ export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<
 
 /** More of the same transaction as a channel commit: other records changed with it, atomically. */
 export interface CommitExtras {
+  /** The slot epoch the commit is made under (slots.ts): lets the book keep the record it wrote. */
+  epoch?: number;
   /** Compares besides the channel record's version (e.g. the prepaid usage record). */
   compare?: readonly Compare[];
   /** Operations besides the channel put (slot release, claim record, prepaid usage). */
@@ -76,28 +78,63 @@ export function channelBook(d: ChannelBookDeps) {
     return state;
   };
 
-  /** Writes `state` iff the record is still at `version`; extras ride in the same transaction. */
-  const commit = (id: bigint, version: bigint, state: ChannelState, extra: CommitExtras = {}): Promise<boolean> =>
-    storeCall("store channel", () =>
-      d.store.commit({
+  /**
+   * Records this process wrote or read while nobody else could write them: every record on a store this
+   * process owns (SQLite), else only under a slot held since (same `epoch`). A hit saves the store read
+   * and the decoding, the bulk of a paid call's store work besides its commit.
+   */
+  const own = new Map<bigint, LoadedChannel & { epoch: number | undefined }>();
+  const cacheable = (epoch: number | undefined) => d.store.exclusive || epoch !== undefined;
+  const remember = (id: bigint, loaded: LoadedChannel, epoch: number | undefined) => {
+    if (!cacheable(epoch)) return;
+    if (own.size >= 100_000) own.clear();
+    own.set(id, { ...loaded, epoch });
+  };
+
+  /** The stored record: from the cache when it is still exact, else from the store. */
+  const readStored = async (id: bigint, epoch: number | undefined): Promise<LoadedChannel | undefined> => {
+    const hit = own.get(id);
+    if (hit && (d.store.exclusive || hit.epoch === epoch)) return hit;
+    const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
+    if (!entry) return undefined;
+    const loaded = { state: decode(entry.key, entry.value), version: entry.version };
+    remember(id, loaded, epoch);
+    return loaded;
+  };
+
+  /**
+   * Writes `state` iff the record is still at `version`; extras ride in the same transaction. The new
+   * version when it did, undefined when the compares failed.
+   */
+  const commit = async (id: bigint, version: bigint, state: ChannelState, extra: CommitExtras = {}): Promise<bigint | undefined> => {
+    own.delete(id);
+    const r = await storeCall("store channel", () =>
+      d.store.transact({
         compare: [{ key: d.keys.channel(id), version }, ...(extra.compare ?? [])],
         then: [{ op: "put", key: d.keys.channel(id), value: encodeChannel(state) }, ...(extra.ops ?? [])],
       }),
     );
+    if (!r.succeeded) return undefined;
+    remember(id, { state, version: r.revision }, extra.epoch);
+    return r.revision;
+  };
 
   return {
-    /** Undefined when neither the store nor the chain knows the channel. */
-    async load(id: bigint, opts: { refreshFromChain?: boolean } = {}): Promise<LoadedChannel | undefined> {
-      const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
+    /**
+     * The channel as payments must see it, undefined when neither the store nor the chain knows it.
+     * `epoch`: the caller holds the channel's slot (slots.ts), so a cached record is exact and a dead
+     * nonce may be written back; without it a shared store's record is read and never written.
+     */
+    async load(id: bigint, opts: { refreshFromChain?: boolean; epoch?: number } = {}): Promise<LoadedChannel | undefined> {
+      const entry = await readStored(id, opts.epoch);
       if (!entry) {
         const token = d.freshness?.readToken() ?? 0;
         const chain = await readChain(id);
         if (chain) d.freshness?.markFresh(id, token);
         return chain ? { state: fromChain(id, chain), version: 0n } : undefined;
       }
-      const stored = decode(entry.key, entry.value);
       const stale = d.freshness !== undefined && !d.freshness.isFresh(id);
-      if (!opts.refreshFromChain && !stale) return { state: stored, version: entry.version };
+      if (!opts.refreshFromChain && !stale) return entry;
       const token = d.freshness?.readToken() ?? 0;
       let chain: Awaited<ReturnType<typeof readChain>>;
       try {
@@ -105,25 +142,28 @@ export function channelBook(d: ChannelBookDeps) {
       } catch (err) {
         // Stored and chain unreadable → stored, unless the caller needs the chain.
         if (opts.refreshFromChain) throw err;
-        return { state: stored, version: entry.version };
+        return entry;
       }
-      if (!chain) return { state: stored, version: entry.version };
+      if (!chain) return entry;
       let current = entry;
       for (let attempt = 1; ; attempt++) {
-        const record = current === entry ? stored : decode(current.key, current.value);
-        const merged = mergeWithChain(record, chain);
+        const merged = mergeWithChain(current.state, chain);
         // Fresh only once the store agrees with the chain: marked before a write-back that then failed,
         // the dead nonce would be trusted (and paid at) until the next MPE event for the channel.
-        if (merged.nonce === record.nonce) {
+        if (merged.nonce === current.state.nonce) {
           d.freshness?.markFresh(id, token);
           return { state: merged, version: current.version };
         }
         // Claimed on-chain without StartClaim: the stored nonce is dead. Record that at once, so no
-        // replica accepts a payment nobody could claim. A lost race means another writer (maybe a
-        // payment at the dead nonce) moved the record: merge again with what it wrote.
-        if (attempt === WRITE_BACK_ATTEMPTS) return { state: merged, version: current.version };
-        await commit(id, current.version, merged);
-        const again = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
+        // payment nobody could claim is accepted — by the slot's holder (a shared store's other readers
+        // only report it). A lost race means another writer moved the record: merge again with what it wrote.
+        if (attempt === WRITE_BACK_ATTEMPTS || !cacheable(opts.epoch)) return { state: merged, version: current.version };
+        if ((await commit(id, current.version, merged, { ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}) })) !== undefined) {
+          d.freshness?.markFresh(id, token);
+          return own.get(id) ?? { state: merged, version: current.version };
+        }
+        own.delete(id);
+        const again = await readStored(id, opts.epoch);
         if (!again) return { state: fromChain(id, chain), version: 0n };
         current = again;
       }
@@ -132,10 +172,7 @@ export function channelBook(d: ChannelBookDeps) {
     commit,
 
     /** The stored record alone (no chain read): what StartClaim and the treasurer work from. */
-    async stored(id: bigint): Promise<LoadedChannel | undefined> {
-      const entry = await storeCall("read channel", () => d.store.get(d.keys.channel(id)));
-      return entry ? { state: decode(entry.key, entry.value), version: entry.version } : undefined;
-    },
+    stored: (id: bigint, epoch?: number): Promise<LoadedChannel | undefined> => readStored(id, epoch),
 
     /** Every stored channel of the group, in channel id order. */
     async list(): Promise<ChannelState[]> {

@@ -1,21 +1,19 @@
 /**
- * Admission of escrow-paid calls (docs/protocol/payments.md). One in-flight call per channel (slot), no chain RPC
- * in steady state, and exactly one store transaction per successful call: the commit of the new
- * authorised amount, conditioned on the record version read at admission.
+ * Admission of escrow-paid calls (protocol/payments.md#escrow-order). One in-flight call per channel
+ * (slot), no chain RPC in steady state, and exactly one store transaction per successful call: the charge
+ * of the new authorised amount, written before the service runs and conditioned on the record version the
+ * payment was checked against (escrow-charge.ts). A call the service fails is given back.
  */
 import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
-import type { ChannelState } from "../core/channel.ts";
-import { Code, SnetError } from "../core/errors.ts";
 import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
-import { channelBusy, paymentChannelNotFound, paymentNotCharged, paymentNotStored, signerNotAllowed } from "../core/messages/payments.ts";
-import { bytesEqual } from "../core/numbers.ts";
+import { channelBusy, chargeOutcomeUnknown, paymentChannelNotFound, paymentNotStored, signerNotAllowed } from "../core/messages/payments.ts";
 import type { EscrowPayment } from "../core/payment-headers.ts";
 import { type Address, type SignerRecovery, checksumAddress, claimMessage, recoverSigner } from "../core/signatures.ts";
-import { type Operation, StoreUnavailableError } from "../store/contract.ts";
 import type { Keys } from "../store/records.ts";
-import type { ChannelBook, LoadedChannel } from "./channel-book.ts";
-import type { ChannelSlots } from "./slots.ts";
+import type { ChannelBook, CommitExtras } from "./channel-book.ts";
+import { outcomeUnknown, restore } from "./escrow-charge.ts";
+import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
 export interface EscrowDeps {
   mpe: Address;
@@ -40,36 +38,7 @@ export function paymentSigner(recovery: SignerRecovery, mpe: Address, p: EscrowP
   }
 }
 
-const FENCE_ATTEMPTS = 3;
-const FENCE_BUDGET_MS = 5000;
-
-/**
- * Whether a commit whose answer was lost (the store failed mid-request) was applied.
- * A fence — the record rewritten unchanged iff still at the version read at admission, releasing the
- * slot — makes the answer final: the lost commit compares on that version too, so it cannot apply after
- * the fence. While this call holds the slot nothing else writes the record, so when the version has
- * moved the record itself says whose write moved it: the lost commit's (our amount and signature) or an
- * earlier fence attempt's whose answer was lost too (the admitted amount). Leader elections make such
- * failures come in bursts, hence a few attempts; "unknown" when none gets an answer.
- */
-async function lostCommitOutcome(book: ChannelBook, id: bigint, accepted: LoadedChannel, next: ChannelState, releaseOps: readonly Operation[]): Promise<"applied" | "not applied" | "unknown"> {
-  const started = Date.now();
-  for (let attempt = 1; attempt <= FENCE_ATTEMPTS && Date.now() - started < FENCE_BUDGET_MS; attempt++) {
-    try {
-      if (await book.commit(id, accepted.version, accepted.state, { ops: releaseOps })) return "not applied";
-      const now = (await book.load(id))?.state;
-      if (!now || now.nonce !== next.nonce) return "unknown";
-      if (now.authorisedAmount === next.authorisedAmount && now.signature && next.signature && bytesEqual(now.signature, next.signature)) return "applied";
-      if (now.authorisedAmount === accepted.state.authorisedAmount) return "not applied";
-      return "unknown";
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return "unknown";
-}
-
-/** Admits an escrow payment: validates it under the channel's slot; `settle` commits it iff the service succeeded. */
+/** Admits an escrow payment: validates it under the channel's slot and charges it; `settle` gives it back if the service failed. */
 export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPayment): Promise<Admission> {
   const id = payment.channelId;
   const signer = paymentSigner(d.recovery, d.mpe, payment);
@@ -78,8 +47,14 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
   }
   const slot = await d.slots.acquire(d.keys.slot(id));
   if (!slot) throw channelBusy(id);
+  const epoch = slot.epoch;
+  /** The slot's compares (and, at the end of its use, its give-up) ride in every commit made under it. */
+  const guarded = (keep = false): CommitExtras => ({ ...slot.guard({ keep }), epoch });
+  /** How the slot is released if admission fails; while `restoring`, `restore` releases it. */
+  let outcome: SlotOutcome = "unchanged";
+  let restoring = false;
   try {
-    let loaded = await d.book.load(id);
+    let loaded = await d.book.load(id, { epoch });
     if (!loaded) throw paymentChannelNotFound(id);
     const check = async () =>
       checkEscrow({
@@ -92,46 +67,49 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
       });
     let failed = await check();
     if (failed && chainMayKnowBetter(failed.failure, payment.nonce, loaded.state.nonce)) {
-      loaded = (await d.book.load(id, { refreshFromChain: true })) ?? loaded;
+      loaded = (await d.book.load(id, { refreshFromChain: true, epoch })) ?? loaded;
       failed = await check();
     }
     if (failed) throw failed.error;
 
     const accepted = loaded;
+    const charged = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
+    outcome = "uncertain";
+    let version: bigint | undefined;
+    try {
+      version = await d.book.commit(id, accepted.version, charged, guarded(true));
+    } catch (err) {
+      if (!outcomeUnknown(err)) {
+        outcome = "unchanged";
+        throw err;
+      }
+      // Maybe stored: the slot stays held until the record is the uncharged one again.
+      void restore(d.book, id, accepted.version, accepted.state, charged, guarded).then((ok) => slot.release(ok ? "committed" : "uncertain"));
+      restoring = true;
+      throw chargeOutcomeUnknown(err);
+    }
+    // Under the slot nobody else writes the record: losing this race means the slot was lost meanwhile.
+    if (version === undefined) throw paymentNotStored();
+    const chargedAt = version;
+    outcome = "committed";
     return {
       setHeaders: { "snet-user-address": checksumAddress(accepted.state.sender) },
       dropHeaders: [],
       async settle(ok) {
-        let slotFreed = false;
+        if (ok) return void (await slot.release("committed"));
+        // Not served, so not charged: the amount goes back, and the same signature pays for the next try.
+        let given = false;
         try {
-          if (!ok) return undefined;
-          const next = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
-          try {
-            slotFreed = await d.book.commit(id, accepted.version, next, { ops: slot.releaseOps });
-          } catch (err) {
-            if (!(err instanceof SnetError && err.code === Code.UNAVAILABLE)) throw err;
-            // A commit the store refused or never sent did not apply; only a lost answer needs the fence.
-            if (err.cause instanceof StoreUnavailableError && err.cause.outcome === "not-applied") return paymentNotCharged(err);
-            const outcome = await lostCommitOutcome(d.book, id, accepted, next, slot.releaseOps);
-            slotFreed = outcome !== "unknown";
-            if (outcome === "applied") return undefined;
-            // The store said "the outcome is unknown"; the fence has just settled it.
-            if (outcome === "not applied") return paymentNotCharged(err);
-            throw err;
-          }
-          // Only a replica whose slot lease expired mid-call can lose this race; the service ran, the
-          // payment did not count, and the client may send the same signature again.
-          return slotFreed ? undefined : paymentNotStored();
+          given = (await d.book.commit(id, chargedAt, accepted.state, guarded())) !== undefined;
         } catch (err) {
-          return paymentNotStored(err);
-        } finally {
-          // A commit or fence that went through released the slot in the store; otherwise the store is told.
-          await slot.release({ committed: slotFreed });
+          if (outcomeUnknown(err)) return void restore(d.book, id, chargedAt, accepted.state, charged, guarded).then((ok) => slot.release(ok ? "committed" : "uncertain"));
         }
+        await slot.release(given ? "committed" : "uncertain");
+        return undefined;
       },
     };
   } catch (err) {
-    await slot.release();
+    if (!restoring) await slot.release(outcome);
     throw err;
   }
 }

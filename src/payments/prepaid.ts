@@ -19,7 +19,7 @@ import type { ChannelBook } from "./channel-book.ts";
 import { paymentSigner } from "./escrow-gate.ts";
 import { type PrepaidUsageDeps, giveBack, plannedChange, readUsage, reserve } from "./prepaid-usage.ts";
 import { requestSigner, requireFreshBlock } from "./request-auth.ts";
-import type { ChannelSlots } from "./slots.ts";
+import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
 export interface PrepaidDeps extends PrepaidUsageDeps {
   mpe: Address;
@@ -66,9 +66,11 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
   // The channel record changes here, so no escrow call or StartClaim may be half-way on it.
   const slot = await d.slots.acquire(d.keys.slot(id));
   if (!slot) throw channelBusy(id);
+  const epoch = slot.epoch;
+  let outcome: SlotOutcome = "unchanged";
   try {
     for (let attempt = 1; ; attempt++) {
-      let loaded = await d.book.load(id);
+      let loaded = await d.book.load(id, { epoch });
       if (!loaded) throw channelNotFound(id);
       const { signer, sender, recipient } = loaded.state;
       if (outer !== signer && outer !== sender && outer !== recipient) throw tokenOnlyForParties();
@@ -77,7 +79,7 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
         checkEscrow({ channel: loaded!.state, payment, signer: inner, head: await d.blocks.head(), expirationThreshold: d.expirationThreshold, price: undefined });
       let failed = await check();
       if (failed && chainMayKnowBetter(failed.failure, payment.nonce, loaded.state.nonce)) {
-        loaded = (await d.book.load(id, { refreshFromChain: true })) ?? loaded;
+        loaded = (await d.book.load(id, { refreshFromChain: true, epoch })) ?? loaded;
         failed = await check();
       }
       if (failed) throw failed.error;
@@ -90,7 +92,10 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
         usage = { ...usage, planned: usage.planned + (req.signedAmount - authorised) };
         const channel = { ...loaded.state, authorisedAmount: req.signedAmount, signature: req.claimSignature };
         const planned = plannedChange(d, id, read, usage);
-        const ok = await d.book.commit(id, loaded.version, channel, { compare: [planned.compare], ops: [planned.op, ...slot.releaseOps] });
+        const guard = slot.guard();
+        outcome = "uncertain";
+        const ok = (await d.book.commit(id, loaded.version, channel, { compare: [planned.compare, ...guard.compare], ops: [planned.op, ...guard.ops], epoch })) !== undefined;
+        outcome = ok ? "committed" : "uncertain";
         if (!ok) {
           if (attempt >= GET_TOKEN_ATTEMPTS) throw paymentNotStored();
           await backoff(attempt);
@@ -101,7 +106,7 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
       return { token: await d.tokens.issue(id, sender), planned: usage.planned, used: usage.used };
     }
   } finally {
-    await slot.release();
+    await slot.release(outcome);
   }
 }
 

@@ -9,7 +9,7 @@ import { channelBusy, claimChannelNotFound, nothingToClaim } from "../core/messa
 import { type Keys, decodeClaim, encodeClaim } from "../store/records.ts";
 import type { Store } from "../store/contract.ts";
 import { type ChannelBook, storeCall } from "./channel-book.ts";
-import type { ChannelSlots } from "./slots.ts";
+import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
 export interface TreasuryDeps {
   store: Store;
@@ -71,8 +71,9 @@ export function treasury(d: TreasuryDeps) {
   async function startClaim(channelId: bigint, signedNonce?: bigint): Promise<PaymentInClaim> {
     const slot = await d.slots.acquire(d.keys.slot(channelId));
     if (!slot) throw channelBusy(channelId);
+    let outcome: SlotOutcome = "unchanged";
     try {
-      const entry = await d.book.stored(channelId);
+      const entry = await d.book.stored(channelId, slot.epoch);
       if (!entry) throw claimChannelNotFound(channelId);
       const { state } = entry;
       if (signedNonce !== undefined && state.nonce !== signedNonce) throw channelBusy(channelId);
@@ -81,11 +82,18 @@ export function treasury(d: TreasuryDeps) {
       const next = { ...state, nonce: state.nonce + 1n, fullAmount: state.fullAmount - state.authorisedAmount, authorisedAmount: 0n };
       delete (next as { signature?: Uint8Array }).signature;
       const claimKey = d.keys.claim(channelId, state.nonce);
-      const ok = await d.book.commit(channelId, entry.version, next, { ops: [{ op: "put", key: claimKey, value: encodeClaim(payment) }, ...slot.releaseOps] });
+      const guard = slot.guard();
+      outcome = "uncertain";
+      const ok = (await d.book.commit(channelId, entry.version, next, {
+        compare: guard.compare,
+        ops: [{ op: "put", key: claimKey, value: encodeClaim(payment) }, ...guard.ops],
+        epoch: slot.epoch,
+      })) !== undefined;
       if (!ok) throw channelBusy(channelId);
+      outcome = "committed";
       return payment;
     } finally {
-      await slot.release();
+      await slot.release(outcome);
     }
   }
 

@@ -32,6 +32,13 @@ export interface Transaction {
   then: readonly Operation[];
 }
 
+/** What a transaction did: whether its compares held, and the store revision it wrote at. */
+export interface CommitResult {
+  succeeded: boolean;
+  /** The version every key the transaction put now has; meaningless when it did not succeed. */
+  revision: bigint;
+}
+
 export interface Lease {
   readonly id: bigint;
   readonly ttlSeconds: number;
@@ -63,6 +70,8 @@ export interface Store {
   list(prefix: string): Promise<Entry[]>;
   /** Applies `then` atomically iff every compare holds; returns whether it did. */
   commit(txn: Transaction): Promise<boolean>;
+  /** `commit`, also telling the revision written at, so a writer can compare on its own write next time. */
+  transact(txn: Transaction): Promise<CommitResult>;
   /** A lease kept alive by the store until revoked or the process dies. */
   grantLease(ttlSeconds: number): Promise<Lease>;
   /**

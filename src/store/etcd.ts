@@ -13,11 +13,10 @@
  * @example
  * const store = await etcdStore({ endpoints: ["http://127.0.0.1:2379"], namespace: "snetd/" });
  */
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { rootCertificates } from "node:tls";
 import { Etcd3, type IOptions, type IRangeResponse, type IRequestOp, isRecoverableError, type Lease as EtcdLease } from "etcd3";
 import { TIMED_OUT, etcdFailure, failoverPolicy, isBrokenCircuit, isDeadline } from "./etcd-errors.ts";
+import { credentials } from "./etcd-tls.ts";
 import { type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
 
 export interface EtcdStoreOptions {
@@ -72,29 +71,6 @@ export function prefixEnd(prefix: Uint8Array): Buffer {
 /** The etcd range of keys under `prefix`; an empty prefix is the whole keyspace (key and end "\0"). */
 const keyRange = (prefix: Buffer) => (prefix.length === 0 ? { key: Buffer.from([0]), end: Buffer.from([0]) } : { key: prefix, end: prefixEnd(prefix) });
 
-function readPem(path: string, key: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`cannot read the etcd ${what} "${path}" (${key}): ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function credentials(tls: NonNullable<EtcdStoreOptions["tls"]>): NonNullable<IOptions["credentials"]> {
-  if (Boolean(tls.certPath) !== Boolean(tls.keyPath)) {
-    throw new Error(
-      `etcd mTLS needs both payment_channel_cert_path and payment_channel_key_path, got cert "${tls.certPath ?? ""}" and key "${tls.keyPath ?? ""}"`,
-    );
-  }
-  return {
-    rootCertificate: tls.caPath
-      ? readPem(tls.caPath, "payment_channel_ca_path", "CA certificate")
-      : Buffer.from(rootCertificates.join("\n")),
-    ...(tls.certPath ? { certChain: readPem(tls.certPath, "payment_channel_cert_path", "client certificate") } : {}),
-    ...(tls.keyPath ? { privateKey: readPem(tls.keyPath, "payment_channel_key_path", "client key") } : {}),
-  };
-}
-
 /** Connects to etcd and checks that a member answers before returning the store. */
 export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}): Promise<Store> {
   if (opts.endpoints.length === 0) throw new Error("etcd store needs at least one endpoint, got none");
@@ -137,6 +113,7 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
   }
 
   const leases = new Set<EtcdLease>();
+  const watchers = new Set<{ cancel(): Promise<void> }>();
   let closed = false;
 
   /** Runs `fn` under one deadline; any failure becomes StoreUnavailableError naming the endpoints. */
@@ -186,7 +163,7 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
     throw err;
   }
 
-  return {
+  const store: Store = {
     kind: "etcd",
     exclusive: false,
     get(key) {
@@ -212,7 +189,10 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
         }
       });
     },
-    commit(txn: Transaction) {
+    async commit(txn: Transaction) {
+      return (await store.transact(txn)).succeeded;
+    },
+    transact(txn: Transaction) {
       return bounded("commit a transaction", requestTimeoutMs, false, async (deadline) => {
         const success: IRequestOp[] = txn.then.map((op) =>
           op.op === "delete"
@@ -227,8 +207,23 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
           },
           { deadline },
         );
-        return res.succeeded;
+        return { succeeded: res.succeeded, revision: BigInt(res.header.revision) };
       });
+    },
+    async watch(prefix, listener) {
+      if (closed) throw new StoreUnavailableError(`the etcd store for ${where} is closed`);
+      // etcd3 re-establishes a broken watch from the last revision it delivered.
+      const w = await client.watch().prefix(toKey(prefix)).create();
+      w.on("put", (kv) => listener({ type: "put", entry: toEntry(kv) }));
+      w.on("delete", (kv) => listener({ type: "delete", key: fromKey(kv.key) }));
+      w.on("error", () => {});
+      watchers.add(w);
+      return {
+        close() {
+          watchers.delete(w);
+          void w.cancel().catch(() => undefined);
+        },
+      };
     },
     async grantLease(ttlSeconds) {
       if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) {
@@ -274,7 +269,10 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
       // Stop renewing without revoking: leased keys then expire after their TTL, as after a crash.
       for (const l of leases) l.release();
       leases.clear();
+      for (const w of watchers) void w.cancel().catch(() => undefined);
+      watchers.clear();
       client.close();
     },
   };
+  return store;
 }

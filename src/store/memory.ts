@@ -34,7 +34,10 @@ export function memoryStore(): Store {
       return [...data.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async commit(txn: Transaction) {
-      if (!applies(txn, (k) => data.get(k)?.version ?? 0n)) return false;
+      return (await this.transact(txn)).succeeded;
+    },
+    async transact(txn: Transaction) {
+      if (!applies(txn, (k) => data.get(k)?.version ?? 0n)) return { succeeded: false, revision };
       revision++;
       for (const op of txn.then) {
         if (op.op === "delete") {
@@ -45,7 +48,7 @@ export function memoryStore(): Store {
           notify({ type: "put", entry });
         }
       }
-      return true;
+      return { succeeded: true, revision };
     },
     async grantLease(ttlSeconds): Promise<Lease> {
       const id = nextLease++;

@@ -35,6 +35,9 @@ export const keys = (prefix: string) => ({
   claimsOf: (id: bigint) => `${prefix}/claim/${idPart(id)}/`,
   claims: `${prefix}/claim/`,
   slot: (id: bigint) => `${prefix}/slot/${idPart(id)}`,
+  slots: `${prefix}/slot/`,
+  /** Another replica's request for a channel's slot (payments/leased-slots.ts). */
+  handoffs: `${prefix}/handoff/`,
   prepaid: (id: bigint) => `${prefix}/prepaid/${idPart(id)}`,
   freeCall: (userKey: string) => `${prefix}/free-call/${userKey}`,
   freeCalls: `${prefix}/free-call/`,

@@ -16,8 +16,8 @@ export const SCHEMA = `
 `;
 
 export interface SqliteWriter {
-  /** Per transaction: whether its compares held (and it was applied). Throws when the batch failed. */
-  applyBatch(txns: readonly Transaction[]): boolean[];
+  /** Per transaction: the revision it wrote at, or 0n when its compares failed. Throws when the batch failed. */
+  applyBatch(txns: readonly Transaction[]): bigint[];
   grantLease(): bigint;
   revokeLease(id: bigint): void;
   close(): void;
@@ -48,12 +48,12 @@ export function openWriterOn(db: DatabaseSync): SqliteWriter {
   return {
     applyBatch(txns) {
       let revision = readMeta("revision");
-      const results: boolean[] = [];
+      const results: bigint[] = [];
       db.exec("BEGIN IMMEDIATE");
       try {
         for (const txn of txns) {
           if (!applies(txn, versionOf)) {
-            results.push(false);
+            results.push(0n);
             continue;
           }
           revision++;
@@ -61,7 +61,7 @@ export function openWriterOn(db: DatabaseSync): SqliteWriter {
             if (op.op === "delete") del.run(op.key);
             else put.run(op.key, op.value, revision, op.lease ?? null);
           }
-          results.push(true);
+          results.push(revision);
         }
         setMeta.run(revision, "revision");
         db.exec("COMMIT");

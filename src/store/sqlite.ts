@@ -11,7 +11,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
+import { type CommitResult, type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
 import { lockStoreFile } from "./sqlite-lock.ts";
 import { SCHEMA, type SqliteWriter, openWriter, openWriterOn } from "./sqlite-writer.ts";
 
@@ -30,11 +30,11 @@ export type WorkerRequest =
   | { id: number; op: "lease" }
   | { id: number; op: "revoke"; lease: bigint }
   | { id: number; op: "close" };
-export type WorkerReply = { id: number; ok: true; results?: boolean[]; lease?: bigint } | { id: number; ok: false; error: string };
+export type WorkerReply = { id: number; ok: true; results?: bigint[]; lease?: bigint } | { id: number; ok: false; error: string };
 
 interface Pending {
   txn: Transaction;
-  resolve: (ok: boolean) => void;
+  resolve: (result: CommitResult) => void;
   reject: (err: unknown) => void;
 }
 
@@ -49,7 +49,7 @@ const toEntry = (r: Row): Entry => ({
 
 /** The write side, local or on a worker, behind one async interface. */
 interface Writer {
-  batch(txns: Transaction[]): Promise<boolean[]>;
+  batch(txns: Transaction[]): Promise<bigint[]>;
   lease(): Promise<bigint>;
   revoke(lease: bigint): Promise<void>;
   close(): Promise<void>;
@@ -150,7 +150,10 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
       queue = [];
       try {
         const results = await writer.batch(batch.map((p) => p.txn));
-        batch.forEach((p, i) => p.resolve(results[i] === true));
+        batch.forEach((p, i) => {
+          const revision = results[i] ?? 0n;
+          p.resolve({ succeeded: revision > 0n, revision });
+        });
       } catch (err) {
         // A failure inside COMMIT (a failed fsync) leaves the outcome to the next reader.
         const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, { cause: err, outcome: "unknown" });
@@ -176,10 +179,13 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
       ensureOpen();
       return (q.list.all(prefix, `${prefix}\u{10FFFF}`) as Row[]).map(toEntry);
     },
-    commit(txn) {
+    async commit(txn) {
+      return (await this.transact(txn)).succeeded;
+    },
+    transact(txn) {
       ensureOpen();
       if (!writer) return Promise.reject(new StoreUnavailableError("the store was opened read-only"));
-      return new Promise<boolean>((resolve, reject) => {
+      return new Promise<CommitResult>((resolve, reject) => {
         queue.push({ txn, resolve, reject });
         if (!writing) queueMicrotask(drain);
       });

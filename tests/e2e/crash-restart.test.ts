@@ -1,6 +1,7 @@
 // Crash safety of escrow payments through dist/snetd (protocol/payments.md#escrow-invariants b and c): a daemon
-// killed with SIGKILL and restarted on the same data_dir remembers every payment it acknowledged, never
-// one it did not, and no channel stays blocked. And with the chain gone, an unknown channel fails closed.
+// killed with SIGKILL and restarted on the same data_dir remembers every payment it acknowledged — and
+// every payment whose call reached the service, since a payment is stored before the call is forwarded —
+// and no channel stays blocked. And with the chain gone, an unknown channel fails closed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,7 +76,7 @@ describe("SIGKILL and restart on the same data_dir", () => {
     });
   }, E2E_TIMEOUT_MS);
 
-  test("during a paid Slow call: after restart the channel is free and the killed call was not charged", async () => {
+  test("during a paid Slow call: after restart the channel is free, and the killed call stays charged (the service had it)", async () => {
     const ch = await world.openFundedChannel();
     const first = daemon ?? (await restart());
     await first.showLogsOnFailure(async () => {
@@ -99,13 +100,15 @@ describe("SIGKILL and restart on the same data_dir", () => {
 
     const second = await restart();
     await second.showLogsOnFailure(async () => {
-      expect((await channelState(second, ch)).amount).toBe(world.price);
-      // The very payment the killed call carried is accepted: it was never counted, and no slot is held.
-      const before = world.echo.calls;
-      const retried = await echoCall(second, ch.pay(2n * world.price));
-      expect(retried.status).toEqual({ code: grpc.status.OK, details: "OK" });
-      expect(world.echo.calls).toBe(before + 1);
+      // The charge was stored before the service got the call, so the signed amount is not forgotten.
       expect((await channelState(second, ch)).amount).toBe(2n * world.price);
+      // The same payment again is a replay; the next amount is accepted at once: no slot is held.
+      expect((await echoCall(second, ch.pay(2n * world.price))).status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: `income 0 does not equal to price ${world.price}` });
+      const before = world.echo.calls;
+      const next = await echoCall(second, ch.pay(3n * world.price));
+      expect(next.status).toEqual({ code: grpc.status.OK, details: "OK" });
+      expect(world.echo.calls).toBe(before + 1);
+      expect((await channelState(second, ch)).amount).toBe(3n * world.price);
     });
   }, E2E_TIMEOUT_MS);
 });

@@ -13,7 +13,8 @@ import { type Address, claimMessage, personalDigest } from "../../src/core/signa
 import { nobleRecovery } from "../../src/crypto/native-recovery.ts";
 import { channelBook } from "../../src/payments/channel-book.ts";
 import { type EscrowDeps, admitEscrow } from "../../src/payments/escrow-gate.ts";
-import { type ChannelSlots, leasedSlots, localSlots } from "../../src/payments/slots.ts";
+import { replicaSlots } from "../../src/payments/leased-slots.ts";
+import { type ChannelSlots, localSlots } from "../../src/payments/slots.ts";
 import type { Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeChannel, keys as keysOf } from "../../src/store/records.ts";
@@ -42,7 +43,7 @@ async function replica(store: Store, slots: "leased" | "local" = "leased", owner
   const mpe = fakeMpeReader(MPE);
   mpe.channels.set(CHANNEL, chainChannel());
   const book = channelBook({ store, keys: KEYS, mpe, groupIdHex: GROUP, paymentAddress: PROVIDER });
-  const channelSlots: ChannelSlots = slots === "leased" ? leasedSlots(store, await store.grantLease(10), owner) : localSlots();
+  const channelSlots: ChannelSlots = slots === "leased" ? replicaSlots(store, await store.grantLease(10), owner, KEYS, { handoffWaitMs: 100 }) : localSlots();
   return { mpe: MPE, book, slots: channelSlots, keys: KEYS, blocks: fakeBlockSource(100n), recovery: nobleRecovery, expirationThreshold: 10n, price: () => PRICE };
 }
 
@@ -67,137 +68,124 @@ async function paidCall(deps: EscrowDeps, payment: EscrowPayment) {
 const channelPuts = (commits: readonly CommitRecord[]) =>
   commits.filter((c) => c.txn.then.some((op) => op.op === "put" && op.key === KEYS.channel(CHANNEL)));
 
+/** Waits until the slot is free again (a background restore has finished), then makes the call. */
+async function whenFree(deps: EscrowDeps, payment: EscrowPayment) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      return await paidCall(deps, payment);
+    } catch (err) {
+      if (!(err instanceof SnetError && err.code === Code.FAILED_PRECONDITION)) throw err;
+      await Bun.sleep(10);
+    }
+  }
+  throw new Error("the slot never came free");
+}
+
+const NOT_CALLED = "; the service was not called, and the payment is given back if it was stored";
+
 describe("escrow admission on a healthy store", () => {
-  test("a paid call commits exactly one transaction, which records the amount and signature", async () => {
+  test("a paid call is one transaction, made before the service runs: the charge of the amount and signature", async () => {
     const { faults, deps, stored } = await setup("local");
     const payment = pay(10n);
     const admission = await admitEscrow(deps, PATH, payment);
     expect(admission.setHeaders).toEqual({ "snet-user-address": vectors.keys.client.address });
-    expect(faults.commits).toHaveLength(0);
-    expect(await admission.settle(true)).toBeUndefined();
     expect(faults.commits.map((c) => c.outcome)).toEqual(["applied"]);
     const record = await stored();
     expect(record?.authorisedAmount).toBe(10n);
     expect(bytesEqual(record!.signature!, payment.signature)).toBe(true);
-  });
-
-  test("with leased slots the slot is taken in its own transaction and released inside the payment's", async () => {
-    const { faults, deps, stored, slotTaken } = await setup();
-    const admission = await admitEscrow(deps, PATH, pay(10n));
-    expect(await slotTaken()).toBe(true);
     expect(await admission.settle(true)).toBeUndefined();
-    expect(faults.commits).toHaveLength(2);
-    expect(faults.commits[1]!.txn.then).toContainEqual({ op: "delete", key: KEYS.slot(CHANNEL) });
-    expect(await slotTaken()).toBe(false);
-    expect((await stored())?.authorisedAmount).toBe(10n);
-    expect(await paidCall(deps, pay(20n))).toBeUndefined();
-    expect((await stored())?.authorisedAmount).toBe(20n);
+    expect(faults.commits).toHaveLength(1);
   });
 
-  test("settle(false) charges nothing and frees the slot", async () => {
+  test("with replica slots the first call takes the slot in its own transaction and keeps it: every later call is one transaction", async () => {
     const { faults, deps, stored, slotTaken } = await setup();
-    const payment = pay(10n);
+    expect(await paidCall(deps, pay(10n))).toBeUndefined();
+    expect(faults.commits).toHaveLength(2);
+    // The charge holds only if the slot is still ours, and keeps it.
+    expect(faults.commits[1]!.txn.compare).toContainEqual({ key: KEYS.slot(CHANNEL), version: expect.any(BigInt) });
+    expect(faults.commits[1]!.txn.then.map((op) => op.key)).toEqual([KEYS.channel(CHANNEL)]);
+    expect(await slotTaken()).toBe(true);
+    const reads = faults.reads;
+    for (const amount of [20n, 30n, 40n]) expect(await paidCall(deps, pay(amount))).toBeUndefined();
+    expect(faults.commits).toHaveLength(5);
+    expect(faults.reads).toBe(reads);
+    expect((await stored())?.authorisedAmount).toBe(40n);
+  });
+
+  test("settle(false) gives the amount back, and the same payment pays for the next call", async () => {
+    const { faults, deps, stored } = await setup();
+    expect(await paidCall(deps, pay(10n))).toBeUndefined();
+    const payment = pay(20n);
     const admission = await admitEscrow(deps, PATH, payment);
+    expect((await stored())?.authorisedAmount).toBe(20n);
     expect(await admission.settle(false)).toBeUndefined();
-    expect(channelPuts(faults.commits)).toHaveLength(0);
-    expect(await stored()).toBeUndefined();
-    expect(await slotTaken()).toBe(false);
-    // The client was not charged, so the very same payment is good for the next call.
-    expect(await paidCall(deps, payment)).toBeUndefined();
+    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual(["applied", "applied", "applied"]);
     expect((await stored())?.authorisedAmount).toBe(10n);
+    expect(await paidCall(deps, payment)).toBeUndefined();
+    expect((await stored())?.authorisedAmount).toBe(20n);
   });
 });
 
-describe("escrow settlement when the store fails", () => {
-  test("a commit that failed before applying: not charged, state unchanged, the same signature works next time", async () => {
-    const { faults, deps, stored, slotTaken } = await setup();
+describe("escrow charges when the store fails", () => {
+  test("a charge that failed before applying: refused before the service runs, the record stays uncharged", async () => {
+    const { faults, deps, stored } = await setup();
     const first = pay(10n);
     expect(await paidCall(deps, first)).toBeUndefined();
     const payment = pay(20n);
-    const admission = await admitEscrow(deps, PATH, payment);
     faults.failCommitsBefore(1);
-    const err = await admission.settle(true);
-    expect(err?.code).toBe(Code.UNAVAILABLE);
-    expect(err?.message).toBe(
-      "unable to store new payment channel state: the store failed during the commit, so the call was not charged; the same payment may be sent again",
-    );
-    const record = await stored();
-    expect(record?.authorisedAmount).toBe(10n);
-    expect(bytesEqual(record!.signature!, first.signature)).toBe(true);
-    // The fence released the slot in the same transaction.
-    expect(await slotTaken()).toBe(false);
-    expect(await paidCall(deps, payment)).toBeUndefined();
+    const err = await refusal(admitEscrow(deps, PATH, payment));
+    expect(err.code).toBe(Code.UNAVAILABLE);
+    expect(err.message).toStartWith("payment state is unavailable (store channel): injected fault");
+    expect(err.message).toEndWith(NOT_CALLED);
+    expect(await whenFree(deps, payment)).toBeUndefined();
     expect((await stored())?.authorisedAmount).toBe(20n);
+    // One charge, one fence at the old version that settled it, one charge of the retry.
+    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual(["applied", "failed before applying", "applied", "applied"]);
   });
 
   test("the first payment of a channel only the chain knew: the fence writes the chain state, not the payment", async () => {
-    const { faults, deps, stored } = await setup();
+    const { faults, deps, stored } = await setup("local");
     const payment = pay(10n);
-    const admission = await admitEscrow(deps, PATH, payment);
     faults.failCommitsBefore(1);
-    expect((await admission.settle(true))?.message).toContain("the call was not charged");
-    const record = await stored();
-    expect(record?.authorisedAmount).toBe(0n);
-    expect(record?.signature).toBeUndefined();
-    expect(await paidCall(deps, payment)).toBeUndefined();
+    expect((await refusal(admitEscrow(deps, PATH, payment))).message).toEndWith(NOT_CALLED);
+    expect(await whenFree(deps, payment)).toBeUndefined();
+    expect((await stored())?.authorisedAmount).toBe(10n);
   });
 
-  test("a commit applied whose answer was lost: the fence finds it, the call is OK and counted once", async () => {
-    const { faults, deps, stored, slotTaken } = await setup();
+  test("a charge applied whose answer was lost: refused, and the amount is given back", async () => {
+    const { faults, deps, stored } = await setup();
     expect(await paidCall(deps, pay(10n))).toBeUndefined();
     const payment = pay(20n);
-    const admission = await admitEscrow(deps, PATH, payment);
     faults.failCommitsAfter(1);
-    expect(await admission.settle(true)).toBeUndefined();
+    const err = await refusal(admitEscrow(deps, PATH, payment));
+    expect(err.code).toBe(Code.UNAVAILABLE);
+    expect(err.message).toEndWith(NOT_CALLED);
+    expect(await whenFree(deps, payment)).toBeUndefined();
     const record = await stored();
     expect(record?.authorisedAmount).toBe(20n);
     expect(bytesEqual(record!.signature!, payment.signature)).toBe(true);
-    const puts = channelPuts(faults.commits);
-    expect(puts.map((c) => c.outcome)).toEqual(["applied", "applied, answer lost", "refused"]);
-    expect(await slotTaken()).toBe(false);
-    // Counted once: the same signature again pays nothing, so it is refused.
-    const again = await refusal(paidCall(deps, payment));
-    expect(again.code).toBe(Code.UNAUTHENTICATED);
-    expect(again.message).toBe(`income 0 does not equal to price ${PRICE}`);
+    // The lost charge, the fence that found it (refused), the give-back, the retry's charge.
+    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual(["applied", "applied, answer lost", "refused", "applied", "applied"]);
+  });
+
+  test("a lost charge answer followed by a lost give-back answer: the next attempt finds the record given back", async () => {
+    const { faults, deps, stored } = await setup();
+    expect(await paidCall(deps, pay(10n))).toBeUndefined();
+    faults.failCommitsAfter(3);
+    await refusal(admitEscrow(deps, PATH, pay(20n)));
+    expect(await whenFree(deps, pay(20n))).toBeUndefined();
     expect((await stored())?.authorisedAmount).toBe(20n);
   });
 
-  test("a lost commit answer followed by a lost fence answer: the next fence attempt still finds the payment", async () => {
+  test("a failed service call whose give-back answer was lost: the record still ends uncharged", async () => {
     const { faults, deps, stored } = await setup();
-    const admission = await admitEscrow(deps, PATH, pay(10n));
-    faults.failCommitsAfter(2);
-    expect(await admission.settle(true)).toBeUndefined();
-    expect((await stored())?.authorisedAmount).toBe(10n);
-    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual(["applied, answer lost", "refused", "refused"]);
-  });
-
-  test("a failed commit followed by a fence whose answer was lost: not charged", async () => {
-    const { faults, deps, stored, slotTaken } = await setup();
     expect(await paidCall(deps, pay(10n))).toBeUndefined();
     const payment = pay(20n);
     const admission = await admitEscrow(deps, PATH, payment);
-    faults.failCommitsBefore(1);
     faults.failCommitsAfter(1);
-    const err = await admission.settle(true);
-    expect(err?.code).toBe(Code.UNAVAILABLE);
-    expect(err?.message).toContain("the call was not charged");
-    expect((await stored())?.authorisedAmount).toBe(10n);
-    expect(await slotTaken()).toBe(false);
-    expect(await paidCall(deps, payment)).toBeUndefined();
-  });
-
-  test("when no fence attempt gets an answer the outcome stays unknown, and the slot is released separately", async () => {
-    const { faults, deps, stored, slotTaken } = await setup();
-    expect(await paidCall(deps, pay(10n))).toBeUndefined();
-    const admission = await admitEscrow(deps, PATH, pay(20n));
-    // The commit and the three fence attempts fail; the release after them goes through.
-    faults.failCommitsBefore(4);
-    const err = await admission.settle(true);
-    expect(err?.code).toBe(Code.UNAVAILABLE);
-    expect(err?.message).toStartWith("unable to store new payment channel state: payment state is unavailable (store channel): ");
-    expect(err?.message).not.toContain("not charged");
-    expect((await stored())?.authorisedAmount).toBe(10n);
-    expect(await slotTaken()).toBe(false);
+    expect(await admission.settle(false)).toBeUndefined();
+    expect(await whenFree(deps, payment)).toBeUndefined();
+    expect((await stored())?.authorisedAmount).toBe(20n);
   });
 
   test("a concurrent duplicate of one signature: exactly one call is admitted and paid", async () => {
@@ -221,13 +209,12 @@ describe("escrow settlement when the store fails", () => {
     expect((await stored())?.authorisedAmount).toBe(10n);
   });
 
-  test("a store unavailable at admission refuses the call as UNAVAILABLE and frees the slot", async () => {
-    const { faults, deps, slotTaken } = await setup();
+  test("a store unavailable at admission refuses the call as UNAVAILABLE and frees the slot for the next call", async () => {
+    const { faults, deps } = await setup();
     faults.failReads(1);
     const err = await refusal(admitEscrow(deps, PATH, pay(10n)));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toStartWith("payment state is unavailable (read channel): ");
-    expect(await slotTaken()).toBe(false);
     expect(await paidCall(deps, pay(10n))).toBeUndefined();
   });
 });

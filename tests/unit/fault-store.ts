@@ -45,6 +45,8 @@ export interface StoreFaults {
   readonly commits: readonly CommitRecord[];
   /** Leases granted through the mock, in order. */
   readonly leases: readonly Lease[];
+  /** Reads (get, list) that reached the mock, failed or not. */
+  readonly reads: number;
 }
 
 // Commits fail as a timed-out etcd request does: the client cannot tell whether the store applied them.
@@ -65,7 +67,9 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
   const leases: Lease[] = [];
   const lostIds = new Set<bigint>();
 
+  let reads = 0;
   const read = <T>(fn: () => Promise<T>): Promise<T> => {
+    reads++;
     if (failReads > 0) {
       failReads--;
       return Promise.reject(unavailableError("read failed"));
@@ -80,6 +84,9 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
     list: (prefix) => read(() => inner.list(prefix)),
     ...(inner.watch ? { watch: inner.watch.bind(inner) } : {}),
     async commit(txn) {
+      return (await store.transact(txn)).succeeded;
+    },
+    async transact(txn) {
       const hold = holds.shift();
       if (hold) {
         hold.reached(txn);
@@ -90,14 +97,14 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
         commits.push({ txn, outcome: "failed before applying" });
         throw unavailableError("commit failed before reaching the store", "unknown");
       }
-      const applied = await inner.commit(txn);
+      const result = await inner.transact(txn);
       if (failAfter > 0) {
         failAfter--;
-        commits.push({ txn, outcome: applied ? "applied, answer lost" : "refused" });
+        commits.push({ txn, outcome: result.succeeded ? "applied, answer lost" : "refused" });
         throw unavailableError("commit answer lost", "unknown");
       }
-      commits.push({ txn, outcome: applied ? "applied" : "refused" });
-      return applied;
+      commits.push({ txn, outcome: result.succeeded ? "applied" : "refused" });
+      return result;
     },
     async grantLease(ttlSeconds) {
       if (failGrants > 0) {
@@ -120,6 +127,9 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
   };
 
   const faults: StoreFaults = {
+    get reads() {
+      return reads;
+    },
     failCommitsBefore: (n) => void (failBefore = n),
     failCommitsAfter: (n) => void (failAfter = n),
     failReads: (n) => void (failReads = n),

@@ -1,33 +1,41 @@
-// The channel slot on a shared store (payments/slots.ts, protocol/payments.md#escrow-invariants) when the store
-// fails at the worst moment. Replicas are `leasedSlots` instances sharing one store, each on its own
-// lease, as etcd replicas are; the faults come from faultInjectingStoreMock around a real memory store,
-// because etcd cannot be made to lose one chosen answer on cue.
+// Channel slots (payments/slots.ts, payments/leased-slots.ts; protocol/state.md#slots-and-leases). On a shared store a
+// replica keeps a channel's slot between calls and hands it to another replica that asks, so a paid call
+// on a held channel costs one transaction. Replicas are slot sets sharing one store, each on its own lease,
+// as etcd replicas are; faults come from faultInjectingStoreMock around a real memory store, because etcd
+// cannot be made to lose one chosen answer on cue.
 import { describe, expect, test } from "bun:test";
-import { Code, SnetError } from "../../src/core/errors.ts";
-import { type ChannelSlots, leasedSlots, localSlots } from "../../src/payments/slots.ts";
+import { Code } from "../../src/core/errors.ts";
+import { replicaSlots } from "../../src/payments/leased-slots.ts";
+import { type ChannelSlots, type Slot, localSlots } from "../../src/payments/slots.ts";
 import type { Lease, Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
+import { keys as keysOf } from "../../src/store/records.ts";
 import { faultInjectingStoreMock } from "./fault-store.ts";
 import { refusal } from "./refusal.ts";
 
-const KEY = "/test/slot/7";
+const KEYS = keysOf("/test");
+const KEY = KEYS.slot(7n);
+const KEY8 = KEYS.slot(8n);
 const TTL = 10;
+const WAIT_MS = 200;
 
 interface Replica {
-  slots: ChannelSlots;
+  slots: ChannelSlots & { close(): void };
   lease: Lease;
   leftovers: string[];
   newLeases: bigint[];
-  /** Resolves with the next leftover this replica deletes. */
+  /** Resolves with the next leftover this replica adopts or deletes. */
   nextLeftover(): Promise<string>;
 }
 
-async function replica(store: Store, owner: string): Promise<Replica> {
+async function replica(store: Store, owner: string, idleReleaseMs = 60_000): Promise<Replica> {
   const lease = await store.grantLease(TTL);
   const leftovers: string[] = [];
   const newLeases: bigint[] = [];
   const waiting: ((key: string) => void)[] = [];
-  const slots = leasedSlots(store, lease, owner, {
+  const slots = replicaSlots(store, lease, owner, KEYS, {
+    handoffWaitMs: WAIT_MS,
+    idleReleaseMs,
     onLeftover: (key) => {
       leftovers.push(key);
       for (const w of waiting.splice(0)) w(key);
@@ -42,19 +50,33 @@ function setup() {
   return { inner, ...faultInjectingStoreMock(inner) };
 }
 
+/** The commit that ends a call, carrying the slot's guard (as the payment gate builds it). */
+async function commitWith(store: Store, slot: Slot): Promise<boolean> {
+  const g = slot.guard();
+  return store.commit({ compare: g.compare, then: [{ op: "put", key: KEYS.channel(7n), value: "x" }, ...g.ops] });
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>) {
+  for (let i = 0; i < 200; i++) {
+    if (await cond()) return;
+    await Bun.sleep(5);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 describe("local slots (one process owns the store)", () => {
   test("one call per key at a time, and a release frees it", async () => {
     const slots = localSlots();
     const first = await slots.acquire(KEY);
     expect(first).toBeDefined();
     expect(await slots.acquire(KEY)).toBeUndefined();
-    expect(await slots.acquire("/test/slot/8")).toBeDefined();
-    await first!.release();
+    expect(await slots.acquire(KEY8)).toBeDefined();
+    await first!.release("committed");
     expect(await slots.acquire(KEY)).toBeDefined();
   });
 });
 
-describe("leased slots (a replica group shares the store)", () => {
+describe("replica slots (a replica group shares the store)", () => {
   test("two acquirers on one key: exactly one wins, on this replica and across replicas", async () => {
     const { store, inner } = setup();
     const a = await replica(store, "a");
@@ -63,37 +85,85 @@ describe("leased slots (a replica group shares the store)", () => {
     expect(results.filter((s) => s !== undefined)).toHaveLength(1);
     const holder = await inner.get(KEY);
     expect(holder?.lease === a.lease.id || holder?.lease === b.lease.id).toBe(true);
-    // Another replica's slot is never taken for a leftover.
     expect(a.leftovers).toEqual([]);
     expect(b.leftovers).toEqual([]);
   });
 
-  test("a release frees the slot for every replica", async () => {
+  test("a replica keeps the slot after its call: the next call on it needs no store request before its commit", async () => {
+    const { store, inner, faults } = setup();
+    const a = await replica(store, "a");
+    const first = await a.slots.acquire(KEY);
+    expect(await commitWith(store, first!)).toBe(true);
+    await first!.release("committed");
+    expect((await inner.get(KEY))?.lease).toBe(a.lease.id);
+    const commits = faults.commits.length;
+    const reads = faults.reads;
+    const second = await a.slots.acquire(KEY);
+    expect(second?.epoch).toBe(first!.epoch);
+    expect(faults.commits.length).toBe(commits);
+    expect(faults.reads).toBe(reads);
+    expect(await commitWith(store, second!)).toBe(true);
+    await second!.release("committed");
+  });
+
+  test("an idle slot is handed to another replica that asks for it", async () => {
     const { store, inner } = setup();
     const a = await replica(store, "a");
     const b = await replica(store, "b");
-    const slot = await a.slots.acquire(KEY);
-    expect(slot?.releaseOps).toEqual([{ op: "delete", key: KEY }]);
-    expect(await b.slots.acquire(KEY)).toBeUndefined();
-    await slot!.release();
-    expect(await inner.get(KEY)).toBeUndefined();
+    const held = await a.slots.acquire(KEY);
+    await held!.release("committed");
     const taken = await b.slots.acquire(KEY);
+    expect(taken).toBeDefined();
+    expect((await inner.get(KEY))?.lease).toBe(b.lease.id);
+    // The request key is gone with the handover.
+    expect(await inner.get(`${KEYS.handoffs}${KEY.slice(KEYS.slots.length)}`)).toBeUndefined();
+    // And a comes back the same way, with a new epoch: what it cached before is stale now.
+    await taken!.release("unchanged");
+    const again = await a.slots.acquire(KEY);
+    expect(again).toBeDefined();
+    expect(again!.epoch).not.toBe(held!.epoch);
+  });
+
+  test("a request arriving during a call is honoured by the commit that ends it", async () => {
+    const { store, inner } = setup();
+    const a = await replica(store, "a");
+    const b = await replica(store, "b");
+    const inCall = await a.slots.acquire(KEY);
+    const waiting = b.slots.acquire(KEY);
+    await until("a to see b's request", () => inCall!.guard().ops.length > 0);
+    expect(inCall!.guard().ops).toContainEqual({ op: "delete", key: KEY });
+    expect(await commitWith(store, inCall!)).toBe(true);
+    await inCall!.release("committed");
+    const taken = await waiting;
     expect(taken).toBeDefined();
     expect((await inner.get(KEY))?.lease).toBe(b.lease.id);
   });
 
-  test("released by a commit carrying releaseOps: the store is not told again", async () => {
-    const { store, faults } = setup();
+  test("a call longer than the wait: the other replica hears 'busy'", async () => {
+    const { store } = setup();
     const a = await replica(store, "a");
-    const slot = await a.slots.acquire(KEY);
-    expect(await store.commit({ compare: [], then: [{ op: "put", key: "/test/channel/7", value: "x" }, ...slot!.releaseOps] })).toBe(true);
-    const before = faults.commits.length;
-    await slot!.release({ committed: true });
-    expect(faults.commits.length).toBe(before);
-    expect(await a.slots.acquire(KEY)).toBeDefined();
+    const b = await replica(store, "b");
+    const inCall = await a.slots.acquire(KEY);
+    expect(await b.slots.acquire(KEY)).toBeUndefined();
+    await inCall!.release("unchanged");
   });
 
-  test("a create whose answer was lost leaves our key; the next acquire on this replica clears it and wins", async () => {
+  test("a slot lost while its call ran fails that call's commit and is not taken back", async () => {
+    const { store, inner, faults } = setup();
+    const a = await replica(store, "a");
+    const b = await replica(store, "b");
+    const inCall = await a.slots.acquire(KEY);
+    await faults.loseLeases();
+    const b2 = await replica(store, "b2");
+    const other = await b2.slots.acquire(KEY);
+    expect(other).toBeDefined();
+    expect(await commitWith(store, inCall!)).toBe(false);
+    await inCall!.release("uncertain");
+    expect((await inner.get(KEY))?.lease).toBe(b2.lease.id);
+    expect(b.leftovers).toEqual([]);
+  });
+
+  test("a create whose answer was lost leaves our key; the next acquire on this replica adopts it", async () => {
     const { store, inner, faults } = setup();
     const a = await replica(store, "a");
     const b = await replica(store, "b");
@@ -101,94 +171,60 @@ describe("leased slots (a replica group shares the store)", () => {
     const err = await refusal(a.slots.acquire(KEY));
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toStartWith("payment state is unavailable (take the channel slot): ");
-    // The create did land: the key is on our lease though no call of ours holds it.
     expect((await inner.get(KEY))?.lease).toBe(a.lease.id);
-    // Until it is cleared it blocks the channel for the other replicas.
-    expect(await b.slots.acquire(KEY)).toBeUndefined();
     const slot = await a.slots.acquire(KEY);
     expect(slot).toBeDefined();
     expect(a.leftovers).toEqual([KEY]);
     expect((await inner.get(KEY))?.lease).toBe(a.lease.id);
-    // And it is a real slot: the other replica still cannot take it while the call runs.
+    // It is a real slot: the other replica cannot take it while the call runs.
     expect(await b.slots.acquire(KEY)).toBeUndefined();
-    await slot!.release();
+    await slot!.release("unchanged");
     expect(await b.slots.acquire(KEY)).toBeDefined();
   });
 
-  test("a release the store refused is swept: the leftover is deleted and other replicas can take the slot", async () => {
+  test("after an uncertain commit the slot is given up; a give-up the store refused is swept", async () => {
     const { store, inner, faults } = setup();
     const a = await replica(store, "a");
     const b = await replica(store, "b");
     const slot = await a.slots.acquire(KEY);
     faults.failCommitsBefore(1);
     const swept = a.nextLeftover();
-    // Never fails the call: the release resolves although the store failed.
-    await slot!.release();
+    await slot!.release("uncertain");
     expect((await inner.get(KEY))?.lease).toBe(a.lease.id);
-    expect(await b.slots.acquire(KEY)).toBeUndefined();
     expect(await swept).toBe(KEY);
     expect(await inner.get(KEY)).toBeUndefined();
     expect(await b.slots.acquire(KEY)).toBeDefined();
   });
 
-  test("a release whose read failed is swept too", async () => {
-    const { store, inner, faults } = setup();
-    const a = await replica(store, "a");
+  test("a slot idle for idleReleaseMs is given up on its own", async () => {
+    const { store, inner } = setup();
+    const a = await replica(store, "a", 50);
     const slot = await a.slots.acquire(KEY);
-    faults.failReads(1);
-    const swept = a.nextLeftover();
-    await slot!.release();
-    expect(await inner.get(KEY)).toBeDefined();
-    expect(await swept).toBe(KEY);
-    expect(await inner.get(KEY)).toBeUndefined();
-  });
-
-  test("the sweep never deletes a slot a call of ours holds again", async () => {
-    const { store, inner, faults } = setup();
-    const a = await replica(store, "a");
-    // An acquire whose create answer was lost marks the key suspect for the sweep.
-    faults.failCommitsAfter(1);
-    await refusal(a.slots.acquire(KEY));
-    // The next call clears the leftover and holds the slot; then a second key gives the sweep work
-    // whose end we can wait for, after it has looked at the held one.
-    const held = await a.slots.acquire(KEY);
-    expect(held).toBeDefined();
-    const other = "/test/slot/8";
-    const slot8 = await a.slots.acquire(other);
-    faults.failCommitsBefore(1);
-    const swept = a.nextLeftover();
-    await slot8!.release();
-    expect(await swept).toBe(other);
-    expect((await inner.get(KEY))?.lease).toBe(a.lease.id);
-    expect(a.leftovers).toEqual([KEY, other]);
+    await slot!.release("committed");
+    await until("the idle slot to be given up", async () => (await inner.get(KEY)) === undefined);
+    a.slots.close();
   });
 
   test("a lost lease: a new lease is granted once and new slots go on it", async () => {
     const { store, inner, faults } = setup();
     const a = await replica(store, "a");
-    const b = await replica(store, "b");
     const before = await a.slots.acquire(KEY);
-    expect(before).toBeDefined();
+    await before!.release("committed");
     await faults.loseLeases();
     expect(a.lease.lost).toBe(true);
     // As in etcd, the keys of a lost lease are gone: the slot is free for the group.
     expect(await inner.get(KEY)).toBeUndefined();
-    await before!.release();
     const granted = faults.leases.length;
-    const [s7, s8] = await Promise.all([a.slots.acquire(KEY), a.slots.acquire("/test/slot/8")]);
+    const [s7, s8] = await Promise.all([a.slots.acquire(KEY), a.slots.acquire(KEY8)]);
     expect(s7).toBeDefined();
     expect(s8).toBeDefined();
+    expect(s7!.epoch).not.toBe(before!.epoch);
     expect(faults.leases.length).toBe(granted + 1);
     const fresh = faults.leases.at(-1)!;
     expect(fresh.lost).toBe(false);
     expect(a.newLeases).toEqual([fresh.id]);
     expect((await inner.get(KEY))?.lease).toBe(fresh.id);
-    expect((await inner.get("/test/slot/8"))?.lease).toBe(fresh.id);
-    // b lost its lease too; its slots still collide with a's.
-    expect(await b.slots.acquire(KEY)).toBeUndefined();
-    // The slot on the new lease is ours to release.
-    await s7!.release();
-    expect(await inner.get(KEY)).toBeUndefined();
+    expect((await inner.get(KEY8))?.lease).toBe(fresh.id);
   });
 
   test("store unavailable during acquire is UNAVAILABLE, and the key is not left held on this replica", async () => {
@@ -201,14 +237,9 @@ describe("leased slots (a replica group shares the store)", () => {
     expect(await a.slots.acquire(KEY)).toBeDefined();
   });
 
-  test("a store unavailable while clearing a leftover, or while renewing a lost lease, is UNAVAILABLE too", async () => {
+  test("a store unavailable while renewing a lost lease is UNAVAILABLE too", async () => {
     const { store, faults } = setup();
     const a = await replica(store, "a");
-    faults.failCommitsAfter(1);
-    await refusal(a.slots.acquire(KEY));
-    faults.failReads(1);
-    const readErr = await refusal(a.slots.acquire(KEY));
-    expect(readErr.code).toBe(Code.UNAVAILABLE);
     await faults.loseLeases();
     faults.failLeaseGrants(1);
     const grantErr = await refusal(a.slots.acquire(KEY));

@@ -87,16 +87,12 @@ export const storeUnavailable = (what: string, detail: string, cause?: unknown) 
 
 const STORE_FAILED = "unable to store new payment channel state";
 
-/** The service answered but the payment could not be recorded (`cause` keeps its code when it has one). */
+/** The charge was written but its record then changed under the slot (the slot was lost): refused. */
 export const paymentNotStored = (cause?: unknown) =>
   cause instanceof SnetError
     ? new SnetError(cause.code, `${STORE_FAILED}: ${cause.message}`, { cause })
     : new SnetError(Code.INTERNAL, STORE_FAILED, { cause });
 
-/** The commit failed and a fence proved it did not apply: nothing was charged. */
-export const paymentNotCharged = (cause: unknown) =>
-  new SnetError(
-    Code.UNAVAILABLE,
-    `${STORE_FAILED}: the store failed during the commit, so the call was not charged; the same payment may be sent again`,
-    { cause },
-  );
+/** The store failed while charging and cannot say whether it kept the charge: the service was not called. */
+export const chargeOutcomeUnknown = (cause: SnetError) =>
+  new SnetError(cause.code, `${cause.message}; the service was not called, and the payment is given back if it was stored`, { cause });
