@@ -127,7 +127,14 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
  */
 export async function fetchDynamicPriceVia(up: UnaryUpstream, call: PriceCall): Promise<bigint> {
   const timeoutMs = Math.max(1, Math.min(call.clientTimeoutMs ?? PRICE_TIMEOUT_MS, PRICE_TIMEOUT_MS));
-  const reply = await up.call({ path: call.pricePath, message: call.message, timeoutMs, signal: call.signal ?? new AbortController().signal });
+  let reply: Uint8Array;
+  try {
+    reply = await up.call({ path: call.pricePath, message: call.message, timeoutMs, signal: call.signal ?? new AbortController().signal });
+  } catch (err) {
+    // Whatever went wrong, the call is refused before the service runs, and may be retried.
+    if (call.signal?.aborted) throw cancelled();
+    throw priceUnavailable(call.pricePath, err instanceof Error ? err.message : String(err), err);
+  }
   try {
     return fromBinary(PriceInCogsSchema, reply).price;
   } catch (err) {
