@@ -53,8 +53,9 @@ export function key<T>(meta: KeyMeta, check: Check<T>) {
       const r = check(value);
       if (r.ok) return r.value;
       for (const p of [r, ...(r.more ?? [])]) {
-        // A check names a given value only when it is safe to show; otherwise secrets stay hidden
-        const given = p.given !== undefined ? p.given : meta.secret ? HIDDEN : value;
+        // A check names a given value only when it is safe to show (an explicit undefined: nothing was
+        // given); otherwise secrets stay hidden
+        const given = "given" in p ? p.given : meta.secret ? HIDDEN : value;
         ctx.addIssue({
           code: "custom",
           message: p.reason,

@@ -241,7 +241,7 @@ export const asCredentials: Check<ServiceCredential[]> = (value) => {
     const location = asLocation(item.location);
     if (!location.ok) problems.push({ ...location, expected: "body, header or query", at: [i, "location"], given: item.location ?? "" });
     if (item.value === undefined || item.value === null) {
-      problems.push(bad("is missing", "a value: any JSON for body, a string, number or boolean for header and query", [i, "value"]));
+      problems.push({ ...bad("is missing", "a value: any JSON for body, a string, number or boolean for header and query", [i, "value"]), given: undefined });
     } else if (location.ok && location.value !== "body" && !scalar(item.value)) {
       problems.push(bad(`is ${kindOf(item.value)}`, `a string, number or boolean: a ${location.value} value is text`, [i, "value"], HIDDEN));
     }

@@ -72,6 +72,8 @@ export interface CalcService {
   /** Calls served, by method name. */
   readonly calls: Record<string, number>;
   served(method: string): number;
+  /** gRPC only: the client address:port of every call, one per connection the daemon opened. */
+  readonly peers: Set<string>;
   stop(): Promise<void>;
 }
 
@@ -120,7 +122,7 @@ export function startCalcHttpService(): CalcService {
       return Response.json(answer);
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, calls: c.calls, served: c.served, stop: () => server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}`, calls: c.calls, served: c.served, peers: new Set(), stop: () => server.stop(true) };
 }
 
 /** The JSON-RPC 2.0 service: `POST /` with {method, params: {a, b}}; `result` {value}, or an error object. */
@@ -130,6 +132,7 @@ export function startCalcJsonRpcService(): CalcService {
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
+      if (req.method !== "POST") return new Response("calculator: POST only", { status: 405 });
       const rpc = (await req.json()) as { method: string; params?: { a?: number; b?: number; note?: string }; id: unknown };
       const p = rpc.params ?? {};
       const answer = compute(rpc.method, int(p.a), int(p.b), p.note ?? "", req.headers.get(USER_ADDRESS_HEADER));
@@ -142,12 +145,13 @@ export function startCalcJsonRpcService(): CalcService {
       return Response.json({ jsonrpc: "2.0", result, id: rpc.id });
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, calls: c.calls, served: c.served, stop: () => server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}`, calls: c.calls, served: c.served, peers: new Set(), stop: () => server.stop(true) };
 }
 
 /** The gRPC service (grpc-js): every method of calculator.proto; `fail` answers INTERNAL. */
 export async function startCalcGrpcService(): Promise<CalcService> {
   const c = counter();
+  const peers = new Set<string>();
   const server = new grpc.Server();
   const methods = ["add", "mul", "estimate_mul", "fail", "garbage", "whoami"];
   const bytes = (b: Buffer) => b;
@@ -160,6 +164,7 @@ export async function startCalcGrpcService(): Promise<CalcService> {
   const handler = (m: string) => (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
     const n = fromBinary(Numbers, call.request) as unknown as { a: bigint; b: bigint; note: string };
     const payer = call.metadata.get("snet-user-address")[0];
+    peers.add(call.getPeer());
     const answer = compute(m, n.a, n.b, n.note, typeof payer === "string" ? payer : null);
     c.count(m);
     if (answer === "fail" || answer === undefined) return done({ code: grpc.status.INTERNAL, details: "the model crashed" });
@@ -175,6 +180,7 @@ export async function startCalcGrpcService(): Promise<CalcService> {
     url: `127.0.0.1:${port}`,
     calls: c.calls,
     served: c.served,
+    peers,
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }
