@@ -100,6 +100,16 @@ describe("escrow", () => {
     expect((await paid("add", { a: 2n, b: 2n }, ch.pay(world.price))).reply?.value).toBe(4n);
   }, E2E_TIMEOUT_MS);
 
+  test("a request above max_message_size_in_mb is refused unread, before the service runs, and not charged", async () => {
+    const ch = await world.openFundedChannel();
+    const before = service.served("add");
+    const r = await paid("add", { note: "x".repeat(4 * 1024 * 1024 + 1) }, ch.pay(world.price));
+    expect(r.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(r.status.details).toStartWith("received message larger than max (");
+    expect(service.served("add")).toBe(before);
+    expect((await snetd.state(ch)).amount).toBe(0n);
+  }, E2E_TIMEOUT_MS);
+
   test("a gRPC-Web caller is served the same way", async () => {
     const ch = await world.openFundedChannel();
     const md = ch.pay(world.price);
