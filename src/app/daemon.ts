@@ -92,7 +92,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   const unary = s.unary;
   const priceSource: PriceSource | undefined = s.priceMethods && {
     priceMethods: s.priceMethods,
-    fetch: unary ? (c) => fetchDynamicPriceVia(unary.adapter, c) : (c) => fetchDynamicPrice(up, c),
+    fetch: unary ? (c) => fetchDynamicPriceVia(unary.adapter, c, s.encoding === "json" ? "json" : "proto") : (c) => fetchDynamicPrice(up, c),
   };
   let server: RunningServer | undefined;
   const metrics = s.metrics ? daemonMetrics(() => server?.inFlight() ?? 0) : undefined;

@@ -3,7 +3,7 @@
 // the call's params; the result comes back as the reply frame. Failures are never charged.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { type CalcService, USER_ADDRESS_HEADER, calcMetadata, startCalcJsonRpcService } from "../kit/calc-service.ts";
+import { CALC_PROTOS, type CalcService, USER_ADDRESS_HEADER, calcMetadata, mulPrice, startCalcJsonRpcService } from "../kit/calc-service.ts";
 import { type PaidDaemon, channelStateReply, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { prepaidMetadata, prepaidToken } from "../kit/prepaid-token.ts";
 import { type World, startWorld } from "../kit/world.ts";
@@ -17,8 +17,13 @@ let snetd: PaidDaemon;
 
 beforeAll(async () => {
   service = startCalcJsonRpcService();
-  world = await startWorld({ serviceType: "jsonrpc", encoding: "json" });
-  snetd = await startPaidDaemon(world, { service_endpoint: service.url, token_secret_key: SECRET, service_user_address_header: USER_ADDRESS_HEADER });
+  world = await startWorld({ serviceType: "jsonrpc", encoding: "json", protos: CALC_PROTOS });
+  snetd = await startPaidDaemon(world, {
+    service_endpoint: service.url,
+    token_secret_key: SECRET,
+    service_user_address_header: USER_ADDRESS_HEADER,
+    enable_dynamic_pricing: true,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -83,6 +88,15 @@ describe("escrow", () => {
     expect((await snetd.state(ch)).amount).toBe(0n);
   }, E2E_TIMEOUT_MS);
 });
+
+test("dynamic pricing: mul costs what the service's estimate_mul answers ({\"price\": n} in JSON)", async () => {
+  const ch = await world.openFundedChannel();
+  const price = mulPrice(6n, 7n);
+  const wrong = await jsonCall("mul", '{"a":6,"b":7}', ch.pay(world.price));
+  expect(wrong).toEqual({ code: grpc.status.UNAUTHENTICATED, details: `income ${world.price} does not equal to price ${price}` });
+  expect(await jsonCall("mul", '{"a":6,"b":7}', ch.pay(price))).toEqual({ code: 0, details: "", reply: '{"note":"","value":42}' });
+  expect((await snetd.state(ch)).amount).toBe(price);
+}, E2E_TIMEOUT_MS);
 
 test("prepaid calls use up the budget only when the service answered", async () => {
   const ch = await world.openFundedChannel();
