@@ -1,5 +1,5 @@
 /**
- * Which upstream a daemon sells (shared/spec/upstreams.md §1): the kind is the service metadata's
+ * Which upstream a daemon sells (protocol/upstreams.md#adapter-selection): the kind is the service metadata's
  * `service_type`, not a config key. http needs the service's compiled protos, dynamic pricing the price
  * methods they declare; both are built once here, at start. Every problem stops the start naming what to
  * change; compile warnings are logged.

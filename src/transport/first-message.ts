@@ -1,9 +1,9 @@
 /**
  * The first request message of a call, read before the call goes anywhere: the one message a non-gRPC
- * service gets (shared/spec/upstreams.md §1), or the input of a dynamic price (§8.3). Bounded in size (the
- * frame header is checked before the message is buffered) and in time. For a gRPC passthrough the bytes
- * read are put back in front of the rest of the body (`withReplayedBody`), so the service sees the
- * stream unchanged.
+ * service gets (protocol/upstreams.md#adapter-selection), or the input of a dynamic price
+ * (protocol/upstreams.md#price-call). Bounded in size (the frame header is checked before the message
+ * is buffered) and in time. For a gRPC passthrough the bytes read are put back in front of the rest of
+ * the body (`withReplayedBody`), so the service sees the stream unchanged.
  */
 import { PassThrough, type Readable } from "node:stream";
 import { promisify } from "node:util";

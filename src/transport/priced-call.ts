@@ -1,5 +1,5 @@
 /**
- * Dynamic pricing of one call (shared/spec/upstreams.md §8): for a method the service prices itself, the
+ * Dynamic pricing of one call (protocol/upstreams.md#dynamic-pricing): for a method the service prices itself, the
  * payment gate gets a `price` to ask once the payment headers parsed. Asking reads the first request
  * message (bounded in size and time) and calls the service's price method with it; a failure refuses the
  * call before the service runs. Free calls never ask, so their body is left untouched.

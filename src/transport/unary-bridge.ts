@@ -1,5 +1,5 @@
 /**
- * A paid gRPC call answered by a non-gRPC service (http, jsonrpc, process; shared/spec/upstreams.md §1):
+ * A paid gRPC call answered by a non-gRPC service (http, jsonrpc, process; protocol/upstreams.md#adapter-selection):
  * the one request message is read, the adapter is called with the call's deadline and a signal that fires
  * when the client goes away, and its reply goes back as one message with status 0. The payment is
  * committed only when the adapter answered, and before the reply leaves, so a reply is never sent for a

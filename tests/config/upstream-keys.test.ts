@@ -1,4 +1,4 @@
-// The config keys of non-gRPC services (upstreams.md §1, §3.3): service_credentials checked entry by
+// The config keys of non-gRPC services (protocol/upstreams.md#adapter-selection, #service-credentials): service_credentials checked entry by
 // entry with every problem reported at once and no value ever shown, and the opt-in header that carries
 // the payer's address.
 import { expect, test } from "bun:test";

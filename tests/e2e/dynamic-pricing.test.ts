@@ -1,4 +1,4 @@
-// Dynamic pricing of a gRPC service (issue 11, upstreams.md §8): the published protos annotate `mul`
+// Dynamic pricing of a gRPC service (issue 11, protocol/upstreams.md#dynamic-pricing): the published protos annotate `mul`
 // with the pricing option, `enable_dynamic_pricing` is on, and the service's own `estimate_mul` decides
 // each call's price from the request. The first message is read for the price and put back in front of
 // the body, so the service gets the call unchanged; the price call rides the daemon's one connection.

@@ -1,4 +1,4 @@
-// An HTTP/JSON AI service sold through snetd (issue 11, upstreams.md §3): service_type "http" in the
+// An HTTP/JSON AI service sold through snetd (issue 11, protocol/upstreams.md#http-request): service_type "http" in the
 // published service metadata, the calculator's protos in the published archive, a real HTTP service
 // (Bun.serve) behind dist/snetd, paid with escrow and prepaid tokens, over gRPC and gRPC-Web. A failing
 // service or one answering bad JSON is never charged; `mul` costs what the service's price method says.

@@ -1,4 +1,4 @@
-// A JSON-RPC 2.0 service sold through snetd (issue 11, upstreams.md §4): service_type "jsonrpc" and
+// A JSON-RPC 2.0 service sold through snetd (issue 11, protocol/upstreams.md#json-rpc): service_type "jsonrpc" and
 // encoding "json" in the published metadata; the client sends JSON inside the gRPC frame, which becomes
 // the call's params; the result comes back as the reply frame. Failures are never charged.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

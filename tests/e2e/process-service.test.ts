@@ -1,4 +1,4 @@
-// A process service sold through snetd (issue 11, upstreams.md §5): service_type "process" in the
+// A process service sold through snetd (issue 11, protocol/upstreams.md#process): service_type "process" in the
 // published metadata, `executable_path` a real shell script run once per call with the method name as
 // its argument, the request message on stdin and the reply on stdout. Echo's request and reply share
 // their first two fields, so `cat` is an echo service. A failing run is never charged.

@@ -1,8 +1,9 @@
 /**
- * Start-up of the upstream a daemon sells (issue 11, upstreams.md §1, §6, §7): the service metadata's
- * service_type picks it and an unknown one is refused by name; the legacy `daemon_type: http` is refused
- * with what to do instead; an HTTP service's protos that do not compile stop the start; dynamic pricing
- * without any priced method is a warning.
+ * Start-up of the upstream a daemon sells (issue 11, protocol/upstreams.md#adapter-selection, also
+ * #legacy-http-daemon and #proto-files there): the service metadata's service_type picks it and an
+ * unknown one is refused by name; the legacy `daemon_type: http` is refused with what to do instead; an
+ * HTTP service's protos that do not compile stop the start; dynamic pricing without any priced method is
+ * a warning.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

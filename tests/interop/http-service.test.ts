@@ -57,7 +57,7 @@ describe.skipIf(!gate.run)("snet-cli against an HTTP service sold by snetd", () 
     await snet(["network", "local"]);
     await snet(["set", "current_registry_at", info.registry]);
     await snet(["set", "current_multipartyescrow_at", info.mpe]);
-    // contracts.md §7: there is no `snet set` for the token; the key goes into [network.local] by hand.
+    // protocol/contracts.md#test-chain: there is no `snet set` for the token; the key goes into [network.local] by hand.
     const configFile = join(home, ".snet/config");
     const config = readFileSync(configFile, "utf8");
     writeFileSync(configFile, config.replace(/^(current_multipartyescrow_at = .*)$/m, `$1\ncurrent_fetchtoken_at = ${info.token}`));

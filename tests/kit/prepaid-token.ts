@@ -1,5 +1,5 @@
 /**
- * A prepaid (concurrent) call's credentials as the SDKs get them (payments.md §7): GetToken with a claim
+ * A prepaid (concurrent) call's credentials as the SDKs get them (protocol/payments.md#prepaid): GetToken with a claim
  * signature for (nonce, amount) wrapped by a block-stamped one, then the bearer-token metadata.
  *
  * @example
