@@ -21,21 +21,34 @@ const JSON_REPLY = '{"value":"5","note":""}';
 async function probeHttp(url: string): Promise<void> {
   const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON_BODY });
   const text = await r.text();
-  if (r.status !== 200 || text !== JSON_REPLY) throw new Error(`Probe POST ${url} answered HTTP ${r.status} '${text}', expected 200 '${JSON_REPLY}'`);
+  if (r.status !== 200 || text !== JSON_REPLY) {
+    throw new Error(`Probe POST ${url} answered HTTP ${r.status} '${text}', expected 200 '${JSON_REPLY}'`);
+  }
 }
 
 /**
  * The direct row and the paid row at `streams` concurrent calls (" c=1" appended for one at a time);
  * `expectedRate` sizes the paid row's pre-signed payments.
  */
-export async function httpRows(stack: Stack, t: Timing, o: { streams: number; connections: number; expectedRate(): number }): Promise<Row[]> {
+export async function httpRows(
+  stack: Stack,
+  t: Timing,
+  o: { streams: number; connections: number; expectedRate(): number },
+): Promise<Row[]> {
   const daemon = stack.daemons.http;
   const jsonFile = join(t.dir, "calc.json");
   writeFileSync(jsonFile, JSON_BODY);
   const url = `${stack.httpService.url}/add`;
   const suffix = o.streams === 1 ? " c=1" : "";
   // HTTP/1.1 has no multiplexing: one kept-alive connection per concurrent call.
-  const direct: H2loadTarget = { url, bodyFile: jsonFile, headers: { "content-type": "application/json" }, h1: true, connections: o.streams, streamsPerConnection: 1 };
+  const direct: H2loadTarget = {
+    url,
+    bodyFile: jsonFile,
+    headers: { "content-type": "application/json" },
+    h1: true,
+    connections: o.streams,
+    streamsPerConnection: 1,
+  };
   const body = encodeFrame(toBinary(Numbers, create(Numbers, { a: 2n, b: 3n })));
   return [
     await h2loadRow(stack, t, { name: `direct HTTP service${suffix}`, target: direct, probe: () => probeHttp(url) }),

@@ -62,14 +62,25 @@ export async function upstreamPlan(
     const pricing = dynamicPricing(protos);
     for (const w of pricing.warnings) log.warn(`dynamic pricing: ${w}`);
     priceMethods = pricing.priceMethods;
-    if (priceMethods.size === 0) log.warn("enable_dynamic_pricing is true but no method of the service's protos has the pricing option; every method keeps the metadata price");
-    else log.info("dynamic pricing enabled", { methods: [...priceMethods.keys()].join(", ") });
+    if (priceMethods.size === 0) {
+      log.warn(
+        "enable_dynamic_pricing is true but no method of the service's protos has the pricing option; every method keeps the metadata price",
+      );
+    } else {
+      log.info("dynamic pricing enabled", { methods: [...priceMethods.keys()].join(", ") });
+    }
   }
   const base = { serviceType, ...(priceMethods ? { priceMethods } : {}), ...(protos ? { protos } : {}) };
   if (serviceType === "grpc") return base;
   const adapter = await adapterFor(serviceType, config, protos, log);
-  const probe = serviceType === "process" ? () => probeExecutable(config.executable_path) : () => probeHttp(config.service_endpoint);
-  log.info("upstream", { service_type: serviceType, ...(serviceType === "process" ? { executable: config.executable_path } : { endpoint: config.service_endpoint }) });
+  const probe =
+    serviceType === "process"
+      ? () => probeExecutable(config.executable_path)
+      : () => probeHttp(config.service_endpoint);
+  log.info("upstream", {
+    service_type: serviceType,
+    ...(serviceType === "process" ? { executable: config.executable_path } : { endpoint: config.service_endpoint }),
+  });
   return { ...base, unary: { adapter, probe, forwardUserAddress: config.service_user_address_header !== "" } };
 }
 
@@ -81,14 +92,22 @@ function compile(sources: Record<string, string>, log: Logger): CompiledProtos {
     if (err instanceof MetadataError) throw protosUnusable(err.message, err);
     throw err;
   }
-  for (const name of protos.replaced) log.warn(`proto file "${name}" of the service is replaced by snetd's own copy of that file`);
+  for (const name of protos.replaced) {
+    log.warn(`proto file "${name}" of the service is replaced by snetd's own copy of that file`);
+  }
   log.info("service protos compiled", { files: protos.files.map((f) => f.name).join(", ") });
   return protos;
 }
 
-async function adapterFor(type: Exclude<ServiceType, "grpc">, config: Config, protos: CompiledProtos | undefined, log: Logger): Promise<UnaryUpstream> {
+async function adapterFor(
+  type: Exclude<ServiceType, "grpc">,
+  config: Config,
+  protos: CompiledProtos | undefined,
+  log: Logger,
+): Promise<UnaryUpstream> {
   const maxBytes = config.max_message_size_in_mb * 1024 * 1024;
-  const userAddressHeader = config.service_user_address_header !== "" ? { userAddressHeader: config.service_user_address_header } : {};
+  const userAddressHeader =
+    config.service_user_address_header !== "" ? { userAddressHeader: config.service_user_address_header } : {};
   if (type === "process") {
     const file = config.executable_path;
     if (file === "") throw executablePathMissing();
@@ -104,10 +123,18 @@ async function adapterFor(type: Exclude<ServiceType, "grpc">, config: Config, pr
     });
   }
   try {
-    if (type === "jsonrpc") return jsonRpcUpstream({ endpoint: config.service_endpoint, maxResponseBytes: maxBytes, ...userAddressHeader });
+    if (type === "jsonrpc") {
+      return jsonRpcUpstream({ endpoint: config.service_endpoint, maxResponseBytes: maxBytes, ...userAddressHeader });
+    }
     // needsProtos() is true for http, and loading refuses a service without proto files.
     if (!protos) throw new Error("an http service needs its proto files");
-    return httpUpstream({ endpoint: config.service_endpoint, protos, credentials: config.service_credentials, maxResponseBytes: maxBytes, ...userAddressHeader });
+    return httpUpstream({
+      endpoint: config.service_endpoint,
+      protos,
+      credentials: config.service_credentials,
+      maxResponseBytes: maxBytes,
+      ...userAddressHeader,
+    });
   } catch (err) {
     throw upstreamMisconfigured((err as Error).message);
   }

@@ -47,12 +47,17 @@ export async function readFirstMessage(call: ServerCall, o: FirstMessageOptions)
   try {
     return { message: await decompress(Buffer.from(payload), { maxOutputLength: o.maxMessageBytes }), consumed };
   } catch (err) {
-    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw clientMessageTooLarge(o.maxMessageBytes + 1, o.maxMessageBytes);
+    if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw clientMessageTooLarge(o.maxMessageBytes + 1, o.maxMessageBytes);
+    }
     throw requestUndecompressable((err as Error).message);
   }
 }
 
-function readFrame(body: Readable, o: FirstMessageOptions): Promise<{ flag: number; payload: Uint8Array; consumed: Buffer[] }> {
+function readFrame(
+  body: Readable,
+  o: FirstMessageOptions,
+): Promise<{ flag: number; payload: Uint8Array; consumed: Buffer[] }> {
   return new Promise((resolve, reject) => {
     const consumed: Buffer[] = [];
     let total = 0;

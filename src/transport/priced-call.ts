@@ -24,7 +24,11 @@ export interface PricedCall {
 }
 
 /** Undefined when `call`'s method is not dynamically priced. */
-export function pricedCall(call: ServerCall, source: PriceSource | undefined, maxMessageBytes: number): PricedCall | undefined {
+export function pricedCall(
+  call: ServerCall,
+  source: PriceSource | undefined,
+  maxMessageBytes: number,
+): PricedCall | undefined {
   const pricePath = source?.priceMethods.get(call.path);
   if (!source || pricePath === undefined) return undefined;
   let first: FirstMessage | undefined;
@@ -41,7 +45,9 @@ export function pricedCall(call: ServerCall, source: PriceSource | undefined, ma
       pricePath,
       message: first.message,
       headers,
-      ...(call.timeoutMs !== undefined ? { clientTimeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) } : {}),
+      ...(call.timeoutMs !== undefined
+        ? { clientTimeoutMs: Math.max(1, call.timeoutMs - (Date.now() - started)) }
+        : {}),
       signal: cancel.signal,
     });
   };

@@ -68,7 +68,8 @@ export async function unaryBridgeCall(
   if (call.finished) return void (await settle(false));
   const err = await settle(true);
   if (err) return call.finish(statusTrailers(err));
-  const contentType = call.protocol === "grpc" ? (call.metadata.get("content-type")?.[0] ?? "application/grpc") : "application/grpc";
+  const contentType =
+    call.protocol === "grpc" ? (call.metadata.get("content-type")?.[0] ?? "application/grpc") : "application/grpc";
   call.sendHeaders({ "content-type": contentType });
   call.write(encodeFrame(reply));
   call.finish({ "grpc-status": "0" });
