@@ -70,6 +70,13 @@ export async function upstreamPlan(
       log.info("dynamic pricing enabled", { methods: [...priceMethods.keys()].join(", ") });
     }
   }
+  // Keys of another kind are not errors (one config may serve several services), but worth saying.
+  if (config.service_credentials.length > 0 && serviceType !== "http") {
+    log.warn(`service_credentials is set but the service type is "${serviceType}"; only http services use it`);
+  }
+  if (config.executable_path !== "" && serviceType !== "process") {
+    log.warn(`executable_path is set but the service type is "${serviceType}"; only process services use it`);
+  }
   const base = { serviceType, ...(priceMethods ? { priceMethods } : {}), ...(protos ? { protos } : {}) };
   if (serviceType === "grpc") return base;
   const adapter = await adapterFor(serviceType, config, protos, log);
