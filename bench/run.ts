@@ -6,8 +6,9 @@
  * Rows (concurrency 50 unless noted): direct to the example service; through snetd with payments off
  * (h2load, and the TS client that calibrates the paid rows); gRPC-Web through snetd over h2c and over
  * HTTP/1.1; paid escrow calls with the embedded store and with etcd; GetChannelState; then the same
- * direct / passthrough / paid calls one at a time, for the latency a payment adds. Plus signer recovery
- * per second and daemon start to ready.
+ * direct / passthrough / paid calls one at a time, for the latency a payment adds. An HTTP/JSON service
+ * called directly and sold through snetd (service_type http), loaded and one at a time. Plus signer
+ * recovery per second and daemon start to ready.
  *
  * `--quick` (CI smoke): one short repetition per row; exits non-zero when any row has errors, never on
  * speed. Writes bench/results/quick.json. A full run writes bench/results/latest.json and the generated
@@ -23,6 +24,7 @@ import { defaultRecovery, nobleRecovery } from "../src/crypto/native-recovery.ts
 import { type H2loadTarget } from "./h2load.ts";
 import { ECHO_PATH, STATE_PATH, channelStateFrame, echoRequestFrame } from "./messages.ts";
 import { recoveriesPerSecond, startToReady } from "./micro.ts";
+import { httpDirectOf, httpRows } from "./http-rows.ts";
 import { probeGrpc, probeGrpcWeb } from "./probes.ts";
 import { type ReportRow, reportRows, table, targetTable, writeResultsMd } from "./report.ts";
 import { type Row, type RowResult, type Timing, clientRow, h2loadRow } from "./rows.ts";
@@ -152,6 +154,7 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
       target: { ...h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb), h1: true, connections: concurrency, streamsPerConnection: 1 },
       probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody),
     }),
+    ...(await httpRows(stack, t, { streams: concurrency, connections, expectedRate: medianRate(passClient) })),
   ];
   const loadedRun = selected(loadedRows, "passthrough (ts client)");
   await interleaved(loadedRun, t.reps);
@@ -164,6 +167,7 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
     passOne,
     clientRow(stack, s, { name: "paid, embedded store c=1", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
     clientRow(stack, s, { name: "paid, etcd c=1", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
+    ...(await httpRows(stack, s, { streams: 1, connections: 1, expectedRate: medianRate(passOne) })),
   ];
   const singleRun = selected(singleRows, "passthrough c=1");
   if (singleRun.length > 0) log("one call at a time");
@@ -210,10 +214,10 @@ async function main(): Promise<number> {
   let profile: string | undefined;
   const d = stack.daemons;
   const recovery = signerRecoveryOf(d.sqlite);
-  const daemonsLine = `Daemons: dist/snetd; idle RSS ${[d.passthrough, d.sqlite, d.etcd].map((x) => `${x.name} ${x.idleRssMb?.toFixed(1)} MB`).join(", ")}; paid daemons recover signers with ${recovery}.`;
+  const daemonsLine = `Daemons: dist/snetd; idle RSS ${[d.passthrough, d.sqlite, d.etcd, d.http].map((x) => `${x.name} ${x.idleRssMb?.toFixed(1)} MB`).join(", ")}; paid daemons recover signers with ${recovery}.`;
   try {
     const results = await measureRows(stack);
-    rows = reportRows(results, (r) => (r.concurrency === 1 ? "direct c=1" : "direct"));
+    rows = reportRows(results, (r) => httpDirectOf(r.name) ?? (r.concurrency === 1 ? "direct c=1" : "direct"));
     if (!only) rows.push(...(await microRows(stack)));
     if (args.profile) profile = await profilePaidRow(stack, { ...loaded, reps: 1 }, { repoRoot, streams: concurrency, connections, expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000 });
   } finally {

@@ -1,8 +1,9 @@
 /**
  * Everything one benchmark run measures against, on loopback: the kit's world (anvil with the contracts,
  * IPFS, the example service, org and service published), a counting proxy in front of anvil, a
- * single-member etcd, one funded channel per concurrent stream, and three daemons from dist/snetd:
- * payments off, paid with the embedded store (SQLite) and paid with etcd.
+ * single-member etcd, one funded channel per concurrent stream, and four daemons from dist/snetd:
+ * payments off, paid with the embedded store (SQLite), paid with etcd, and paid in front of an HTTP/JSON
+ * service (a second service of the organization, service_type http, on the embedded store).
  */
 import { join } from "node:path";
 import { blockNumber } from "../tests/kit/anvil.ts";
@@ -10,7 +11,9 @@ import { fundClient, openChannel } from "../tests/kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../tests/kit/contracts.ts";
 import { type DaemonProcess, startDaemon } from "../tests/kit/daemon.ts";
 import { type EtcdCluster, startEtcd } from "../tests/kit/etcd.ts";
-import { type World, startWorld } from "../tests/kit/world.ts";
+import { CALC_PROTOS, type CalcService, startCalcHttpService } from "../tests/kit/calc-service.ts";
+import { buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService } from "../tests/kit/registry-publish.ts";
+import { GROUP_NAME, ORG_ID, type World, startWorld } from "../tests/kit/world.ts";
 import { type PaymentSequence, paymentSequence } from "./messages.ts";
 import { rssMb } from "./proc.ts";
 import { type RpcCounter, startRpcCounter } from "./rpc-counter.ts";
@@ -23,7 +26,7 @@ export interface BenchChannel {
 }
 
 export interface BenchDaemon {
-  name: "passthrough" | "sqlite" | "etcd";
+  name: "passthrough" | "sqlite" | "etcd" | "http";
   process: DaemonProcess;
   /** Resident set right after start, before any call (MiB). */
   idleRssMb?: number;
@@ -40,6 +43,8 @@ export interface Stack {
   channels: BenchChannel[];
   price: bigint;
   daemons: Record<BenchDaemon["name"], BenchDaemon>;
+  /** The calculator as an HTTP/JSON service (tests/kit/calc-service.ts), sold by the "http" daemon. */
+  httpService: CalcService;
   /** A config for a paid daemon of this world (start-to-ready, profiling). */
   paidConfig(extra?: Record<string, unknown>): Record<string, unknown>;
   stop(): Promise<void>;
@@ -88,12 +93,33 @@ export async function startStack(opts: { channels: number; log: (line: string) =
     // data_dir defaults to ./snetd-data, relative to the daemon's working directory (its temp dir).
     sqlite.sqliteFile = join(sqlite.process.dir, "snetd-data", "snetd-state.sqlite");
     const etcdDaemon = await start("etcd", paidConfig({ payment_channel_storage_type: "etcd", payment_channel_storage_client: { endpoints: etcd.endpoints } }));
+    const httpService = startCalcHttpService();
+    stoppers.push(() => httpService.stop());
+    await publishHttpService(world);
+    const http = await start("http", paidConfig({ service_id: HTTP_SERVICE_ID, service_endpoint: httpService.url }));
+    http.sqliteFile = join(http.process.dir, "snetd-data", "snetd-state.sqlite");
 
-    return { world, etcd, rpc, channels, price: world.price, daemons: { passthrough, sqlite, etcd: etcdDaemon }, paidConfig, stop };
+    return { world, etcd, rpc, channels, price: world.price, daemons: { passthrough, sqlite, etcd: etcdDaemon, http }, httpService, paidConfig, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+export const HTTP_SERVICE_ID = "calc-http";
+
+/** A second service of the world's organization: the calculator, service_type http, same group and price. */
+async function publishHttpService(world: World): Promise<void> {
+  const { deployment, ipfs, group, price, expirationThreshold } = world;
+  await publishService({
+    deployment,
+    ipfs,
+    orgId: ORG_ID,
+    serviceId: HTTP_SERVICE_ID,
+    orgMetadata: buildOrgMetadata({ orgId: ORG_ID, groupName: GROUP_NAME, groupIdBase64: group.base64, paymentAddress: PROVIDER.address, expirationThreshold }),
+    serviceMetadata: buildServiceMetadata({ mpeAddress: deployment.mpe, groupName: GROUP_NAME, groupIdBase64: group.base64, priceInCogs: price, serviceType: "http" }),
+    protoArchive: await buildProtoArchive(CALC_PROTOS),
+  });
 }
 
 /**

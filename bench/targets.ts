@@ -52,6 +52,16 @@ export function checkTargets(rows: ReportRow[]): TargetCheck[] {
   added("paid, embedded store c=1", 1);
   added("paid, etcd c=1", 2.5);
 
+  // An HTTP service: the payment plus the gRPC ⇄ JSON translation, against calling the service directly.
+  const httpPaid = get("paid, HTTP service c=1");
+  const httpDirect = get("direct HTTP service c=1");
+  const httpDelta = httpPaid?.p50_ms != null && httpDirect?.p50_ms != null ? httpPaid.p50_ms - httpDirect.p50_ms : undefined;
+  checks.push({
+    target: "added p50 of a paid call to an HTTP service ≤ 2 ms (paid, HTTP service c=1 − direct HTTP service c=1)",
+    measured: httpDelta === undefined ? "—" : `${f(httpDelta, 3)} ms (${f(httpPaid?.p50_ms, 3)} − ${f(httpDirect?.p50_ms, 3)})`,
+    met: httpDelta === undefined ? undefined : httpDelta <= 2,
+  });
+
   const rss = rows.filter((r) => r.kind === "load" && r.rss_mb !== null);
   const worst = rss.reduce<ReportRow | undefined>((a, r) => (!a || (r.rss_mb ?? 0) > (a.rss_mb ?? 0) ? r : a), undefined);
   checks.push({ target: "daemon RSS ≤ 150 MB under load", measured: worst ? `${f(worst.rss_mb, 1)} MB peak (${worst.name})` : "—", met: worst ? (worst.rss_mb ?? 0) <= 150 : undefined });

@@ -10,5 +10,5 @@ test("npm run bench -- --quick completes every row without errors", async () => 
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0) console.error(`bench --quick failed (exit ${code}):\n${err.slice(-4000)}`);
   expect(code).toBe(0);
-  for (const row of ["direct", "passthrough", "paid, embedded store", "paid, etcd", "GetChannelState", "grpc-web"]) expect(out).toContain(`| ${row}`);
+  for (const row of ["direct", "passthrough", "paid, embedded store", "paid, etcd", "GetChannelState", "grpc-web", "direct HTTP service", "paid, HTTP service"]) expect(out).toContain(`| ${row}`);
 }, 600_000);

@@ -32,6 +32,7 @@ import { freeCallSetup } from "./free-call-setup.ts";
 import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { type PaymentContext, paymentContext } from "./payment-context.ts";
 import { prepaidSetup } from "./prepaid-setup.ts";
+import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
 
 export interface BuiltSettings {
   settings: DaemonSettings;
@@ -103,8 +104,16 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
   }
   let ctx: PaymentContext;
   try {
-    ctx = await paymentContext(config, log, { watchEvents: true });
+    ctx = await paymentContext(config, log, { watchEvents: true, protos: (service) => needsProtos(service.service_type, config) });
   } catch (err) {
+    await member?.stop();
+    throw err;
+  }
+  let plan: UpstreamPlan;
+  try {
+    plan = await upstreamPlan(config, { serviceType: ctx.service.service_type, ...(ctx.protos ? { protos: ctx.protos } : {}) }, log);
+  } catch (err) {
+    await ctx.close();
     await member?.stop();
     throw err;
   }
@@ -120,7 +129,7 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
   log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
   const gate = paymentGate({
     decodeBase64: decodeBinaryHeader,
-    prepaid: (path, p) => admitPrepaid(prepaid.deps, path, p),
+    prepaid: (path, p, price) => admitPrepaid(price === undefined ? prepaid.deps : { ...prepaid.deps, price: () => price }, path, p),
     freeCall: (path, p) => admitFreeCall(free, path, p),
     escrow: { mpe, book: ctx.book, slots, keys: ctx.keys, blocks: ctx.blocks, recovery, expirationThreshold: ctx.group.expirationThreshold, price, ...allowedSigners },
   });
@@ -142,6 +151,8 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
       identity: { ...base.identity, daemonId: daemonId(ctx, config) },
       encoding: ctx.group.encoding,
       gate,
+      ...(plan.unary ? { unary: plan.unary } : {}),
+      ...(plan.priceMethods?.size ? { priceMethods: plan.priceMethods } : {}),
       methods: [
         channelStateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery, prepaid: async (id) => (await readUsage(ctx, id)).usage }),
         tokenService(prepaid.deps),

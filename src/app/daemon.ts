@@ -10,15 +10,20 @@ import { type Admission, FREE_PASS, type PaymentGate } from "../core/admission.t
 import { type SnetError, toSnetError } from "../core/errors.ts";
 import { daemonMetrics } from "../ops/metrics.ts";
 import type { ServerCall } from "../transport/call.ts";
-import { cachedProbe } from "../transport/health-probe.ts";
+import { withReplayedBody } from "../transport/first-message.ts";
+import { cachedProbe, type ProbeResult, probeUpstream } from "../transport/health-probe.ts";
 import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
 import { loopbackCall } from "../transport/loopback.ts";
+import { type PriceSource, pricedCall } from "../transport/priced-call.ts";
 import { proxyCall } from "../transport/proxy.ts";
 import { type RunningServer, startServer } from "../transport/server.ts";
 import { healthMethods } from "../transport/services/health.ts";
 import { type DaemonMethod, methodTable } from "../transport/services/method.ts";
 import { statusTrailers } from "../transport/status.ts";
+import { unaryBridgeCall } from "../transport/unary-bridge.ts";
 import { upstream as createUpstream, type Upstream } from "../transport/upstream.ts";
+import { fetchDynamicPrice, fetchDynamicPriceVia } from "../transport/upstreams/dynamic-price.ts";
+import type { UnaryUpstream } from "../transport/upstreams/unary.ts";
 
 export interface DaemonSettings {
   host: string;
@@ -34,6 +39,10 @@ export interface DaemonSettings {
   gate?: PaymentGate;
   /** The daemon's own methods besides health (channel state, tokens, free calls, treasurer). */
   methods?: readonly DaemonMethod[];
+  /** A non-gRPC service (service_type http, jsonrpc, process): calls go through its adapter. */
+  unary?: { adapter: UnaryUpstream; probe: () => Promise<ProbeResult>; forwardUserAddress: boolean };
+  /** `enable_dynamic_pricing`: priced method path → its price method's path (needs `gate`). */
+  priceMethods?: ReadonlyMap<string, string>;
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
   /** Serve /metrics (prom-client). */
@@ -79,10 +88,16 @@ function tlsCredentials(files: { certFile: string; keyFile: string }): { cert: B
 export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   const tls = s.tls ? tlsCredentials(s.tls) : undefined;
   const up = createUpstream({ url: s.serviceUrl, maxMessageBytes: s.maxMessageBytes });
-  const probe = cachedProbe(up);
+  const probe = cachedProbe(s.unary?.probe ?? (() => probeUpstream(up)));
+  const unary = s.unary;
+  const priceSource: PriceSource | undefined = s.priceMethods && {
+    priceMethods: s.priceMethods,
+    fetch: unary ? (c) => fetchDynamicPriceVia(unary.adapter, c, s.encoding === "json" ? "json" : "proto") : (c) => fetchDynamicPrice(up, c),
+  };
   let server: RunningServer | undefined;
   const metrics = s.metrics ? daemonMetrics(() => server?.inFlight() ?? 0) : undefined;
   const proxyOptions = { maxMessageBytes: s.maxMessageBytes, defaultTimeoutMs: s.serviceTimeoutMs };
+  const bridgeOptions = { ...proxyOptions, forwardUserAddress: unary?.forwardUserAddress ?? false };
 
   const heartbeat: HeartbeatSource = {
     async heartbeat() {
@@ -104,8 +119,9 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
 
   const proxied = async (call: ServerCall) => {
     let admission: Admission;
+    const priced = s.gate ? pricedCall(call, priceSource, s.maxMessageBytes) : undefined;
     try {
-      admission = s.gate ? await s.gate.admit(call) : FREE_PASS;
+      admission = s.gate ? await s.gate.admit(priced?.request ?? call) : FREE_PASS;
     } catch (err) {
       const e = toSnetError(err);
       s.onCallError?.(call.path, e);
@@ -120,8 +136,12 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
       const settle = admission.settle;
       admission = { ...admission, settle: (ok) => (metrics.settled(ok), settle(ok)) };
     }
-    if (s.loopback) await loopbackCall(call, admission);
-    else await proxyCall(call, up, admission, proxyOptions);
+    // A dynamic price read the first message; a passthrough gets it back in front of the body.
+    const first = priced?.first();
+    const replayed = first ? withReplayedBody(call, first) : call;
+    if (s.loopback) await loopbackCall(replayed, admission);
+    else if (unary) await unaryBridgeCall(call, unary.adapter, admission, bridgeOptions, first);
+    else await proxyCall(replayed, up, admission, proxyOptions);
   };
 
   server = await startServer({
@@ -141,6 +161,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     async stop(drainMs) {
       await server.close(drainMs);
       up.close();
+      await unary?.adapter.close();
     },
   };
 }

@@ -30,6 +30,8 @@ export interface PaymentContext {
   group: DaemonGroup;
   org: OrgMetadata;
   service: ServiceMetadata;
+  /** The service's .proto files (entry name → text), when `ContextOptions.protos` asked for them. */
+  protos?: Record<string, string>;
   store: Store;
   prefix: string;
   keys: Keys;
@@ -48,6 +50,8 @@ export interface ContextOptions {
   store?: "read-write" | "read-only" | "none";
   /** Follow MPE events so channels changed on-chain are re-read (serve); tools read the chain directly. */
   watchEvents?: boolean;
+  /** Load the service's proto files when this says so, given the service metadata (serve). */
+  protos?: (service: ServiceMetadata) => boolean;
 }
 
 export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
@@ -79,6 +83,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
         ...(config.organization_metadata_file ? { organization_metadata_file: config.organization_metadata_file } : {}),
         ...(config.service_metadata_file ? { service_metadata_file: config.service_metadata_file } : {}),
         ...(config.service_proto_dir ? { service_proto_dir: config.service_proto_dir } : {}),
+        ...(opts.protos ? { needProtos: opts.protos } : {}),
       },
     );
   } catch (err) {
@@ -112,6 +117,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     group,
     org: meta.org,
     service: meta.service,
+    ...(meta.protos ? { protos: meta.protos } : {}),
     store,
     prefix,
     keys,

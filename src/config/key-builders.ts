@@ -52,14 +52,17 @@ export function key<T>(meta: KeyMeta, check: Check<T>) {
       const value = input === undefined || input === null ? meta.default : input;
       const r = check(value);
       if (r.ok) return r.value;
-      // A check names a given value only when it is safe to show; otherwise secrets stay hidden
-      const given = r.given !== undefined ? r.given : meta.secret ? HIDDEN : value;
-      ctx.addIssue({
-        code: "custom",
-        message: r.reason,
-        path: r.at ?? [],
-        params: { reason: r.reason, expected: r.expected, given },
-      });
+      for (const p of [r, ...(r.more ?? [])]) {
+        // A check names a given value only when it is safe to show (an explicit undefined: nothing was
+        // given); otherwise secrets stay hidden
+        const given = "given" in p ? p.given : meta.secret ? HIDDEN : value;
+        ctx.addIssue({
+          code: "custom",
+          message: p.reason,
+          path: p.at ?? [],
+          params: { reason: p.reason, expected: p.expected, given },
+        });
+      }
       return z.NEVER;
     })
     .prefault(null) // runs the check (and so the default) for absent keys too

@@ -28,6 +28,7 @@ import {
   asCredentials,
   asEmail,
   asFreeCalls,
+  asHeaderName,
   asHostPort,
   asListOf,
   asNonEmptyText,
@@ -78,7 +79,7 @@ export const ConfigShape = z.object({
     m("host:port", "text", "127.0.0.1:8080", "listen address for gRPC, gRPC-Web and HTTP", { important: true }),
     asHostPort,
   ),
-  daemon_type: oneOf(["grpc", "http"], "grpc", "grpc, or http (legacy reverse proxy without payments)"),
+  daemon_type: oneOf(["grpc", "http"], "grpc", 'grpc; http (the legacy reverse proxy without payments) is refused: use service_type "http"'),
   service_endpoint: key(
     m("URL", "text", "http://localhost:5000", "the AI service (upstream); https → TLS, no scheme → http://", {
       important: true,
@@ -86,12 +87,16 @@ export const ConfigShape = z.object({
     asUrl(["http", "https"], "http://localhost:5000", true),
   ),
   passthrough_enabled: bool(true, "false = answer each call with its own request (loopback test mode)"),
-  executable_path: text("", "program run per call when the service type is process"),
+  executable_path: text("", 'program run per call (method name as its argument) for service_type "process"'),
   service_credentials: key(
-    m("[{key, value, location}]", "json", [], "credentials added to upstream calls of http services", {
+    m("[{key, value, location}]", "json", [], 'added to every call of a service_type "http" service: location header, query or body', {
       secret: true,
     }),
     asCredentials,
+  ),
+  service_user_address_header: key(
+    m("string", "text", "", "header carrying the paying client's address to http and jsonrpc services; empty = not sent"),
+    asHeaderName,
   ),
   service_timeout: duration("100s", "upstream deadline when the client sent none"),
   max_message_size_in_mb: int(4, 1, 2048, "largest message accepted and sent upstream, 1–2048 MiB"),
@@ -155,7 +160,7 @@ export const ConfigShape = z.object({
     optional(asPositiveNumber),
   ),
   burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = one minute of rate_limit_per_minute (the reference: 2^31−1)"),
-  enable_dynamic_pricing: bool(false, "price methods with the pricing option 9999127 of the service proto"),
+  enable_dynamic_pricing: bool(false, "methods with the pricing option of the service's protos cost what their price method answers"),
   model_training_enabled: bool(false, "serve the training.Daemon service", { unused: true }),
   model_maintenance_endpoint: optHttpUrl("http://localhost:5001", "provider's training.Model service", {
     unused: true,

@@ -10,7 +10,15 @@ export const HIDDEN = "(hidden)";
 export type Address = `0x${string}`;
 export type Hex = `0x${string}`;
 export type Ok<T> = { ok: true; value: T };
-export type Bad = { ok: false; reason: string; expected: string; at?: (string | number)[]; given?: unknown };
+export type Bad = {
+  ok: false;
+  reason: string;
+  expected: string;
+  at?: (string | number)[];
+  given?: unknown;
+  /** Further problems of the same value (a list with several bad entries). */
+  more?: Bad[];
+};
 export type Check<T> = (value: unknown) => Ok<T> | Bad;
 
 export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
@@ -216,27 +224,50 @@ export const asFreeCalls: Check<Record<Address, number>> = (value) => {
 
 export interface ServiceCredential {
   key: string;
-  value: string | number | boolean;
+  /** Any JSON value in the body; text, a number or a boolean in a header or the query string. */
+  value: unknown;
   location: "query" | "header" | "body";
 }
 const asLocation = asOneOf(["query", "header", "body"]);
+const scalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
+
+/**
+ * `service_credentials` (the reference's semantics: key, value, location header | query | body). Every bad
+ * entry is reported, not only the first. Values are never shown: they are API keys.
+ */
 export const asCredentials: Check<ServiceCredential[]> = (value) => {
   if (!Array.isArray(value)) return bad(`is ${kindOf(value)}`, 'a list of {"key", "value", "location"} objects');
   const out: ServiceCredential[] = [];
+  const problems: Bad[] = [];
   for (const [i, raw] of value.entries()) {
-    if (!isRecord(raw)) return bad(`is ${kindOf(raw)}`, 'an object with "key", "value" and "location"', [i], raw);
-    const item = Object.fromEntries(Object.entries(raw).map(([k, x]) => [k.toLowerCase(), x]));
-    const k = asNonEmptyText(item.key);
-    if (!k.ok) return { ...k, at: [i, "key"], given: item.key };
-    const val = typeof item.value === "bigint" ? String(item.value) : item.value;
-    if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
-      return bad("is missing or not a scalar", "a string, number or boolean", [i, "value"], HIDDEN);
+    if (!isRecord(raw)) {
+      problems.push(bad(`is ${kindOf(raw)}`, 'an object with "key", "value" and "location"', [i], HIDDEN));
+      continue;
     }
+    const item = Object.fromEntries(Object.entries(raw).map(([k, x]) => [k.toLowerCase(), x]));
+    const before = problems.length;
+    const k = asNonEmptyText(item.key);
+    if (!k.ok) problems.push({ ...k, reason: k.reason === "is empty" ? "is empty (key can't be empty)" : k.reason, at: [i, "key"], given: item.key ?? "" });
     const location = asLocation(item.location);
-    if (!location.ok) return { ...location, at: [i, "location"], given: item.location };
-    out.push({ key: k.value, value: val, location: location.value });
+    if (!location.ok) problems.push({ ...location, expected: "body, header or query", at: [i, "location"], given: item.location ?? "" });
+    if (item.value === undefined || item.value === null) {
+      problems.push({ ...bad("is missing", "a value: any JSON for body, a string, number or boolean for header and query", [i, "value"]), given: undefined });
+    } else if (location.ok && location.value !== "body" && !scalar(item.value)) {
+      problems.push(bad(`is ${kindOf(item.value)}`, `a string, number or boolean: a ${location.value} value is text`, [i, "value"], HIDDEN));
+    }
+    if (problems.length === before && k.ok && location.ok) out.push({ key: k.value, value: item.value, location: location.value });
   }
-  return ok(out);
+  const [first, ...more] = problems;
+  return first ? { ...first, ...(more.length ? { more } : {}) } : ok(out);
+};
+
+/** An HTTP header name (an RFC 9110 token), or empty for none. */
+export const asHeaderName: Check<string> = (value) => {
+  const r = asText(value);
+  if (!r.ok || r.value === "") return r;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(r.value)) return bad("is not an HTTP header name", "a header name such as X-Snet-User-Address, or empty");
+  if (r.value.toLowerCase() === "content-type") return bad("is the header snetd sets itself", "another header name, e.g. X-Snet-User-Address");
+  return r;
 };
 
 export function kindOf(value: unknown): string {

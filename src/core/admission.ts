@@ -10,6 +10,11 @@ import type { MetadataView } from "./payment-headers.ts";
 export interface PaidRequest {
   readonly path: string;
   readonly metadata: MetadataView;
+  /**
+   * This call's own price (dynamic pricing: the service prices it), replacing the metadata's. Asked only
+   * by payment types that charge, after their headers parsed; rejects with a SnetError to refuse the call.
+   */
+  readonly price?: () => Promise<bigint>;
 }
 
 /** What the payment layer decided for a call that may go ahead. */

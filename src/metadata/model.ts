@@ -133,7 +133,8 @@ const ServiceGroupSchema = z.object({
 export const ServiceMetadataSchema = z.object({
   display_name: z.string().optional(),
   encoding: z.enum(["proto", "json"]).optional(),
-  service_type: z.enum(["grpc", "jsonrpc", "process", "http"]).optional(),
+  // Any text: `serve` refuses an unknown kind naming it (app/upstream-setup.ts); the tools do not care.
+  service_type: z.string().optional(),
   mpe_address: address,
   service_api_source: z.string().optional(),
   model_ipfs_hash: z.string().optional(),

@@ -30,8 +30,11 @@ export interface LoadMetadataConfig {
   organization_metadata_file?: string;
   service_metadata_file?: string;
   service_proto_dir?: string;
-  /** Load the proto files too (http upstream, dynamic pricing, training); plain gRPC never needs them. */
-  needProtos?: boolean;
+  /**
+   * Load the proto files too (http upstream, dynamic pricing, training); plain gRPC never needs them. A
+   * function decides from the service metadata (its service_type).
+   */
+  needProtos?: boolean | ((service: ServiceMetadata) => boolean);
 }
 
 export interface LoadMetadataDeps {
@@ -113,7 +116,8 @@ export async function loadMetadata(deps: LoadMetadataDeps, cfg: LoadMetadataConf
     serviceId: cfg.service_id,
   });
   const source = cfg.organization_metadata_file && cfg.service_metadata_file ? "files" : "registry";
-  if (!cfg.needProtos) return { group, org, service, source };
+  const needProtos = typeof cfg.needProtos === "function" ? cfg.needProtos(service) : cfg.needProtos;
+  if (!needProtos) return { group, org, service, source };
 
   let protos: Record<string, string>;
   if (cfg.service_proto_dir) {

@@ -1,6 +1,7 @@
 /**
  * The payment gate: reads the payment type of a proxied call and hands it to that type's admission.
- * A new payment type is a new `case` here plus its admission module beside this file.
+ * A new payment type is a new `case` here plus its admission module beside this file. Free calls ignore
+ * prices, so they never ask for a dynamic one.
  */
 import type { Admission, PaidRequest, PaymentGate } from "../core/admission.ts";
 import { type FreeCallPayment, type PrepaidPayment, parsePayment } from "../core/payment-headers.ts";
@@ -11,8 +12,8 @@ export interface GateDeps {
   escrow: EscrowDeps;
   /** Decodes a `-bin` header value (base64, either alphabet, padded or not). */
   decodeBase64: (value: string) => Uint8Array;
-  /** Prepaid and free calls, when enabled. */
-  prepaid?: (path: string, p: PrepaidPayment) => Promise<Admission>;
+  /** Prepaid and free calls, when enabled; `price` replaces the metadata's price of `path` (dynamic pricing). */
+  prepaid?: (path: string, p: PrepaidPayment, price?: bigint) => Promise<Admission>;
   freeCall?: (path: string, p: FreeCallPayment) => Promise<Admission>;
 }
 
@@ -22,11 +23,14 @@ export function paymentGate(d: GateDeps): PaymentGate {
     async admit(request: PaidRequest) {
       const payment = parsePayment(request.metadata, d.decodeBase64);
       switch (payment.type) {
-        case "escrow":
-          return admitEscrow(d.escrow, request.path, payment);
+        case "escrow": {
+          // A dynamic price is this call's price; the metadata's is not consulted.
+          const price = request.price ? await request.price() : undefined;
+          return admitEscrow(price === undefined ? d.escrow : { ...d.escrow, price: () => price }, request.path, payment);
+        }
         case "prepaid-call":
           if (!d.prepaid) throw prepaidNotEnabled();
-          return d.prepaid(request.path, payment);
+          return d.prepaid(request.path, payment, request.price ? await request.price() : undefined);
         case "free-call":
           if (!d.freeCall) throw freeCallsNotEnabled();
           return d.freeCall(request.path, payment);

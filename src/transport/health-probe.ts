@@ -1,8 +1,11 @@
 /**
- * Readiness from a real probe of the AI service (not a TCP connect, as the reference does): a gRPC health Check over the shared
- * upstream session. A service that answers UNIMPLEMENTED for health is reachable and counts as serving;
- * an unreachable one, or one reporting NOT_SERVING, does not.
+ * Readiness from a real probe of the AI service (not a TCP connect, as the reference does): a gRPC health
+ * Check over the shared upstream session. A service that answers UNIMPLEMENTED for health is reachable and
+ * counts as serving; an unreachable one, or one reporting NOT_SERVING, does not. HTTP and JSON-RPC
+ * services are probed with an HTTP request, process services by their executable.
  */
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
 import http2 from "node:http2";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.ts";
@@ -51,12 +54,36 @@ export async function probeUpstream(up: Upstream, timeoutMs = 2000): Promise<Pro
   });
 }
 
+/**
+ * An HTTP or JSON-RPC service is up when its endpoint answers HTTP at all: its methods are POST routes,
+ * so a 404 or 405 to a GET still means it is there.
+ */
+export async function probeHttp(url: string, timeoutMs = 2000): Promise<ProbeResult> {
+  try {
+    const res = await fetch(url, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel().catch(() => {});
+    return { serving: true, detail: `reachable (HTTP ${res.status})` };
+  } catch (err) {
+    return { serving: false, detail: `unreachable: ${(err as Error).message}` };
+  }
+}
+
+/** A process service is as available as its executable. */
+export async function probeExecutable(file: string): Promise<ProbeResult> {
+  try {
+    await access(file, constants.X_OK);
+    return { serving: true, detail: "executable" };
+  } catch (err) {
+    return { serving: false, detail: `cannot run ${file}: ${(err as Error).message}` };
+  }
+}
+
 /** Caches the probe briefly so /heartbeat and health Check under load do not hammer the service. */
-export function cachedProbe(up: Upstream, maxAgeMs = 1000): () => Promise<ProbeResult> {
+export function cachedProbe(probe: () => Promise<ProbeResult>, maxAgeMs = 1000): () => Promise<ProbeResult> {
   let last: { at: number; result: Promise<ProbeResult> } | undefined;
   return () => {
     const now = Date.now();
-    if (!last || now - last.at > maxAgeMs) last = { at: now, result: probeUpstream(up) };
+    if (!last || now - last.at > maxAgeMs) last = { at: now, result: probe() };
     return last.result;
   };
 }

@@ -27,6 +27,11 @@ export interface WorldOptions {
   etcdEndpoints?: string[];
   /** The group's daemon `endpoints` in the service metadata; clients that find the daemon there dial the first. */
   endpoints?: string[];
+  /** The service metadata's `service_type` (default grpc) and `encoding` (default proto). */
+  serviceType?: "grpc" | "jsonrpc" | "process" | "http";
+  encoding?: "proto" | "json";
+  /** The proto archive's files (entry name → text); default: the echo service's echo.proto. */
+  protos?: Record<string, string>;
 }
 
 export interface World {
@@ -87,8 +92,10 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       ...(opts.methodPricing ? { methodPricing: opts.methodPricing } : {}),
       ...(opts.freeCallSignerAddress ? { freeCallSignerAddress: opts.freeCallSignerAddress } : {}),
       ...(opts.freeCalls !== undefined ? { freeCalls: opts.freeCalls } : {}),
+      ...(opts.serviceType ? { serviceType: opts.serviceType } : {}),
+      ...(opts.encoding ? { encoding: opts.encoding } : {}),
     });
-    const protoArchive = await buildProtoArchive({ "echo.proto": readFileSync(join(import.meta.dir, "echo.proto"), "utf8") });
+    const protoArchive = await buildProtoArchive(opts.protos ?? { "echo.proto": readFileSync(join(import.meta.dir, "echo.proto"), "utf8") });
     await publishService({ deployment, ipfs, orgId: ORG_ID, serviceId: SERVICE_ID, orgMetadata, serviceMetadata, protoArchive });
 
     const world: World = {

@@ -26,3 +26,17 @@ export const noStatusFromService = (rstCode: number | undefined) =>
 
 /** The pricing in the metadata does not price this method. */
 export const priceNotDefined = (path: string) => new SnetError(Code.INTERNAL, `internal error: price is not defined for the Method ${path}`);
+
+/** The client ended its stream before sending the request message (the reference: "error receiving grpc msg: EOF"). */
+export const noRequestMessage = () => new SnetError(Code.INTERNAL, "error receiving grpc msg: the client sent no request message");
+
+/** The request message did not arrive in time (read before the price or the service call). */
+export const requestMessageLate = (ms: number) =>
+  new SnetError(Code.DEADLINE_EXCEEDED, `deadline exceeded: the request message did not arrive within ${ms} ms`);
+
+/** A compressed request in an encoding snetd cannot read (it must read the message for non-gRPC services and prices). */
+export const requestEncodingUnsupported = (encoding: string) =>
+  new SnetError(Code.UNIMPLEMENTED, `grpc-encoding "${encoding}" is not supported for this method, expected identity, gzip or deflate`);
+
+/** A compressed request that does not decompress. */
+export const requestUndecompressable = (detail: string) => new SnetError(Code.INTERNAL, `error receiving grpc msg: cannot decompress the request: ${detail}`);

@@ -38,8 +38,31 @@ export const managedEtcdFailed = (detail: string, key: string, timedOut: boolean
 /** `daemon_endpoint` is not host:port. */
 export const badDaemonEndpoint = (value: string) => config(`daemon_endpoint "${value}" is not host:port`);
 
-/** `daemon_type` names a mode snetd does not offer. */
-export const daemonTypeUnsupported = (value: string) => config(`daemon_type "${value}" is not supported by snetd yet, expected "grpc"`);
+/** `daemon_type` names a mode snetd does not offer (http: the reference's legacy reverse proxy without payments). */
+export const daemonTypeUnsupported = (value: string) =>
+  config(
+    value === "http"
+      ? 'daemon_type "http" (the legacy reverse proxy without payments) is not supported: set daemon_type "grpc" and sell an HTTP service with service_type "http" in the service metadata'
+      : `daemon_type "${value}" is not supported, expected "grpc"`,
+  );
+
+/** The service metadata names an upstream kind snetd does not know. */
+export const serviceTypeUnknown = (value: string) =>
+  config(`service_type "${value}" in the service metadata is not supported, expected "grpc", "http", "jsonrpc" or "process"; republish the metadata`);
+
+/** A `process` service without `executable_path`. */
+export const executablePathMissing = () =>
+  config('executable_path is not set, expected the program to run per call (the service metadata says service_type "process")');
+
+/** `executable_path` does not name a runnable file. */
+export const executableNotRunnable = (file: string, detail: string) =>
+  config(`executable_path "${file}" cannot be run (${detail}), expected an executable file`);
+
+/** An upstream setting the adapter refuses (service_endpoint, service_credentials). */
+export const upstreamMisconfigured = (detail: string) => config(detail);
+
+/** The service's .proto files do not compile (the reference aborts with the same prefix). */
+export const protosUnusable = (detail: string, cause: unknown) => config(`${detail}; fix the proto files of the service (service_api_source or service_proto_dir)`, cause);
 
 /** The listener's port is taken or not allowed. */
 export const cannotListen = (endpoint: string, detail: string) => config(`cannot listen on daemon_endpoint "${endpoint}": ${detail}`);

@@ -6,7 +6,7 @@
  * UNAVAILABLE, never a crash.
  */
 import http2 from "node:http2";
-import { fromBinary } from "@bufbuild/protobuf";
+import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import type { SnetError } from "../../core/errors.ts";
 import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
@@ -122,14 +122,23 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
 
 /**
  * For `http`, `jsonrpc` and `process` services the price method is reached like any other method:
- * through the service's own adapter (for http: POST <endpoint>/<price method>, reply `{"price": "…"}`).
+ * through the service's own adapter (for http: POST <endpoint>/<price method>, reply `{"price": "…"}`;
+ * for jsonrpc: method <price method>, result `{"price": …}`, the reply in the service's `encoding`).
  * The reference dials gRPC even there, which cannot work.
  */
-export async function fetchDynamicPriceVia(up: UnaryUpstream, call: PriceCall): Promise<bigint> {
+export async function fetchDynamicPriceVia(up: UnaryUpstream, call: PriceCall, encoding: "proto" | "json" = "proto"): Promise<bigint> {
   const timeoutMs = Math.max(1, Math.min(call.clientTimeoutMs ?? PRICE_TIMEOUT_MS, PRICE_TIMEOUT_MS));
-  const reply = await up.call({ path: call.pricePath, message: call.message, timeoutMs, signal: call.signal ?? new AbortController().signal });
+  let reply: Uint8Array;
   try {
-    return fromBinary(PriceInCogsSchema, reply).price;
+    reply = await up.call({ path: call.pricePath, message: call.message, timeoutMs, signal: call.signal ?? new AbortController().signal });
+  } catch (err) {
+    // Whatever went wrong, the call is refused before the service runs, and may be retried.
+    if (call.signal?.aborted) throw cancelled();
+    throw priceUnavailable(call.pricePath, err instanceof Error ? err.message : String(err), err);
+  }
+  try {
+    // A JSON service (metadata `encoding: json`, e.g. JSON-RPC) answers {"price": …} in its own encoding.
+    return encoding === "json" ? fromJsonString(PriceInCogsSchema, new TextDecoder().decode(reply), { ignoreUnknownFields: true }).price : fromBinary(PriceInCogsSchema, reply).price;
   } catch (err) {
     throw priceUndecodable(causeText(err), err);
   }

@@ -24,6 +24,8 @@ export interface JsonRpcUpstreamOptions {
   /** `service_endpoint`, called as is (no method path appended). */
   readonly endpoint: string;
   readonly maxResponseBytes: number;
+  /** Opt-in: send the paying client's address in this request header (e.g. "X-Snet-User-Address"). */
+  readonly userAddressHeader?: string;
 }
 
 export function jsonRpcUpstream(opts: JsonRpcUpstreamOptions): UnaryUpstream {
@@ -56,7 +58,9 @@ export function jsonRpcUpstream(opts: JsonRpcUpstreamOptions): UnaryUpstream {
       try {
         let response: Response;
         try {
-          response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body, signal: stop.signal });
+          const headers: Record<string, string> = { "Content-Type": "application/json" };
+          if (opts.userAddressHeader && req.userAddress) headers[opts.userAddressHeader] = req.userAddress;
+          response = await fetch(url, { method: "POST", headers, body, signal: stop.signal });
         } catch (err) {
           throw stop.reason() ?? jsonRpcExecError(causeText(err), err);
         }

@@ -1,0 +1,148 @@
+/**
+ * Which upstream a daemon sells (protocol/upstreams.md#adapter-selection): the kind is the service metadata's
+ * `service_type`, not a config key. http needs the service's compiled protos, dynamic pricing the price
+ * methods they declare; both are built once here, at start. Every problem stops the start naming what to
+ * change; compile warnings are logged.
+ */
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import type { Config } from "../config/schema.ts";
+import { MetadataError } from "../core/errors.ts";
+import {
+  executableNotRunnable,
+  executablePathMissing,
+  protosUnusable,
+  serviceTypeUnknown,
+  upstreamMisconfigured,
+} from "../core/messages/startup.ts";
+import { type CompiledProtos, compileProtos } from "../metadata/protos/compile.ts";
+import { dynamicPricing } from "../metadata/protos/dynamic-pricing.ts";
+import type { Logger } from "../ops/log.ts";
+import { type ProbeResult, probeExecutable, probeHttp } from "../transport/health-probe.ts";
+import { httpUpstream } from "../transport/upstreams/http-upstream.ts";
+import { jsonRpcUpstream } from "../transport/upstreams/jsonrpc-upstream.ts";
+import { processUpstream } from "../transport/upstreams/process-upstream.ts";
+import type { UnaryUpstream } from "../transport/upstreams/unary.ts";
+
+export const SERVICE_TYPES = ["grpc", "http", "jsonrpc", "process"] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+export interface UpstreamPlan {
+  readonly serviceType: ServiceType;
+  /** The adapter of a non-gRPC service, with its probe and whether it gets the payer's address. */
+  readonly unary?: { adapter: UnaryUpstream; probe: () => Promise<ProbeResult>; forwardUserAddress: boolean };
+  /** `enable_dynamic_pricing`: priced method path → its price method's path. */
+  readonly priceMethods?: ReadonlyMap<string, string>;
+  /** The compiled protos, when a feature needed them (also for training). */
+  readonly protos?: CompiledProtos;
+}
+
+/** The metadata's service_type, checked; absent means grpc. */
+export function serviceTypeOf(value: string | undefined): ServiceType {
+  const type = value ?? "grpc";
+  if (!(SERVICE_TYPES as readonly string[]).includes(type)) throw serviceTypeUnknown(type);
+  return type as ServiceType;
+}
+
+/** Whether start-up must load the service's proto files: http services, dynamic pricing, training. */
+export function needsProtos(serviceType: string | undefined, config: Config): boolean {
+  return serviceType === "http" || config.enable_dynamic_pricing || config.model_training_enabled;
+}
+
+/** Builds the upstream of a paid daemon from its config and the loaded metadata. */
+export async function upstreamPlan(
+  config: Config,
+  meta: { serviceType: string | undefined; protos?: Record<string, string> },
+  log: Logger,
+): Promise<UpstreamPlan> {
+  const serviceType = serviceTypeOf(meta.serviceType);
+  const protos = needsProtos(serviceType, config) && meta.protos ? compile(meta.protos, log) : undefined;
+  let priceMethods: ReadonlyMap<string, string> | undefined;
+  if (config.enable_dynamic_pricing && protos) {
+    const pricing = dynamicPricing(protos);
+    for (const w of pricing.warnings) log.warn(`dynamic pricing: ${w}`);
+    priceMethods = pricing.priceMethods;
+    if (priceMethods.size === 0) {
+      log.warn(
+        "enable_dynamic_pricing is true but no method of the service's protos has the pricing option; every method keeps the metadata price",
+      );
+    } else {
+      log.info("dynamic pricing enabled", { methods: [...priceMethods.keys()].join(", ") });
+    }
+  }
+  // Keys of another kind are not errors (one config may serve several services), but worth saying.
+  if (config.service_credentials.length > 0 && serviceType !== "http") {
+    log.warn(`service_credentials is set but the service type is "${serviceType}"; only http services use it`);
+  }
+  if (config.executable_path !== "" && serviceType !== "process") {
+    log.warn(`executable_path is set but the service type is "${serviceType}"; only process services use it`);
+  }
+  const base = { serviceType, ...(priceMethods ? { priceMethods } : {}), ...(protos ? { protos } : {}) };
+  if (serviceType === "grpc") return base;
+  const adapter = await adapterFor(serviceType, config, protos, log);
+  const probe =
+    serviceType === "process"
+      ? () => probeExecutable(config.executable_path)
+      : () => probeHttp(config.service_endpoint);
+  log.info("upstream", {
+    service_type: serviceType,
+    ...(serviceType === "process" ? { executable: config.executable_path } : { endpoint: config.service_endpoint }),
+  });
+  return { ...base, unary: { adapter, probe, forwardUserAddress: config.service_user_address_header !== "" } };
+}
+
+function compile(sources: Record<string, string>, log: Logger): CompiledProtos {
+  let protos: CompiledProtos;
+  try {
+    protos = compileProtos(sources);
+  } catch (err) {
+    if (err instanceof MetadataError) throw protosUnusable(err.message, err);
+    throw err;
+  }
+  for (const name of protos.replaced) {
+    log.warn(`proto file "${name}" of the service is replaced by snetd's own copy of that file`);
+  }
+  log.info("service protos compiled", { files: protos.files.map((f) => f.name).join(", ") });
+  return protos;
+}
+
+async function adapterFor(
+  type: Exclude<ServiceType, "grpc">,
+  config: Config,
+  protos: CompiledProtos | undefined,
+  log: Logger,
+): Promise<UnaryUpstream> {
+  const maxBytes = config.max_message_size_in_mb * 1024 * 1024;
+  const userAddressHeader =
+    config.service_user_address_header !== "" ? { userAddressHeader: config.service_user_address_header } : {};
+  if (type === "process") {
+    const file = config.executable_path;
+    if (file === "") throw executablePathMissing();
+    try {
+      await access(file, constants.X_OK);
+    } catch (err) {
+      throw executableNotRunnable(file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
+    return processUpstream({
+      executable: file,
+      maxOutputBytes: maxBytes,
+      onStderr: (line, pid) => log.info("service stderr", { pid: pid ?? "?", line }),
+    });
+  }
+  try {
+    if (type === "jsonrpc") {
+      return jsonRpcUpstream({ endpoint: config.service_endpoint, maxResponseBytes: maxBytes, ...userAddressHeader });
+    }
+    // needsProtos() is true for http, and loading refuses a service without proto files.
+    if (!protos) throw new Error("an http service needs its proto files");
+    return httpUpstream({
+      endpoint: config.service_endpoint,
+      protos,
+      credentials: config.service_credentials,
+      maxResponseBytes: maxBytes,
+      ...userAddressHeader,
+    });
+  } catch (err) {
+    throw upstreamMisconfigured((err as Error).message);
+  }
+}
