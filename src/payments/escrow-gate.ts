@@ -8,13 +8,15 @@ import type { Admission } from "../core/admission.ts";
 import type { ChannelState } from "../core/channel.ts";
 import { Code, SnetError } from "../core/errors.ts";
 import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
-import { channelBusy, paymentChannelNotFound, paymentNotCharged, paymentNotStored, signerNotAllowed } from "../core/messages/payments.ts";
+import { userNotAllowed } from "../core/messages/operations.ts";
+import { channelBusy, paymentChannelNotFound, paymentNotCharged, paymentNotStored } from "../core/messages/payments.ts";
 import { bytesEqual } from "../core/numbers.ts";
 import type { EscrowPayment } from "../core/payment-headers.ts";
 import { type Address, type SignerRecovery, checksumAddress, claimMessage, recoverSigner } from "../core/signatures.ts";
 import { type Operation, StoreUnavailableError } from "../store/contract.ts";
 import type { Keys } from "../store/records.ts";
 import type { ChannelBook, LoadedChannel } from "./channel-book.ts";
+import type { PayerLimit } from "./payer-limit.ts";
 import type { ChannelSlots } from "./slots.ts";
 
 export interface EscrowDeps {
@@ -29,6 +31,8 @@ export interface EscrowDeps {
   price(path: string): bigint;
   /** Optional allow-list of signers (allowed_user_flag). */
   allowedSigners?: ReadonlySet<Address>;
+  /** Per-payer and per-channel rate limits, taken once the payment is verified. */
+  limit?: PayerLimit;
 }
 
 /** Recovery failures of any kind mean "not a valid payment signature" for escrow. */
@@ -73,9 +77,7 @@ async function lostCommitOutcome(book: ChannelBook, id: bigint, accepted: Loaded
 export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPayment): Promise<Admission> {
   const id = payment.channelId;
   const signer = paymentSigner(d.recovery, d.mpe, payment);
-  if (signer && d.allowedSigners && !d.allowedSigners.has(signer)) {
-    throw signerNotAllowed(checksumAddress(signer));
-  }
+  if (signer && d.allowedSigners && !d.allowedSigners.has(signer)) throw userNotAllowed();
   const slot = await d.slots.acquire(d.keys.slot(id));
   if (!slot) throw channelBusy(id);
   try {
@@ -96,11 +98,13 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
       failed = await check();
     }
     if (failed) throw failed.error;
+    d.limit?.({ payer: loaded.state.sender, channel: id });
 
     const accepted = loaded;
     return {
       setHeaders: { "snet-user-address": checksumAddress(accepted.state.sender) },
       dropHeaders: [],
+      earnedCogs: payment.amount - accepted.state.authorisedAmount,
       async settle(ok) {
         let slotFreed = false;
         try {
