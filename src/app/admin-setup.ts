@@ -65,11 +65,7 @@ export async function startAdmin(s: SnapshotSources & { metrics: DaemonMetrics; 
   const dashboard = s.config.dashboard_enabled
     ? {
         snapshot: () => dashboardSnapshot(s),
-        events: (listener: () => void) =>
-          s.activity.onChange(() => {
-            s.watch?.invalidate();
-            listener();
-          }),
+        events: (listener: () => void) => s.activity.onChange(listener),
       }
     : undefined;
   const app = adminApp({

@@ -160,7 +160,10 @@ export function prepareOperations(config: Config, log: Logger): Operations {
       if (ctx) {
         // With auto-claim on, snetd claims expiring channels itself; the alert is for operators who claim by hand.
         const alertWithinBlocks = config.auto_claim.enabled ? 0n : (config.alerts_channel_expiry_blocks ?? 0n);
-        watch = watchChannels({ ctx, intervalMs: config.health_probe_interval, alertWithinBlocks, ...(alerts ? { alerts } : {}), metrics, log });
+        const w = watchChannels({ ctx, intervalMs: config.health_probe_interval, alertWithinBlocks, ...(alerts ? { alerts } : {}), metrics, log });
+        // A paid call or a claim changes what is unclaimed: the next snapshot lists the store again.
+        activity.onChange(() => w.invalidate());
+        watch = w;
         live = await startLiveMetadata({ config, ctx, log, ...(alerts ? { alerts } : {}) });
       }
       admin = await startAdmin({

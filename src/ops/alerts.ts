@@ -142,8 +142,9 @@ export function createAlerter(opts: AlerterOptions): Alerter {
       const state: State = up ? "up" : "down";
       t.detail = detail;
       if (t.current === state) return;
+      // The first report is where the component starts, not a change.
+      if (t.current !== undefined) t.changes++;
       t.current = state;
-      t.changes++;
       if (state === t.alerted) {
         clearTimeout(t.pending);
         t.pending = undefined;
