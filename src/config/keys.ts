@@ -120,7 +120,9 @@ export const ConfigShape = z.object({
     ),
     connection_timeout: duration("0s", "dial timeout, 0s = from organization metadata"),
     request_timeout: duration("0s", "request timeout, 0s = from organization metadata"),
-    hot_reload: bool(false, "follow endpoint changes in the organization metadata"),
+    hot_reload: bool(false, "the reference's org-metadata reload; snetd follows metadata always (metadata_watch_interval) and restarts for new etcd endpoints", {
+      unused: true,
+    }),
   }),
   payment_channel_storage_server: group(
     "etcd member started by snetd; enabled when this section is in the file unless enabled is false",
