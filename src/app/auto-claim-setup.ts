@@ -2,6 +2,7 @@
 import { createWalletClient, defineChain, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startAutoClaim } from "../claims/auto-claim.ts";
+import type { ClaimOutcome } from "../claims/claimer.ts";
 import { localSource } from "../claims/sources.ts";
 import type { Config } from "../config/schema.ts";
 import type { Address } from "../core/signatures.ts";
@@ -18,7 +19,13 @@ export function providerWallet(ctx: PaymentContext, config: Config, key: `0x${st
 }
 
 /** Undefined when auto-claim is off. */
-export function startAutoClaimFor(ctx: PaymentContext, config: Config, tr: Treasury, log: Logger): { stop(): Promise<void> } | undefined {
+export function startAutoClaimFor(
+  ctx: PaymentContext,
+  config: Config,
+  tr: Treasury,
+  log: Logger,
+  onOutcome?: (o: ClaimOutcome) => void,
+): { stop(): Promise<void> } | undefined {
   if (!config.auto_claim.enabled) return undefined;
   const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
   const key = providerKey({ ...(config.private_key ? { configured: config.private_key } : {}) }, paymentAddress, ctx.group.groupName);
@@ -29,6 +36,7 @@ export function startAutoClaimFor(ctx: PaymentContext, config: Config, tr: Treas
       intervalMs: config.auto_claim.interval,
       expiringWithin: config.auto_claim.expiring_within_blocks ? config.auto_claim.expiring_within_blocks : ctx.group.expirationThreshold * 2n,
       ...(config.auto_claim.unclaimed_threshold_cogs !== undefined ? { minAmount: config.auto_claim.unclaimed_threshold_cogs } : {}),
+      ...(onOutcome ? { onOutcome } : {}),
     },
     log,
   );

@@ -31,6 +31,7 @@ import type { DaemonSettings } from "./daemon.ts";
 import { freeCallSetup } from "./free-call-setup.ts";
 import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { type PaymentContext, paymentContext } from "./payment-context.ts";
+import { type PaymentHooks, contextHooks } from "./payment-hooks.ts";
 import { prepaidSetup } from "./prepaid-setup.ts";
 import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
 
@@ -56,7 +57,6 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
   return {
     host: listen.host,
     port: listen.port,
-    ...(config.ssl_cert && config.ssl_key ? { tls: { certFile: config.ssl_cert, keyFile: config.ssl_key } } : {}),
     serviceUrl: config.service_endpoint,
     maxMessageBytes: config.max_message_size_in_mb * 1024 * 1024,
     serviceTimeoutMs: config.service_timeout,
@@ -90,7 +90,7 @@ async function slotsFor(ctx: PaymentContext, config: Config, owner: string): Pro
   };
 }
 
-export async function buildSettings(initial: Config, log: Logger): Promise<BuiltSettings> {
+export async function buildSettings(initial: Config, log: Logger, hooks: PaymentHooks = {}): Promise<BuiltSettings> {
   let config = initial;
   const base = baseSettings(config, log);
   if (!config.blockchain_enabled) {
@@ -104,7 +104,7 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
   }
   let ctx: PaymentContext;
   try {
-    ctx = await paymentContext(config, log, { watchEvents: true, protos: (service) => needsProtos(service.service_type, config) });
+    ctx = await paymentContext(config, log, { watchEvents: true, protos: (service) => needsProtos(service.service_type, config), ...contextHooks(hooks) });
   } catch (err) {
     await member?.stop();
     throw err;
@@ -118,24 +118,40 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
     throw err;
   }
   const recovery = defaultRecovery();
-  const { slots, stop: stopSlots } = await slotsFor(ctx, config, `${process.pid}@${base.host}:${base.port}`);
+  const owned = await slotsFor(ctx, config, `${process.pid}@${base.host}:${base.port}`);
+  const stopSlots = owned.stop;
+  const slots = hooks.wrapSlots ? hooks.wrapSlots(owned.slots) : owned.slots;
   const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
   const allowed = config.allowed_user_flag ? new Set(config.allowed_user_addresses.map((a) => a.toLowerCase() as Address)) : undefined;
-  const allowedSigners = allowed ? { allowedSigners: allowed } : {};
+  // Allowed users and the per-payer/per-channel rate limits apply to every payment type alike.
+  const guards = { ...(allowed ? { allowedSigners: allowed } : {}), ...(hooks.limit ? { limit: hooks.limit } : {}) };
   const price = (path: string) => priceOf(ctx.group.pricing, path);
   // Prepaid (concurrent) calls and free calls: the SDKs' default paths.
-  const prepaid = await prepaidSetup(ctx, { mpe, slots, recovery, price, ...allowedSigners });
-  const free = await freeCallSetup(ctx, { recovery, log, ...allowedSigners });
+  const prepaid = await prepaidSetup(ctx, { mpe, slots, recovery, price, ...guards });
+  const free = await freeCallSetup(ctx, { recovery, log, ...guards });
   log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
   const gate = paymentGate({
     decodeBase64: decodeBinaryHeader,
     prepaid: (path, p, price) => admitPrepaid(price === undefined ? prepaid.deps : { ...prepaid.deps, price: () => price }, path, p),
     freeCall: (path, p) => admitFreeCall(free, path, p),
-    escrow: { mpe, book: ctx.book, slots, keys: ctx.keys, blocks: ctx.blocks, recovery, expirationThreshold: ctx.group.expirationThreshold, price, ...allowedSigners },
+    escrow: {
+      mpe,
+      book: ctx.book,
+      slots,
+      keys: ctx.keys,
+      blocks: ctx.blocks,
+      recovery,
+      // Read on every call: live metadata may change it.
+      get expirationThreshold() {
+        return ctx.group.expirationThreshold;
+      },
+      price,
+      ...guards,
+    },
   });
   const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
   const tr = treasury({ store: ctx.store, keys: ctx.keys, book: ctx.book, slots });
-  const autoClaim = startAutoClaimFor(ctx, config, tr, log);
+  const autoClaim = startAutoClaimFor(ctx, config, tr, log, hooks.onClaim);
   log.info("payments enabled", {
     chain_id: ctx.chainId,
     mpe,

@@ -1,17 +1,15 @@
 /**
  * The running daemon: one listener, the daemon's own methods, the payment gate and the proxy, wired
  * from resolved settings. Everything that reads the chain or the store happens before this
- * (app/daemon-settings.ts); here only sockets, and the TLS files the listener needs.
+ * (app/daemon-settings.ts); here only sockets. The certificate comes ready in a holder (app/tls-setup.ts).
  */
-import { readFileSync } from "node:fs";
-import { createSecureContext } from "node:tls";
-import { ConfigError, type ConfigProblem } from "../config/load.ts";
 import { type Admission, FREE_PASS, type PaymentGate } from "../core/admission.ts";
 import { type SnetError, toSnetError } from "../core/errors.ts";
-import { daemonMetrics } from "../ops/metrics.ts";
+import { type DaemonMetrics, daemonMetrics } from "../ops/metrics.ts";
+import type { CertificateHolder } from "../ops/tls-holder.ts";
 import type { ServerCall } from "../transport/call.ts";
 import { withReplayedBody } from "../transport/first-message.ts";
-import { cachedProbe, type ProbeResult, probeUpstream } from "../transport/health-probe.ts";
+import { type ProbeResult, cachedProbe, probeUpstream } from "../transport/health-probe.ts";
 import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
 import { loopbackCall } from "../transport/loopback.ts";
 import { type PriceSource, pricedCall } from "../transport/priced-call.ts";
@@ -28,7 +26,8 @@ import type { UnaryUpstream } from "../transport/upstreams/unary.ts";
 export interface DaemonSettings {
   host: string;
   port: number;
-  tls?: { certFile: string; keyFile: string };
+  /** The certificate served, kept current by app/tls-setup.ts (file reloads or ACME). */
+  tls?: CertificateHolder;
   serviceUrl: string;
   maxMessageBytes: number;
   serviceTimeoutMs: number;
@@ -45,8 +44,10 @@ export interface DaemonSettings {
   priceMethods?: ReadonlyMap<string, string>;
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
-  /** Serve /metrics (prom-client). */
+  /** Serve /metrics (prom-client) on the daemon port. */
   metrics?: boolean;
+  /** The metrics registry (app/operations.ts shares it with the admin listener); made here when absent. */
+  meter?: DaemonMetrics;
   /** Called for every call refused or failed inside the daemon (not for service errors). */
   onCallError?: (path: string, err: SnetError) => void;
   onInternalError?: (err: unknown) => void;
@@ -55,38 +56,13 @@ export interface DaemonSettings {
 export interface Daemon {
   readonly port: number;
   readonly upstream: Upstream;
+  /** The service's readiness (cached for a second), as /heartbeat and health Check report it. */
+  probe(): Promise<ProbeResult>;
   inFlight(): number;
   stop(drainMs: number): Promise<void>;
 }
 
-/**
- * Reads ssl_cert/ssl_key and checks they form a usable pair, so a wrong path or PEM is a configuration
- * problem naming the key (exit 2), not a crash with a bare ENOENT or OpenSSL code.
- */
-function tlsCredentials(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
-  const problems: ConfigProblem[] = [];
-  const read = (path: string, file: string, expected: string) => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      problems.push({ path, given: file, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, expected });
-      return undefined;
-    }
-  };
-  const cert = read("ssl_cert", files.certFile, "a readable PEM certificate chain file");
-  const key = read("ssl_key", files.keyFile, "a readable PEM private key file");
-  if (!cert || !key) throw new ConfigError(problems);
-  try {
-    createSecureContext({ cert, key });
-  } catch (err) {
-    const reason = `is not a usable certificate and key pair with ssl_key "${files.keyFile}" (${(err as Error).message})`;
-    throw new ConfigError([{ path: "ssl_cert", given: files.certFile, reason, expected: "a PEM certificate chain and the PEM private key of its first certificate" }]);
-  }
-  return { cert, key };
-}
-
 export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
-  const tls = s.tls ? tlsCredentials(s.tls) : undefined;
   const up = createUpstream({ url: s.serviceUrl, maxMessageBytes: s.maxMessageBytes });
   const probe = cachedProbe(s.unary?.probe ?? (() => probeUpstream(up)));
   const unary = s.unary;
@@ -95,7 +71,8 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     fetch: unary ? (c) => fetchDynamicPriceVia(unary.adapter, c, s.encoding === "json" ? "json" : "proto") : (c) => fetchDynamicPrice(up, c),
   };
   let server: RunningServer | undefined;
-  const metrics = s.metrics ? daemonMetrics(() => server?.inFlight() ?? 0) : undefined;
+  const metrics = s.meter ?? (s.metrics ? daemonMetrics() : undefined);
+  metrics?.inFlightFrom(() => server?.inFlight() ?? 0);
   const proxyOptions = { maxMessageBytes: s.maxMessageBytes, defaultTimeoutMs: s.serviceTimeoutMs };
   const bridgeOptions = { ...proxyOptions, forwardUserAddress: unary?.forwardUserAddress ?? false };
 
@@ -114,7 +91,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
       };
     },
     encoding: () => s.encoding,
-    ...(metrics ? { metrics: () => metrics.render() } : {}),
+    ...(metrics && s.metrics ? { metrics: () => metrics.render() } : {}),
   };
 
   const proxied = async (call: ServerCall) => {
@@ -125,16 +102,10 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     } catch (err) {
       const e = toSnetError(err);
       s.onCallError?.(call.path, e);
-      metrics?.refused(e.code);
       // Refused before the service saw anything; drain the body so the stream closes cleanly.
       call.body.resume();
       call.finish(statusTrailers(e));
       return;
-    }
-    if (metrics) {
-      metrics.admitted(call.metadata.get("snet-payment-type")?.[0] ?? (s.gate ? "escrow" : "none"));
-      const settle = admission.settle;
-      admission = { ...admission, settle: (ok) => (metrics.settled(ok), settle(ok)) };
     }
     // A dynamic price read the first message; a passthrough gets it back in front of the body.
     const first = priced?.first();
@@ -147,7 +118,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   server = await startServer({
     host: s.host,
     port: s.port,
-    ...(tls ? { tls } : {}),
+    ...(s.tls ? { tls: s.tls } : {}),
     maxMessageBytes: s.maxMessageBytes,
     handlers: { methods: methodTable([...healthMethods(probe), ...(s.methods ?? [])]), proxied, http: httpApp(heartbeat).fetch },
     ...(s.onInternalError ? { onError: s.onInternalError } : {}),
@@ -157,6 +128,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   return {
     port: server.port,
     upstream: up,
+    probe,
     inFlight: () => server.inFlight(),
     async stop(drainMs) {
       await server.close(drainMs);

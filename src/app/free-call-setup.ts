@@ -9,6 +9,7 @@ import { hexToBytes } from "../core/numbers.ts";
 import { type Address, type SignerRecovery, checksumAddress } from "../core/signatures.ts";
 import type { Logger } from "../ops/log.ts";
 import type { FreeCallDeps } from "../payments/free-calls.ts";
+import type { PayerLimit } from "../payments/payer-limit.ts";
 import type { PaymentContext } from "./payment-context.ts";
 
 function freeCallSigner(ctx: PaymentContext): FreeCallDeps["signer"] {
@@ -25,7 +26,24 @@ function freeCallSigner(ctx: PaymentContext): FreeCallDeps["signer"] {
   return { privateKey, address };
 }
 
-export async function freeCallSetup(ctx: PaymentContext, x: { recovery: SignerRecovery; log: Logger; allowedSigners?: ReadonlySet<Address> }): Promise<FreeCallDeps> {
+type SetupExtras = { recovery: SignerRecovery; log: Logger; allowedSigners?: ReadonlySet<Address>; limit?: PayerLimit };
+
+/**
+ * The free-call dependencies, rebuilt in place when live metadata changes the group (signer, quota), so
+ * the gate and the services that hold this object see the new values from the next call on.
+ */
+export async function freeCallSetup(ctx: PaymentContext, x: SetupExtras): Promise<FreeCallDeps> {
+  const deps = await buildFreeCalls(ctx, x);
+  ctx.metadata.onChange(() => {
+    buildFreeCalls(ctx, x).then(
+      (next) => Object.assign(deps, next),
+      (err) => x.log.error("free calls not updated to the new metadata", { error: (err as Error).message }),
+    );
+  });
+  return deps;
+}
+
+async function buildFreeCalls(ctx: PaymentContext, x: SetupExtras): Promise<FreeCallDeps> {
   const { config, group } = ctx;
   const signer = freeCallSigner(ctx);
   const minWhole = config.min_balance_for_free_call ?? 0n;
@@ -64,5 +82,6 @@ export async function freeCallSetup(ctx: PaymentContext, x: { recovery: SignerRe
     minBalanceText: minWhole.toString(),
     ...(balanceOf ? { balanceOf } : {}),
     ...(x.allowedSigners ? { allowedSigners: x.allowedSigners } : {}),
+    ...(x.limit ? { limit: x.limit } : {}),
   };
 }

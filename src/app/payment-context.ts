@@ -12,7 +12,8 @@ import { chainUnreachable, metadataUnavailable, noRpcEndpoint } from "../core/me
 import type { Config } from "../config/schema.ts";
 import { KNOWN_NETWORKS } from "../config/schema.ts";
 import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/model.ts";
-import { loadMetadata } from "../metadata/resolve.ts";
+import { type MetadataView, createMetadataView } from "../metadata/live-view.ts";
+import { type LoadedMetadata, loadMetadata } from "../metadata/resolve.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Store } from "../store/contract.ts";
 import { memoryStore } from "../store/memory.ts";
@@ -27,9 +28,12 @@ export interface PaymentContext {
   chainId: number;
   blocks: BlockSource;
   mpe: MpeReader;
-  group: DaemonGroup;
-  org: OrgMetadata;
-  service: ServiceMetadata;
+  /** The served group and both documents: live, read from `metadata` on every access. */
+  readonly group: DaemonGroup;
+  readonly org: OrgMetadata;
+  readonly service: ServiceMetadata;
+  /** Swapped by app/live-metadata.ts when the Registry publishes new documents. */
+  metadata: MetadataView;
   /** The service's .proto files (entry name → text), when `ContextOptions.protos` asked for them. */
   protos?: Record<string, string>;
   store: Store;
@@ -52,6 +56,35 @@ export interface ContextOptions {
   watchEvents?: boolean;
   /** Load the service's proto files when this says so, given the service metadata (serve). */
   protos?: (service: ServiceMetadata) => boolean;
+  /** Wraps the opened store (serve measures commit latency through it). */
+  wrapStore?: (store: Store) => Store;
+  /** Why a new metadata version cannot be applied without a restart (serve's live metadata). */
+  restartNeeded?: Parameters<typeof createMetadataView>[1];
+}
+
+/** Both metadata documents and the served group, as configured (Registry + IPFS, or local files). */
+export function loadServedMetadata(
+  config: Config,
+  client: PublicClient,
+  log: Logger,
+  needProtos?: (service: ServiceMetadata) => boolean,
+): Promise<LoadedMetadata> {
+  return loadMetadata(
+    { publicClient: client, readFile: (f) => readFile(f), log: (m) => log.info(m) },
+    {
+      organization_id: config.organization_id,
+      service_id: config.service_id,
+      daemon_group_name: config.daemon_group_name,
+      ...(config.registry_address_key ? { registry_address: config.registry_address_key } : {}),
+      ipfs_endpoint: config.ipfs_endpoint,
+      ipfs_timeout_s: config.ipfs_timeout,
+      lighthouse_endpoint: config.lighthouse_endpoint,
+      ...(config.organization_metadata_file ? { organization_metadata_file: config.organization_metadata_file } : {}),
+      ...(config.service_metadata_file ? { service_metadata_file: config.service_metadata_file } : {}),
+      ...(config.service_proto_dir ? { service_proto_dir: config.service_proto_dir } : {}),
+      ...(needProtos ? { needProtos } : {}),
+    },
+  );
 }
 
 export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
@@ -68,31 +101,17 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     log.warn(`blockchain_network_selected is "${config.blockchain_network_selected}" but the node at ${rpcUrl} reports chain id ${chainId}; using the node's chain`);
   }
 
-  let meta: Awaited<ReturnType<typeof loadMetadata>>;
+  let meta: LoadedMetadata;
   try {
-    meta = await loadMetadata(
-      { publicClient: client, readFile: (f) => readFile(f), log: (m) => log.info(m) },
-      {
-        organization_id: config.organization_id,
-        service_id: config.service_id,
-        daemon_group_name: config.daemon_group_name,
-        ...(config.registry_address_key ? { registry_address: config.registry_address_key } : {}),
-        ipfs_endpoint: config.ipfs_endpoint,
-        ipfs_timeout_s: config.ipfs_timeout,
-        lighthouse_endpoint: config.lighthouse_endpoint,
-        ...(config.organization_metadata_file ? { organization_metadata_file: config.organization_metadata_file } : {}),
-        ...(config.service_metadata_file ? { service_metadata_file: config.service_metadata_file } : {}),
-        ...(config.service_proto_dir ? { service_proto_dir: config.service_proto_dir } : {}),
-        ...(opts.protos ? { needProtos: opts.protos } : {}),
-      },
-    );
+    meta = await loadServedMetadata(config, client, log, opts.protos);
   } catch (err) {
     throw metadataUnavailable((err as Error).message, err);
   }
   const { group } = meta;
   const mpeAddress = group.mpeAddress.toLowerCase() as Address;
   const storeMode = opts.store ?? "read-write";
-  const store = storeMode === "none" ? memoryStore() : await openStore(config, group, storeMode === "read-only" ? { readOnly: true } : {});
+  const opened = storeMode === "none" ? memoryStore() : await openStore(config, group, storeMode === "read-only" ? { readOnly: true } : {});
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const prefix = namespacePrefix({ chainId, mpe: mpeAddress, orgId: group.orgId, groupIdHex: bytesToHex(group.groupId) as `0x${string}` });
   const keys = keysOf(prefix);
   const blocks = blockSource(client, { maxAgeMs: config.block_cache_ms });
@@ -108,15 +127,23 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     groupIdHex: bytesToHex(group.groupId) as `0x${string}`,
     paymentAddress: group.paymentAddress.toLowerCase() as Address,
   });
+  const metadata = createMetadataView({ group, org: meta.org, service: meta.service }, opts.restartNeeded);
   return {
     config,
     client,
     chainId,
     blocks,
     mpe,
-    group,
-    org: meta.org,
-    service: meta.service,
+    get group() {
+      return metadata.current().group;
+    },
+    get org() {
+      return metadata.current().org;
+    },
+    get service() {
+      return metadata.current().service;
+    },
+    metadata,
     ...(meta.protos ? { protos: meta.protos } : {}),
     store,
     prefix,

@@ -4,12 +4,14 @@
  * `snetd claim`. Runs never overlap; every claim is logged with its transaction hash.
  */
 import type { Logger } from "../ops/log.ts";
-import { type ClaimDeps, type ClaimSelection, runClaims } from "./claimer.ts";
+import { type ClaimDeps, type ClaimOutcome, type ClaimSelection, runClaims } from "./claimer.ts";
 
 export interface AutoClaimOptions {
   intervalMs: number;
   expiringWithin: bigint;
   minAmount?: bigint;
+  /** Each outcome of a round (metrics, the dashboard's recent claims). */
+  onOutcome?: (outcome: ClaimOutcome) => void;
 }
 
 export function startAutoClaim(deps: ClaimDeps, opts: AutoClaimOptions, log: Logger): { stop(): Promise<void> } {
@@ -18,6 +20,7 @@ export function startAutoClaim(deps: ClaimDeps, opts: AutoClaimOptions, log: Log
   const round = async (selection: ClaimSelection) => {
     const report = await runClaims({ ...deps, progress: (m) => log.debug(`auto-claim: ${m}`) }, selection);
     for (const o of report.outcomes) {
+      opts.onOutcome?.(o);
       if (o.status === "claimed") log.info("auto-claim: claimed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, tx: o.tx });
       else if (o.status === "already-claimed") log.info("auto-claim: already claimed on-chain", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount });
       else if (o.status === "failed") log.error("auto-claim: claim failed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, reason: o.reason, tx: o.tx });

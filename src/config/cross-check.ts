@@ -72,20 +72,15 @@ export function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
       });
     }
   }
-  if (str(c.alerts_email) && c.alerts_email !== "" && c.notification_endpoint === undefined) {
+  // snetd sends alert e-mails itself (the reference only POSTed them to notification_endpoint); the
+  // webhook stands alone.
+  const smtp = c.alerts_smtp as { host?: unknown } | undefined;
+  if (str(c.alerts_email) && c.alerts_email !== "" && typeof smtp?.host === "string" && smtp.host === "") {
     out.push({
-      path: ["notification_endpoint"],
+      path: ["alerts_smtp", "host"],
       given: "",
-      reason: "is empty while alerts_email is set",
-      expected: "both alerts_email and notification_endpoint, or neither",
-    });
-  }
-  if (str(c.notification_endpoint) && c.alerts_email === "") {
-    out.push({
-      path: ["alerts_email"],
-      given: "",
-      reason: "is empty while notification_endpoint is set",
-      expected: "both alerts_email and notification_endpoint, or neither",
+      reason: `is empty while alerts_email "${c.alerts_email}" is set`,
+      expected: "the SMTP server that sends alert e-mails, e.g. smtp.example.org (with port, username, password)",
     });
   }
   if (

@@ -125,7 +125,9 @@ export const ConfigShape = z.object({
     ),
     connection_timeout: duration("0s", "dial timeout, 0s = from organization metadata"),
     request_timeout: duration("0s", "request timeout, 0s = from organization metadata"),
-    hot_reload: bool(false, "follow endpoint changes in the organization metadata"),
+    hot_reload: bool(false, "the reference's org-metadata reload; snetd follows metadata always (metadata_watch_interval) and restarts for new etcd endpoints", {
+      unused: true,
+    }),
   }),
   payment_channel_storage_server: group(
     "etcd member started by snetd; enabled when this section is in the file unless enabled is false",
@@ -150,8 +152,8 @@ export const ConfigShape = z.object({
   payment_channel_ca_path: text("", "etcd CA certificate (mTLS)"),
   ssl_cert: text("", "PEM certificate chain for the daemon endpoint; needs ssl_key"),
   ssl_key: text("", "PEM private key for ssl_cert"),
-  auto_ssl_domain: text("", "ACME domain", { unused: true }),
-  auto_ssl_cache_dir: text(".certs", "ACME certificate cache", { unused: true }),
+  auto_ssl_domain: text("", "domain to obtain a certificate for from an ACME CA (Let's Encrypt); wins over ssl_cert/ssl_key"),
+  auto_ssl_cache_dir: text(".certs", "ACME account key and certificates (kept private, 0700)"),
   allowed_user_flag: bool(false, "only allowed_user_addresses may call (refused on main)"),
   allowed_user_addresses: addresses([], "callers allowed when allowed_user_flag is true"),
   authentication_addresses: addresses([], "signers allowed to use the configuration service"),
@@ -193,12 +195,10 @@ export const ConfigShape = z.object({
     optional(asPrivateKey),
   ),
   alerts_email: key(
-    m("string", "text", "", "alert e-mail recipient; snetd sends it through alerts_smtp", { unused: true }),
+    m("string", "text", "", "alert e-mail recipient; snetd sends it through alerts_smtp"),
     asEmail,
   ),
-  notification_endpoint: optHttpUrl("https://notify.example", "webhook that receives each alert as a JSON POST", {
-    unused: true,
-  }),
+  notification_endpoint: optHttpUrl("https://notify.example", "webhook that receives each alert as a JSON POST"),
   service_heartbeat_type: oneOf(
     ["", "none", "tcp", "http", "https", "grpc"],
     "",

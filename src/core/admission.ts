@@ -23,6 +23,8 @@ export interface Admission {
   readonly setHeaders: Readonly<Record<string, string>>;
   /** Client headers never forwarded. */
   readonly dropHeaders: readonly string[];
+  /** What the call pays when it succeeds, in cogs (0 or absent for free calls): for metrics and the dashboard. */
+  readonly earnedCogs?: bigint;
   /**
    * Called once when the call ends: `ok` true when the service answered grpc-status 0. Resolves to an
    * error to report instead of OK (e.g. the payment could not be stored), else undefined.

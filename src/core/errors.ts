@@ -40,6 +40,18 @@ export class SnetError extends Error {
   }
 }
 
+/** A refusal the client may retry after `retryAfterSeconds` (rate limits): sent as `retry-after` metadata. */
+export class RetryLaterError extends SnetError {
+  override readonly name = "RetryLaterError";
+  constructor(
+    code: Code,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(code, message);
+  }
+}
+
 /** Any thrown value as a SnetError; unknown failures become INTERNAL with their text. */
 export function toSnetError(err: unknown): SnetError {
   if (err instanceof SnetError) return err;

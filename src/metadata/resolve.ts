@@ -152,7 +152,8 @@ async function inContext<T>(doc: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function registryAddress(client: { getChainId(): Promise<number> }, configured?: string): Promise<Address> {
+/** The Registry to read: `registry_address_key`, else the published one of the chain. */
+export async function registryAddress(client: { getChainId(): Promise<number> }, configured?: string): Promise<Address> {
   if (configured) {
     if (!/^0x[0-9a-fA-F]{40}$/.test(configured)) {
       throw new MetadataError("no-registry", `registry_address_key "${configured}" is not a 0x-prefixed 20-byte hex address`);

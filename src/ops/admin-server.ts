@@ -45,11 +45,23 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** The part of Bun.serve used here, typed locally so src/ also type-checks under Deno (no Bun globals there). */
+interface BunServe {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: (request: Request) => Response | Promise<Response>;
+    idleTimeout?: number;
+    tls?: { cert: Buffer; key: Buffer };
+  }): { port?: number; stop(closeActiveConnections?: boolean): Promise<void> | void };
+}
+
 /** Serves `app` with Bun.serve (which streams SSE bodies as they are written). */
 export async function startAdminServer(opts: { host: string; port: number; app: Hono; tls?: { cert: Buffer; key: Buffer } }): Promise<AdminServer> {
-  let server: ReturnType<typeof Bun.serve>;
+  const bun = (globalThis as unknown as { Bun: BunServe }).Bun;
+  let server: ReturnType<BunServe["serve"]>;
   try {
-    server = Bun.serve({
+    server = bun.serve({
       hostname: opts.host,
       port: opts.port,
       fetch: opts.app.fetch,
@@ -60,5 +72,5 @@ export async function startAdminServer(opts: { host: string; port: number; app: 
   } catch (err) {
     throw new Error(`Unable to listen on admin_endpoint "${opts.host}:${opts.port}": ${(err as Error).message}`);
   }
-  return { port: server.port ?? opts.port, close: () => server.stop(true) };
+  return { port: server.port ?? opts.port, close: async () => void (await server.stop(true)) };
 }

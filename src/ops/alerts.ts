@@ -16,7 +16,7 @@
 import type { Logger } from "./log.ts";
 
 export type Component = "service" | "chain" | "ipfs" | "store";
-export type AlertKind = "component_down" | "component_up" | "channel_near_expiry";
+export type AlertKind = "component_down" | "component_up" | "channel_near_expiry" | "metadata_refused";
 
 export interface DaemonIdentity {
   organization_id: string;
@@ -71,6 +71,8 @@ export interface Alerter {
   report(component: Component, up: boolean, detail?: string): void;
   /** A channel worth claiming is near expiry and auto-claim is off; alerts once per channel and expiration. */
   channelNearExpiry(channel: ChannelExpiry): void;
+  /** New metadata on the Registry was refused and the old kept; alerts once per distinct reason. */
+  metadataRefused(reason: string): void;
   /** Resolves when every queued alert was delivered or given up on. */
   drained(): Promise<void>;
   close(): void;
@@ -98,6 +100,7 @@ export function createAlerter(opts: AlerterOptions): Alerter {
   const channelsSent = new Set<string>();
   const who = `${opts.daemon.organization_id}/${opts.daemon.service_id}/${opts.daemon.group}`;
   let closed = false;
+  let lastMetadataRefusal = "";
 
   const emit = (a: Omit<Alert, "time" | "daemon">) => {
     if (closed) return;
@@ -139,8 +142,9 @@ export function createAlerter(opts: AlerterOptions): Alerter {
       const state: State = up ? "up" : "down";
       t.detail = detail;
       if (t.current === state) return;
+      // The first report is where the component starts, not a change.
+      if (t.current !== undefined) t.changes++;
       t.current = state;
-      t.changes++;
       if (state === t.alerted) {
         clearTimeout(t.pending);
         t.pending = undefined;
@@ -175,6 +179,18 @@ export function createAlerter(opts: AlerterOptions): Alerter {
           expiration_block: String(ch.expiration),
           current_block: String(ch.currentBlock),
         },
+      });
+    },
+
+    metadataRefused(reason) {
+      if (reason === lastMetadataRefusal) return;
+      lastMetadataRefusal = reason;
+      emit({
+        kind: "metadata_refused",
+        level: "error",
+        title: `snetd ${who}: new metadata refused, still serving the previous one`,
+        message: `The organization or service metadata changed on the Registry but cannot be used: ${reason}. snetd keeps serving the previous metadata; publish a corrected document`,
+        details: { reason },
       });
     },
 

@@ -7,13 +7,15 @@
 import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
 import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
-import { channelBusy, chargeOutcomeUnknown, paymentChannelNotFound, paymentNotStored, signerNotAllowed } from "../core/messages/payments.ts";
+import { userNotAllowed } from "../core/messages/operations.ts";
+import { channelBusy, chargeOutcomeUnknown, paymentChannelNotFound, paymentNotStored } from "../core/messages/payments.ts";
 import type { EscrowPayment } from "../core/payment-headers.ts";
 import { type Address, type SignerRecovery, checksumAddress, claimMessage, recoverSigner } from "../core/signatures.ts";
 import type { Keys } from "../store/records.ts";
 import type { ChannelBook, CommitExtras } from "./channel-book.ts";
 import { outcomeUnknown, restore } from "./escrow-charge.ts";
 import type { ChannelSlots, SlotOutcome } from "./slots.ts";
+import type { PayerLimit } from "./payer-limit.ts";
 
 export interface EscrowDeps {
   mpe: Address;
@@ -27,6 +29,8 @@ export interface EscrowDeps {
   price(path: string): bigint;
   /** Optional allow-list of signers (allowed_user_flag). */
   allowedSigners?: ReadonlySet<Address>;
+  /** Per-payer and per-channel rate limits, taken once the payment is verified. */
+  limit?: PayerLimit;
 }
 
 /** Recovery failures of any kind mean "not a valid payment signature" for escrow. */
@@ -42,9 +46,7 @@ export function paymentSigner(recovery: SignerRecovery, mpe: Address, p: EscrowP
 export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPayment): Promise<Admission> {
   const id = payment.channelId;
   const signer = paymentSigner(d.recovery, d.mpe, payment);
-  if (signer && d.allowedSigners && !d.allowedSigners.has(signer)) {
-    throw signerNotAllowed(checksumAddress(signer));
-  }
+  if (signer && d.allowedSigners && !d.allowedSigners.has(signer)) throw userNotAllowed();
   const slot = await d.slots.acquire(d.keys.slot(id));
   if (!slot) throw channelBusy(id);
   const epoch = slot.epoch;
@@ -71,6 +73,7 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
       failed = await check();
     }
     if (failed) throw failed.error;
+    d.limit?.({ payer: loaded.state.sender, channel: id });
 
     const accepted = loaded;
     const charged = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
@@ -95,6 +98,7 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
     return {
       setHeaders: { "snet-user-address": checksumAddress(accepted.state.sender) },
       dropHeaders: [],
+      earnedCogs: payment.amount - accepted.state.authorisedAmount,
       async settle(ok) {
         if (ok) return void (await slot.release("committed"));
         // Not served, so not charged: the amount goes back, and the same signature pays for the next try.

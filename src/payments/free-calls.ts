@@ -15,7 +15,7 @@
 import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
 import { MAX_TOKEN_LIFETIME_BLOCKS, allowedCalls, availableCalls, parseFreeCallToken, signFreeCallToken } from "../core/free-call-token.ts";
-import { signerNotAllowed } from "../core/messages/payments.ts";
+import { userNotAllowed } from "../core/messages/operations.ts";
 import {
   balanceTooLow,
   freeCallTokenExpired,
@@ -40,6 +40,7 @@ import {
   recoverSigner,
 } from "../core/signatures.ts";
 import { type FreeCallUsageDeps, giveBackFreeCall, madeBy, reserveFreeCall } from "./free-call-usage.ts";
+import type { PayerLimit } from "./payer-limit.ts";
 import { requestSigner, requireFreshBlock } from "./request-auth.ts";
 
 export interface FreeCallDeps extends FreeCallUsageDeps {
@@ -63,6 +64,8 @@ export interface FreeCallDeps extends FreeCallUsageDeps {
   minBalanceText: string;
   balanceOf?: (address: Address) => Promise<bigint>;
   allowedSigners?: ReadonlySet<Address>;
+  /** Per-payer rate limit of free calls, taken once the call is verified. */
+  limit?: PayerLimit;
 }
 
 /** A free call or GetFreeCallsAvailable request, in either dialect (the fields the signatures cover). */
@@ -89,7 +92,7 @@ const fieldsOf = (d: FreeCallDeps, addressText: string, userId: string, currentB
  */
 export async function verifyFreeCall(d: FreeCallDeps, r: FreeCallClaim): Promise<Address> {
   const user = r.dialect === "v6" ? await verifyV6(d, r) : await verifyV5(d, r);
-  if (d.allowedSigners && !d.allowedSigners.has(user)) throw signerNotAllowed(checksumAddress(user));
+  if (d.allowedSigners && !d.allowedSigners.has(user)) throw userNotAllowed();
   return user;
 }
 
@@ -142,14 +145,16 @@ export interface TokenRequestFields {
  * GetFreeCallsAvailable says 0, and the SDK pays (it gives up on any error here).
  */
 export function freeCallTokens(d: FreeCallDeps) {
-  const tokenKey = "off" in d.signer ? crypto.getRandomValues(new Uint8Array(32)) : d.signer.privateKey;
+  const throwaway = crypto.getRandomValues(new Uint8Array(32));
   return async (req: TokenRequestFields): Promise<{ token: Uint8Array; expiryBlock: bigint }> => {
+    // Read per request: live metadata may turn free calls on or off, or change the signer.
+    const tokenKey = "off" in d.signer ? throwaway : d.signer.privateKey;
     const claimed = normalizeAddress(req.address);
     const signer = requestSigner(d.recovery, freeCallTokenRequestMessage(fieldsOf(d, req.address, req.userId, req.currentBlock)), req.signature);
     if (signer !== claimed) throw tokenRequestWrongSigner(req.address, checksumAddress(signer));
     await requireFreshBlock(d.blocks, req.currentBlock);
     if (req.userId !== "" && !d.trustedSigners.has(signer)) throw userIdNotTrusted();
-    if (d.allowedSigners && !d.allowedSigners.has(signer)) throw signerNotAllowed(checksumAddress(signer));
+    if (d.allowedSigners && !d.allowedSigners.has(signer)) throw userNotAllowed();
     const lifetime = req.tokenLifetimeInBlocks;
     const expiryBlock = (await d.blocks.head()) + (lifetime === undefined || lifetime > MAX_TOKEN_LIFETIME_BLOCKS ? MAX_TOKEN_LIFETIME_BLOCKS : lifetime);
     const token = signFreeCallToken(tokenKey, { orgId: d.orgId, groupName: d.groupName, user: signer, userId: req.userId, expiryBlock });
@@ -168,6 +173,7 @@ export async function freeCallsAvailable(d: FreeCallDeps, req: FreeCallClaim): P
 /** Admission of a `free-call`: verify, then reserve one use of the quota before forwarding. */
 export async function admitFreeCall(d: FreeCallDeps, _path: string, p: FreeCallPayment): Promise<Admission> {
   const user = await verifyFreeCall(d, p);
+  d.limit?.({ payer: user });
   const q = await quotaOf(d, user, p.userId);
   if (q.poor) throw balanceTooLow(d.minBalanceText);
   await reserveFreeCall(d, user, p.userId, q.allowed);

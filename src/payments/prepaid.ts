@@ -9,7 +9,8 @@
 import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
 import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
-import { channelBusy, channelNotFound, paymentNotStored, signerNotAllowed } from "../core/messages/payments.ts";
+import { userNotAllowed } from "../core/messages/operations.ts";
+import { channelBusy, channelNotFound, paymentNotStored } from "../core/messages/payments.ts";
 import { signedAmountTooLow, tokenOnlyForParties } from "../core/messages/tokens.ts";
 import type { EscrowPayment, PrepaidPayment } from "../core/payment-headers.ts";
 import type { PrepaidTokens } from "../core/prepaid-token.ts";
@@ -19,6 +20,7 @@ import type { ChannelBook } from "./channel-book.ts";
 import { paymentSigner } from "./escrow-gate.ts";
 import { type PrepaidUsageDeps, giveBack, plannedChange, readUsage, reserve } from "./prepaid-usage.ts";
 import { requestSigner, requireFreshBlock } from "./request-auth.ts";
+import type { PayerLimit } from "./payer-limit.ts";
 import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
 export interface PrepaidDeps extends PrepaidUsageDeps {
@@ -33,6 +35,8 @@ export interface PrepaidDeps extends PrepaidUsageDeps {
   price(path: string): bigint;
   /** Optional allow-list of claim signers (allowed_user_flag). */
   allowedSigners?: ReadonlySet<Address>;
+  /** Per-payer and per-channel rate limits of prepaid calls, taken once the token is verified. */
+  limit?: PayerLimit;
 }
 
 export interface TokenRequest {
@@ -61,7 +65,7 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
   await requireFreshBlock(d.blocks, req.currentBlock);
   const payment: EscrowPayment = { type: "escrow", channelId: id, nonce: req.currentNonce, amount: req.signedAmount, signature: req.claimSignature };
   const inner = paymentSigner(d.recovery, d.mpe, payment);
-  if (inner && d.allowedSigners && !d.allowedSigners.has(inner)) throw signerNotAllowed(checksumAddress(inner));
+  if (inner && d.allowedSigners && !d.allowedSigners.has(inner)) throw userNotAllowed();
 
   // The channel record changes here, so no escrow call or StartClaim may be half-way on it.
   const slot = await d.slots.acquire(d.keys.slot(id));
@@ -111,14 +115,16 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
 }
 
 /** Admission of a `prepaid-call`: token, price, then U += price iff U + price ≤ P. */
-export async function admitPrepaid(d: Pick<PrepaidDeps, "store" | "keys" | "tokens" | "price">, path: string, p: PrepaidPayment): Promise<Admission> {
+export async function admitPrepaid(d: Pick<PrepaidDeps, "store" | "keys" | "tokens" | "price" | "limit">, path: string, p: PrepaidPayment): Promise<Admission> {
   const id = p.channelId;
   const { user } = await d.tokens.verify(p.token, id);
+  d.limit?.({ payer: user, channel: id });
   const price = d.price(path);
   await reserve(d, id, price);
   return {
     setHeaders: { "snet-user-address": checksumAddress(user) },
     dropHeaders: [],
+    earnedCogs: price,
     async settle(ok) {
       if (!ok && price > 0n) await giveBack(d, id, price);
       return undefined;

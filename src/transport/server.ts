@@ -10,6 +10,7 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from "node:ht
 import net from "node:net";
 import tls from "node:tls";
 import type { SnetError } from "../core/errors.ts";
+import type { CertificateHolder } from "../ops/tls-holder.ts";
 import type { ServerCall } from "./call.ts";
 import { preflightHeaders } from "./cors.ts";
 import type { DaemonMethod } from "./services/method.ts";
@@ -29,8 +30,8 @@ export interface ServerHandlers {
 export interface ServerOptions {
   host: string;
   port: number;
-  /** PEM certificate chain and key, already read and checked (daemon.ts). */
-  tls?: { cert: Buffer; key: Buffer };
+  /** The certificate to serve, swapped live by file reloads or ACME (src/ops/tls-holder.ts). */
+  tls?: CertificateHolder;
   maxMessageBytes: number;
   handlers: ServerHandlers;
   onError?: (err: unknown) => void;
@@ -128,12 +129,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // handler sends empty trailers before ours (grpc-status lost).
   const h2 = http2.createServer(h2Options);
   let listener: net.Server;
+  let detachTls: (() => void) | undefined;
   if (opts.tls) {
-    listener = tls.createServer(
-      { cert: opts.tls.cert, key: opts.tls.key, ALPNProtocols: ["h2", "http/1.1"] },
+    const secure = tls.createServer(
+      { ...opts.tls.serverOptions(), ALPNProtocols: ["h2", "http/1.1"] },
       // ALPN decides; a client that negotiated nothing speaks HTTP/1.1.
       (socket) => (socket.alpnProtocol === "h2" ? h2 : h1).emit("connection", socket),
     );
+    // Handshakes without SNI use the server's default context: keep it on the holder's current pair.
+    detachTls = opts.tls.attach(secure);
+    listener = secure;
   } else {
     listener = net.createServer((socket) => {
       const sniff = () => {
@@ -172,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     inFlight: () => inFlight,
     async close(drainMs) {
       draining = true;
+      detachTls?.();
       listener.close();
       for (const s of sessions) s.close();
       h1.closeIdleConnections?.();

@@ -10,24 +10,20 @@ const KEY: `0x${string}` = `0x${"1".repeat(63)}2`;
 const ADDR = `0x${"c".repeat(40)}`;
 
 /** A valid value for each alias target, as a user would write it. */
-const SAMPLE: Record<string, { given: unknown; parsed: unknown; partner?: Record<string, string> }> = {
+const SAMPLE: Record<string, { given: unknown; parsed: unknown; partner?: Record<string, unknown> }> = {
   daemon_endpoint: { given: "http://0.0.0.0:7000", parsed: "0.0.0.0:7000" },
   ipfs_endpoint: { given: "http://localhost:5002", parsed: "http://localhost:5002" },
   service_endpoint: { given: "localhost:7003", parsed: "http://localhost:7003" },
   metering_endpoint: { given: "https://metering.example", parsed: "https://metering.example" },
   heartbeat_endpoint: { given: "http://localhost:7003/health", parsed: "http://localhost:7003/health" },
-  notification_endpoint: {
-    given: "https://notify.example",
-    parsed: "https://notify.example",
-    partner: { alerts_email: "ops@example.org" },
-  },
+  notification_endpoint: { given: "https://notify.example", parsed: "https://notify.example" },
   private_key_for_metering: { given: KEY.slice(2), parsed: KEY },
   private_key_for_free_calls: { given: KEY.slice(2), parsed: KEY },
   ethereum_json_rpc_http_endpoint: { given: "http://localhost:8545", parsed: "http://localhost:8545" },
   alerts_email: {
     given: "ops@example.org",
     parsed: "ops@example.org",
-    partner: { notification_endpoint: "https://notify.example" },
+    partner: { alerts_smtp: { host: "smtp.example.org" } },
   },
   metrics_enabled: { given: false, parsed: false },
 };
@@ -57,7 +53,7 @@ describe("aliases", () => {
       expect(get(fromFile.config, to)).toEqual(sample.parsed);
       expect(fromFile.warnings).toContain(`config key "${upper}" in ${file} is deprecated, use "${to}" instead`);
 
-      const partnerEnv = Object.fromEntries(Object.entries(partner).map(([k, v]) => [`SNET_${k.toUpperCase()}`, v]));
+      const partnerEnv = Object.fromEntries(Object.entries(partner).map(([k, v]) => [`SNET_${k.toUpperCase()}`, typeof v === "string" ? v : JSON.stringify(v)]));
       const fromEnv = load({ cwd: dir, env: { [`SNET_${upper}`]: String(sample.given), ...partnerEnv } });
       expect(get(fromEnv.config, to)).toEqual(sample.parsed);
       expect(fromEnv.warnings[0]).toStartWith(

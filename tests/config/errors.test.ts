@@ -212,7 +212,7 @@ describe("values", () => {
       'heartbeat_endpoint: "" is empty while service_heartbeat_type is "http"',
     );
     expect(one("alerts_email: ops@example.org\n")).toStartWith(
-      'notification_endpoint: "" is empty while alerts_email is set',
+      'alerts_smtp.host: "" is empty while alerts_email "ops@example.org" is set',
     );
     expect(one("metering_enabled: true\n")).toStartWith(
       'metering_endpoint: "" is empty while metering_enabled is true',

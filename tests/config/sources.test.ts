@@ -216,8 +216,8 @@ test("an accepted token secret is kept as given", () => {
 });
 
 test("setting a key snetd does not act on yet warns", () => {
-  const { warnings } = load({ cwd: dir, env: { SNET_AUTO_SSL_DOMAIN: "svc.example.org" } });
+  const { warnings } = load({ cwd: dir, env: { SNET_METERING_ENDPOINT: "https://metering.example" } });
   expect(warnings).toEqual([
-    'config key "auto_ssl_domain" is accepted for compatibility, but snetd does not act on it yet',
+    'config key "metering_endpoint" is accepted for compatibility, but snetd does not act on it yet',
   ]);
 });

@@ -10,8 +10,14 @@ export interface RpcResult<T> {
   status: { code: number; details: string };
 }
 
-export function daemonRpc<I extends DescMessage, O extends DescMessage>(address: string, path: string, input: I, output: O) {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+/** Plaintext by default; pass TLS credentials (and e.g. `grpc.ssl_target_name_override`) for a TLS daemon port. */
+export interface RpcChannel {
+  credentials?: grpc.ChannelCredentials;
+  options?: grpc.ChannelOptions;
+}
+
+export function daemonRpc<I extends DescMessage, O extends DescMessage>(address: string, path: string, input: I, output: O, channel: RpcChannel = {}) {
+  const client = new grpc.Client(address, channel.credentials ?? grpc.credentials.createInsecure(), channel.options ?? {});
   return {
     call(request: MessageInitShape<I>, metadata = new grpc.Metadata(), deadlineMs = 10_000): Promise<RpcResult<MessageShape<O>>> {
       return new Promise((resolve) => {

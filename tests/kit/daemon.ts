@@ -45,7 +45,7 @@ export interface StartDaemonOptions {
 export interface DaemonProcess {
   /** `host:port` to dial, with a wildcard listen host replaced by 127.0.0.1 */
   endpoint: string;
-  /** `http://endpoint` (https when the config has `ssl_cert`) */
+  /** `http://endpoint` (https when the config has `ssl_cert` or `auto_ssl_domain`) */
   url: string;
   pid: number;
   /** Temp dir holding `snetd.config.json`; `stop()` removes it */
@@ -90,7 +90,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   const configured = opts.env?.SNET_DAEMON_ENDPOINT ?? config.daemon_endpoint ?? config.daemon_end_point;
   if (configured === undefined) config.daemon_endpoint = `127.0.0.1:${await freePort()}`;
   const endpoint = dialable(String(configured ?? config.daemon_endpoint));
-  const tls = typeof config.ssl_cert === "string" && config.ssl_cert !== "";
+  const tls = (typeof config.ssl_cert === "string" && config.ssl_cert !== "") || (typeof config.auto_ssl_domain === "string" && config.auto_ssl_domain !== "");
   const url = `${tls ? "https" : "http"}://${endpoint}`;
   const configFile = join(dir, "snetd.config.json");
   writeFileSync(configFile, JSON.stringify(config, null, 2));

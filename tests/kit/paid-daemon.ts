@@ -22,14 +22,14 @@ import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
 import { type ChannelStateReply, ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { signChannelStateRequest } from "./client.ts";
 import { type DaemonProcess, ensureBinary, startDaemon } from "./daemon.ts";
-import { daemonRpc } from "./daemon-client.ts";
+import { type RpcChannel, daemonRpc } from "./daemon-client.ts";
 import { type MetadataInit, call, echoClient } from "./echo-service.ts";
 import type { TestAccount } from "./contracts.ts";
 import type { World } from "./world.ts";
 
 /** A GetChannelState client for the daemon at `endpoint`; close it when done. */
-export function stateRpc(endpoint: string) {
-  return daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
+export function stateRpc(endpoint: string, channel: RpcChannel = {}) {
+  return daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema, channel);
 }
 
 export type StateRpc = ReturnType<typeof stateRpc>;

@@ -60,9 +60,6 @@ export const incorrectSignature = () => unauthenticated("incorrect signature");
 /** GetChannelState signed by someone outside the channel. */
 export const stateOnlyForParties = () => new SnetError(Code.PERMISSION_DENIED, "only channel signer/sender/receiver can get latest channel state");
 
-/** The signer is not on `allowed_user_addresses`. */
-export const signerNotAllowed = (checksummed: string) => new SnetError(Code.PERMISSION_DENIED, `signer ${checksummed} is not in allowed_user_addresses`);
-
 /** A treasurer request for another MPE contract than the group's. */
 export const mpeMismatch = (given: string) =>
   new SnetError(Code.INVALID_ARGUMENT, `the mpeAddress: ${given} passed does not match to what has been registered`);
