@@ -23,6 +23,7 @@ import { channelStateService } from "../transport/services/channel-state.ts";
 import { disabledPaymentServices } from "../transport/services/disabled.ts";
 import { freeCallStateService } from "../transport/services/free-call-state.ts";
 import { providerControlService } from "../transport/services/provider-control.ts";
+import { disabledTrainingService } from "../transport/services/training.ts";
 import { tokenService } from "../transport/services/token.ts";
 import { VERSION } from "../core/version.ts";
 import { startAutoClaimFor } from "./auto-claim-setup.ts";
@@ -31,6 +32,7 @@ import { freeCallSetup } from "./free-call-setup.ts";
 import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { type PaymentContext, paymentContext } from "./payment-context.ts";
 import { prepaidSetup } from "./prepaid-setup.ts";
+import { type TrainingSetup, trainingSetup } from "./training-setup.ts";
 
 export interface BuiltSettings {
   settings: DaemonSettings;
@@ -85,7 +87,7 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
   const base = baseSettings(config, log);
   if (!config.blockchain_enabled) {
     log.warn("blockchain_enabled is false: calls are passed through without payment");
-    return { settings: { ...base, methods: disabledPaymentServices() }, cleanup: async () => {} };
+    return { settings: { ...base, methods: [...disabledPaymentServices(), ...disabledTrainingService()] }, cleanup: async () => {} };
   }
 
   const member = await maybeStartManagedEtcd(config, log);
@@ -94,7 +96,7 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
   }
   let ctx: PaymentContext;
   try {
-    ctx = await paymentContext(config, log, { watchEvents: true });
+    ctx = await paymentContext(config, log, { watchEvents: true, protos: config.model_training_enabled });
   } catch (err) {
     await member?.stop();
     throw err;
@@ -109,12 +111,14 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
   const prepaid = await prepaidSetup(ctx, { mpe, slots, recovery, price, ...allowedSigners });
   const free = await freeCallSetup(ctx, { recovery, log, ...allowedSigners });
   log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
+  const escrow = { mpe, book: ctx.book, slots, keys: ctx.keys, blocks: ctx.blocks, recovery, expirationThreshold: ctx.group.expirationThreshold, price, ...allowedSigners };
   const gate = paymentGate({
     decodeBase64: decodeBinaryHeader,
     prepaid: (path, p) => admitPrepaid(prepaid.deps, path, p),
     freeCall: (path, p) => admitFreeCall(free, path, p),
-    escrow: { mpe, book: ctx.book, slots, keys: ctx.keys, blocks: ctx.blocks, recovery, expirationThreshold: ctx.group.expirationThreshold, price, ...allowedSigners },
+    escrow,
   });
+  const training: TrainingSetup = trainingSetup(ctx, config, { escrow, recovery, log });
   const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
   const tr = treasury({ store: ctx.store, keys: ctx.keys, book: ctx.book, slots });
   const autoClaim = startAutoClaimFor(ctx, config, tr, log);
@@ -138,9 +142,12 @@ export async function buildSettings(initial: Config, log: Logger): Promise<Built
         tokenService(prepaid.deps),
         ...freeCallStateService(free),
         ...providerControlService(providerControl({ mpe, paymentAddress, blocks: ctx.blocks, recovery, treasury: tr })),
+        ...training.methods,
       ],
+      ...(training.heartbeat ? { trainingMetadata: training.heartbeat } : {}),
     },
     cleanup: async () => {
+      await training.stop();
       await autoClaim?.stop();
       await member?.stop();
       await lease?.revoke().catch(() => {});

@@ -36,6 +36,8 @@ export interface DaemonSettings {
   methods?: readonly DaemonMethod[];
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
+  /** The heartbeat's `trainingMetadata` (wire.md §7), when training is on. */
+  trainingMetadata?: Record<string, unknown>;
   /** Serve /metrics (prom-client). */
   metrics?: boolean;
   /** Called for every call refused or failed inside the daemon (not for service errors). */
@@ -96,6 +98,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
         blockchainEnabled: s.identity.blockchainEnabled,
         blockchainNetwork: s.identity.network,
         storageClientCertDetails: { validFrom: "", validTill: "" },
+        ...(s.trainingMetadata ? { trainingMetadata: s.trainingMetadata } : {}),
       };
     },
     encoding: () => s.encoding,

@@ -34,6 +34,8 @@ export interface PaymentContext {
   prefix: string;
   keys: Keys;
   book: ChannelBook;
+  /** The service's .proto files (entry name → text), when `ContextOptions.protos` asked for them. */
+  protos?: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export interface ContextOptions {
   store?: "read-write" | "read-only" | "none";
   /** Follow MPE events so channels changed on-chain are re-read (serve); tools read the chain directly. */
   watchEvents?: boolean;
+  /** Load the service's .proto files too (training needs them). */
+  protos?: boolean;
 }
 
 export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
@@ -79,6 +83,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
         ...(config.organization_metadata_file ? { organization_metadata_file: config.organization_metadata_file } : {}),
         ...(config.service_metadata_file ? { service_metadata_file: config.service_metadata_file } : {}),
         ...(config.service_proto_dir ? { service_proto_dir: config.service_proto_dir } : {}),
+        ...(opts.protos ? { needProtos: true } : {}),
       },
     );
   } catch (err) {
@@ -116,6 +121,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     prefix,
     keys,
     book,
+    ...(meta.protos ? { protos: meta.protos } : {}),
     async close() {
       blocks.stop();
       freshness?.stop();
