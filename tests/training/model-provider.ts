@@ -36,8 +36,10 @@ export interface ReceivedUpload {
   bytes: number;
   /** Sum of all bytes mod 2^32, to check nothing was lost or reordered. */
   checksum: number;
-  /** False when the stream was cancelled before it ended. */
+  /** The daemon half-closed the stream: the provider saw the whole upload. */
   completed: boolean;
+  /** The daemon cancelled the stream. */
+  cancelled: boolean;
 }
 
 export interface ModelProvider {
@@ -145,7 +147,7 @@ export async function startModelProvider(): Promise<ModelProvider> {
     delete_model: unary("delete_model", () => status(Status.DELETED)),
     get_model_status: unary("get_model_status", (req: { modelId: string }) => status(p.statusOf.get(req.modelId) ?? Status.VALIDATING)),
     upload_and_validate: (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const upload: ReceivedUpload = { modelId: "", chunks: 0, bytes: 0, checksum: 0, completed: false };
+      const upload: ReceivedUpload = { modelId: "", chunks: 0, bytes: 0, checksum: 0, completed: false, cancelled: false };
       p.uploads.push(upload);
       record("upload_and_validate", call, undefined);
       call.on("data", (chunk: { modelId: string; data: Uint8Array }) => {
@@ -154,12 +156,20 @@ export async function startModelProvider(): Promise<ModelProvider> {
         upload.bytes += chunk.data.length;
         upload.checksum = checksumOf(chunk.data, upload.checksum);
       });
-      call.on("end", () => {
-        upload.completed = true;
-        const f = failure("upload_and_validate");
-        if (f) callback(f);
-        else callback(null, status(p.replies.upload));
+      call.on("cancelled", () => {
+        if (!upload.completed) upload.cancelled = true;
       });
+      // grpc-js also ends the request stream of a call the client cancelled (RST_STREAM), with the
+      // cancellation a moment later: wait a little before taking the end for a half-close.
+      call.on("end", () =>
+        setTimeout(() => {
+          if (upload.cancelled) return;
+          upload.completed = true;
+          const f = failure("upload_and_validate");
+          if (f) callback(f);
+          else callback(null, status(p.replies.upload));
+        }, 20),
+      );
     },
   });
   const port = await freePort();

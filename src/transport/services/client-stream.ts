@@ -26,7 +26,11 @@ async function* messagesOf<I extends DescMessage>(body: AsyncIterable<Buffer>, i
     return all.subarray(0, n);
   };
   let header: Buffer | undefined;
-  for await (const chunk of body) {
+  // Not `for await`: leaving that loop by a throw destroys the stream (RST_STREAM CANCEL), and the
+  // client would see CANCELLED instead of the refusal the trailers carry.
+  const chunks = body[Symbol.asyncIterator]();
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+    const chunk = next.value;
     parts.push(chunk);
     buffered += chunk.length;
     for (;;) {
