@@ -6,8 +6,10 @@ import { privateKeyToAccount } from "viem/accounts";
 import { Status } from "../../src/gen/training_pb.ts";
 import { mine } from "../kit/anvil.ts";
 import { CLIENTS } from "../kit/contracts.ts";
-import { FRIEND, OWNER, STRANGER, type TrainingWorld, lower, startTrainingWorld } from "./setup.ts";
-import { signedBy } from "./training-client.ts";
+import { startDaemon } from "../kit/daemon.ts";
+import { startPaidDaemon } from "../kit/paid-daemon.ts";
+import { FRIEND, OWNER, PROTO_DIR, STRANGER, type TrainingWorld, lower, startTrainingWorld } from "./setup.ts";
+import { signedBy, trainingClient } from "./training-client.ts";
 
 let tw: TrainingWorld;
 const OK = { code: 0, details: "" };
@@ -163,4 +165,35 @@ describe("authorization", () => {
       const pub = await tw.createModel(OWNER.privateKey, { isPublic: true });
       expect((await tw.t.getModel({ authorization: await tw.auth(STRANGER.privateKey, "get_model"), modelId: pub.modelId })).status).toEqual(OK);
     }));
+});
+
+describe("training off", () => {
+  const OFF = "service end point is not defined or is invalid , please contact the AI developer";
+
+  test("model_training_enabled false: every RPC gives the reference's error; no trainingMetadata in the heartbeat", () =>
+    run(async () => {
+      const off = await startPaidDaemon(tw.world, { service_proto_dir: PROTO_DIR });
+      const t = trainingClient(off.daemon.endpoint);
+      try {
+        expect((await t.getTrainingMetadata({})).status).toEqual({ code: grpc.status.UNIMPLEMENTED, details: OFF });
+        expect((await t.createModel({ authorization: await tw.auth(OWNER.privateKey, "create_model") })).status.details).toBe(OFF);
+        expect((await t.upload([{ authorization: await tw.auth(OWNER.privateKey, "upload_and_validate") }])).status.details).toBe(OFF);
+        const hb = (await (await fetch(`${off.daemon.url}/heartbeat`)).json()) as Record<string, unknown>;
+        expect(hb).not.toHaveProperty("trainingMetadata");
+      } finally {
+        t.close();
+        await off.stop();
+      }
+    }));
+
+  test("blockchain_enabled false: the same error (no chain, no payments, no training)", async () => {
+    const off = await startDaemon({ config: { blockchain_enabled: false, service_endpoint: `http://${tw.world.echo.address}`, model_training_enabled: true } });
+    const t = trainingClient(off.endpoint);
+    try {
+      expect((await t.getTrainingMetadata({})).status).toEqual({ code: grpc.status.UNIMPLEMENTED, details: OFF });
+    } finally {
+      t.close();
+      await off.stop();
+    }
+  });
 });
