@@ -27,6 +27,8 @@ export interface WorldOptions {
   etcdEndpoints?: string[];
   /** The group's daemon `endpoints` in the service metadata; clients that find the daemon there dial the first. */
   endpoints?: string[];
+  /** The service's proto archive (entry name → text); the example echo.proto by default. */
+  protoFiles?: Record<string, string>;
 }
 
 export interface World {
@@ -88,7 +90,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       ...(opts.freeCallSignerAddress ? { freeCallSignerAddress: opts.freeCallSignerAddress } : {}),
       ...(opts.freeCalls !== undefined ? { freeCalls: opts.freeCalls } : {}),
     });
-    const protoArchive = await buildProtoArchive({ "echo.proto": readFileSync(join(import.meta.dir, "echo.proto"), "utf8") });
+    const protoArchive = await buildProtoArchive(opts.protoFiles ?? { "echo.proto": readFileSync(join(import.meta.dir, "echo.proto"), "utf8") });
     await publishService({ deployment, ipfs, orgId: ORG_ID, serviceId: SERVICE_ID, orgMetadata, serviceMetadata, protoArchive });
 
     const world: World = {
