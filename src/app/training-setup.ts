@@ -11,14 +11,14 @@ import { compileProtos } from "../metadata/protos/compile.ts";
 import type { Logger } from "../ops/log.ts";
 import type { EscrowDeps } from "../payments/escrow-gate.ts";
 import { trainingKeys } from "../store/training-records.ts";
-import { decodeBinaryHeader } from "../transport/metadata.ts";
-import type { DaemonMethod } from "../transport/services/method.ts";
-import { disabledTrainingService, trainingService } from "../transport/services/training.ts";
-import { trainingModelClient } from "../transport/upstreams/training-model.ts";
 import { type TrainingCatalog, trainingCatalog } from "../training/catalog.ts";
 import type { TrainingDeps } from "../training/context.ts";
 import { modelBook } from "../training/model-book.ts";
 import { startStatusPoller } from "../training/status-poller.ts";
+import { decodeBinaryHeader } from "../transport/metadata.ts";
+import type { DaemonMethod } from "../transport/services/method.ts";
+import { disabledTrainingService, trainingService } from "../transport/services/training.ts";
+import { trainingModelClient } from "../transport/upstreams/training-model.ts";
 import type { PaymentContext } from "./payment-context.ts";
 
 export interface TrainingSetup {
@@ -36,18 +36,26 @@ function catalogOf(ctx: PaymentContext, log: Logger): TrainingCatalog | undefine
   try {
     catalog = trainingCatalog(compileProtos(ctx.protos ?? {}));
   } catch (err) {
-    log.warn("model_training_enabled is true but the service's proto files do not compile: training is off", { error: (err as Error).message });
+    log.warn("model_training_enabled is true but the service's proto files do not compile: training is off", {
+      error: (err as Error).message,
+    });
     return undefined;
   }
   if (!catalog.inProto) {
-    log.warn("model_training_enabled is true but no method of the service's protos takes a training.ModelID: training is off");
+    log.warn(
+      "model_training_enabled is true but no method of the service's protos takes a training.ModelID: training is off",
+    );
     return undefined;
   }
   return catalog;
 }
 
 /** Training as the configuration and the service's protos say. */
-export function trainingSetup(ctx: PaymentContext, config: Config, deps: { escrow: EscrowDeps; recovery: SignerRecovery; log: Logger }): TrainingSetup {
+export function trainingSetup(
+  ctx: PaymentContext,
+  config: Config,
+  deps: { escrow: EscrowDeps; recovery: SignerRecovery; log: Logger },
+): TrainingSetup {
   const { log } = deps;
   if (!config.model_training_enabled) return trainingOff();
   const catalog = catalogOf(ctx, log);
@@ -63,7 +71,8 @@ export function trainingSetup(ctx: PaymentContext, config: Config, deps: { escro
     callTimeoutMs: config.service_timeout,
     escrow: deps.escrow,
     decodeBase64: decodeBinaryHeader,
-    onBackgroundError: (what, err) => log.warn(`training: could not ${what}`, { error: err instanceof Error ? err.message : String(err) }),
+    onBackgroundError: (what, err) =>
+      log.warn(`training: could not ${what}`, { error: err instanceof Error ? err.message : String(err) }),
   };
   const poller = startStatusPoller(d);
   const methods = Object.fromEntries(catalog.methods);

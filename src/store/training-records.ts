@@ -114,7 +114,8 @@ export function encodeModel(m: ModelRecord): string {
 /** A model record from its stored text; refuses unknown encoding versions. */
 export function decodeModel(text: string): ModelRecord {
   const o = JSON.parse(text) as Record<string, unknown>;
-  if (o.v !== RECORD_VERSION) throw new Error(`model record has encoding version ${String(o.v)}, this snetd reads version ${RECORD_VERSION}`);
+  if (o.v !== RECORD_VERSION)
+    throw new Error(`model record has encoding version ${String(o.v)}, this snetd reads version ${RECORD_VERSION}`);
   const s = (k: string) => String(o[k] ?? "");
   return {
     modelId: s("model_id"),

@@ -6,8 +6,20 @@
  */
 import type { BlockSource } from "../chain/mpe.ts";
 import { Code, SnetError } from "../core/errors.ts";
-import { badAuthorization, badSignerAddress, noAuthorization, signerMismatch, unsupportedMessage } from "../core/messages/training.ts";
-import { type Address, type SignerRecovery, checksumAddress, isAddress, trainingAuthMessage } from "../core/signatures.ts";
+import {
+  badAuthorization,
+  badSignerAddress,
+  noAuthorization,
+  signerMismatch,
+  unsupportedMessage,
+} from "../core/messages/training.ts";
+import {
+  type Address,
+  checksumAddress,
+  isAddress,
+  type SignerRecovery,
+  trainingAuthMessage,
+} from "../core/signatures.ts";
 import { BLOCK_WINDOW, requestSigner, requireFreshBlock } from "../payments/request-auth.ts";
 
 /** AuthorizationDetails of every training request. */
@@ -24,13 +36,19 @@ export interface AuthDeps {
 }
 
 /** RPCs that also accept the message "unified". */
-export const UNIFIED_RPCS: ReadonlySet<string> = new Set(["validate_model_price", "train_model_price", "get_all_models", "get_model"]);
+export const UNIFIED_RPCS: ReadonlySet<string> = new Set([
+  "validate_model_price",
+  "train_model_price",
+  "get_all_models",
+  "get_model",
+]);
 /** Blocks a "unified" signature stays valid (the reference's unifiedAllowBlockDifference). */
 export const UNIFIED_WINDOW = 600n;
 
 /** Errors of the signature itself keep their code under "invalid request: bad authorization provided". */
 const asBadAuthorization = (err: unknown): unknown =>
-  err instanceof SnetError && (err.code === Code.INVALID_ARGUMENT || err.code === Code.UNAUTHENTICATED || err.code === Code.PERMISSION_DENIED)
+  err instanceof SnetError &&
+  (err.code === Code.INVALID_ARGUMENT || err.code === Code.UNAUTHENTICATED || err.code === Code.PERMISSION_DENIED)
     ? badAuthorization(err)
     : err;
 
@@ -48,7 +66,11 @@ export function verifySignature(d: AuthDeps, rpc: string, auth: Authorization): 
     else throw unsupportedMessage(auth.message, rpc, unified);
     if (!isAddress(auth.signerAddress)) throw badSignerAddress(auth.signerAddress);
     // Packed exactly as sent: the signed text is the client's spelling of the message.
-    const signer = requestSigner(d.recovery, trainingAuthMessage(auth.message, auth.signerAddress, auth.currentBlock), auth.signature);
+    const signer = requestSigner(
+      d.recovery,
+      trainingAuthMessage(auth.message, auth.signerAddress, auth.currentBlock),
+      auth.signature,
+    );
     if (signer !== auth.signerAddress.toLowerCase()) throw signerMismatch(checksumAddress(signer), auth.signerAddress);
     return { signer, window };
   } catch (err) {

@@ -48,7 +48,11 @@ export const DELETE_TIMEOUT_MS = 60_000;
 export const STATUS_TIMEOUT_MS = 20_000;
 
 /** Provider call options: the client's deadline, else `callTimeoutMs`, capped at `capMs`. */
-export function providerOptions(d: TrainingDeps, ctx: CallContext, capMs = Number.POSITIVE_INFINITY): ProviderCallOptions {
+export function providerOptions(
+  d: TrainingDeps,
+  ctx: CallContext,
+  capMs = Number.POSITIVE_INFINITY,
+): ProviderCallOptions {
   return { timeoutMs: Math.max(1, Math.min(ctx.timeoutMs ?? d.callTimeoutMs, capMs)), signal: ctx.signal };
 }
 
@@ -78,7 +82,8 @@ export async function ownedModel(d: TrainingDeps, id: string, signer: Address): 
 /** The model, which must be public or shared with `signer`. */
 export async function accessibleModel(d: TrainingDeps, id: string, signer: Address): Promise<ModelRecord> {
   const model = await liveModel(d, id);
-  if (!model.isPublic && !model.addressList.some((a) => a.toLowerCase() === signer)) throw noAccess(checksumAddress(signer), id);
+  if (!model.isPublic && !model.addressList.some((a) => a.toLowerCase() === signer))
+    throw noAccess(checksumAddress(signer), id);
   return model;
 }
 

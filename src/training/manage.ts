@@ -4,16 +4,43 @@
  * owner's. Ours beyond the reference: the method must be trainable, `max_models_per_user` is enforced,
  * address lists must hold addresses, and an id the provider hands out twice never changes owner.
  */
-import { badAccessAddress, emptyModelIdFromService, modelIdTaken, modelNotFound, noServiceOrMethod, notTrainable, serviceInvocation, serviceIssue, tooManyModels } from "../core/messages/training.ts";
+import {
+  badAccessAddress,
+  emptyModelIdFromService,
+  modelIdTaken,
+  modelNotFound,
+  noServiceOrMethod,
+  notTrainable,
+  serviceInvocation,
+  serviceIssue,
+  tooManyModels,
+} from "../core/messages/training.ts";
 import { type Address, checksumAddress, isAddress } from "../core/signatures.ts";
 import { Status } from "../gen/training_pb.ts";
 import type { ModelRecord } from "../store/training-records.ts";
 import { type Authorization, authorize } from "./auth.ts";
-import { type CallContext, DELETE_TIMEOUT_MS, type TrainingDeps, nowIso, ownedModel, providerOptions, wrapped } from "./context.ts";
+import {
+  type CallContext,
+  DELETE_TIMEOUT_MS,
+  nowIso,
+  ownedModel,
+  providerOptions,
+  type TrainingDeps,
+  wrapped,
+} from "./context.ts";
 
 export interface NewModelRequest {
   authorization?: Authorization | undefined;
-  model?: { name: string; description: string; grpcMethodName: string; grpcServiceName: string; addressList: readonly string[]; isPublic: boolean } | undefined;
+  model?:
+    | {
+        name: string;
+        description: string;
+        grpcMethodName: string;
+        grpcServiceName: string;
+        addressList: readonly string[];
+        isPublic: boolean;
+      }
+    | undefined;
 }
 
 export interface UpdateModelRequest {
@@ -43,7 +70,9 @@ function accessList(list: readonly string[], owner: Address): string[] {
 async function checkQuota(d: TrainingDeps, signer: Address, service: string, method: string): Promise<void> {
   const max = d.catalog.options(service, method)?.maxModelsPerUser ?? 0n;
   if (max === 0n) return;
-  const own = (await d.book.ofUser(signer)).filter((m) => m.createdBy === signer && m.grpcServiceName === service && m.grpcMethodName === method);
+  const own = (await d.book.ofUser(signer)).filter(
+    (m) => m.createdBy === signer && m.grpcServiceName === service && m.grpcMethodName === method,
+  );
   if (BigInt(own.length) >= max) throw tooManyModels(checksumAddress(signer), max, service, method);
 }
 
@@ -53,7 +82,11 @@ export async function createModel(d: TrainingDeps, ctx: CallContext, req: NewMod
   const m = req.model;
   if (!m || m.grpcServiceName === "" || m.grpcMethodName === "") throw noServiceOrMethod();
   if (!d.catalog.isTrainable(m.grpcServiceName, m.grpcMethodName)) {
-    throw notTrainable(m.grpcServiceName, m.grpcMethodName, [...d.catalog.methods].flatMap(([s, ms]) => ms.map((x) => `${s}/${x}`)));
+    throw notTrainable(
+      m.grpcServiceName,
+      m.grpcMethodName,
+      [...d.catalog.methods].flatMap(([s, ms]) => ms.map((x) => `${s}/${x}`)),
+    );
   }
   const addressList = accessList(m.addressList, signer);
   await checkQuota(d, signer, m.grpcServiceName, m.grpcMethodName);

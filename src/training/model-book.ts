@@ -8,13 +8,13 @@ import { daemonStorage } from "../core/messages/training.ts";
 import { type Operation, type Store, StoreUnavailableError } from "../store/contract.ts";
 import { backoff } from "../store/prepaid-records.ts";
 import {
-  INDEX_VALUE,
-  type ModelRecord,
-  type TrainingKeys,
   decodeModel,
   encodeModel,
+  INDEX_VALUE,
   indexKeysOf,
+  type ModelRecord,
   modelIdOfIndexKey,
+  type TrainingKeys,
 } from "../store/training-records.ts";
 
 export interface ModelBook {
@@ -41,7 +41,8 @@ async function stored<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof StoreUnavailableError) throw daemonStorage(new StoreUnavailableError(`${what}: ${err.message}`, { cause: err }));
+    if (err instanceof StoreUnavailableError)
+      throw daemonStorage(new StoreUnavailableError(`${what}: ${err.message}`, { cause: err }));
     throw err;
   }
 }
@@ -72,7 +73,10 @@ export function modelBook(store: Store, keys: TrainingKeys): ModelBook {
       stored("store model", () =>
         store.commit({
           compare: [{ key: keys.model(model.modelId), version: 0n }],
-          then: [{ op: "put", key: keys.model(model.modelId), value: encodeModel(model) }, ...indexOps(undefined, model)],
+          then: [
+            { op: "put", key: keys.model(model.modelId), value: encodeModel(model) },
+            ...indexOps(undefined, model),
+          ],
         }),
       ),
     async update(id, change) {
@@ -88,12 +92,16 @@ export function modelBook(store: Store, keys: TrainingKeys): ModelBook {
           }),
         );
         if (ok) return next;
-        if (attempt >= MAX_ATTEMPTS) throw daemonStorage(new StoreUnavailableError(`gave up updating model "${id}" after ${attempt} conflicting writes`));
+        if (attempt >= MAX_ATTEMPTS)
+          throw daemonStorage(
+            new StoreUnavailableError(`gave up updating model "${id}" after ${attempt} conflicting writes`),
+          );
         await backoff(attempt);
       }
     },
     ofUser: (address) => loadAll(keys.userModels(address)),
     publicModels: () => loadAll(keys.publicModels),
-    pendingIds: async () => (await stored("list pending models", () => store.list(keys.pendingModels))).map((e) => modelIdOfIndexKey(e.key)),
+    pendingIds: async () =>
+      (await stored("list pending models", () => store.list(keys.pendingModels))).map((e) => modelIdOfIndexKey(e.key)),
   };
 }

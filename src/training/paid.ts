@@ -11,7 +11,7 @@ import { Status } from "../gen/training_pb.ts";
 import { admitEscrow } from "../payments/escrow-gate.ts";
 import type { ModelRecord } from "../store/training-records.ts";
 import { authorize } from "./auth.ts";
-import { type CallContext, type TrainingDeps, nowIso, ownedModel, providerOptions, wrapped } from "./context.ts";
+import { type CallContext, nowIso, ownedModel, providerOptions, type TrainingDeps, wrapped } from "./context.ts";
 import type { ModelRequest } from "./manage.ts";
 import type { ValidateRequest } from "./prices.ts";
 
@@ -20,7 +20,12 @@ export type PriceKind = "validate" | "train";
 const PRICE_RPC: Record<PriceKind, string> = { validate: "validate_model_price", train: "train_model_price" };
 
 /** Admits the train-call payment of `ctx` for `model` at its stored `kind` price; `settle` charges it. */
-export async function admitTrainCall(d: TrainingDeps, ctx: CallContext, model: ModelRecord, kind: PriceKind): Promise<Admission> {
+export async function admitTrainCall(
+  d: TrainingDeps,
+  ctx: CallContext,
+  model: ModelRecord,
+  kind: PriceKind,
+): Promise<Admission> {
   const price = kind === "validate" ? model.validatePrice : model.trainPrice;
   if (price === undefined) throw priceNotKnown(model.modelId, PRICE_RPC[kind]);
   const { payment, modelId } = parseTrainPayment(ctx.metadata, d.decodeBase64);

@@ -5,7 +5,7 @@
  */
 import { serviceIssue } from "../core/messages/training.ts";
 import { type Authorization, authorize } from "./auth.ts";
-import { type CallContext, type TrainingDeps, ownedModel, providerOptions, wrapped } from "./context.ts";
+import { type CallContext, ownedModel, providerOptions, type TrainingDeps, wrapped } from "./context.ts";
 import type { ModelRequest } from "./manage.ts";
 
 export interface ValidateRequest {
@@ -14,7 +14,7 @@ export interface ValidateRequest {
   trainingDataLink: string;
 }
 
-async function askPrice(d: TrainingDeps, ask: () => Promise<bigint>): Promise<bigint> {
+async function askPrice(ask: () => Promise<bigint>): Promise<bigint> {
   try {
     return await ask();
   } catch (err) {
@@ -26,7 +26,9 @@ async function askPrice(d: TrainingDeps, ask: () => Promise<bigint>): Promise<bi
 export async function validateModelPrice(d: TrainingDeps, ctx: CallContext, req: ValidateRequest): Promise<bigint> {
   const signer = await authorize(d.auth, "validate_model_price", req.authorization);
   const model = await ownedModel(d, req.modelId, signer);
-  const price = await askPrice(d, () => d.provider.validateModelPrice(model.modelId, req.trainingDataLink, providerOptions(d, ctx)));
+  const price = await askPrice(() =>
+    d.provider.validateModelPrice(model.modelId, req.trainingDataLink, providerOptions(d, ctx)),
+  );
   await d.book.update(model.modelId, (m) => (m.validatePrice === price ? m : { ...m, validatePrice: price }));
   return price;
 }
@@ -35,7 +37,7 @@ export async function validateModelPrice(d: TrainingDeps, ctx: CallContext, req:
 export async function trainModelPrice(d: TrainingDeps, ctx: CallContext, req: ModelRequest): Promise<bigint> {
   const signer = await authorize(d.auth, "train_model_price", req.authorization);
   const model = await ownedModel(d, req.modelId, signer);
-  const price = await askPrice(d, () => d.provider.trainModelPrice(model.modelId, providerOptions(d, ctx)));
+  const price = await askPrice(() => d.provider.trainModelPrice(model.modelId, providerOptions(d, ctx)));
   await d.book.update(model.modelId, (m) => (m.trainPrice === price ? m : { ...m, trainPrice: price }));
   return price;
 }

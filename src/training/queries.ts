@@ -8,7 +8,15 @@ import { Status } from "../gen/training_pb.ts";
 import type { TrainingOptions } from "../metadata/protos/training.ts";
 import type { ModelRecord } from "../store/training-records.ts";
 import { type Authorization, authorize } from "./auth.ts";
-import { type CallContext, STATUS_TIMEOUT_MS, type TrainingDeps, accessibleModel, nowIso, providerOptions, wrapped } from "./context.ts";
+import {
+  accessibleModel,
+  type CallContext,
+  nowIso,
+  providerOptions,
+  STATUS_TIMEOUT_MS,
+  type TrainingDeps,
+  wrapped,
+} from "./context.ts";
 import type { ModelRequest } from "./manage.ts";
 
 export interface AllModelsRequest {
@@ -41,11 +49,14 @@ export async function getModel(d: TrainingDeps, ctx: CallContext, req: ModelRequ
   if (status === model.status) return model;
   const at = nowIso(d);
   // The model may have been deleted meanwhile; then the deletion stands.
-  const updated = await d.book.update(model.modelId, (m) => (m.status === Status.DELETED || m.status === status ? m : { ...m, status, updatedAt: at }));
+  const updated = await d.book.update(model.modelId, (m) =>
+    m.status === Status.DELETED || m.status === status ? m : { ...m, status, updatedAt: at },
+  );
   return updated ?? { ...model, status };
 }
 
-const byCreation = (a: ModelRecord, b: ModelRecord) => a.createdAt.localeCompare(b.createdAt) || a.modelId.localeCompare(b.modelId);
+const byCreation = (a: ModelRecord, b: ModelRecord) =>
+  a.createdAt.localeCompare(b.createdAt) || a.modelId.localeCompare(b.modelId);
 
 /** The reference's paging: pages of at least one model; a page past the end is empty. */
 function paginate<T>(items: readonly T[], page: bigint, pageSize: bigint): T[] {
@@ -76,7 +87,11 @@ export async function getAllModels(d: TrainingDeps, _ctx: CallContext, req: AllM
 }
 
 /** get_training_metadata: whether training is on and which methods are trainable, per service. */
-export function trainingMetadata(d: Pick<TrainingDeps, "catalog">): { enabled: boolean; inProto: boolean; methods: ReadonlyMap<string, readonly string[]> } {
+export function trainingMetadata(d: Pick<TrainingDeps, "catalog">): {
+  enabled: boolean;
+  inProto: boolean;
+  methods: ReadonlyMap<string, readonly string[]>;
+} {
   return { enabled: true, inProto: d.catalog.inProto, methods: d.catalog.methods };
 }
 

@@ -5,7 +5,7 @@
  * its status does. Ticks never overlap; `stop` cancels the calls in flight and waits for the tick to end.
  */
 import { Status } from "../gen/training_pb.ts";
-import { STATUS_TIMEOUT_MS, type TrainingDeps, nowIso } from "./context.ts";
+import { nowIso, STATUS_TIMEOUT_MS, type TrainingDeps } from "./context.ts";
 
 export interface StatusPoller {
   /** One pass over the pending models (also what each tick runs). */
@@ -17,7 +17,10 @@ export interface StatusPoller {
 export const POLL_INTERVAL_MS = 3000;
 
 /** Starts polling; the first pass runs after one interval. */
-export function startStatusPoller(d: Pick<TrainingDeps, "book" | "provider" | "now" | "onBackgroundError">, intervalMs = POLL_INTERVAL_MS): StatusPoller {
+export function startStatusPoller(
+  d: Pick<TrainingDeps, "book" | "provider" | "now" | "onBackgroundError">,
+  intervalMs = POLL_INTERVAL_MS,
+): StatusPoller {
   const stopping = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
@@ -25,7 +28,9 @@ export function startStatusPoller(d: Pick<TrainingDeps, "book" | "provider" | "n
   const refresh = async (id: string) => {
     const status = await d.provider.getModelStatus(id, { timeoutMs: STATUS_TIMEOUT_MS, signal: stopping.signal });
     const at = nowIso(d);
-    await d.book.update(id, (m) => (m.status === status || m.status === Status.DELETED ? m : { ...m, status, updatedAt: at }));
+    await d.book.update(id, (m) =>
+      m.status === status || m.status === Status.DELETED ? m : { ...m, status, updatedAt: at },
+    );
   };
   const pollOnce = async () => {
     let ids: string[];

@@ -10,14 +10,23 @@
  * expire half-way (the reference re-checks ±5 on every chunk), while a captured chunk cannot start a new
  * upload. An upload that stalls longer than the idle limit is ended instead.
  */
-import { chunkModelChanged, chunkNotByUploader, chunkWithoutInput, emptyUpload, noAuthorization, serviceIssue, uploadStalled } from "../core/messages/training.ts";
+
 import { cancelledByClient } from "../core/messages/service.ts";
+import {
+  chunkModelChanged,
+  chunkNotByUploader,
+  chunkWithoutInput,
+  emptyUpload,
+  noAuthorization,
+  serviceIssue,
+  uploadStalled,
+} from "../core/messages/training.ts";
 import { bytesEqual } from "../core/numbers.ts";
 import { type Address, checksumAddress } from "../core/signatures.ts";
 import type { Status } from "../gen/training_pb.ts";
 import { BLOCK_WINDOW } from "../payments/request-auth.ts";
 import { type Authorization, authorize, verifySignature } from "./auth.ts";
-import { type CallContext, type TrainingDeps, ownedModel, wrapped } from "./context.ts";
+import { type CallContext, ownedModel, type TrainingDeps, wrapped } from "./context.ts";
 import { admitTrainCall, charged, recordStatus } from "./paid.ts";
 import type { UploadChunk, UploadStream } from "./provider.ts";
 
@@ -30,10 +39,19 @@ export interface UploadRequest {
 const MAX_TIMER_MS = 2_147_483_000;
 
 const sameAuthorization = (a: Authorization, b: Authorization) =>
-  a.currentBlock === b.currentBlock && a.message === b.message && a.signerAddress === b.signerAddress && bytesEqual(a.signature, b.signature);
+  a.currentBlock === b.currentBlock &&
+  a.message === b.message &&
+  a.signerAddress === b.signerAddress &&
+  bytesEqual(a.signature, b.signature);
 
 /** Checks chunk `n` (1-based) against the upload's start; returns the authorization now known good. */
-function checkChunk(d: TrainingDeps, n: number, req: UploadRequest, start: { auth: Authorization; signer: Address; modelId: string }, known: Authorization): Authorization {
+function checkChunk(
+  d: TrainingDeps,
+  n: number,
+  req: UploadRequest,
+  start: { auth: Authorization; signer: Address; modelId: string },
+  known: Authorization,
+): Authorization {
   const auth = req.authorization;
   if (!auth) throw noAuthorization();
   if (!req.uploadInput) throw chunkWithoutInput(n);
@@ -41,9 +59,16 @@ function checkChunk(d: TrainingDeps, n: number, req: UploadRequest, start: { aut
   // Clients sign once per upload (snet-sdk-python 6.0.0 does): the same bytes need no second recovery.
   if (sameAuthorization(auth, known)) return known;
   const { signer } = verifySignature(d.auth, "upload_and_validate", auth);
-  if (signer !== start.signer) throw chunkNotByUploader(n, `signed by ${checksumAddress(signer)}, the upload was started by ${checksumAddress(start.signer)}`);
+  if (signer !== start.signer)
+    throw chunkNotByUploader(
+      n,
+      `signed by ${checksumAddress(signer)}, the upload was started by ${checksumAddress(start.signer)}`,
+    );
   if (auth.currentBlock + BLOCK_WINDOW < start.auth.currentBlock) {
-    throw chunkNotByUploader(n, `signed at block ${auth.currentBlock}, before the upload began at block ${start.auth.currentBlock}`);
+    throw chunkNotByUploader(
+      n,
+      `signed at block ${auth.currentBlock}, before the upload began at block ${start.auth.currentBlock}`,
+    );
   }
   return auth;
 }
@@ -62,7 +87,12 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
  * upload_and_validate: streams the chunks to the provider and returns its status; charged only when the
  * provider accepted the whole upload. `idleMs` bounds the wait for each chunk.
  */
-export async function uploadAndValidate(d: TrainingDeps, ctx: CallContext, requests: AsyncIterable<UploadRequest>, idleMs: number): Promise<Status> {
+export async function uploadAndValidate(
+  d: TrainingDeps,
+  ctx: CallContext,
+  requests: AsyncIterable<UploadRequest>,
+  idleMs: number,
+): Promise<Status> {
   const it = requests[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw emptyUpload();
@@ -86,10 +116,20 @@ export async function uploadAndValidate(d: TrainingDeps, ctx: CallContext, reque
     let stream: UploadStream | undefined;
     try {
       awake();
-      const opened = d.provider.uploadAndValidate({ timeoutMs: Math.min(ctx.timeoutMs ?? MAX_TIMER_MS, MAX_TIMER_MS), signal: stop.signal });
-      const open = await unlessAborted(opened.catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))), stop.signal);
+      const opened = d.provider.uploadAndValidate({
+        timeoutMs: Math.min(ctx.timeoutMs ?? MAX_TIMER_MS, MAX_TIMER_MS),
+        signal: stop.signal,
+      });
+      const open = await unlessAborted(
+        opened.catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))),
+        stop.signal,
+      );
       stream = open;
-      const send = (chunk: UploadChunk) => unlessAborted(open.send(chunk).catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))), stop.signal);
+      const send = (chunk: UploadChunk) =>
+        unlessAborted(
+          open.send(chunk).catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))),
+          stop.signal,
+        );
       await send(input);
       let known = start.auth;
       for (let n = 2; ; n++) {
@@ -103,7 +143,10 @@ export async function uploadAndValidate(d: TrainingDeps, ctx: CallContext, reque
       if (ctx.signal.aborted) throw cancelledByClient();
       // The provider's answer gets the same limit as a chunk.
       awake();
-      const status = await unlessAborted(open.finish().catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))), stop.signal);
+      const status = await unlessAborted(
+        open.finish().catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))),
+        stop.signal,
+      );
       await recordStatus(d, model.modelId, { status });
       return status;
     } catch (err) {

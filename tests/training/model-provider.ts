@@ -8,12 +8,13 @@
  * provider.failNext("train_model", grpc.status.INTERNAL, "GPU on fire");
  * provider.statusOf.set("model-1", Status.READY_TO_USE);
  */
+
+import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { type DescMessage, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   ModelIDSchema,
-  NewModelSchema,
   type NewModel,
+  NewModelSchema,
   PriceInBaseUnitSchema,
   Status,
   StatusResponseSchema,
@@ -74,7 +75,12 @@ const codec = <T extends DescMessage>(schema: T) => ({
   deserialize: (b: Buffer) => fromBinary(schema, b),
 });
 
-function method(name: string, input: DescMessage, output: DescMessage, clientStream = false): grpc.MethodDefinition<unknown, unknown> {
+function method(
+  name: string,
+  input: DescMessage,
+  output: DescMessage,
+  clientStream = false,
+): grpc.MethodDefinition<unknown, unknown> {
   const i = codec(input);
   const o = codec(output);
   return {
@@ -118,19 +124,24 @@ export async function startModelProvider(): Promise<ModelProvider> {
     callsOf: (rpc) => p.calls.filter((c) => c.rpc === rpc),
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
-  const record = (rpc: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>, request: unknown) =>
-    p.calls.push({ rpc, peer: call.getPeer(), metadata: call.metadata.getMap(), request });
+  const record = (
+    rpc: string,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
+    request: unknown,
+  ) => p.calls.push({ rpc, peer: call.getPeer(), metadata: call.metadata.getMap(), request });
   const failure = (rpc: string) => {
     const f = failures.get(rpc);
     failures.delete(rpc);
     return f ? Object.assign(new Error(f.message), { code: f.code, details: f.message }) : null;
   };
-  const unary = (rpc: string, answer: (req: never) => unknown): grpc.handleUnaryCall<unknown, unknown> => (call, callback) => {
-    record(rpc, call, call.request);
-    const f = failure(rpc);
-    if (f) return callback(f);
-    callback(null, answer(call.request as never));
-  };
+  const unary =
+    (rpc: string, answer: (req: never) => unknown): grpc.handleUnaryCall<unknown, unknown> =>
+    (call, callback) => {
+      record(rpc, call, call.request);
+      const f = failure(rpc);
+      if (f) return callback(f);
+      callback(null, answer(call.request as never));
+    };
   const status = (s: Status) => create(StatusResponseSchema, { status: s });
 
   server.addService(SERVICE, {
@@ -140,14 +151,25 @@ export async function startModelProvider(): Promise<ModelProvider> {
       delete p.nextModelId;
       return create(ModelIDSchema, { modelId });
     }),
-    validate_model_price: unary("validate_model_price", () => create(PriceInBaseUnitSchema, { price: p.validatePrice })),
+    validate_model_price: unary("validate_model_price", () =>
+      create(PriceInBaseUnitSchema, { price: p.validatePrice }),
+    ),
     train_model_price: unary("train_model_price", () => create(PriceInBaseUnitSchema, { price: p.trainPrice })),
     validate_model: unary("validate_model", () => status(p.replies.validate)),
     train_model: unary("train_model", () => status(p.replies.train)),
     delete_model: unary("delete_model", () => status(Status.DELETED)),
-    get_model_status: unary("get_model_status", (req: { modelId: string }) => status(p.statusOf.get(req.modelId) ?? Status.VALIDATING)),
+    get_model_status: unary("get_model_status", (req: { modelId: string }) =>
+      status(p.statusOf.get(req.modelId) ?? Status.VALIDATING),
+    ),
     upload_and_validate: (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const upload: ReceivedUpload = { modelId: "", chunks: 0, bytes: 0, checksum: 0, completed: false, cancelled: false };
+      const upload: ReceivedUpload = {
+        modelId: "",
+        chunks: 0,
+        bytes: 0,
+        checksum: 0,
+        completed: false,
+        cancelled: false,
+      };
       p.uploads.push(upload);
       record("upload_and_validate", call, undefined);
       call.on("data", (chunk: { modelId: string; data: Uint8Array }) => {
@@ -174,7 +196,9 @@ export async function startModelProvider(): Promise<ModelProvider> {
   });
   const port = await freePort();
   await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
   );
   p.address = `127.0.0.1:${port}`;
   p.url = `http://127.0.0.1:${port}`;

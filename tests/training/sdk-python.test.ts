@@ -3,17 +3,16 @@
 // every training RPC it has, the paid ones through its own train-call strategy. Opt-in, like the other
 // real-client suites: SNETD_INTEROP=1 and SNETD_SNET_SDK6_VENV=<a venv with snet-sdk==6.0.0>.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { existsSync } from "node:fs";
+import { type InteropWorld, startInteropWorld } from "../interop/interop-world.ts";
 import { channelOnChain } from "../kit/client.ts";
 import { CLIENTS, FREE_CALL_SIGNER, PROVIDER } from "../kit/contracts.ts";
-import { channelState } from "../kit/paid-daemon.ts";
 import { runCli } from "../kit/daemon.ts";
+import { channelState } from "../kit/paid-daemon.ts";
 import { buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService } from "../kit/registry-publish.ts";
 import { GROUP_NAME, ORG_ID, SERVICE_ID } from "../kit/world.ts";
-import { type InteropWorld, startInteropWorld } from "../interop/interop-world.ts";
 import { type ModelProvider, startModelProvider } from "./model-provider.ts";
 import { PROTO_DIR } from "./setup.ts";
 
@@ -35,7 +34,14 @@ async function republishForSdk6(iw: InteropWorld, protoFiles: Record<string, str
   const { world } = iw;
   const protoArchive = await buildProtoArchive(protoFiles);
   const protoCid = await world.ipfs.add(protoArchive, "proto.tar.gz");
-  const org = buildOrgMetadata({ orgId: ORG_ID, groupName: GROUP_NAME, groupIdBase64: world.group.base64, paymentAddress: PROVIDER.address, expirationThreshold: world.expirationThreshold, etcdEndpoints: ["http://127.0.0.1:2379"] });
+  const org = buildOrgMetadata({
+    orgId: ORG_ID,
+    groupName: GROUP_NAME,
+    groupIdBase64: world.group.base64,
+    paymentAddress: PROVIDER.address,
+    expirationThreshold: world.expirationThreshold,
+    etcdEndpoints: ["http://127.0.0.1:2379"],
+  });
   const service = buildServiceMetadata({
     mpeAddress: world.deployment.mpe,
     groupName: GROUP_NAME,
@@ -50,7 +56,14 @@ async function republishForSdk6(iw: InteropWorld, protoFiles: Record<string, str
     ipfs: world.ipfs,
     orgId: ORG_ID,
     serviceId: SERVICE_ID,
-    orgMetadata: { ...org, description: { description: "snetd training tests", short_description: "snetd tests", url: "https://example.com" } },
+    orgMetadata: {
+      ...org,
+      description: {
+        description: "snetd training tests",
+        short_description: "snetd tests",
+        url: "https://example.com",
+      },
+    },
     serviceMetadata: { ...service, model_ipfs_hash: protoCid },
     protoArchive,
   });
@@ -62,7 +75,10 @@ let home: string;
 
 describe.skipIf(why !== "")("snet-sdk-python 6.0.0 training client", () => {
   beforeAll(async () => {
-    if (!existsSync(join(venv, "bin/python"))) throw new Error(`SNETD_SNET_SDK6_VENV="${venv}" has no bin/python; create it with: python3 -m venv DIR && DIR/bin/pip install snet-sdk==6.0.0`);
+    if (!existsSync(join(venv, "bin/python")))
+      throw new Error(
+        `SNETD_SNET_SDK6_VENV="${venv}" has no bin/python; create it with: python3 -m venv DIR && DIR/bin/pip install snet-sdk==6.0.0`,
+      );
     provider = await startModelProvider();
     const protoFiles = { "painter.proto": readFileSync(join(PROTO_DIR, "painter.proto"), "utf8") };
     w = await startInteropWorld({
@@ -97,8 +113,18 @@ describe.skipIf(why !== "")("snet-sdk-python 6.0.0 training client", () => {
       if (out.error) throw new Error(`${out.error}\n${out.trace}`);
       const me = w.info.clients[1]!.address.toLowerCase();
       expect(out.metadata).toEqual({ enabled: true, in_proto: true, methods: { Painter: ["draw", "sketch"] } });
-      expect(out.method_metadata).toEqual({ default_model_id: "base", max_models_per_user: 3, dataset_files_type: "png, jpg" });
-      expect(out.created).toMatchObject({ status: "CREATED", name: "sdk model", grpc_service_name: "Painter", grpc_method_name: "draw", created_by_address: me });
+      expect(out.method_metadata).toEqual({
+        default_model_id: "base",
+        max_models_per_user: 3,
+        dataset_files_type: "png, jpg",
+      });
+      expect(out.created).toMatchObject({
+        status: "CREATED",
+        name: "sdk model",
+        grpc_service_name: "Painter",
+        grpc_method_name: "draw",
+        created_by_address: me,
+      });
       expect(out.updated).toMatchObject({ name: "sdk model v2", description: "renamed" });
       expect(out.validate_price).toBe(Number(provider.validatePrice));
       expect(out.uploaded).toBe("VALIDATING");

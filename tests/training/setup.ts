@@ -3,16 +3,17 @@
  * grpc-js training.Model provider, and dist/snetd with training on, the trainable protos of
  * fixtures/protos, and the provider as `model_maintenance_endpoint`.
  */
-import { join } from "node:path";
+
 import { expect } from "bun:test";
+import { join } from "node:path";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ModelResponse } from "../../src/gen/training_pb.ts";
 import { CLIENTS } from "../kit/contracts.ts";
 import { type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
-import { type World, type WorldOptions, startWorld } from "../kit/world.ts";
+import { startWorld, type World, type WorldOptions } from "../kit/world.ts";
 import { type ModelProvider, startModelProvider } from "./model-provider.ts";
-import { type TrainingClient, signedBy, trainingClient } from "./training-client.ts";
+import { signedBy, type TrainingClient, trainingClient } from "./training-client.ts";
 
 export const PROTO_DIR = join(import.meta.dir, "fixtures/protos");
 
@@ -64,7 +65,13 @@ export async function startTrainingWorld(opts: TrainingWorldOptions = {}): Promi
     async createModel(key, model = {}) {
       const r = await t.createModel({
         authorization: await tw.auth(key, "create_model"),
-        model: { name: "style", description: "my style", grpcMethodName: "sketch", grpcServiceName: "Painter", ...model },
+        model: {
+          name: "style",
+          description: "my style",
+          grpcMethodName: "sketch",
+          grpcServiceName: "Painter",
+          ...model,
+        },
       });
       expect(r.status).toEqual({ code: 0, details: "" });
       return r.reply!;

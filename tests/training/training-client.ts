@@ -7,9 +7,17 @@
  * const t = trainingClient(daemon.endpoint);
  * const r = await t.createModel({ authorization: signedBy(key, "create_model", await world.head()), model: { … } });
  */
-import * as grpc from "@grpc/grpc-js";
-import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
@@ -59,15 +67,34 @@ export function trainPayment(ch: Channel, amount: bigint, modelId: string, nonce
 }
 
 export function trainingClient(endpoint: string) {
-  const client = new grpc.Client(endpoint, grpc.credentials.createInsecure(), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
-  const ser = <T extends DescMessage>(s: T) => (r: MessageInitShape<T>) => Buffer.from(toBinary(s, create(s, r)));
-  const de = <T extends DescMessage>(s: T) => (b: Buffer) => fromBinary(s, b);
+  const client = new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+  });
+  const ser =
+    <T extends DescMessage>(s: T) =>
+    (r: MessageInitShape<T>) =>
+      Buffer.from(toBinary(s, create(s, r)));
+  const de =
+    <T extends DescMessage>(s: T) =>
+    (b: Buffer) =>
+      fromBinary(s, b);
   const unary =
     <I extends DescMessage, O extends DescMessage>(rpc: string, input: I, output: O) =>
     (request: MessageInitShape<I>, metadata?: Metadata, deadlineMs = 15_000): Promise<RpcResult<MessageShape<O>>> =>
       new Promise((resolve) => {
-        client.makeUnaryRequest(`/training.Daemon/${rpc}`, ser(input), de(output), request, toMetadata(metadata), { deadline: Date.now() + deadlineMs }, (err, reply) =>
-          resolve(err ? { reply: undefined, status: { code: err.code, details: err.details } } : { reply: reply as MessageShape<O>, status: { code: 0, details: "" } }),
+        client.makeUnaryRequest(
+          `/training.Daemon/${rpc}`,
+          ser(input),
+          de(output),
+          request,
+          toMetadata(metadata),
+          { deadline: Date.now() + deadlineMs },
+          (err, reply) =>
+            resolve(
+              err
+                ? { reply: undefined, status: { code: err.code, details: err.details } }
+                : { reply: reply as MessageShape<O>, status: { code: 0, details: "" } },
+            ),
         );
       });
   return {
@@ -95,7 +122,12 @@ export function trainingClient(endpoint: string) {
           de(StatusResponseSchema),
           toMetadata(metadata),
           { deadline: Date.now() + (opts.deadlineMs ?? 60_000) },
-          (err, reply) => resolve(err ? { reply: undefined, status: { code: err.code, details: err.details } } : { reply: reply as never, status: { code: 0, details: "" } }),
+          (err, reply) =>
+            resolve(
+              err
+                ? { reply: undefined, status: { code: err.code, details: err.details } }
+                : { reply: reply as never, status: { code: 0, details: "" } },
+            ),
         );
         (async () => {
           for (let i = 0; i < chunks.length; i++) {

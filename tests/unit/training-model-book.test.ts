@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Status } from "../../src/gen/training_pb.ts";
 import type { Store } from "../../src/store/contract.ts";
 import { sqliteStore } from "../../src/store/sqlite.ts";
-import { type ModelRecord, decodeModel, encodeModel, trainingKeys } from "../../src/store/training-records.ts";
+import { decodeModel, encodeModel, type ModelRecord, trainingKeys } from "../../src/store/training-records.ts";
 import { type ModelBook, modelBook } from "../../src/training/model-book.ts";
 
 const A = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
@@ -50,7 +50,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const indexKeys = async () => (await store.list(keys.userPrefix.replace(/user\/$/, ""))).map((e) => e.key.slice(keys.userPrefix.length - "user/".length)).filter((k) => !k.startsWith("model/"));
+const indexKeys = async () =>
+  (await store.list(keys.userPrefix.replace(/user\/$/, "")))
+    .map((e) => e.key.slice(keys.userPrefix.length - "user/".length))
+    .filter((k) => !k.startsWith("model/"));
 
 describe("model book", () => {
   test("indexes follow the record: users on its list, public, pending while the provider works, none once deleted", async () => {
@@ -75,7 +78,9 @@ describe("model book", () => {
 
   test("concurrent updates of one model are all applied (compare-and-swap, retried)", async () => {
     await book.create(model("m"));
-    await Promise.all(Array.from({ length: 20 }, (_, i) => book.update("m", (m) => ({ ...m, description: `${m.description}${i},` }))));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => book.update("m", (m) => ({ ...m, description: `${m.description}${i},` }))),
+    );
     const parts = (await book.get("m"))!.description.split(",").filter(Boolean);
     expect(parts.sort((x, y) => Number(x) - Number(y))).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
   });
@@ -85,6 +90,8 @@ describe("model book", () => {
     const text = encodeModel(m);
     expect(JSON.parse(text)).toMatchObject({ v: 1, status: "VALIDATED", validate_price: "12345678901234567890" });
     expect(decodeModel(text)).toEqual(m);
-    expect(() => decodeModel(text.replace('"v":1', '"v":2'))).toThrow("model record has encoding version 2, this snetd reads version 1");
+    expect(() => decodeModel(text.replace('"v":1', '"v":2'))).toThrow(
+      "model record has encoding version 2, this snetd reads version 1",
+    );
   });
 });

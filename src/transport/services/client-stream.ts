@@ -4,17 +4,28 @@
  * a large stream never sits in memory. Each message is held to `max_message_size_in_mb` before it is
  * buffered.
  */
-import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { toSnetError } from "../../core/errors.ts";
 import { compressedRequest, truncatedRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
-import { FRAME_HEADER, encodeFrame } from "../grpc-frames.ts";
+import { encodeFrame, FRAME_HEADER } from "../grpc-frames.ts";
 import { statusTrailers } from "../status.ts";
-import { type DaemonMethod, type MethodContext, contextOf } from "./method.ts";
+import { contextOf, type DaemonMethod, type MethodContext } from "./method.ts";
 
 /** The messages of a gRPC request body, decoded one by one as their bytes arrive. */
-async function* messagesOf<I extends DescMessage>(body: AsyncIterable<Buffer>, input: I, maxMessageBytes: number): AsyncGenerator<MessageShape<I>> {
+async function* messagesOf<I extends DescMessage>(
+  body: AsyncIterable<Buffer>,
+  input: I,
+  maxMessageBytes: number,
+): AsyncGenerator<MessageShape<I>> {
   // Chunks are kept as a list and joined once per message: a 1 MiB message arrives in many small chunks.
   let parts: Buffer[] = [];
   let buffered = 0;
@@ -47,7 +58,8 @@ async function* messagesOf<I extends DescMessage>(body: AsyncIterable<Buffer>, i
       yield fromBinary(input, take(length));
     }
   }
-  if (header || buffered > 0) throw truncatedRequest(header ? header.readUInt32BE(1) - buffered : FRAME_HEADER - buffered);
+  if (header || buffered > 0)
+    throw truncatedRequest(header ? header.readUInt32BE(1) - buffered : FRAME_HEADER - buffered);
 }
 
 /** A client-streaming method: `handle` reads the requests and resolves to the one reply. */
@@ -61,7 +73,10 @@ export function clientStream<I extends DescMessage, O extends DescMessage>(
     path,
     async serve(call: ServerCall, maxMessageBytes: number) {
       try {
-        const reply = await handle(messagesOf(call.body as AsyncIterable<Buffer>, input, maxMessageBytes), contextOf(call));
+        const reply = await handle(
+          messagesOf(call.body as AsyncIterable<Buffer>, input, maxMessageBytes),
+          contextOf(call),
+        );
         call.sendHeaders({ "content-type": "application/grpc" });
         call.write(encodeFrame(toBinary(output, create(output, reply))));
         call.finish({ "grpc-status": "0" });

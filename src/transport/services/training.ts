@@ -3,8 +3,8 @@
  * Paths, field numbers and the snake_case RPC names are the reference daemon v6's.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { EmptySchema, type ListValue, ListValueSchema } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
+import { EmptySchema, type ListValue, ListValueSchema } from "@bufbuild/protobuf/wkt";
 import { trainingDisabled } from "../../core/messages/training.ts";
 import {
   AllModelsRequestSchema,
@@ -61,40 +61,69 @@ export function modelResponse(m: ModelRecord): MessageInitShape<typeof ModelResp
 /** Service name → ListValue of method names (TrainingMetadata.trainingMethods). */
 export function trainingMethodsValue(methods: ReadonlyMap<string, readonly string[]>): Record<string, ListValue> {
   return Object.fromEntries(
-    [...methods].map(([service, names]) => [service, create(ListValueSchema, { values: names.map((n) => ({ kind: { case: "stringValue" as const, value: n } })) })]),
+    [...methods].map(([service, names]) => [
+      service,
+      create(ListValueSchema, { values: names.map((n) => ({ kind: { case: "stringValue" as const, value: n } })) }),
+    ]),
   );
 }
 
-const call = (rpc: string, ctx: MethodContext): CallContext => ({ path: `${PATH}/${rpc}`, metadata: ctx.metadata, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+const call = (rpc: string, ctx: MethodContext): CallContext => ({
+  path: `${PATH}/${rpc}`,
+  metadata: ctx.metadata,
+  timeoutMs: ctx.timeoutMs,
+  signal: ctx.signal,
+});
 
 /** The 12 RPCs of training.Daemon; `idleUploadMs` bounds the wait for each upload chunk. */
 export function trainingService(d: TrainingDeps, idleUploadMs: number): DaemonMethod[] {
   return [
-    unary(`${PATH}/create_model`, NewModelRequestSchema, ModelResponseSchema, async (req, ctx) => modelResponse(await createModel(d, call("create_model", ctx), req))),
+    unary(`${PATH}/create_model`, NewModelRequestSchema, ModelResponseSchema, async (req, ctx) =>
+      modelResponse(await createModel(d, call("create_model", ctx), req)),
+    ),
     unary(`${PATH}/validate_model_price`, AuthValidateRequestSchema, PriceInBaseUnitSchema, async (req, ctx) => ({
       price: await validateModelPrice(d, call("validate_model_price", ctx), req),
     })),
-    clientStream(`${PATH}/upload_and_validate`, UploadAndValidateRequestSchema, StatusResponseSchema, async (requests, ctx) => ({
-      status: await uploadAndValidate(d, call("upload_and_validate", ctx), requests, idleUploadMs),
-    })),
+    clientStream(
+      `${PATH}/upload_and_validate`,
+      UploadAndValidateRequestSchema,
+      StatusResponseSchema,
+      async (requests, ctx) => ({
+        status: await uploadAndValidate(d, call("upload_and_validate", ctx), requests, idleUploadMs),
+      }),
+    ),
     unary(`${PATH}/validate_model`, AuthValidateRequestSchema, StatusResponseSchema, async (req, ctx) => ({
       status: await validateModel(d, call("validate_model", ctx), req),
     })),
     unary(`${PATH}/train_model_price`, CommonRequestSchema, PriceInBaseUnitSchema, async (req, ctx) => ({
       price: await trainModelPrice(d, call("train_model_price", ctx), req),
     })),
-    unary(`${PATH}/train_model`, CommonRequestSchema, StatusResponseSchema, async (req, ctx) => ({ status: await trainModel(d, call("train_model", ctx), req) })),
-    unary(`${PATH}/delete_model`, CommonRequestSchema, StatusResponseSchema, async (req, ctx) => ({ status: await deleteModel(d, call("delete_model", ctx), req) })),
+    unary(`${PATH}/train_model`, CommonRequestSchema, StatusResponseSchema, async (req, ctx) => ({
+      status: await trainModel(d, call("train_model", ctx), req),
+    })),
+    unary(`${PATH}/delete_model`, CommonRequestSchema, StatusResponseSchema, async (req, ctx) => ({
+      status: await deleteModel(d, call("delete_model", ctx), req),
+    })),
     unary(`${PATH}/get_all_models`, AllModelsRequestSchema, ModelsResponseSchema, async (req, ctx) => ({
       listOfModels: (await getAllModels(d, call("get_all_models", ctx), req)).map(modelResponse),
     })),
-    unary(`${PATH}/get_model`, CommonRequestSchema, ModelResponseSchema, async (req, ctx) => modelResponse(await getModel(d, call("get_model", ctx), req))),
-    unary(`${PATH}/update_model`, UpdateModelRequestSchema, ModelResponseSchema, async (req, ctx) => modelResponse(await updateModel(d, call("update_model", ctx), req))),
+    unary(`${PATH}/get_model`, CommonRequestSchema, ModelResponseSchema, async (req, ctx) =>
+      modelResponse(await getModel(d, call("get_model", ctx), req)),
+    ),
+    unary(`${PATH}/update_model`, UpdateModelRequestSchema, ModelResponseSchema, async (req, ctx) =>
+      modelResponse(await updateModel(d, call("update_model", ctx), req)),
+    ),
     unary(`${PATH}/get_training_metadata`, EmptySchema, TrainingMetadataSchema, async () => {
       const md = trainingMetadata(d);
-      return { trainingEnabled: md.enabled, trainingInProto: md.inProto, trainingMethods: trainingMethodsValue(md.methods) };
+      return {
+        trainingEnabled: md.enabled,
+        trainingInProto: md.inProto,
+        trainingMethods: trainingMethodsValue(md.methods),
+      };
     }),
-    unary(`${PATH}/get_method_metadata`, MethodMetadataRequestSchema, MethodMetadataSchema, async (req) => ({ ...(await getMethodMetadata(d, req)) })),
+    unary(`${PATH}/get_method_metadata`, MethodMetadataRequestSchema, MethodMetadataSchema, async (req) => ({
+      ...(await getMethodMetadata(d, req)),
+    })),
   ];
 }
 

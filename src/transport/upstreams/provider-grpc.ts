@@ -7,7 +7,12 @@
 import http2 from "node:http2";
 import type { SnetError } from "../../core/errors.ts";
 import { cancelledByClient } from "../../core/messages/service.ts";
-import { providerBadReply, providerDeadline, providerStatus, providerUnreachable } from "../../core/messages/training.ts";
+import {
+  providerBadReply,
+  providerDeadline,
+  providerStatus,
+  providerUnreachable,
+} from "../../core/messages/training.ts";
 import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
 import { CODE_NAMES } from "./dynamic-price.ts";
@@ -101,7 +106,8 @@ export async function openProviderCall(up: Upstream, path: string, opts: Provide
   stream.on("trailers", readStatus);
   stream.on("data", (chunk: Buffer) => {
     received += chunk.length;
-    if (received > opts.maxReplyBytes + 5) return fail(providerBadReply(path, `larger than ${opts.maxReplyBytes} bytes`));
+    if (received > opts.maxReplyBytes + 5)
+      return fail(providerBadReply(path, `larger than ${opts.maxReplyBytes} bytes`));
     parts.push(chunk);
   });
   stream.on("error", (err) => fail(providerUnreachable(where, causeText(err), err)));
@@ -116,7 +122,9 @@ export async function openProviderCall(up: Upstream, path: string, opts: Provide
       rejectReply(failure);
     }
   });
-  stream.on("close", () => fail(providerUnreachable(where, `the stream closed without a status (code ${stream.rstCode ?? "none"})`)));
+  stream.on("close", () =>
+    fail(providerUnreachable(where, `the stream closed without a status (code ${stream.rstCode ?? "none"})`)),
+  );
 
   return {
     write(msg) {
@@ -143,7 +151,12 @@ export async function openProviderCall(up: Upstream, path: string, opts: Provide
 }
 
 /** One request message, one reply message. */
-export async function providerUnary(up: Upstream, path: string, request: Uint8Array, opts: ProviderCallOptions): Promise<Uint8Array> {
+export async function providerUnary(
+  up: Upstream,
+  path: string,
+  request: Uint8Array,
+  opts: ProviderCallOptions,
+): Promise<Uint8Array> {
   const call = await openProviderCall(up, path, opts);
   await call.write(request);
   return call.end();

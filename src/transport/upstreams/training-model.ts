@@ -3,7 +3,8 @@
  * it: protobuf in and out over one shared HTTP/2 session to `model_maintenance_endpoint` (else
  * `service_endpoint`), reused by every RPC, every upload and the status poller.
  */
-import { type DescMessage, type MessageInitShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { providerBadReply } from "../../core/messages/training.ts";
 import {
   ModelIDSchema,
   NewModelSchema,
@@ -13,7 +14,6 @@ import {
   UploadInputSchema,
   ValidateRequestSchema,
 } from "../../gen/training_pb.ts";
-import { providerBadReply } from "../../core/messages/training.ts";
 import type { ModelProvider, ProviderCallOptions } from "../../training/provider.ts";
 import { type Upstream, upstream } from "../upstream.ts";
 import { openProviderCall, providerUnary } from "./provider-grpc.ts";
@@ -33,9 +33,18 @@ export interface TrainingModelOptions {
 /** The provider's training.Model over a session of its own; `close` releases it. */
 export function trainingModelClient(opts: TrainingModelOptions): ModelProvider {
   const up: Upstream = upstream({ url: opts.url, maxMessageBytes: opts.maxMessageBytes });
-  const call = async <I extends DescMessage, O extends DescMessage>(rpc: string, input: I, request: MessageInitShape<I>, output: O, o: ProviderCallOptions) => {
+  const call = async <I extends DescMessage, O extends DescMessage>(
+    rpc: string,
+    input: I,
+    request: MessageInitShape<I>,
+    output: O,
+    o: ProviderCallOptions,
+  ) => {
     const path = `${PATH}/${rpc}`;
-    const reply = await providerUnary(up, path, toBinary(input, create(input, request)), { ...o, maxReplyBytes: MAX_REPLY_BYTES });
+    const reply = await providerUnary(up, path, toBinary(input, create(input, request)), {
+      ...o,
+      maxReplyBytes: MAX_REPLY_BYTES,
+    });
     try {
       return fromBinary(output, reply);
     } catch (err) {
@@ -46,12 +55,24 @@ export function trainingModelClient(opts: TrainingModelOptions): ModelProvider {
     (await call(rpc, ModelIDSchema, { modelId }, StatusResponseSchema, o)).status;
 
   return {
-    createModel: async (model, o) => (await call("create_model", NewModelSchema, { ...model, addressList: [...model.addressList] }, ModelIDSchema, o)).modelId,
+    createModel: async (model, o) =>
+      (await call("create_model", NewModelSchema, { ...model, addressList: [...model.addressList] }, ModelIDSchema, o))
+        .modelId,
     validateModelPrice: async (modelId, trainingDataLink, o) =>
-      (await call("validate_model_price", ValidateRequestSchema, { modelId, trainingDataLink }, PriceInBaseUnitSchema, o)).price,
-    trainModelPrice: async (modelId, o) => (await call("train_model_price", ModelIDSchema, { modelId }, PriceInBaseUnitSchema, o)).price,
+      (
+        await call(
+          "validate_model_price",
+          ValidateRequestSchema,
+          { modelId, trainingDataLink },
+          PriceInBaseUnitSchema,
+          o,
+        )
+      ).price,
+    trainModelPrice: async (modelId, o) =>
+      (await call("train_model_price", ModelIDSchema, { modelId }, PriceInBaseUnitSchema, o)).price,
     validateModel: async (modelId, trainingDataLink, o) =>
-      (await call("validate_model", ValidateRequestSchema, { modelId, trainingDataLink }, StatusResponseSchema, o)).status,
+      (await call("validate_model", ValidateRequestSchema, { modelId, trainingDataLink }, StatusResponseSchema, o))
+        .status,
     trainModel: (modelId, o) => status("train_model", modelId, o),
     deleteModel: (modelId, o) => status("delete_model", modelId, o),
     getModelStatus: (modelId, o) => status("get_model_status", modelId, o),
