@@ -7,7 +7,7 @@
  * 3. No source file over 300 lines (generated code excepted).
  * 4. Client-visible messages exist once: a SnetError is built with a literal message only inside the
  *    catalogue (core/messages/) and core/errors.ts.
- * 5. Exported functions of core/, payments/ and store/ carry a doc comment saying what and why.
+ * 5. Exported functions of core/, payments/, store/ and training/ carry a doc comment saying what and why.
  *
  * Usage: bun scripts/check-architecture.ts [src-dir]   (default: src). Exit 1 lists every violation.
  */
