@@ -16,6 +16,7 @@ import {
   chunkModelChanged,
   chunkNotByUploader,
   chunkWithoutInput,
+  datasetTooLarge,
   emptyUpload,
   noAuthorization,
   serviceIssue,
@@ -130,14 +131,23 @@ export async function uploadAndValidate(
           open.send(chunk).catch((err: unknown) => Promise.reject(wrapped(err, serviceIssue))),
           stop.signal,
         );
-      await send(input);
+      // The provider's own limit (option 50003), in MiB as the SDK checks it: never stream it more.
+      const maxMb = d.catalog.options(model.grpcServiceName, model.grpcMethodName)?.datasetMaxSizeMb ?? 0n;
+      let total = 0n;
+      const forward = async (chunk: UploadChunk) => {
+        total += BigInt(chunk.data.length);
+        if (maxMb > 0n && total > maxMb * 1024n * 1024n)
+          throw datasetTooLarge(maxMb, model.grpcServiceName, model.grpcMethodName);
+        await send(chunk);
+      };
+      await forward(input);
       let known = start.auth;
       for (let n = 2; ; n++) {
         awake();
         const next = await unlessAborted(it.next(), stop.signal);
         if (next.done) break;
         known = checkChunk(d, n, next.value, start, known);
-        await send(next.value.uploadInput as UploadChunk);
+        await forward(next.value.uploadInput as UploadChunk);
       }
       // A client that went away may look like a clean end of stream: never validate a truncated upload.
       if (ctx.signal.aborted) throw cancelledByClient();

@@ -47,7 +47,7 @@ describe("training metadata", () => {
       expect(byName.reply).toMatchObject({
         defaultModelId: "base",
         maxModelsPerUser: 3n,
-        datasetMaxSizeMb: 64n,
+        datasetMaxSizeMb: 4n,
         datasetMaxCountFiles: 100n,
         datasetMaxSizeSingleFileMb: 8n,
         datasetFilesType: "png, jpg",

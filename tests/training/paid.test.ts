@@ -26,8 +26,8 @@ afterAll(async () => {
 const run = <T>(fn: () => Promise<T>) => tw.snetd.daemon.showLogsOnFailure(fn);
 const signed = async (ch: Channel) => (await tw.snetd.state(ch)).amount;
 
-async function pricedModel(which: "train" | "validate") {
-  const m = await tw.createModel(OWNER.privateKey);
+async function pricedModel(which: "train" | "validate", fields: Record<string, unknown> = {}) {
+  const m = await tw.createModel(OWNER.privateKey, fields);
   const rpc = which === "train" ? "train_model_price" : "validate_model_price";
   const r =
     which === "train"
@@ -260,6 +260,18 @@ describe("upload_and_validate", () => {
         details: "issue with service: rpc error: code = InvalidArgument desc = not a zip file",
       });
       expect(await signed(ch)).toBe(0n);
+
+      // Painter/draw allows 4 MB (dataset_max_size_mb); the fifth MiB is never forwarded.
+      const { model: draw } = await pricedModel("validate", { grpcMethodName: "draw" });
+      const drawMd = trainPayment(ch, price, draw.modelId);
+      const overLimit = await tw.t.upload(await chunksOf(draw.modelId, [MiB, MiB, MiB, MiB, MiB]), drawMd);
+      expect(overLimit.status).toEqual({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: 'invalid request: the dataset is larger than 4 MB, the dataset_max_size_mb of "Painter/draw"',
+      });
+      const cut = tw.provider.uploads.at(-1)!;
+      await eventually("the provider sees the upload cancelled", async () => cut.cancelled);
+      expect(cut.bytes).toBeLessThanOrEqual(4 * MiB);
 
       const tooBig = await tw.t.upload(await chunksOf(model.modelId, [5 * MiB]), md);
       expect(tooBig.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);

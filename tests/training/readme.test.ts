@@ -28,6 +28,10 @@ describe("README: Training", () => {
   test("the example proto compiles with the daemon's training.proto and has a trainable method with its options", () => {
     const catalog = trainingCatalog(compileProtos({ "painter.proto": block("proto") }));
     expect(Object.fromEntries(catalog.methods)).toEqual({ Painter: ["draw"] });
-    expect(catalog.options("Painter", "draw")).toMatchObject({ defaultModelId: "base", maxModelsPerUser: 3n, datasetType: "zip" });
+    expect(catalog.options("Painter", "draw")).toMatchObject({
+      defaultModelId: "base",
+      maxModelsPerUser: 3n,
+      datasetType: "zip",
+    });
   });
 });

@@ -155,3 +155,7 @@ export const daemonStorage = (cause: SnetError) => wrap("daemon storage error", 
 /** An upload that stalled: no chunk and no end within the idle limit. */
 export const uploadStalled = (ms: number) =>
   err(Code.DEADLINE_EXCEEDED, `the upload sent no chunk for ${ms} ms; send the rest sooner or set a deadline`);
+
+/** An upload past its method's `dataset_max_size_mb`. */
+export const datasetTooLarge = (maxMb: bigint, service: string, method: string) =>
+  err(Code.RESOURCE_EXHAUSTED, `invalid request: the dataset is larger than ${maxMb} MB, the dataset_max_size_mb of "${service}/${method}"`);
