@@ -78,11 +78,13 @@ export function indexKeysOf(k: TrainingKeys, m: ModelRecord): string[] {
 /** The stored text of an index entry (its presence is what counts). */
 export const INDEX_VALUE = JSON.stringify({ v: RECORD_VERSION });
 
-const statusName = (s: Status) => Status[s] ?? String(s);
+/** By name; a value this daemon does not know (a provider's newer enum) is kept as its number. */
+const statusName = (s: Status): string | number => Status[s] ?? s;
 
-function statusOf(name: unknown): Status {
-  const value = (Status as unknown as Record<string, unknown>)[String(name)];
-  if (typeof value !== "number") throw new Error(`model record has an unknown status "${String(name)}"`);
+function statusOf(stored: unknown): Status {
+  if (typeof stored === "number") return stored as Status;
+  const value = (Status as unknown as Record<string, unknown>)[String(stored)];
+  if (typeof value !== "number") throw new Error(`model record has an unknown status "${String(stored)}"`);
   return value as Status;
 }
 

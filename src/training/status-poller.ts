@@ -24,6 +24,8 @@ export function startStatusPoller(
   const stopping = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
+  // A provider that is down would fail every model every tick: say so once per model until it answers.
+  const failing = new Set<string>();
 
   const refresh = async (id: string) => {
     const status = await d.provider.getModelStatus(id, { timeoutMs: STATUS_TIMEOUT_MS, signal: stopping.signal });
@@ -42,10 +44,16 @@ export function startStatusPoller(
     }
     for (const id of ids) {
       if (stopping.signal.aborted) return;
-      await refresh(id).catch((err: unknown) => {
-        if (!stopping.signal.aborted) d.onBackgroundError?.(`refresh the status of model "${id}"`, err);
-      });
+      try {
+        await refresh(id);
+        failing.delete(id);
+      } catch (err) {
+        if (stopping.signal.aborted || failing.has(id)) continue;
+        failing.add(id);
+        d.onBackgroundError?.(`refresh the status of model "${id}" (said once until it works again)`, err);
+      }
     }
+    for (const id of failing) if (!ids.includes(id)) failing.delete(id);
   };
   const schedule = () => {
     if (stopping.signal.aborted) return;

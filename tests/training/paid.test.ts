@@ -284,3 +284,9 @@ describe("upload_and_validate", () => {
       expect(await signed(ch)).toBe(price);
     }));
 });
+
+test("SIGTERM with models still pending: the poller and the provider connection stop, the daemon exits 0", () =>
+  run(async () => {
+    // The models trained above report VALIDATING (the provider's default), so the poller is still busy.
+    expect(await tw.snetd.daemon.kill("SIGTERM")).toBe(0);
+  }));

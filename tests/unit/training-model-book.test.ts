@@ -90,6 +90,7 @@ describe("model book", () => {
     const text = encodeModel(m);
     expect(JSON.parse(text)).toMatchObject({ v: 1, status: "VALIDATED", validate_price: "12345678901234567890" });
     expect(decodeModel(text)).toEqual(m);
+    expect(decodeModel(encodeModel({ ...m, status: 42 as Status })).status).toBe(42 as Status);
     expect(() => decodeModel(text.replace('"v":1', '"v":2'))).toThrow(
       "model record has encoding version 2, this snetd reads version 1",
     );
