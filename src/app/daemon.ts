@@ -36,7 +36,7 @@ export interface DaemonSettings {
   methods?: readonly DaemonMethod[];
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
-  /** The heartbeat's `trainingMetadata` (wire.md §7), when training is on. */
+  /** The heartbeat's `trainingMetadata` (protocol/headers.md#heartbeat), when training is on. */
   trainingMetadata?: Record<string, unknown>;
   /** Serve /metrics (prom-client). */
   metrics?: boolean;

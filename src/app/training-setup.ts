@@ -1,5 +1,5 @@
 /**
- * Wiring of training.Daemon (docs/protocol/upstreams.md §9.1): on when `model_training_enabled` is true
+ * Wiring of training.Daemon (protocol/upstreams.md#training-activation): on when `model_training_enabled` is true
  * and the service's protos compile and have a trainable method; then the provider's training.Model at
  * `model_maintenance_endpoint` (else `service_endpoint`) over one shared connection, the models in the
  * payment store, and the status poller. Otherwise every training RPC answers the reference's "service end

@@ -1,5 +1,5 @@
 /**
- * Payment metadata of training.Daemon's paid RPCs (wire.md §5): `snet-payment-type: train-call`, the four
+ * Payment metadata of training.Daemon's paid RPCs (protocol/headers.md#train-call-headers): `snet-payment-type: train-call`, the four
  * escrow headers and `snet-train-model-id`. Pure: parsed with the escrow parser and the same messages.
  */
 import { missingHeader, tooManyValues, unexpectedPaymentType } from "./messages/requests.ts";

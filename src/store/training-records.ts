@@ -1,5 +1,5 @@
 /**
- * Records of training.Daemon (docs/protocol/upstreams.md §9.4), our own layout on the store contract so
+ * Records of training.Daemon (protocol/upstreams.md#training-errors, protocol/state.md#keys), our own layout on the store contract so
  * that the embedded store and etcd hold the same thing. Under the group's namespace prefix (records.ts)
  * and the service id:
  *

@@ -1,5 +1,5 @@
 /**
- * Authentication of training.Daemon requests (docs/protocol/signatures.md §3.10): EIP-191 over
+ * Authentication of training.Daemon requests (protocol/signatures.md#training-authorisation): EIP-191 over
  * `message ‖ addr(signer_address) ‖ u256(current_block)`, recovered to `signer_address`; `message` is the
  * RPC's name in any case (the block within ±5 of the head) or, for the four read RPCs, "unified" (±600),
  * so a client may sign once for a browsing session.

@@ -1,7 +1,8 @@
 /**
- * What the service's protos say about training (docs/protocol/upstreams.md §9.1–§9.2): which methods are
- * trainable (their input has a training.ModelID field) and the options 50001–50008 of every method, keyed
- * by bare service name and method name as the reference and snet-sdk-python 6.0.0 name them.
+ * What the service's protos say about training (protocol/upstreams.md#training-activation,
+ * protocol/upstreams.md#training-rpcs): which methods are trainable (their input has a training.ModelID
+ * field) and the options 50001–50008 of every method, keyed by bare service name and method name as the
+ * reference and snet-sdk-python 6.0.0 name them.
  */
 import type { CompiledProtos } from "../metadata/protos/compile.ts";
 import { type TrainingOptions, trainableMethods, trainingOptions } from "../metadata/protos/training.ts";

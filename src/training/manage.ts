@@ -1,5 +1,5 @@
 /**
- * Creating, changing and deleting models (docs/protocol/upstreams.md §9.2): create_model asks the
+ * Creating, changing and deleting models (protocol/upstreams.md#training-rpcs): create_model asks the
  * provider for an id and stores the model with its creator as owner; update_model and delete_model are the
  * owner's. Ours beyond the reference: the method must be trainable, `max_models_per_user` is enforced,
  * address lists must hold addresses, and an id the provider hands out twice never changes owner.

@@ -1,5 +1,5 @@
 /**
- * The paid RPCs validate_model and train_model (docs/protocol/upstreams.md §9.4): paid exactly as an
+ * The paid RPCs validate_model and train_model (protocol/upstreams.md#training-payment): paid exactly as an
  * escrow call (payments/escrow-gate.ts: one call per channel, one commit, charged only when the provider
  * succeeded), at the price stored for the model named in the request — not the one in
  * `snet-train-model-id`, which the reference trusts so that a cheap model could pay for an expensive one.

@@ -1,5 +1,5 @@
 /**
- * The two price RPCs (docs/protocol/upstreams.md §9.2): the owner asks, the provider answers, the answer
+ * The two price RPCs (protocol/upstreams.md#training-rpcs): the owner asks, the provider answers, the answer
  * is stored with the model and is then the exact price of the paid RPCs — validation (validate_model,
  * upload_and_validate) and training (train_model). A paid RPC before its price was asked for is refused.
  */

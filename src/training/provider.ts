@@ -1,5 +1,5 @@
 /**
- * The provider's side of training (docs/protocol/upstreams.md §9.4): the `training.Model` service the
+ * The provider's side of training (protocol/upstreams.md#training-provider): the `training.Model` service the
  * daemon calls, as the use cases see it. The transport implements it over the shared upstream session
  * (transport/upstreams/training-model.ts); failures are SnetErrors whose message is the provider's status
  * as grpc-go prints it (`rpc error: code = … desc = …`), which the use cases prefix as the reference does.

@@ -1,5 +1,5 @@
 /**
- * Reading models and training metadata (docs/protocol/upstreams.md §9.2): get_model refreshes the status
+ * Reading models and training metadata (protocol/upstreams.md#training-rpcs): get_model refreshes the status
  * from the provider, get_all_models filters and pages the caller's and the public models without calling
  * the provider, and the two metadata RPCs answer from the service's protos.
  */

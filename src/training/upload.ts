@@ -1,5 +1,5 @@
 /**
- * upload_and_validate (docs/protocol/upstreams.md §9.2): a client stream of dataset chunks, paid at the
+ * upload_and_validate (protocol/upstreams.md#training-rpcs): a client stream of dataset chunks, paid at the
  * model's validation price, each chunk forwarded to the provider's upload_and_validate as it arrives —
  * with the provider's flow control, so memory holds one chunk, never the dataset (the reference buffers
  * it all).

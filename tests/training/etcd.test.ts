@@ -1,4 +1,4 @@
-// training.Daemon on etcd (upstreams.md §9.4, our own layout on the store contract): two dist/snetd replicas
+// training.Daemon on etcd (protocol/upstreams.md#training-payment, our own layout on the store contract): two dist/snetd replicas
 // of one payment group share a real etcd, so a model created through one is listed, paid for and deleted
 // through the other. No model_maintenance_endpoint: the provider is reached at service_endpoint.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

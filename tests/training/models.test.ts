@@ -1,4 +1,4 @@
-// training.Daemon's free RPCs through dist/snetd on anvil with the embedded store (upstreams.md §9): the
+// training.Daemon's free RPCs through dist/snetd on anvil with the embedded store (protocol/upstreams.md#training-rpcs): the
 // metadata RPCs, creating, reading, sharing, listing and deleting models, and who may do what.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";

@@ -1,5 +1,5 @@
 // training.Daemon's paid RPCs through dist/snetd on anvil with the real contracts and the embedded store
-// (upstreams.md §9.4, wire.md §5): train-call payments at the price stored for the model of the request,
+// (protocol/upstreams.md#training-payment, protocol/headers.md#train-call-headers): train-call payments at the price stored for the model of the request,
 // charged once and only when the provider succeeded; the background status poller.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";

@@ -1,5 +1,5 @@
 // training.Daemon: sharing, listing and deleting models through dist/snetd on anvil with the embedded
-// store (upstreams.md §9.2): update_model re-shares, get_all_models filters and pages what a user may see,
+// store (protocol/upstreams.md#training-rpcs): update_model re-shares, get_all_models filters and pages what a user may see,
 // delete_model removes a model from every list; with training off every RPC gives the reference's error.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";

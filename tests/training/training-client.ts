@@ -1,7 +1,7 @@
 /**
  * A training.Daemon client for the suites: grpc-js with the daemon's generated messages (so the real
- * wire encoding is exercised), requests signed as snet-sdk-python 6.0.0 signs them (signatures.md §3.10),
- * and train-call payment metadata (wire.md §5).
+ * wire encoding is exercised), requests signed as snet-sdk-python 6.0.0 signs them (protocol/signatures.md#training-authorisation),
+ * and train-call payment metadata (protocol/headers.md#train-call-headers).
  *
  * @example
  * const t = trainingClient(daemon.endpoint);

@@ -1,5 +1,5 @@
 /**
- * Catalogue: training.Daemon (docs/protocol/upstreams.md §9). The prefixes are the reference daemon's;
+ * Catalogue: training.Daemon (protocol/upstreams.md#training). The prefixes are the reference daemon's;
  * snet-sdk-python 6.0.0 turns any error containing "unable to access model" into "no such model", so that
  * prefix is used for every model that is missing, foreign or not the caller's — and for nothing else.
  */

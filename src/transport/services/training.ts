@@ -1,5 +1,5 @@
 /**
- * training.Daemon (docs/protocol/upstreams.md §9.2): protobuf in and out of the use cases in training/.
+ * training.Daemon (protocol/upstreams.md#training-rpcs): protobuf in and out of the use cases in training/.
  * Paths, field numbers and the snake_case RPC names are the reference daemon v6's.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";

@@ -1,5 +1,5 @@
 /**
- * The provider's training.Model service (docs/protocol/upstreams.md §9.4) as training/provider.ts wants
+ * The provider's training.Model service (protocol/upstreams.md#training-provider) as training/provider.ts wants
  * it: protobuf in and out over one shared HTTP/2 session to `model_maintenance_endpoint` (else
  * `service_endpoint`), reused by every RPC, every upload and the status poller.
  */
