@@ -12,6 +12,7 @@ import { defaultRecovery } from "../crypto/native-recovery.ts";
 import { priceOf } from "../metadata/pricing.ts";
 import type { Logger } from "../ops/log.ts";
 import { admitFreeCall } from "../payments/free-calls.ts";
+import type { EscrowDeps } from "../payments/escrow-gate.ts";
 import { paymentGate } from "../payments/gate.ts";
 import { admitPrepaid } from "../payments/prepaid.ts";
 import { providerControl } from "../payments/provider-control.ts";
@@ -24,6 +25,7 @@ import { channelStateService } from "../transport/services/channel-state.ts";
 import { disabledPaymentServices } from "../transport/services/disabled.ts";
 import { freeCallStateService } from "../transport/services/free-call-state.ts";
 import { providerControlService } from "../transport/services/provider-control.ts";
+import { disabledTrainingService } from "../transport/services/training.ts";
 import { tokenService } from "../transport/services/token.ts";
 import { VERSION } from "../core/version.ts";
 import { startAutoClaimFor } from "./auto-claim-setup.ts";
@@ -34,6 +36,7 @@ import { type PaymentContext, paymentContext } from "./payment-context.ts";
 import { type PaymentHooks, contextHooks } from "./payment-hooks.ts";
 import { prepaidSetup } from "./prepaid-setup.ts";
 import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
+import { type TrainingSetup, trainingSetup } from "./training-setup.ts";
 
 export interface BuiltSettings {
   settings: DaemonSettings;
@@ -95,7 +98,7 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
   const base = baseSettings(config, log);
   if (!config.blockchain_enabled) {
     log.warn("blockchain_enabled is false: calls are passed through without payment");
-    return { settings: { ...base, methods: disabledPaymentServices() }, cleanup: async () => {} };
+    return { settings: { ...base, methods: [...disabledPaymentServices(), ...disabledTrainingService()] }, cleanup: async () => {} };
   }
 
   const member = await maybeStartManagedEtcd(config, log);
@@ -130,25 +133,27 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
   const prepaid = await prepaidSetup(ctx, { mpe, slots, recovery, price, ...guards });
   const free = await freeCallSetup(ctx, { recovery, log, ...guards });
   log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
+  const escrow: EscrowDeps = {
+    mpe,
+    book: ctx.book,
+    slots,
+    keys: ctx.keys,
+    blocks: ctx.blocks,
+    recovery,
+    // Read on every call: live metadata may change it.
+    get expirationThreshold() {
+      return ctx.group.expirationThreshold;
+    },
+    price,
+    ...guards,
+  };
   const gate = paymentGate({
     decodeBase64: decodeBinaryHeader,
     prepaid: (path, p, price) => admitPrepaid(price === undefined ? prepaid.deps : { ...prepaid.deps, price: () => price }, path, p),
     freeCall: (path, p) => admitFreeCall(free, path, p),
-    escrow: {
-      mpe,
-      book: ctx.book,
-      slots,
-      keys: ctx.keys,
-      blocks: ctx.blocks,
-      recovery,
-      // Read on every call: live metadata may change it.
-      get expirationThreshold() {
-        return ctx.group.expirationThreshold;
-      },
-      price,
-      ...guards,
-    },
+    escrow,
   });
+  const training: TrainingSetup = trainingSetup(ctx, config, { escrow, recovery, log });
   const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
   const tr = treasury({ store: ctx.store, keys: ctx.keys, book: ctx.book, slots });
   const autoClaim = startAutoClaimFor(ctx, config, tr, log, hooks.onClaim);
@@ -174,9 +179,12 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
         tokenService(prepaid.deps),
         ...freeCallStateService(free),
         ...providerControlService(providerControl({ mpe, paymentAddress, blocks: ctx.blocks, recovery, treasury: tr })),
+        ...training.methods,
       ],
+      ...(training.heartbeat ? { trainingMetadata: training.heartbeat } : {}),
     },
     cleanup: async () => {
+      await training.stop();
       await autoClaim?.stop();
       await member?.stop();
       await stopSlots();

@@ -44,6 +44,8 @@ export interface DaemonSettings {
   priceMethods?: ReadonlyMap<string, string>;
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
+  /** The heartbeat's `trainingMetadata` (protocol/headers.md#heartbeat), when training is on. */
+  trainingMetadata?: Record<string, unknown>;
   /** Serve /metrics (prom-client) on the daemon port. */
   metrics?: boolean;
   /** The metrics registry (app/operations.ts shares it with the admin listener); made here when absent. */
@@ -88,6 +90,7 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
         blockchainEnabled: s.identity.blockchainEnabled,
         blockchainNetwork: s.identity.network,
         storageClientCertDetails: { validFrom: "", validTill: "" },
+        ...(s.trainingMetadata ? { trainingMetadata: s.trainingMetadata } : {}),
       };
     },
     encoding: () => s.encoding,

@@ -149,6 +149,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     prefix,
     keys,
     book,
+    ...(meta.protos ? { protos: meta.protos } : {}),
     async close() {
       blocks.stop();
       freshness?.stop();

@@ -163,10 +163,11 @@ export const ConfigShape = z.object({
   ),
   burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = one minute of rate_limit_per_minute (the reference: 2^31−1)"),
   enable_dynamic_pricing: bool(false, "methods with the pricing option of the service's protos cost what their price method answers"),
-  model_training_enabled: bool(false, "serve the training.Daemon service", { unused: true }),
-  model_maintenance_endpoint: optHttpUrl("http://localhost:5001", "provider's training.Model service", {
-    unused: true,
-  }),
+  model_training_enabled: bool(false, "serve training.Daemon (needs the service's protos and a method taking training.ModelID)"),
+  model_maintenance_endpoint: optHttpUrl(
+    "http://localhost:5001",
+    "the provider's training.Model service; unset = service_endpoint",
+  ),
   private_key_for_free_calls: secretKey(
     "signs free-call tokens; its address must equal free_call_signer_address of the group",
     { important: true },

@@ -45,3 +45,6 @@ export const undecodableRequest = (path: string, typeName: string, detail: strin
 
 /** A compressed daemon request (the daemon announces no grpc-encoding). */
 export const compressedRequest = () => new SnetError(Code.UNIMPLEMENTED, "compressed requests are not supported");
+
+/** A streamed request whose body ended inside a message. */
+export const truncatedRequest = (missing: number) => invalid(`the request ended ${missing} bytes short of its last message`);

@@ -15,6 +15,8 @@ export interface MethodContext {
   readonly metadata: Metadata;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
+  /** The client's deadline in ms from arrival, undefined when it set none. */
+  readonly timeoutMs: number | undefined;
 }
 
 export interface DaemonMethod {
@@ -37,10 +39,11 @@ async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<U
   return frames[0]!.payload;
 }
 
-function contextOf(call: ServerCall): MethodContext {
+/** The context of a daemon method's call. */
+export function contextOf(call: ServerCall): MethodContext {
   const controller = new AbortController();
   call.onCancel(() => controller.abort());
-  return { metadata: call.metadata, signal: controller.signal };
+  return { metadata: call.metadata, signal: controller.signal, timeoutMs: call.timeoutMs };
 }
 
 /** Decodes a request message; bytes that are not one are the client's fault, said as INVALID_ARGUMENT. */

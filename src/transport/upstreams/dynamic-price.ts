@@ -34,7 +34,7 @@ export interface PriceCall {
 const HOP_HEADERS = new Set(["content-type", "content-length", "te", "user-agent", "connection", "host"]);
 
 /** grpc-go's names of status codes, as the reference prints them in "rpc error: code = …". */
-const CODE_NAMES = [
+export const CODE_NAMES = [
   "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
   "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable",
   "DataLoss", "Unauthenticated",
