@@ -35,6 +35,7 @@ import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { type PaymentContext, paymentContext } from "./payment-context.ts";
 import { type PaymentHooks, contextHooks } from "./payment-hooks.ts";
 import { prepaidSetup } from "./prepaid-setup.ts";
+import { replicaId } from "./replica-id.ts";
 import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
 import { type TrainingSetup, trainingSetup } from "./training-setup.ts";
 
@@ -79,16 +80,21 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
 }
 
 /** One in-flight call per channel: in memory for an embedded store, lease-bound keys on etcd. */
-async function slotsFor(ctx: PaymentContext, config: Config, owner: string): Promise<{ slots: ChannelSlots; stop(): Promise<void> }> {
+async function slotsFor(ctx: PaymentContext, config: Config, where: string): Promise<{ slots: ChannelSlots; stop(): Promise<void> }> {
   if (ctx.store.exclusive) return { slots: localSlots(), stop: async () => {} };
-  const lease = await ctx.store.grantLease(config.channel_lease_ttl_s);
-  const slots = replicaSlots(ctx.store, lease, owner, ctx.keys);
+  const replica = replicaId(config.data_dir);
+  const lease = await ctx.store.grantLease(config.channel_lease_ttl_s).catch((err: unknown) => {
+    replica.release();
+    throw err;
+  });
+  const slots = replicaSlots(ctx.store, lease, `${replica.id} ${where}`, ctx.keys, { replicaId: replica.id });
   return {
     slots,
     async stop() {
       slots.close();
       // Revoking deletes every slot this replica holds, so the group need not wait for the TTL.
       await lease.revoke().catch(() => {});
+      replica.release();
     },
   };
 }

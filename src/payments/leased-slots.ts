@@ -24,6 +24,11 @@ export interface LeasedSlotsOptions {
   slotKeyOf(handoffKey: string): string | undefined;
   /** Prefix of every request key, watched for requests. */
   handoffPrefix: string;
+  /**
+   * A slot written by this replica in an earlier life (the value starts with `"<replicaId> "`, on a lease
+   * that is not ours any more): taken back at once, since that process is gone (replica-id.ts locks it).
+   */
+  replicaId?: string;
   /** How long an acquire waits for the holder to hand the channel over before answering "busy". */
   handoffWaitMs?: number;
   /** A held slot with no call for this long is given up (bounds the keys a replica keeps). */
@@ -169,8 +174,9 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
       if (created.succeeded) return own(key, created.revision, l.id);
       const entry = await storeCall("take the channel slot", () => store.get(key));
       if (!entry) continue;
-      if (entry.lease === l.id) {
-        // Ours, and no call of ours holds it: a create whose answer was lost, or a release that failed.
+      if (entry.lease === l.id || (o.replicaId !== undefined && entry.value.startsWith(`${o.replicaId} `))) {
+        // Ours, and no call of ours holds it: a create whose answer was lost, a release that failed, or a
+        // slot this replica held before it was killed and restarted.
         // Rewritten before it is held, so a sweep that saw the old version can no longer delete it.
         const adopted = await storeCall("take the channel slot", () => store.transact({ compare: [{ key, version: entry.version }], then: ops }));
         if (!adopted.succeeded) continue;
@@ -255,7 +261,7 @@ export function replicaSlots(
   lease: Lease,
   owner: string,
   keys: Keys,
-  opts: Pick<LeasedSlotsOptions, "handoffWaitMs" | "idleReleaseMs" | "onLeftover" | "onNewLease"> = {},
+  opts: Pick<LeasedSlotsOptions, "handoffWaitMs" | "idleReleaseMs" | "onLeftover" | "onNewLease" | "replicaId"> = {},
 ): ChannelSlots & { close(): void } {
   return leasedSlots(store, lease, owner, {
     ...opts,

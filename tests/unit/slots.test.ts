@@ -205,6 +205,22 @@ describe("replica slots (a replica group shares the store)", () => {
     a.slots.close();
   });
 
+  test("a replica killed and restarted (same replica id, new lease) takes its slots back at once; others still wait", async () => {
+    const { store, inner } = setup();
+    const before = replicaSlots(store, await store.grantLease(TTL), "r1 pid-1", KEYS, { replicaId: "r1", handoffWaitMs: WAIT_MS });
+    const held = await before.acquire(KEY);
+    await held!.release("committed");
+    // The process dies: nothing answers for its slots, and its lease lives on until the TTL.
+    before.close();
+    const other = replicaSlots(store, await store.grantLease(TTL), "r2 pid-2", KEYS, { replicaId: "r2", handoffWaitMs: WAIT_MS });
+    expect(await other.acquire(KEY)).toBeUndefined();
+    const lease = await store.grantLease(TTL);
+    const after = replicaSlots(store, lease, "r1 pid-3", KEYS, { replicaId: "r1", handoffWaitMs: WAIT_MS });
+    const back = await after.acquire(KEY);
+    expect(back).toBeDefined();
+    expect(await inner.get(KEY)).toMatchObject({ value: "r1 pid-3", lease: lease.id });
+  });
+
   test("a lost lease: a new lease is granted once and new slots go on it", async () => {
     const { store, inner, faults } = setup();
     const a = await replica(store, "a");

@@ -35,6 +35,10 @@ export const etcdUnreachable = (endpoints: readonly string[], detail: string, ca
 export const managedEtcdFailed = (detail: string, key: string, timedOut: boolean, cause: unknown) =>
   (timedOut ? unreachable : config)(`${detail} (change ${key})`, cause);
 
+/** Two replicas of a group must not share a data_dir: it holds the replica's identity. */
+export const dataDirInUse = (dataDir: string, detail: string, cause: unknown) =>
+  config(`data_dir "${dataDir}" belongs to another running snetd (${detail}); give each replica its own data_dir`, cause);
+
 /** `daemon_endpoint` is not host:port. */
 export const badDaemonEndpoint = (value: string) => config(`daemon_endpoint "${value}" is not host:port`);
 
