@@ -188,6 +188,23 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
   return { endpoints: members.map((m) => m.clientUrl), members, stop };
 }
 
+/**
+ * Calls etcd's JSON gateway (`POST /v3/...`) of a plain-http member, so tests can inspect or poke etcd
+ * without going through the client under test. 64-bit numbers are decimal strings in etcd's JSON.
+ */
+export async function etcdGateway<T = Record<string, unknown>>(clientUrl: string, path: string, body: unknown = {}): Promise<T> {
+  const res = await fetch(`${clientUrl}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+  const json = (await res.json()) as T & { error?: string };
+  if (!res.ok || json.error) throw new Error(`etcd gateway ${path} at "${clientUrl}" failed: ${res.status} ${json.error ?? ""}`);
+  return json;
+}
+
+/** Whether the member at `clientUrl` says it is the raft leader. */
+export async function isEtcdLeader(clientUrl: string): Promise<boolean> {
+  const s = await etcdGateway<{ header: { member_id: string }; leader: string }>(clientUrl, "/v3/maintenance/status");
+  return s.leader === s.header.member_id;
+}
+
 function tail(path: string, lines = 20): string {
   try {
     return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");

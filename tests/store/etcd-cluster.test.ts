@@ -3,28 +3,18 @@
  * dies, a bounded StoreUnavailableError when quorum is lost, and no committed data lost after recovery.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Etcd3 } from "etcd3";
 import type { Store } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
-import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
+import { type EtcdCluster, isEtcdLeader, startEtcd } from "../kit/etcd.ts";
 import { until } from "../kit/wait.ts";
 
 let cluster: EtcdCluster;
 
 /** Index of the member that currently leads the cluster. */
 async function findLeader(): Promise<number> {
-  const statuses = await Promise.all(
-    cluster.endpoints.map(async (e) => {
-      const raw = new Etcd3({ hosts: [e] });
-      try {
-        return await raw.maintenance.status();
-      } finally {
-        raw.close();
-      }
-    }),
-  );
-  const index = statuses.findIndex((s) => s.header.member_id === s.leader);
+  const leads = await Promise.all(cluster.endpoints.map((e) => isEtcdLeader(e)));
+  const index = leads.indexOf(true);
   if (index < 0) throw new Error("no member of the test cluster says it is the leader");
   return index;
 }
