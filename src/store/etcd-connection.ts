@@ -1,8 +1,8 @@
 /**
  * One etcd member's HTTP/2 session: connected on first use, shared by every request to that member,
  * replaced after it dies, and pinged while streams are open so a member that went silent is noticed
- * (config.md §4: keep-alive 10 s, timeout 3 s). Nothing is written to a session before it is connected,
- * so a failure to connect proves that no request reached the member.
+ * (config.md §4: keep-alive 10 s, timeout 3 s). Nothing is written to a session before the member has
+ * answered with its HTTP/2 SETTINGS, so a failure to connect proves that no request reached the member.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from "node:http2";
 import { EtcdRequestError, errnoOf } from "./etcd-errors.ts";
@@ -82,7 +82,12 @@ export function memberConnection(endpoint: string, tls: TlsMaterial | undefined,
         s.destroy();
         reject(notConnected(`no connection to "${endpoint}" within ${timeoutMs} ms`));
       }, timeoutMs);
-      s.once("connect", () => {
+      // Connected means the member has spoken HTTP/2 (its SETTINGS arrived), not just that a socket opened:
+      // a hung process still accepts TCP connections, and a request written to it has an unknown fate.
+      let socketUp = false;
+      let settingsIn = false;
+      const up = () => {
+        if (!socketUp || !settingsIn) return;
         clearTimeout(timer);
         if (closed || session !== s) {
           s.destroy();
@@ -94,6 +99,14 @@ export function memberConnection(endpoint: string, tls: TlsMaterial | undefined,
         pinger = setInterval(() => ping(s), pingEveryMs);
         pinger.unref?.();
         resolve(s);
+      };
+      s.once("connect", () => {
+        socketUp = true;
+        up();
+      });
+      s.once("remoteSettings", () => {
+        settingsIn = true;
+        up();
       });
       s.once("error", (err) => {
         clearTimeout(timer);
