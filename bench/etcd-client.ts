@@ -1,5 +1,5 @@
 /**
- * `bun bench/etcd-client.ts [--rounds 2] [--seq 2000] [--conc 10000]`: the etcd store's own client
+ * `bun bench/etcd-client.ts [--rounds 2] [--seq 5000] [--conc 20000]`: the etcd store's own client
  * (src/store/etcd-client.ts over node:http2) against the npm `etcd3` library (grpc-js) that it replaced,
  * measured in the same run on one single-member etcd from tests/kit/etcd.ts.
  *
@@ -7,8 +7,10 @@
  * its own. Rows: Range (a store `get`) and Txn (a store `commit`: one compare on mod revision and one put of
  * a ~300-byte record), sequential and 50 in flight. etcd3 is called as the old store called it (deadline
  * option, the store's one-deadline wrapper, a fail-over policy that resends only what was never sent). A
- * third child opens no client, for the runtime's own memory. etcd3 is not a dependency of the project any
- * more: it is installed once, on demand, with npm into a temporary directory.
+ * third child opens no client. Every child first loads what the daemon loads anyway (node:http2 and
+ * protobuf-es with the daemon's own generated services), so the memory rows show what a client adds to a
+ * daemon. etcd3 is not a dependency of the project any more: it is installed once, on demand, with npm
+ * into a temporary directory.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -36,6 +38,8 @@ interface ChildReport {
 
 const ETCD3_VERSION = "1.1.2";
 const CONCURRENCY = 50;
+/** Requests before the measured rows: JIT and connection state settle (fewer leave the first row slower). */
+const WARM_UP = 10_000;
 const RECORD = JSON.stringify({ v: 1, nonce: "0", amount: "123456789012345678", signature: "ab".repeat(65), expiration: "99999999", signer: `0x${"cd".repeat(20)}` });
 
 const arg = (name: string, fallback: number) => {
@@ -125,6 +129,8 @@ async function measure(workers: number, total: number, one: (i: number) => Promi
 }
 
 async function child(kind: Kind, endpoint: string, seq: number, conc: number): Promise<ChildReport> {
+  // The daemon's own baseline: its transport speaks gRPC over node:http2 with protobuf-es messages.
+  await Promise.all([import("node:http2"), import("../src/gen/state_service_pb.ts"), import("../src/gen/token_service_pb.ts")]);
   const ops = kind === "snetd" ? await snetdOps(endpoint) : kind === "etcd3" ? await etcd3Ops(endpoint, etcd3Dir()) : undefined;
   Bun.gc(true);
   const rssOpenMb = rssMb(process.pid);
@@ -133,7 +139,7 @@ async function child(kind: Kind, endpoint: string, seq: number, conc: number): P
     const keys = Array.from({ length: CONCURRENCY }, (_, i) => `ch/${i}`);
     for (const k of keys) await ops.commit(k, RECORD);
     // Warm-up: JIT and connection state, not measured.
-    await measure(CONCURRENCY, 2000, (i) => (i % 2 ? ops.get(keys[i % CONCURRENCY]!) : ops.commit(keys[i % CONCURRENCY]!, RECORD)));
+    await measure(CONCURRENCY, WARM_UP, (i) => (i % 2 ? ops.get(keys[i % CONCURRENCY]!) : ops.commit(keys[i % CONCURRENCY]!, RECORD)));
     rows["Range, sequential"] = await measure(1, seq, (i) => ops.get(keys[i % CONCURRENCY]!));
     rows["Txn, sequential"] = await measure(1, seq, (i) => ops.commit(keys[i % CONCURRENCY]!, RECORD));
     rows[`Range, ${CONCURRENCY} concurrent`] = await measure(CONCURRENCY, conc, (i) => ops.get(keys[i % CONCURRENCY]!));
@@ -167,8 +173,8 @@ function best(reports: ChildReport[]): ChildReport {
 
 async function main() {
   const rounds = arg("rounds", 2);
-  const seq = arg("seq", 2000);
-  const conc = arg("conc", 10_000);
+  const seq = arg("seq", 5000);
+  const conc = arg("conc", 20_000);
   etcd3Dir();
   const etcd = await startEtcd();
   try {
@@ -195,6 +201,12 @@ async function main() {
     for (const [label, key] of [["after open", "rssOpenMb"], ["after the load", "rssAfterMb"], ["peak", "peakRssMb"]] as const) {
       console.log(`${label.padEnd(24)} ${f(bare[key], 1).padStart(10)} ${f(theirs[key], 1)} ${f(ours[key], 1)} ${(ours[key] / theirs[key]).toFixed(2).padStart(7)}`);
     }
+    for (const [label, key] of [["added: after open", "rssOpenMb"], ["added: after the load", "rssAfterMb"], ["added: peak", "peakRssMb"]] as const) {
+      const a = theirs[key] - bare[key];
+      const b = ours[key] - bare[key];
+      console.log(`${label.padEnd(24)} ${"".padStart(10)} ${f(a, 1)} ${f(b, 1)} ${(b / a).toFixed(2).padStart(7)}`);
+    }
+    console.log("(every child first loads node:http2 and protobuf-es with the daemon's services, as the daemon does; 'added' is over that)");
   } finally {
     await etcd.stop();
   }
