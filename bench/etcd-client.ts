@@ -61,7 +61,10 @@ function etcd3Dir(): string {
 
 /** etcd3 as src/store/etcd.ts used it before this client: deadline option, one-deadline race, resend-if-unsent policy. */
 async function etcd3Ops(endpoint: string, dir: string): Promise<Ops & { close(): void }> {
-  const { Etcd3 } = (await import(join(dir, "node_modules", "etcd3", "lib", "index.js"))) as typeof import("etcd3");
+  // Typed here: etcd3 is not a dependency, so its declarations are not there for the type checker.
+  type Call = (request: object, options: { deadline: Date }) => Promise<unknown>;
+  type Etcd3 = { kv: { range: Call; txn: Call }; maintenance: { status(): Promise<unknown> }; close(): void };
+  const { Etcd3 } = (await import(join(dir, "node_modules", "etcd3", "lib", "index.js"))) as { Etcd3: new (options: object) => Etcd3 };
   const policy = {
     async execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> {
       return await fn({ signal: new AbortController().signal });
@@ -71,7 +74,7 @@ async function etcd3Ops(endpoint: string, dir: string): Promise<Ops & { close():
     hosts: [endpoint],
     grpcOptions: { "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 3_000 },
     // etcd3 only calls `execute` of the policy (as the old store's failoverPolicy did).
-    faultHandling: { global: policy as never },
+    faultHandling: { global: policy },
   });
   const bounded = async <T>(fn: (deadline: Date) => Promise<T>): Promise<T> => {
     const deadline = new Date(Date.now() + 3000);
