@@ -86,9 +86,10 @@ test("a watch goes on after its member restarts, from the last revision it saw",
 
 test("a lease is renewed past its TTL while the store runs", async () => {
   const store = await open(fresh());
-  const lease = await store.grantLease(1);
+  const lease = await store.grantLease(2);
   await store.commit({ compare: [], then: [{ op: "put", key: "kept", value: "1", lease: lease.id }] });
-  await Bun.sleep(3500);
+  // Two and a half TTLs: without renewals etcd would have deleted the key by now.
+  await Bun.sleep(5000);
   expect(lease.lost).toBe(false);
   expect((await store.get("kept"))?.value).toBe("1");
   await lease.revoke();
