@@ -27,6 +27,8 @@ interface Ops {
 interface RowResult {
   perSecond: number;
   cpuUsPerRequest: number;
+  /** CPU of the etcd process per request in the same window: what the client's way of sending costs etcd. */
+  etcdUsPerRequest: number;
 }
 interface ChildReport {
   kind: Kind;
@@ -118,8 +120,9 @@ async function snetdOps(endpoint: string): Promise<Ops & { close(): void }> {
 }
 
 /** `total` requests made by `workers` loops; requests per second and CPU µs per request of this process. */
-async function measure(workers: number, total: number, one: (i: number) => Promise<unknown>): Promise<RowResult> {
+async function measure(etcdPid: number, workers: number, total: number, one: (i: number) => Promise<unknown>): Promise<RowResult> {
   const cpu0 = cpuMicros(process.pid);
+  const etcd0 = cpuMicros(etcdPid);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -128,10 +131,10 @@ async function measure(workers: number, total: number, one: (i: number) => Promi
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { perSecond: total / seconds, cpuUsPerRequest: (cpuMicros(process.pid) - cpu0) / total };
+  return { perSecond: total / seconds, cpuUsPerRequest: (cpuMicros(process.pid) - cpu0) / total, etcdUsPerRequest: (cpuMicros(etcdPid) - etcd0) / total };
 }
 
-async function child(kind: Kind, endpoint: string, seq: number, conc: number): Promise<ChildReport> {
+async function child(kind: Kind, endpoint: string, etcdPid: number, seq: number, conc: number): Promise<ChildReport> {
   // The daemon's own baseline: its transport speaks gRPC over node:http2 with protobuf-es messages.
   await Promise.all([import("node:http2"), import("../src/gen/state_service_pb.ts"), import("../src/gen/token_service_pb.ts")]);
   const ops = kind === "snetd" ? await snetdOps(endpoint) : kind === "etcd3" ? await etcd3Ops(endpoint, etcd3Dir()) : undefined;
@@ -142,11 +145,11 @@ async function child(kind: Kind, endpoint: string, seq: number, conc: number): P
     const keys = Array.from({ length: CONCURRENCY }, (_, i) => `ch/${i}`);
     for (const k of keys) await ops.commit(k, RECORD);
     // Warm-up: JIT and connection state, not measured.
-    await measure(CONCURRENCY, WARM_UP, (i) => (i % 2 ? ops.get(keys[i % CONCURRENCY]!) : ops.commit(keys[i % CONCURRENCY]!, RECORD)));
-    rows["Range, sequential"] = await measure(1, seq, (i) => ops.get(keys[i % CONCURRENCY]!));
-    rows["Txn, sequential"] = await measure(1, seq, (i) => ops.commit(keys[i % CONCURRENCY]!, RECORD));
-    rows[`Range, ${CONCURRENCY} concurrent`] = await measure(CONCURRENCY, conc, (i) => ops.get(keys[i % CONCURRENCY]!));
-    rows[`Txn, ${CONCURRENCY} concurrent`] = await measure(CONCURRENCY, conc, (i) => ops.commit(keys[i % CONCURRENCY]!, RECORD));
+    await measure(etcdPid, CONCURRENCY, WARM_UP, (i) => (i % 2 ? ops.get(keys[i % CONCURRENCY]!) : ops.commit(keys[i % CONCURRENCY]!, RECORD)));
+    rows["Range, sequential"] = await measure(etcdPid, 1, seq, (i) => ops.get(keys[i % CONCURRENCY]!));
+    rows["Txn, sequential"] = await measure(etcdPid, 1, seq, (i) => ops.commit(keys[i % CONCURRENCY]!, RECORD));
+    rows[`Range, ${CONCURRENCY} concurrent`] = await measure(etcdPid, CONCURRENCY, conc, (i) => ops.get(keys[i % CONCURRENCY]!));
+    rows[`Txn, ${CONCURRENCY} concurrent`] = await measure(etcdPid, CONCURRENCY, conc, (i) => ops.commit(keys[i % CONCURRENCY]!, RECORD));
   }
   Bun.gc(true);
   const report = { kind, rows, rssOpenMb, rssAfterMb: rssMb(process.pid), peakRssMb: peakRssMb(process.pid) };
@@ -154,8 +157,8 @@ async function child(kind: Kind, endpoint: string, seq: number, conc: number): P
   return report;
 }
 
-function runChild(kind: Kind, endpoint: string, seq: number, conc: number): ChildReport {
-  const r = spawnSync(process.execPath, [import.meta.path, "--child", kind, endpoint, String(seq), String(conc)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+function runChild(kind: Kind, endpoint: string, etcdPid: number, seq: number, conc: number): ChildReport {
+  const r = spawnSync(process.execPath, [import.meta.path, "--child", kind, endpoint, String(etcdPid), String(seq), String(conc)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   const line = r.stdout.trim().split("\n").at(-1) ?? "";
   if (r.status !== 0 || !line.startsWith("{")) throw new Error(`the ${kind} child failed (exit ${r.status}): ${r.stdout.slice(-500)}`);
   return JSON.parse(line) as ChildReport;
@@ -169,6 +172,7 @@ function best(reports: ChildReport[]): ChildReport {
     rows[name] = {
       perSecond: Math.max(...reports.map((r) => r.rows[name]!.perSecond)),
       cpuUsPerRequest: Math.min(...reports.map((r) => r.rows[name]!.cpuUsPerRequest)),
+      etcdUsPerRequest: Math.min(...reports.map((r) => r.rows[name]!.etcdUsPerRequest)),
     };
   }
   return { ...first, rows, rssOpenMb: Math.min(...reports.map((r) => r.rssOpenMb)), rssAfterMb: Math.min(...reports.map((r) => r.rssAfterMb)), peakRssMb: Math.min(...reports.map((r) => r.peakRssMb)) };
@@ -186,7 +190,7 @@ async function main() {
     for (let round = 0; round < rounds; round++) {
       // Alternate the order, so neither client always runs on a warmer etcd.
       const order: Kind[] = round % 2 === 0 ? ["etcd3", "snetd", "none"] : ["snetd", "etcd3", "none"];
-      for (const kind of order) runs[kind].push(runChild(kind, endpoint, seq, conc));
+      for (const kind of order) runs[kind].push(runChild(kind, endpoint, etcd.members[0]!.pid, seq, conc));
     }
     const ours = best(runs.snetd);
     const theirs = best(runs.etcd3);
@@ -200,6 +204,12 @@ async function main() {
       console.log(`${name.padEnd(24)} ${f(a.perSecond).padStart(12)} ${f(b.perSecond).padStart(12)} ${(b.perSecond / a.perSecond).toFixed(2).padStart(7)}   ${f(a.cpuUsPerRequest).padStart(9)} ${f(b.cpuUsPerRequest).padStart(9)} ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(2).padStart(7)}`);
     }
     console.log("(req/s ratio = snetd ÷ etcd3, higher is better; CPU µs per request of the client process, ratio = snetd ÷ etcd3, lower is better)");
+    console.log(`\n${"etcd's CPU µs/request".padEnd(24)} ${"etcd3".padStart(12)} ${"snetd".padStart(12)} ${"ratio".padStart(7)}`);
+    for (const name of Object.keys(ours.rows)) {
+      const a = theirs.rows[name]!.etcdUsPerRequest;
+      const b = ours.rows[name]!.etcdUsPerRequest;
+      console.log(`${name.padEnd(24)} ${f(a).padStart(12)} ${f(b).padStart(12)} ${(b / a).toFixed(2).padStart(7)}`);
+    }
     console.log(`\n${"RSS, MiB".padEnd(24)} ${"no client".padStart(10)} ${"etcd3".padStart(8)} ${"snetd".padStart(8)} ${"ratio".padStart(7)}`);
     for (const [label, key] of [["after open", "rssOpenMb"], ["after the load", "rssAfterMb"], ["peak", "peakRssMb"]] as const) {
       console.log(`${label.padEnd(24)} ${f(bare[key], 1).padStart(10)} ${f(theirs[key], 1)} ${f(ours[key], 1)} ${(ours[key] / theirs[key]).toFixed(2).padStart(7)}`);
@@ -216,8 +226,8 @@ async function main() {
 }
 
 if (process.argv[2] === "--child") {
-  const [kind, endpoint, seq, conc] = process.argv.slice(3) as [Kind, string, string, string];
-  console.log(JSON.stringify(await child(kind, endpoint, Number(seq), Number(conc))));
+  const [kind, endpoint, etcdPid, seq, conc] = process.argv.slice(3) as [Kind, string, string, string, string];
+  console.log(JSON.stringify(await child(kind, endpoint, Number(etcdPid), Number(seq), Number(conc))));
   process.exit(0);
 } else if (import.meta.main) {
   await main();
