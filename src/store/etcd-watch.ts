@@ -34,6 +34,7 @@ export async function watchPrefix(deps: WatchDeps, prefix: string, listener: (ev
   /** The first revision not yet delivered; 0 until etcd created the watch ("from now"). */
   let next = 0n;
   let stream: BidiStream<typeof WatchRequestSchema> | undefined;
+  let latest: object | undefined;
   let closed = false;
   let retryMs = FIRST_RETRY_MS;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -95,7 +96,14 @@ export async function watchPrefix(deps: WatchDeps, prefix: string, listener: (ev
   const open = async (deadline = Date.now() + deps.requestTimeoutMs): Promise<void> => {
     if (closed) return;
     try {
-      const s = await client.stream(Watch.method.watch, { message: onResponse, end: onEnd }, deadline);
+      // Only the newest stream speaks: a late word from one already replaced must not move `next` or retry.
+      const attempt = {};
+      latest = attempt;
+      const s = await client.stream(
+        Watch.method.watch,
+        { message: (res) => latest === attempt && onResponse(res), end: (err) => latest === attempt && onEnd(err) },
+        deadline,
+      );
       if (closed) return s.close();
       stream = s;
       const createRequest = { key, rangeEnd: end, startRevision: next, progressNotify: true };
