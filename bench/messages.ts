@@ -8,7 +8,7 @@ import { bigintToMinimalBytes, hexToBytes } from "../src/core/numbers.ts";
 import { channelStateMessage, claimMessage, personalDigest } from "../src/core/signatures.ts";
 import { signDigest } from "../src/core/noble-recovery.ts";
 import { ChannelStateRequestSchema } from "../src/gen/state_service_pb.ts";
-import { encodeFrame } from "../src/transport/grpc-frames.ts";
+import { encodeFrame } from "../src/core/grpc-frames.ts";
 
 export const ECHO_PATH = "/example.Echo/Echo";
 export const STATE_PATH = "/escrow.PaymentChannelStateService/GetChannelState";

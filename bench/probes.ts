@@ -3,7 +3,7 @@
  * would measure nothing but refusals fails loudly instead of reporting a fast error path.
  */
 import http2 from "node:http2";
-import { TRAILER_FLAG, decodeFrames } from "../src/transport/grpc-frames.ts";
+import { TRAILER_FLAG, decodeFrames } from "../src/core/grpc-frames.ts";
 
 /** Native gRPC over h2c; throws unless the call ends with grpc-status 0. */
 export async function probeGrpc(target: string, path: string, body: Uint8Array): Promise<void> {

@@ -36,7 +36,7 @@ export async function openStore(config: Config, group: DaemonGroup | undefined, 
   const connectionTimeoutMs = client.connection_timeout || group?.storageConnectionTimeoutMs || 5000;
   const requestTimeoutMs = client.request_timeout || group?.storageRequestTimeoutMs || 3000;
   try {
-    // Loaded only for etcd deployments: the etcd3 client costs ~0.1 s of start-up.
+    // Loaded only for etcd deployments, so other deployments do not load the etcd client and its protobuf code.
     const { etcdStore } = await import("../store/etcd.ts");
     return await etcdStore({ endpoints, connectionTimeoutMs, requestTimeoutMs, ...(Object.keys(tls).length ? { tls } : {}) });
   } catch (err) {

@@ -87,7 +87,7 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
         throw err;
       }
       // Maybe stored: the slot stays held until the record is the uncharged one again.
-      void restore(d.book, id, accepted.version, accepted.state, charged, guarded).then((ok) => slot.release(ok ? "committed" : "uncertain"));
+      void restore(d.book, id, accepted.version, accepted.state, charged, { epoch }).then(() => slot.release("uncertain"));
       restoring = true;
       throw chargeOutcomeUnknown(err);
     }
@@ -106,7 +106,7 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
         try {
           given = (await d.book.commit(id, chargedAt, accepted.state, guarded())) !== undefined;
         } catch (err) {
-          if (outcomeUnknown(err)) return void restore(d.book, id, chargedAt, accepted.state, charged, guarded).then((ok) => slot.release(ok ? "committed" : "uncertain"));
+          if (outcomeUnknown(err)) return void restore(d.book, id, chargedAt, accepted.state, charged, { epoch }).then(() => slot.release("uncertain"));
         }
         await slot.release(given ? "committed" : "uncertain");
         return undefined;

@@ -52,8 +52,12 @@ export interface Lease {
   revoke(): Promise<void>;
 }
 
-/** A change of a watched key: its new entry, or its deletion (also by lease expiry). */
-export type WatchEvent = { type: "put"; entry: Entry } | { type: "delete"; key: string };
+/**
+ * A change of a watched key: its new entry, or its deletion (also by lease expiry). Or `compacted`: a
+ * broken watch could not resume where it stopped because etcd had compacted that history away, so changes
+ * before `revision` may be missed; the listener re-reads what it watches (`list`). Events go on from there.
+ */
+export type WatchEvent = { type: "put"; entry: Entry } | { type: "delete"; key: string } | { type: "compacted"; revision: bigint };
 
 export interface Watcher {
   /** Stops delivering events. */

@@ -9,7 +9,7 @@ export function memoryStore(): Store {
   let nextLease = 1n;
   const leases = new Map<bigint, ReturnType<typeof setTimeout> | undefined>();
   const watchers = new Set<{ prefix: string; listener: (event: WatchEvent) => void }>();
-  const notify = (event: WatchEvent) => {
+  const notify = (event: Exclude<WatchEvent, { type: "compacted" }>) => {
     const key = event.type === "put" ? event.entry.key : event.key;
     for (const w of watchers) if (key.startsWith(w.prefix)) queueMicrotask(() => w.listener(event));
   };

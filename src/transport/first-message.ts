@@ -18,7 +18,7 @@ import {
   requestUndecompressable,
 } from "../core/messages/service.ts";
 import type { ServerCall } from "./call.ts";
-import { FRAME_HEADER } from "./grpc-frames.ts";
+import { FRAME_HEADER } from "../core/grpc-frames.ts";
 
 export interface FirstMessage {
   /** The message, unframed and decompressed. */

@@ -6,7 +6,7 @@
 import { Transform, type Readable } from "node:stream";
 import type { HeaderMap, ServerCall } from "./call.ts";
 import { corsHeaders } from "./cors.ts";
-import { TRAILER_FLAG, encodeFrame, parseGrpcTimeout } from "./grpc-frames.ts";
+import { TRAILER_FLAG, encodeFrame, parseGrpcTimeout } from "../core/grpc-frames.ts";
 import { metadataFromRaw } from "./metadata.ts";
 
 /** The minimal HTTP response surface shared by node:http's ServerResponse and an HTTP/2 stream. */

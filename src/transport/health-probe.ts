@@ -9,7 +9,7 @@ import { access } from "node:fs/promises";
 import http2 from "node:http2";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.ts";
-import { decodeFrames, encodeFrame } from "./grpc-frames.ts";
+import { decodeFrames, encodeFrame } from "../core/grpc-frames.ts";
 import type { Upstream } from "./upstream.ts";
 
 export type ProbeResult = { serving: boolean; detail: string };

@@ -1,7 +1,7 @@
 /** ServerCall over a native gRPC HTTP/2 stream (h2c or h2 with TLS). */
 import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { HeaderMap, ServerCall } from "./call.ts";
-import { parseGrpcTimeout } from "./grpc-frames.ts";
+import { parseGrpcTimeout } from "../core/grpc-frames.ts";
 import { metadataFromRaw } from "./metadata.ts";
 
 /** Above this many buffered bytes `write` asks the producer to wait for 'drain'. */

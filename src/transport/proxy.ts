@@ -15,7 +15,7 @@ import {
   serviceMessageTooLarge,
 } from "../core/messages/service.ts";
 import type { HeaderMap, ServerCall } from "./call.ts";
-import { formatGrpcTimeout, frameSizeWatcher } from "./grpc-frames.ts";
+import { formatGrpcTimeout, frameSizeWatcher } from "../core/grpc-frames.ts";
 import { statusTrailers } from "./status.ts";
 import type { Upstream } from "./upstream.ts";
 

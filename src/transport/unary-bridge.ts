@@ -11,7 +11,7 @@ import { type SnetError, toSnetError } from "../core/errors.ts";
 import type { UnaryUpstream } from "./upstreams/unary.ts";
 import type { ServerCall } from "./call.ts";
 import { type FirstMessage, readFirstMessage } from "./first-message.ts";
-import { encodeFrame } from "./grpc-frames.ts";
+import { encodeFrame } from "../core/grpc-frames.ts";
 import { statusTrailers } from "./status.ts";
 
 export interface UnaryBridgeOptions {

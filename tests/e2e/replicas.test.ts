@@ -5,10 +5,9 @@
 // restoring them brings calls back with no accepted amount lost (protocol/payments.md#escrow-invariants).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { Etcd3 } from "etcd3";
 import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
-import { type EtcdCluster, type EtcdMember, startEtcd } from "../kit/etcd.ts";
+import { type EtcdCluster, type EtcdMember, isEtcdLeader, startEtcd } from "../kit/etcd.ts";
 import { type StateRpc, decodeState, stateRequest, stateRpc } from "../kit/paid-daemon.ts";
 import { until as waitUntil } from "../kit/wait.ts";
 import { type Channel, type World, startWorld } from "../kit/world.ts";
@@ -278,7 +277,7 @@ describe("three replicas on one etcd cluster", () => {
       );
       for (const r of refused) expect(r.status).toEqual({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/^payment state is unavailable/) });
       expect(world.echo.calls).toBe(serviceAtOutage);
-      // Outlive the daemons' lease renewals (etcd3 gives a lease up after 2 TTLs without a renewal).
+      // Outlive the daemons' lease renewals (the store gives a lease up after 2 TTLs without a renewal).
       await Bun.sleep(Math.max(0, outageStart + 2 * LEASE_TTL_S * 1000 + 1000 - Date.now()));
 
       // Both must come back together: a lone member of three has no quorum, so is never healthy.
@@ -318,14 +317,6 @@ describe("three replicas on one etcd cluster", () => {
 
 /** The member that is the current raft leader, asked of the members themselves. */
 async function leader(members: EtcdMember[]): Promise<EtcdMember> {
-  for (const m of members) {
-    const client = new Etcd3({ hosts: m.clientUrl });
-    try {
-      const s = await client.maintenance.status();
-      if (s.leader === s.header.member_id) return m;
-    } finally {
-      client.close();
-    }
-  }
+  for (const m of members) if (await isEtcdLeader(m.clientUrl)) return m;
   throw new Error("no etcd member reports itself as leader");
 }

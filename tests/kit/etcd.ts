@@ -24,6 +24,12 @@ export interface EtcdMember {
   restart(): Promise<void>;
   /** etcd's own health check: this member is running and sees a leader (so the cluster has quorum). */
   healthy(): Promise<boolean>;
+  /** Stops the process with SIGSTOP: its sockets stay open but nothing answers, like a hung host. */
+  freeze(): void;
+  /** Lets a frozen process run again (SIGCONT). */
+  thaw(): void;
+  /** How many gRPC calls of `method` (e.g. "Txn") this member has started, from its Prometheus metrics. */
+  grpcStarted(method: string): Promise<number>;
 }
 
 export interface EtcdCluster {
@@ -77,6 +83,15 @@ async function healthy(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function grpcStarted(metricsUrl: string, method: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("grpc_server_started_total{") && line.includes(`grpc_method="${method}"`)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
 }
 
 export interface EtcdTlsFiles {
@@ -147,6 +162,9 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
       },
       launch,
       healthy: () => healthy(healthUrl),
+      freeze: () => child?.kill("SIGSTOP"),
+      thaw: () => child?.kill("SIGCONT"),
+      grpcStarted: (method) => grpcStarted(healthUrl, method),
       alive: () => child !== undefined && child.exitCode === null && child.signalCode === null,
       async kill(signal: NodeJS.Signals = "SIGKILL") {
         if (!child) return;
@@ -186,6 +204,23 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
     throw err;
   }
   return { endpoints: members.map((m) => m.clientUrl), members, stop };
+}
+
+/**
+ * Calls etcd's JSON gateway (`POST /v3/...`) of a plain-http member, so tests can inspect or poke etcd
+ * without going through the client under test. 64-bit numbers are decimal strings in etcd's JSON.
+ */
+export async function etcdGateway<T = Record<string, unknown>>(clientUrl: string, path: string, body: unknown = {}): Promise<T> {
+  const res = await fetch(`${clientUrl}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+  const json = (await res.json()) as T & { error?: string };
+  if (!res.ok || json.error) throw new Error(`etcd gateway ${path} at "${clientUrl}" failed: ${res.status} ${json.error ?? ""}`);
+  return json;
+}
+
+/** Whether the member at `clientUrl` says it is the raft leader. */
+export async function isEtcdLeader(clientUrl: string): Promise<boolean> {
+  const s = await etcdGateway<{ header: { member_id: string }; leader: string }>(clientUrl, "/v3/maintenance/status");
+  return s.leader === s.header.member_id;
 }
 
 function tail(path: string, lines = 20): string {

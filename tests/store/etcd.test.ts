@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Etcd3 } from "etcd3";
 import type { Store } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore, prefixEnd } from "../../src/store/etcd.ts";
-import { type EtcdCluster, etcdBinary, makeTestPki, startEtcd, type TestPki } from "../kit/etcd.ts";
+import { type EtcdCluster, etcdBinary, etcdGateway, makeTestPki, startEtcd, type TestPki } from "../kit/etcd.ts";
 import { freePort } from "../kit/ports.ts";
 import { storeContractSuite } from "./contract-suite.ts";
 
@@ -92,12 +91,7 @@ describe("etcd store", () => {
     const warnings: string[] = [];
     const s = await open(undefined, { warn: (m) => warnings.push(m) });
     const lease = await s.grantLease(3);
-    const raw = new Etcd3({ hosts: cluster.endpoints });
-    try {
-      await raw.leaseClient.leaseRevoke({ ID: lease.id.toString() });
-    } finally {
-      raw.close();
-    }
+    await etcdGateway(cluster.endpoints[0]!, "/v3/lease/revoke", { ID: lease.id.toString() });
     const deadline = Date.now() + 10_000;
     while (warnings.length === 0 && Date.now() < deadline) await Bun.sleep(100);
     expect(warnings.length).toBe(1);

@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { Code } from "../../src/core/errors.ts";
 import type { ServerCall } from "../../src/transport/call.ts";
 import { readFirstMessage, withReplayedBody } from "../../src/transport/first-message.ts";
-import { encodeFrame } from "../../src/transport/grpc-frames.ts";
+import { encodeFrame } from "../../src/core/grpc-frames.ts";
 
 /** A call whose body the test writes; only what readFirstMessage and withReplayedBody use is real. */
 function callWithBody(metadata: Record<string, string> = {}) {

@@ -9,7 +9,7 @@ import {
   formatGrpcTimeout,
   frameSizeWatcher,
   parseGrpcTimeout,
-} from "../../src/transport/grpc-frames.ts";
+} from "../../src/core/grpc-frames.ts";
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 

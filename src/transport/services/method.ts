@@ -7,7 +7,7 @@ import { type SnetError, toSnetError } from "../../core/errors.ts";
 import { compressedRequest, expectedOneMessage, undecodableRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
-import { decodeFrames, encodeFrame } from "../grpc-frames.ts";
+import { decodeFrames, encodeFrame } from "../../core/grpc-frames.ts";
 import type { Metadata } from "../metadata.ts";
 import { statusTrailers } from "../status.ts";
 

@@ -9,7 +9,7 @@ import http2 from "node:http2";
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import type { SnetError } from "../../core/errors.ts";
 import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
-import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
+import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../../core/grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
 import { CAUSE, cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "../../core/messages/upstreams.ts";
 import { causeText, type UnaryUpstream } from "./unary.ts";

@@ -13,7 +13,7 @@ import {
   providerStatus,
   providerUnreachable,
 } from "../../core/messages/training.ts";
-import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../grpc-frames.ts";
+import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../../core/grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
 import { CODE_NAMES } from "./dynamic-price.ts";
 import { causeText } from "./unary.ts";

@@ -9,6 +9,7 @@ export const FRAME_HEADER = 5;
 /** gRPC-Web: the final frame carrying trailers has this flag bit set. */
 export const TRAILER_FLAG = 0x80;
 
+/** One gRPC message on the wire: the flag byte (0, or TRAILER_FLAG for gRPC-Web trailers), length, payload. */
 export function encodeFrame(payload: Uint8Array, flag = 0): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER + payload.length);
   out[0] = flag;
@@ -32,6 +33,32 @@ export function decodeFrames(body: Uint8Array): { flag: number; payload: Uint8Ar
     offset = start + length;
   }
   return frames;
+}
+
+/**
+ * Collects a stream's chunks and hands out each complete message as soon as its last byte arrives, for
+ * clients that decode every message (a bidi stream's answers arrive in arbitrary chunks).
+ */
+export function frameReader(onMessage: (payload: Uint8Array, flag: number) => void): (chunk: Uint8Array) => void {
+  let pending: Uint8Array = new Uint8Array(0);
+  return (chunk) => {
+    let buf = chunk;
+    if (pending.length > 0) {
+      buf = new Uint8Array(pending.length + chunk.length);
+      buf.set(pending);
+      buf.set(chunk, pending.length);
+    }
+    let offset = 0;
+    while (buf.length - offset >= FRAME_HEADER) {
+      const length = new DataView(buf.buffer, buf.byteOffset + offset + 1, 4).getUint32(0);
+      const end = offset + FRAME_HEADER + length;
+      if (end > buf.length) break;
+      onMessage(buf.subarray(offset + FRAME_HEADER, end), buf[offset] as number);
+      offset = end;
+    }
+    // Copy the incomplete rest: the caller may reuse the chunk's memory.
+    pending = offset === buf.length ? new Uint8Array(0) : buf.slice(offset);
+  };
 }
 
 /**
@@ -82,6 +109,7 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
+/** The text of a percent-encoded grpc-message; a malformed escape leaves the text as it came. */
 export function decodeGrpcMessage(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -100,6 +128,7 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return n * (unitMs[m[2] as string] as number);
 }
 
+/** A `grpc-timeout` value for `ms` milliseconds, in the unit that keeps it within gRPC's 8 digits. */
 export function formatGrpcTimeout(ms: number): string {
   return ms >= 100_000_000 ? `${Math.ceil(ms / 1000)}S` : `${Math.max(1, Math.ceil(ms))}m`;
 }

@@ -1,0 +1,257 @@
+/**
+ * A minimal etcd v3 gRPC client over node:http2: unary calls with one absolute deadline and fail-over,
+ * and bidirectional streams (watch, lease keep-alive). Messages are protobuf-es types generated from
+ * proto/etcd/.
+ *
+ * Fail-over: a request goes to the current endpoint. When no session to it can be established the request
+ * provably never left, so it moves to the next endpoint, commit or not. A request written to a connected
+ * session that then fails has an unknown outcome: a read may be asked again (of the next endpoint when the
+ * member looks unwell) until its deadline, a commit never (etcd-errors.ts says which failure is which).
+ * Sessions are per member (etcd-connection.ts); there is no background reconnection.
+ */
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import { type DescMessage, type DescMethod, type MessageShape, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { encodeFrame, decodeGrpcMessage, formatGrpcTimeout, frameReader } from "../core/grpc-frames.ts";
+import { type KeepaliveOptions, type MemberConnection, type TlsMaterial, memberConnection } from "./etcd-connection.ts";
+import { EtcdRequestError, HTTP2_REFUSED_STREAM, errnoOf, memberUnwell, neverSent, readRetriable, statusName } from "./etcd-errors.ts";
+
+/** A method of proto/etcd/rpc.proto, e.g. `KV.method.range`. */
+export type Rpc<I extends DescMessage, O extends DescMessage> = DescMethod & { input: I; output: O };
+
+export interface EtcdClientOptions {
+  endpoints: readonly string[];
+  tls?: TlsMaterial;
+  /** Upper bound on establishing one session. */
+  connectionTimeoutMs: number;
+  keepalive?: KeepaliveOptions;
+}
+
+export interface CallOptions {
+  /** Absolute deadline (ms since the epoch) for the request, retries included. */
+  deadline: number;
+  /**
+   * True when asking twice is harmless (reads; lease grants, whose extra lease expires unused), so a request
+   * may be asked again after a failure mid-flight; false sends it again only when it provably never left.
+   */
+  resend: boolean;
+}
+
+/** The sending half of a bidirectional stream. */
+export interface BidiStream<I extends DescMessage> {
+  readonly endpoint: string;
+  send(message: MessageShape<I>): void;
+  /** Ends the stream from our side; `end` of the handlers is then called with no error. */
+  close(): void;
+}
+
+export interface StreamHandlers<O extends DescMessage> {
+  message(message: MessageShape<O>): void;
+  /** The stream is over: `err` is undefined when we closed it, else what broke it. */
+  end(err: EtcdRequestError | undefined): void;
+}
+
+export interface EtcdClient {
+  /** The endpoints, quoted and joined, for error messages. */
+  readonly where: string;
+  unary<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, request: MessageShape<I>, opts: CallOptions): Promise<MessageShape<O>>;
+  /** Opens a stream on the first endpoint that connects, trying each in turn until `deadline`. */
+  stream<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, handlers: StreamHandlers<O>, deadline: number): Promise<BidiStream<I>>;
+  close(): void;
+}
+
+/** Pause between rounds over every endpoint, and between retries of a read. */
+const RETRY_PAUSE_MS = 50;
+/** Rounds over all endpoints for a request whose every attempt failed to connect. */
+const CONNECT_ROUNDS = 2;
+
+const pathOf = (rpc: DescMethod) => `/${rpc.parent.typeName}/${rpc.name}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** A client of the etcd members at `endpoints`; sessions are opened on first use. */
+export function etcdClient(opts: EtcdClientOptions): EtcdClient {
+  const members: MemberConnection[] = opts.endpoints.map((e) => memberConnection(e, opts.tls, opts.keepalive));
+  const where = `"${opts.endpoints.join(",")}"`;
+  let current = 0;
+  let closed = false;
+
+  /** Later requests start at the next endpoint, unless another failure already moved on. */
+  const demote = (index: number) => {
+    if (current === index) current = (index + 1) % members.length;
+  };
+
+  /** A connected session of the member at `index`, bounded by the deadline (and by half of what is left when there are other members to try). */
+  const sessionOf = (index: number, deadline: number): ClientHttp2Session | Promise<ClientHttp2Session> => {
+    const m = members[index]!;
+    const s = m.ready();
+    if (s) return s;
+    const left = deadline - Date.now();
+    const bound = Math.min(opts.connectionTimeoutMs, members.length > 1 ? Math.max(left / 2, 1) : left);
+    if (left <= 0) return Promise.reject(new EtcdRequestError(`no time left to connect to "${m.endpoint}"`, { endpoint: m.endpoint, sent: false, timedOut: true }));
+    return m.connect(bound);
+  };
+
+  async function unary<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, request: MessageShape<I>, call: CallOptions): Promise<MessageShape<O>> {
+    const frame = encodeFrame(toBinary(rpc.input, request));
+    const path = pathOf(rpc);
+    let refusals = 0;
+    for (;;) {
+      if (closed) throw new EtcdRequestError("the etcd client is closed", { endpoint: where, sent: false });
+      const index = current;
+      try {
+        const s = sessionOf(index, call.deadline);
+        const session = s instanceof Promise ? await s : s;
+        const payload = await once(members[index]!, session, path, frame, call.deadline);
+        return fromBinary(rpc.output, payload);
+      } catch (err) {
+        if (memberUnwell(err)) demote(index);
+        const left = call.deadline - Date.now();
+        if (neverSent(err) && !(err as EtcdRequestError).timedOut) {
+          if (++refusals >= members.length * CONNECT_ROUNDS || left <= RETRY_PAUSE_MS) throw err;
+          if (refusals % members.length === 0) await sleep(RETRY_PAUSE_MS);
+          continue;
+        }
+        if (!call.resend || !readRetriable(err) || left <= RETRY_PAUSE_MS) throw err;
+        await sleep(RETRY_PAUSE_MS);
+      }
+    }
+  }
+
+  async function stream<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, handlers: StreamHandlers<O>, deadline: number): Promise<BidiStream<I>> {
+    let last: unknown;
+    for (let attempt = 0; attempt < members.length * CONNECT_ROUNDS && Date.now() < deadline && !closed; attempt++) {
+      const index = current;
+      const member = members[index]!;
+      try {
+        const s = sessionOf(index, deadline);
+        const session = s instanceof Promise ? await s : s;
+        // etcd's "hasleader" metadata: a member cut off from the leader ends the stream instead of serving it stale.
+        const h2 = member.request(session, { ":method": "POST", ":path": pathOf(rpc), "content-type": "application/grpc", te: "trailers", hasleader: "true" });
+        return bidi(member, h2, rpc, handlers, () => demote(index));
+      } catch (err) {
+        last = err instanceof EtcdRequestError ? err : new EtcdRequestError(`cannot open a stream to "${member.endpoint}": ${(err as Error).message}`, { endpoint: member.endpoint, sent: false }, { cause: err });
+        demote(index);
+        if ((attempt + 1) % members.length === 0) await sleep(RETRY_PAUSE_MS);
+      }
+    }
+    throw last ?? new EtcdRequestError(closed ? "the etcd client is closed" : `no etcd member of ${where} accepted a stream in time`, { endpoint: where, sent: false, timedOut: !closed });
+  }
+
+  return {
+    where,
+    unary,
+    stream,
+    close() {
+      closed = true;
+      for (const m of members) m.close();
+    },
+  };
+}
+
+/** The gRPC status of a response's headers or trailers, if they carry one. */
+function statusOf(h: IncomingHttpHeaders): { status: number; message: string } | undefined {
+  const raw = h["grpc-status"];
+  if (raw === undefined) return undefined;
+  const message = h["grpc-message"];
+  return { status: Number(raw), message: typeof message === "string" ? decodeGrpcMessage(message) : "" };
+}
+
+/** What a stream that ended without status 0 says about the request. */
+function failureOf(endpoint: string, answer: { status: number; message: string } | undefined, h2: ClientHttp2Stream, streamError: unknown, timedOut: boolean): EtcdRequestError {
+  if (answer) {
+    return new EtcdRequestError(`"${endpoint}" answered ${statusName(answer.status)}: ${answer.message || "(no message)"}`, { endpoint, sent: true, status: answer.status, ...(timedOut ? { timedOut } : {}) });
+  }
+  const rstCode = h2.rstCode;
+  const errno = errnoOf(streamError);
+  const refused = rstCode === HTTP2_REFUSED_STREAM;
+  const why = timedOut ? "no answer before the deadline" : refused ? "the stream was refused" : streamError instanceof Error ? streamError.message : `the stream ended with code ${rstCode ?? "none"}`;
+  return new EtcdRequestError(
+    `"${endpoint}" gave no answer: ${why}`,
+    { endpoint, sent: !refused, ...(errno ? { errno } : {}), ...(rstCode ? { rstCode } : {}), ...(timedOut ? { timedOut } : {}) },
+    streamError === undefined ? {} : { cause: streamError },
+  );
+}
+
+/** One unary request on a connected session: the single response message, or an EtcdRequestError. */
+function once(member: MemberConnection, session: ClientHttp2Session, path: string, frame: Uint8Array, deadline: number): Promise<Uint8Array> {
+  const endpoint = member.endpoint;
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const left = deadline - Date.now();
+    if (left <= 0) return reject(new EtcdRequestError("no time left to send the request", { endpoint, sent: false, timedOut: true }));
+    let h2: ClientHttp2Stream;
+    try {
+      h2 = member.request(session, { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", "grpc-timeout": formatGrpcTimeout(left) });
+    } catch (err) {
+      // The session refused to open a stream (closing, GOAWAY): nothing was written.
+      return reject(new EtcdRequestError(`cannot open a stream to "${endpoint}": ${(err as Error).message}`, { endpoint, sent: false }, { cause: err }));
+    }
+    let answer: { status: number; message: string } | undefined;
+    let streamError: unknown;
+    let timedOut = false;
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      timedOut = true;
+      h2.close(http2.constants.NGHTTP2_CANCEL);
+    }, left);
+    h2.on("response", (h) => (answer = statusOf(h) ?? answer));
+    h2.on("trailers", (t) => (answer = statusOf(t) ?? answer));
+    h2.on("data", (c: Buffer) => chunks.push(c));
+    h2.on("error", (err) => (streamError = err));
+    h2.on("close", () => {
+      clearTimeout(timer);
+      if (!timedOut && Date.now() >= deadline) timedOut = true;
+      if (answer?.status === 0 && !timedOut) {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        if (body.length >= 5 && body.readUInt32BE(1) === body.length - 5) return resolve(body.subarray(5));
+        return reject(new EtcdRequestError(`"${endpoint}" answered OK without exactly one message`, { endpoint, sent: true, status: 13 }));
+      }
+      reject(failureOf(endpoint, answer?.status === 0 ? undefined : answer, h2, streamError, timedOut));
+    });
+    h2.end(frame);
+  });
+}
+
+/** Wraps an open HTTP/2 stream as a gRPC bidirectional stream of `rpc`. */
+function bidi<I extends DescMessage, O extends DescMessage>(
+  member: MemberConnection,
+  h2: ClientHttp2Stream,
+  rpc: Rpc<I, O>,
+  handlers: StreamHandlers<O>,
+  unwell: () => void,
+): BidiStream<I> {
+  let answer: { status: number; message: string } | undefined;
+  let streamError: unknown;
+  let closedByUs = false;
+  const read = frameReader((payload) => {
+    if (closedByUs) return;
+    let message: MessageShape<O>;
+    try {
+      message = fromBinary(rpc.output, payload);
+    } catch (err) {
+      streamError = err;
+      h2.close(http2.constants.NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
+    handlers.message(message);
+  });
+  h2.on("response", (h) => (answer = statusOf(h) ?? answer));
+  h2.on("trailers", (t) => (answer = statusOf(t) ?? answer));
+  h2.on("data", read);
+  h2.on("error", (err) => (streamError = err));
+  h2.on("close", () => {
+    if (closedByUs) return handlers.end(undefined);
+    const failure = failureOf(member.endpoint, answer?.status === 0 ? undefined : answer, h2, streamError, false);
+    if (memberUnwell(failure)) unwell();
+    handlers.end(failure);
+  });
+  return {
+    endpoint: member.endpoint,
+    send(message) {
+      if (!h2.destroyed && !h2.writableEnded) h2.write(encodeFrame(toBinary(rpc.input, message)));
+    },
+    close() {
+      if (closedByUs) return;
+      closedByUs = true;
+      h2.close(http2.constants.NGHTTP2_CANCEL);
+    },
+  };
+}
