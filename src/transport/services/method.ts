@@ -4,7 +4,7 @@
  */
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { toSnetError } from "../../core/errors.ts";
-import { compressedRequest, expectedOneMessage } from "../../core/messages/requests.ts";
+import { compressedRequest, expectedOneMessage, malformedRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
 import { decodeFrames, encodeFrame } from "../grpc-frames.ts";
@@ -22,6 +22,21 @@ export interface DaemonMethod {
   serve(call: ServerCall, maxMessageBytes: number): Promise<void>;
 }
 
+/** Decoder failures (truncated frames, bad wire types) are the client's fault: INVALID_ARGUMENT, never INTERNAL. */
+function decoded<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw malformedRequest(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The one request message of a daemon call, decoded with the method's schema. */
+async function readMessage<I extends DescMessage>(input: I, call: ServerCall, maxMessageBytes: number): Promise<MessageShape<I>> {
+  const payload = await readRequest(call, maxMessageBytes);
+  return decoded(() => fromBinary(input, payload));
+}
+
 async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -30,7 +45,7 @@ async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<U
     if (size > maxMessageBytes + 5) throw clientMessageTooLarge(size, maxMessageBytes);
     chunks.push(chunk);
   }
-  const frames = decodeFrames(Buffer.concat(chunks));
+  const frames = decoded(() => decodeFrames(Buffer.concat(chunks)));
   if (frames.length !== 1) throw expectedOneMessage(frames.length);
   if ((frames[0]!.flag & 1) !== 0) throw compressedRequest();
   return frames[0]!.payload;
@@ -53,7 +68,7 @@ export function unary<I extends DescMessage, O extends DescMessage>(
     path,
     async serve(call, maxMessageBytes) {
       try {
-        const request = fromBinary(input, await readRequest(call, maxMessageBytes));
+        const request = await readMessage(input, call, maxMessageBytes);
         const reply = await handle(request, contextOf(call));
         call.sendHeaders({ "content-type": "application/grpc" });
         call.write(encodeFrame(toBinary(output, create(output, reply))));
@@ -76,7 +91,7 @@ export function serverStream<I extends DescMessage, O extends DescMessage>(
     path,
     async serve(call, maxMessageBytes) {
       try {
-        const request = fromBinary(input, await readRequest(call, maxMessageBytes));
+        const request = await readMessage(input, call, maxMessageBytes);
         call.sendHeaders({ "content-type": "application/grpc" });
         await handle(request, contextOf(call), (reply) => call.write(encodeFrame(toBinary(output, create(output, reply)))));
         call.finish({ "grpc-status": "0" });
