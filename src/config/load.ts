@@ -27,7 +27,8 @@ export interface LoadConfigOptions {
   /** Keys (dotted paths, `-` or `_`, any case) set on the command line; `undefined` values are skipped. */
   flags?: Record<string, unknown>;
   cwd: string;
-  readFile?: (path: string) => string;
+  /** Text, or bytes that must be UTF-8 (the default reads bytes, so a non-UTF-8 file is refused, not mangled). */
+  readFile?: (path: string) => string | Uint8Array;
 }
 
 export interface LoadedConfig {
@@ -42,7 +43,7 @@ export interface LoadedConfig {
  * // throws ConfigError listing every problem; print err.format() and exit 2
  */
 export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
-  const read = opts.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  const read = opts.readFile ?? ((path: string) => readFileSync(path));
   const file = readConfigFile(opts.file, opts.cwd, read);
   const layers = [file.layer, envLayer(opts.env), flagLayer(opts.flags ?? {})];
 
