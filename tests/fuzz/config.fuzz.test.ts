@@ -26,6 +26,8 @@ function load(name: string, content: string | Uint8Array): ConfigError | undefin
   }
 }
 
+/** JSON with bigints as exact integer literals (JSON.rawJSON is in Bun, not yet in TypeScript's lib). */
+const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 const KEYS = KEY_SPECS.map((k) => k.path);
 const value = fc.oneof(
   nastyString(),
@@ -44,7 +46,7 @@ const document = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ ma
   }
   return doc;
 });
-const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? JSON.rawJSON(x.toString()) : x));
+const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? rawJson(x.toString()) : x));
 
 /** `levels` levels of aliases, each expanding the one below `fanout` times: fanout^levels nodes. */
 const aliasBomb = (levels: number, fanout: number) => {

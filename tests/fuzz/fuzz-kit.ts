@@ -10,7 +10,7 @@
  */
 import { expect } from "bun:test";
 import fc from "fast-check";
-import { SnetError } from "../../src/core/errors.ts";
+import { type Code, SnetError } from "../../src/core/errors.ts";
 
 /** One seed per test process, so one environment variable replays a whole file. */
 export const FUZZ_SEED = process.env.SNETD_FUZZ_SEED ? Number(process.env.SNETD_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -37,7 +37,7 @@ export async function check<T>(property: fc.IProperty<T> | fc.IAsyncProperty<T>,
  * Runs `f`; returns its value, or undefined when it threw a SnetError with `code` (and `reason`, for
  * MetadataError). Any other throw (a TypeError, a RangeError, a SnetError of another code) fails.
  */
-export async function refusedWith<T>(code: number, f: () => T | Promise<T>, reason?: string): Promise<T | undefined> {
+export async function refusedWith<T>(code: Code, f: () => T | Promise<T>, reason?: string): Promise<T | undefined> {
   try {
     return await f();
   } catch (err) {

@@ -16,6 +16,8 @@ import { orgMetadata, serviceMetadata } from "../metadata/fixtures.ts";
 import { check, nastyBytes, nastyString, refusedWith } from "./fuzz-kit.ts";
 
 /** A JSON value where a document field is expected: anything JSON can hold, nested a little. */
+/** JSON with bigints as exact integer literals (JSON.rawJSON is in Bun, not yet in TypeScript's lib). */
+const rawJson = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 const jsonValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.bigInt({ min: -(2n ** 300n), max: 2n ** 300n }),
@@ -29,12 +31,12 @@ function mutate(doc: unknown, path: number[], value: unknown): unknown {
   const keys = Object.keys(doc);
   if (keys.length === 0) return value;
   const key = keys[(path[0] as number) % keys.length] as string;
-  const copy: Record<string, unknown> = Array.isArray(doc) ? [...doc] : { ...doc };
+  const copy = (Array.isArray(doc) ? [...doc] : { ...doc }) as Record<string, unknown>;
   copy[key] = mutate((doc as Record<string, unknown>)[key], path.slice(1), value);
   return copy;
 }
 
-const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? JSON.rawJSON(x.toString()) : x));
+const stringify = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? rawJson(x.toString()) : x));
 const FAILED_PRECONDITION = Code.FAILED_PRECONDITION;
 
 describe("metadata documents", () => {
