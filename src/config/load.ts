@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { envLayer, flagLayer } from "./env.ts";
 import { readConfigFile } from "./file.ts";
+import { looseSecretsWarning, secretKeysSet } from "./file-permissions.ts";
 import { isRecord, unusedKeyWarnings } from "./flatten.ts";
 import { ConfigError, type ConfigProblem } from "./problems.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
@@ -50,6 +51,10 @@ export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
   const merged = new Map<string, unknown>();
   for (const layer of layers) for (const [path, value] of layer.values) merged.set(path, value);
   const warnings = layers.flatMap((l) => l.warnings);
+  if (file.path !== undefined) {
+    const loose = looseSecretsWarning(file.path, secretKeysSet(file.layer.values));
+    if (loose !== undefined) warnings.push(loose);
+  }
   const problems = layers.flatMap((l) => l.problems);
   warnings.push(...unusedKeyWarnings(merged));
 

@@ -93,7 +93,8 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   const tls = typeof config.ssl_cert === "string" && config.ssl_cert !== "";
   const url = `${tls ? "https" : "http"}://${endpoint}`;
   const configFile = join(dir, "snetd.config.json");
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  // 0600, as an operator should keep a file with keys in it (snetd warns otherwise).
+  writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
   const cmd = [...(opts.command ?? snetdCommand(opts.binary)), "serve", "-c", configFile];
   const proc = Bun.spawn({ cmd, cwd: opts.cwd ?? dir, env: childEnv(opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
