@@ -5,9 +5,12 @@
 import { statSync } from "node:fs";
 import { KEYS_BY_PATH } from "./schema.ts";
 
+/** Whether a value sets something: not absent, empty text, an empty list or an empty section (init-config writes those). */
+const isSet = (v: unknown) => v !== undefined && v !== null && v !== "" && !(typeof v === "object" && Object.keys(v).length === 0);
+
 /** The secret keys among `values` (dotted paths) that are actually set. */
 export function secretKeysSet(values: ReadonlyMap<string, unknown>): string[] {
-  return [...values].filter(([path, v]) => KEYS_BY_PATH.get(path)?.meta.secret && v !== undefined && v !== null && v !== "").map(([path]) => path);
+  return [...values].filter(([path, v]) => KEYS_BY_PATH.get(path)?.meta.secret && isSet(v)).map(([path]) => path);
 }
 
 /**
