@@ -153,7 +153,7 @@ beforeAll(async () => {
     // Keys in EIP-55 case: the quota is found by address, whatever its spelling.
     free_calls_per_address: { [VIP.address]: 5, [UNLIMITED.address]: -1 },
   });
-  writeFileSync(join(root, "snetd.config.json"), JSON.stringify(config));
+  writeFileSync(join(root, "snetd.config.json"), JSON.stringify(config), { mode: 0o600 });
   daemon = await startDaemon({ config, binary: true });
   clients = clientsFor(daemon.endpoint);
 }, 120_000);
