@@ -40,6 +40,8 @@ export interface StartDaemonOptions {
   expectExit?: boolean;
   /** Run this instead of snetd (the kit's own tests, a reference daemon); `serve -c <file>` is appended. */
   command?: string[];
+  /** Called with every line of stdout and stderr (the kit itself keeps only the last 200). */
+  onLine?: (line: string) => void;
 }
 
 export interface DaemonProcess {
@@ -101,6 +103,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   live.add(proc);
   const lines: string[] = [];
   const keep = (line: string) => {
+    opts.onLine?.(line);
     lines.push(line);
     if (lines.length > KEEP_LINES) lines.shift();
   };
