@@ -51,6 +51,13 @@ describe("metadata documents", () => {
     );
   });
 
+  test("regression: a section where a number belongs is an invalid document, not 'JSON.stringify cannot serialize BigInt'", async () => {
+    const text = stringify(orgMetadata()).replace('"payment_expiration_threshold":100', '"payment_expiration_threshold":{"":0}');
+    expect(text).toContain('"payment_expiration_threshold":{"":0}');
+    await refusedWith(FAILED_PRECONDITION, () => parseOrgMetadata(text), "invalid-document");
+    expect(() => parseOrgMetadata(text)).toThrow('groups[0].payment.payment_expiration_threshold: expected a non-negative integer, got {"":0}');
+  });
+
   test("bytes that are not a JSON document (not UTF-8, truncated, deeply nested) are an invalid document", async () => {
     const text = fc.oneof(
       nastyBytes(),
