@@ -42,7 +42,7 @@ export function readConfigFile(
     layer.problems.push({
       path: shown,
       given: undefined,
-      reason: `bad ${syntax} at line ${parsed.line}, column ${parsed.column}: ${parsed.message}`,
+      reason: `bad ${syntax} at line ${parsed.line}, column ${parsed.column}: ${printable(parsed.message)}`,
       expected: format === ".json" ? "a JSON object of config keys" : "a YAML mapping of config keys",
     });
     return { layer, path };
@@ -64,6 +64,9 @@ export function readConfigFile(
   if (seen.has(server) && !layer.values.has(`${server}.enabled`)) layer.values.set(`${server}.enabled`, true);
   return { layer, path };
 }
+
+/** The parser quotes the offending character raw; a carriage return or NUL would garble the one-line problem. */
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 
 type Parsed = { ok: true; value: unknown } | { ok: false; line: number; column: number; message: string };
 

@@ -101,6 +101,8 @@ describe("configuration files", () => {
     expect(load("c.json", `{"log":${"[".repeat(200_000)}${"]".repeat(200_000)}}`)?.format()).toContain("deeply nested");
     expect(load("c.json", "[".repeat(200_000))?.format()).toContain("nests too deeply");
     expect(load("c.json", `{"log":{"level":[1,${"[".repeat(200_000)}${"]".repeat(200_000)}]}}`)?.format()).toContain("deeply nested list");
+    // The parsers quote an offending character raw; the problem line shows it escaped.
+    expect(load("c.yml", Uint8Array.of(62, 13))?.format()).toBe("c.yml: bad YAML at line 1, column 2: Not a YAML token: \\r, expected a YAML mapping of config keys");
     expect(load("c.json", Buffer.from('{"log":{"level":"\xff"}}', "latin1"))?.format()).toBe("config file: \"c.json\" is not UTF-8 text, expected a UTF-8 text file");
     // Huge numbers are named as given, not as null or "not an integer".
     expect(load("c.json", '{"daemon_endpoint": 1e999}')?.format()).toStartWith("daemon_endpoint: Infinity is not host:port");
