@@ -104,6 +104,7 @@ describe("configuration files", () => {
     // The parsers quote an offending character raw; the problem line shows it escaped.
     expect(load("c.yml", Uint8Array.of(62, 13))?.format()).toBe("c.yml: bad YAML at line 1, column 2: Not a YAML token: \\r, expected a YAML mapping of config keys");
     expect(load("c.json", Buffer.from('{"log":{"level":"\xff"}}', "latin1"))?.format()).toBe("config file: \"c.json\" is not UTF-8 text, expected a UTF-8 text file");
+    expect(load("c.json", '{"blockchain_enabled":"\u2028"}')?.format()).toBe('blockchain_enabled: "\\u2028" is not a boolean, expected true or false');
     // Huge numbers are named as given, not as null or "not an integer".
     expect(load("c.json", '{"daemon_endpoint": 1e999}')?.format()).toStartWith("daemon_endpoint: Infinity is not host:port");
     expect(load("c.yaml", "block_cache_ms: 123456789012345678901234567890123\n")?.format()).toContain("123456789012345678901234567890123 is out of range");
