@@ -12,7 +12,7 @@ export const DEFAULT_CONFIG_FILE = "snetd.config.json";
 export function readConfigFile(
   given: string | undefined,
   cwd: string,
-  read: (path: string) => string,
+  read: (path: string) => string | Uint8Array,
 ): { layer: Layer; path?: string } {
   const layer = newLayer();
   const shown = given ?? DEFAULT_CONFIG_FILE;
@@ -27,20 +27,22 @@ export function readConfigFile(
   }
   let text: string;
   try {
-    text = read(path).replace(/^\uFEFF/, "");
+    const content = read(path);
+    text = (typeof content === "string" ? content : new TextDecoder("utf-8", { fatal: true }).decode(content)).replace(/^\uFEFF/, "");
   } catch (err) {
+    if (err instanceof TypeError) return fileProblem("is not UTF-8 text", "a UTF-8 text file");
     const code = (err as { code?: unknown }).code;
     if (code === "ENOENT" && given === undefined) return { layer }; // no default file: defaults + env only
     if (code === "ENOENT") return fileProblem("does not exist", `an existing file (looked for ${path})`);
     return fileProblem(`cannot be read (${typeof code === "string" ? code : String(err)})`, "a readable file");
   }
-  const parsed = format === ".json" ? parseJson(text) : parseYaml(text);
+  const parsed = withinLimits(() => (format === ".json" ? parseJson(text) : parseYaml(text)));
   if (!parsed.ok) {
     const syntax = format === ".json" ? "JSON" : "YAML";
     layer.problems.push({
       path: shown,
       given: undefined,
-      reason: `bad ${syntax} at line ${parsed.line}, column ${parsed.column}: ${parsed.message}`,
+      reason: `bad ${syntax} at line ${parsed.line}, column ${parsed.column}: ${printable(parsed.message)}`,
       expected: format === ".json" ? "a JSON object of config keys" : "a YAML mapping of config keys",
     });
     return { layer, path };
@@ -56,14 +58,30 @@ export function readConfigFile(
     return { layer, path };
   }
   const seen = visit(doc, "", { layer, where: ` in ${shown}`, typedPrefix: "" });
-  // protocol/config.md#etcd-member: the embedded etcd member runs
-  // when its section is present in the file, unless disabled
+  // visit() only descends into known sections, a few levels deep, so the parser's limits are enough.
+  // protocol/config.md#etcd-member: the embedded etcd member runs when its section is present in the file, unless disabled
   const server = "payment_channel_storage_server";
   if (seen.has(server) && !layer.values.has(`${server}.enabled`)) layer.values.set(`${server}.enabled`, true);
   return { layer, path };
 }
 
+/** The parser quotes the offending character raw; a carriage return or NUL would garble the one-line problem. */
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+
 type Parsed = { ok: true; value: unknown } | { ok: false; line: number; column: number; message: string };
+
+/**
+ * A hostile or broken file must end in a config problem (exit 2), not a crash: the yaml library throws when
+ * aliases expand past its budget (an "alias bomb"), and the parsers run out of stack on deep nesting.
+ */
+function withinLimits(parse: () => Parsed): Parsed {
+  try {
+    return parse();
+  } catch (err) {
+    const message = err instanceof RangeError ? "the document nests too deeply" : err instanceof Error ? err.message : String(err);
+    return { ok: false, line: 1, column: 1, message };
+  }
+}
 
 function parseYaml(text: string): Parsed {
   const doc = parseDocument(text, {

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { envLayer, flagLayer } from "./env.ts";
 import { readConfigFile } from "./file.ts";
+import { looseSecretsWarning, secretKeysSet } from "./file-permissions.ts";
 import { isRecord, unusedKeyWarnings } from "./flatten.ts";
 import { ConfigError, type ConfigProblem } from "./problems.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
@@ -27,7 +28,8 @@ export interface LoadConfigOptions {
   /** Keys (dotted paths, `-` or `_`, any case) set on the command line; `undefined` values are skipped. */
   flags?: Record<string, unknown>;
   cwd: string;
-  readFile?: (path: string) => string;
+  /** Text, or bytes that must be UTF-8 (the default reads bytes, so a non-UTF-8 file is refused, not mangled). */
+  readFile?: (path: string) => string | Uint8Array;
 }
 
 export interface LoadedConfig {
@@ -42,13 +44,17 @@ export interface LoadedConfig {
  * // throws ConfigError listing every problem; print err.format() and exit 2
  */
 export function loadConfig(opts: LoadConfigOptions): LoadedConfig {
-  const read = opts.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  const read = opts.readFile ?? ((path: string) => readFileSync(path));
   const file = readConfigFile(opts.file, opts.cwd, read);
   const layers = [file.layer, envLayer(opts.env), flagLayer(opts.flags ?? {})];
 
   const merged = new Map<string, unknown>();
   for (const layer of layers) for (const [path, value] of layer.values) merged.set(path, value);
   const warnings = layers.flatMap((l) => l.warnings);
+  if (file.path !== undefined) {
+    const loose = looseSecretsWarning(file.path, secretKeysSet(file.layer.values));
+    if (loose !== undefined) warnings.push(loose);
+  }
   const problems = layers.flatMap((l) => l.problems);
   warnings.push(...unusedKeyWarnings(merged));
 

@@ -42,11 +42,34 @@ function formatProblems(problems: readonly ConfigProblem[]): string {
 
 export function show(value: unknown): string {
   if (value === HIDDEN) return "the value (hidden)";
-  if (typeof value === "bigint") return value.toString();
+  // JSON.stringify would print Infinity and NaN (a `1e999` in the file) as null.
+  if (typeof value === "bigint" || (typeof value === "number" && !Number.isFinite(value))) return String(value);
+  if (nestedDeeperThan(value, 32)) return Array.isArray(value) ? "a deeply nested list" : "a deeply nested section";
   try {
     const text = JSON.stringify(value, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x)) ?? String(value);
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+    // JSON.stringify leaves DEL, C1 controls and the Unicode line separators raw: each problem is one line.
+    const escaped = text.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    return escaped.length > 120 ? `${escaped.slice(0, 117)}...` : escaped;
   } catch {
-    return String(value);
+    // Deep nesting below a shallow first child, or a cycle: String() would recurse just as deep.
+    return Array.isArray(value) ? "a deeply nested list" : "a deeply nested section";
   }
+}
+
+/**
+ * Whether `value` nests lists or sections more than `limit` deep, looking at no more than 10 000 values:
+ * JSON.stringify of a 200 000-deep list runs out of stack (and String() too), after seconds.
+ */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let budget = 10_000; budget > 0 && stack.length > 0; budget--) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (stack.length >= 10_000) break;
+      stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }

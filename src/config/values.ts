@@ -49,6 +49,8 @@ export const asBool: Check<boolean> = (value) =>
   typeof value === "boolean" ? ok(value) : bad("is not a boolean", "true or false");
 
 export const asInt = (min: number, max: number): Check<number> => (value) => {
+  // YAML reads integers beyond 2^53 as bigints: a number, only far out of range.
+  if (typeof value === "bigint") return bad("is out of range", `an integer from ${min} to ${max}`);
   const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isInteger(n)) {
     return bad("is not an integer", `an integer from ${min} to ${max}`);

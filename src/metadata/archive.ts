@@ -67,7 +67,8 @@ export async function extractProtos(archive: Uint8Array, limits: ExtractLimits =
 }
 
 function checkName(name: string): void {
-  if (name.startsWith("/") || /^[A-Za-z]:[\\/]/.test(name)) throw fail(`entry "${name}" has an absolute path`);
+  // nanotar turns "\\" into "/", so "\\etc\\x.proto" is as absolute as "/etc/x.proto".
+  if (/^[\\/]/.test(name) || /^[A-Za-z]:[\\/]/.test(name)) throw fail(`entry "${name}" has an absolute path`);
   if (name.split(/[\\/]/).includes("..")) throw fail(`entry "${name}" climbs out of the archive with ".."`);
 }
 

@@ -171,6 +171,13 @@ export async function verifyContentWithBlocks(
 
 /** Depth bound for DAG walks; a 2^64-byte file in 256 KiB chunks with 174 links per node is depth 7. */
 const MAX_DAG_DEPTH = 32;
+/**
+ * Block bound for DAG walks (each block is one request to the IPFS node): a 1 MiB document in 256-byte
+ * chunks, a 16 MiB archive in 4 KiB chunks; go-ipfs defaults need 64 for 16 MiB. Without it a DAG whose
+ * nodes link to one empty block again and again (fanout^depth visits, no bytes to count) kept the walk
+ * fetching forever.
+ */
+export const MAX_DAG_BLOCKS = 4096;
 
 /**
  * Rebuilds file content from verified blocks: links (field 2) before data (field 1) in dag-pb, the
@@ -185,8 +192,10 @@ export async function assembleDag(cidText: string, fetchBlock: FetchBlock, maxBy
     if (total > maxBytes) throw new Error(`DAG holds more than ${maxBytes} bytes`);
     parts.push(data);
   };
+  let visited = 0;
   const visit = async (cid: CID, depth: number): Promise<void> => {
     if (depth > MAX_DAG_DEPTH) throw new Error(`DAG deeper than ${MAX_DAG_DEPTH} levels`);
+    if (++visited > MAX_DAG_BLOCKS) throw new Error(`DAG has more than ${MAX_DAG_BLOCKS} blocks`);
     const text = cid.toString();
     sha256Cid(text);
     const block = await fetchBlock(text);

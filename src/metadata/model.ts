@@ -38,7 +38,9 @@ export function parseJsonLossless(text: string): unknown {
 // ---------------------------------------------------------------------------------------------------
 // Field schemas
 
-const describe = (v: unknown) => (typeof v === "bigint" ? v.toString() : JSON.stringify(v) ?? String(v));
+/** A value for a message; documents are read with every integer as a bigint, nested ones included. */
+const shownNumber = (x: unknown) => (typeof x !== "bigint" ? x : Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
+const describe = (v: unknown) => (typeof v === "bigint" ? v.toString() : (JSON.stringify(v, (_k, x: unknown) => shownNumber(x)) ?? String(v)));
 
 /** Non-negative integer as bigint; also accepts a decimal string, as some tools write big numbers so. */
 const uint = z.unknown().transform((v, ctx): bigint => {

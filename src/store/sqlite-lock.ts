@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { StoreUnavailableError } from "./contract.ts";
+import { FILE_MODE } from "./private-files.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -22,7 +23,7 @@ export function lockStoreFile(dbPath: string): () => void {
   const lockPath = `${dbPath}.lock`;
   const mine = String(process.pid);
   try {
-    const fd = openSync(lockPath, "wx");
+    const fd = openSync(lockPath, "wx", FILE_MODE);
     writeSync(fd, mine);
     closeSync(fd);
   } catch (err) {
@@ -35,7 +36,7 @@ export function lockStoreFile(dbPath: string): () => void {
         `the store "${dbPath}" is in use by another process (pid ${holder}); one snetd writes a data_dir — stop the other one, use another data_dir, or etcd for several replicas (if no snetd runs, delete "${lockPath}")`,
       );
     }
-    writeFileSync(lockPath, mine);
+    writeFileSync(lockPath, mine, { mode: FILE_MODE });
   }
   return () => {
     try {

@@ -8,10 +8,9 @@
  * reads run here on their own connection (WAL lets readers see every committed batch).
  * Leases die with the process: keys attached to a lease are removed when the store is opened again.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type CommitResult, type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
+import { ensurePrivateFile } from "./private-files.ts";
 import { lockStoreFile } from "./sqlite-lock.ts";
 import { SCHEMA, type SqliteWriter, openWriter, openWriterOn } from "./sqlite-writer.ts";
 
@@ -109,7 +108,7 @@ function workerWriter(path: string): Writer {
 /** The embedded store: SQLite in WAL mode, commits grouped on a writer thread. */
 export function sqliteStore(options: SqliteStoreOptions): Store {
   const memory = options.path === ":memory:";
-  if (!memory && !options.readOnly) mkdirSync(dirname(options.path), { recursive: true });
+  if (!memory && !options.readOnly) ensurePrivateFile(options.path);
   // One writer per file (sqlite-lock.ts); readers (`snetd list`) need no lock.
   const unlock = memory || options.readOnly ? () => {} : lockStoreFile(options.path);
   let db: DatabaseSync;

@@ -12,7 +12,8 @@ export function tempDir(): string {
 }
 
 export function write(dir: string, name: string, text: string): string {
-  writeFileSync(join(dir, name), text);
+  // 0600 as an operator keeps a file with keys in it; tests of the permission warning chmod on their own.
+  writeFileSync(join(dir, name), text, { mode: 0o600 });
   return name;
 }
 

@@ -54,7 +54,7 @@ async function setup(name: string, extra: Record<string, unknown>): Promise<Setu
   const endpoint = `127.0.0.1:${await freePort()}`;
   const config = world.daemonConfig({ daemon_endpoint: endpoint, data_dir: join(tmp, `${name}-data`), block_cache_ms: 0, ...extra });
   const configFile = join(tmp, `${name}.config.json`);
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
   const s: Setup = {
     daemon: undefined,
     configFile,

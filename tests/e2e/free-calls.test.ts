@@ -154,7 +154,7 @@ beforeAll(async () => {
     // Keys in EIP-55 case: the quota is found by address, whatever its spelling.
     free_calls_per_address: { [VIP.address]: 5, [UNLIMITED.address]: -1 },
   });
-  writeFileSync(join(root, "snetd.config.json"), JSON.stringify(config));
+  writeFileSync(join(root, "snetd.config.json"), JSON.stringify(config), { mode: 0o600 });
   daemon = await startDaemon({ config, binary: true });
   clients = clientsFor(daemon.endpoint);
 }, 120_000);
@@ -417,7 +417,7 @@ describe("malformed daemon requests", () => {
         ),
       );
       expect(status.code).toBe(grpc.status.INVALID_ARGUMENT);
-      expect(status.details).toStartWith("cannot decode the request of /escrow.FreeCallStateService/GetFreeCallsAvailable as escrow.FreeCallStateRequest: ");
+      expect(status.details).toStartWith("request message cannot be decoded: /escrow.FreeCallStateService/GetFreeCallsAvailable as escrow.FreeCallStateRequest: ");
       const logged = () => daemon.logs().split("\n").filter((l) => l.includes("call refused") && l.includes("GetFreeCallsAvailable"));
       for (let i = 0; i < 50 && logged().length === 0; i++) await Bun.sleep(20);
       expect(logged().length).toBeGreaterThan(0);

@@ -40,6 +40,8 @@ export interface StartDaemonOptions {
   expectExit?: boolean;
   /** Run this instead of snetd (the kit's own tests, a reference daemon); `serve -c <file>` is appended. */
   command?: string[];
+  /** Called with every line of stdout and stderr (the kit itself keeps only the last 200). */
+  onLine?: (line: string) => void;
 }
 
 export interface DaemonProcess {
@@ -93,13 +95,15 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   const tls = (typeof config.ssl_cert === "string" && config.ssl_cert !== "") || (typeof config.auto_ssl_domain === "string" && config.auto_ssl_domain !== "");
   const url = `${tls ? "https" : "http"}://${endpoint}`;
   const configFile = join(dir, "snetd.config.json");
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  // 0600, as an operator should keep a file with keys in it (snetd warns otherwise).
+  writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
   const cmd = [...(opts.command ?? snetdCommand(opts.binary)), "serve", "-c", configFile];
   const proc = Bun.spawn({ cmd, cwd: opts.cwd ?? dir, env: childEnv(opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   live.add(proc);
   const lines: string[] = [];
   const keep = (line: string) => {
+    opts.onLine?.(line);
     lines.push(line);
     if (lines.length > KEEP_LINES) lines.shift();
   };

@@ -39,9 +39,8 @@ export const incorrectSignatureData = () => invalid("incorrect signature data");
 /** A unary daemon request with zero or several messages. */
 export const expectedOneMessage = (count: number) => invalid(`expected exactly one request message, got ${count}`);
 
-/** A daemon request whose bytes are not the method's request message. */
-export const undecodableRequest = (path: string, typeName: string, detail: string) =>
-  invalid(`cannot decode the request of ${path} as ${typeName}: ${detail}`);
+/** A daemon request whose frame or protobuf message does not decode; `detail` is the decoder's reason. */
+export const malformedRequest = (detail: string) => invalid(`request message cannot be decoded: ${detail}`);
 
 /** A compressed daemon request (the daemon announces no grpc-encoding). */
 export const compressedRequest = () => new SnetError(Code.UNIMPLEMENTED, "compressed requests are not supported");

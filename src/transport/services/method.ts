@@ -4,7 +4,7 @@
  */
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type SnetError, toSnetError } from "../../core/errors.ts";
-import { compressedRequest, expectedOneMessage, undecodableRequest } from "../../core/messages/requests.ts";
+import { compressedRequest, expectedOneMessage, malformedRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
 import { decodeFrames, encodeFrame } from "../../core/grpc-frames.ts";
@@ -25,6 +25,15 @@ export interface DaemonMethod {
   serve(call: ServerCall, maxMessageBytes: number, onError?: (path: string, err: SnetError) => void): Promise<void>;
 }
 
+/** Frame decoder failures (truncated, bad length) are the client's fault: INVALID_ARGUMENT, never INTERNAL. */
+function decoded<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw malformedRequest(err instanceof Error ? err.message : String(err));
+  }
+}
+
 async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -33,7 +42,7 @@ async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<U
     if (size > maxMessageBytes + 5) throw clientMessageTooLarge(size, maxMessageBytes);
     chunks.push(chunk);
   }
-  const frames = decodeFrames(Buffer.concat(chunks));
+  const frames = decoded(() => decodeFrames(Buffer.concat(chunks)));
   if (frames.length !== 1) throw expectedOneMessage(frames.length);
   if ((frames[0]!.flag & 1) !== 0) throw compressedRequest();
   return frames[0]!.payload;
@@ -51,7 +60,7 @@ export function decodeRequest<I extends DescMessage>(path: string, input: I, byt
   try {
     return fromBinary(input, bytes);
   } catch (err) {
-    throw undecodableRequest(path, input.typeName, (err as Error).message);
+    throw malformedRequest(`${path} as ${input.typeName}: ${(err as Error).message}`);
   }
 }
 
