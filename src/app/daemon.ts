@@ -9,7 +9,9 @@ import { ConfigError, type ConfigProblem } from "../config/load.ts";
 import { type Admission, FREE_PASS, type PaymentGate } from "../core/admission.ts";
 import { type SnetError, toSnetError } from "../core/errors.ts";
 import { daemonMetrics } from "../ops/metrics.ts";
+import type { CompiledProtos } from "../metadata/protos/compile.ts";
 import type { ServerCall } from "../transport/call.ts";
+import { connectCodec } from "../transport/connect-codec.ts";
 import { withReplayedBody } from "../transport/first-message.ts";
 import { cachedProbe, type ProbeResult, probeUpstream } from "../transport/health-probe.ts";
 import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
@@ -43,6 +45,8 @@ export interface DaemonSettings {
   unary?: { adapter: UnaryUpstream; probe: () => Promise<ProbeResult>; forwardUserAddress: boolean };
   /** `enable_dynamic_pricing`: priced method path → its price method's path (needs `gate`). */
   priceMethods?: ReadonlyMap<string, string>;
+  /** `connect_enabled`: Connect unary calls, JSON with the service's compiled protos (else binary only). */
+  connect?: { protos?: CompiledProtos; jsonUnavailable?: string };
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
   /** Serve /metrics (prom-client). */
@@ -144,12 +148,15 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     else await proxyCall(replayed, up, admission, proxyOptions);
   };
 
+  const own = [...healthMethods(probe), ...(s.methods ?? [])];
+  const connect = s.connect && connectCodec({ ...s.connect, own });
   server = await startServer({
     host: s.host,
     port: s.port,
     ...(tls ? { tls } : {}),
     maxMessageBytes: s.maxMessageBytes,
-    handlers: { methods: methodTable([...healthMethods(probe), ...(s.methods ?? [])]), proxied, http: httpApp(heartbeat).fetch },
+    handlers: { methods: methodTable(own), proxied, http: httpApp(heartbeat).fetch },
+    ...(connect ? { connect } : {}),
     ...(s.onInternalError ? { onError: s.onInternalError } : {}),
     ...(s.onCallError ? { onMethodError: s.onCallError } : {}),
   });

@@ -12,7 +12,7 @@ import { chainUnreachable, metadataUnavailable, noRpcEndpoint } from "../core/me
 import type { Config } from "../config/schema.ts";
 import { KNOWN_NETWORKS } from "../config/schema.ts";
 import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/model.ts";
-import { loadMetadata } from "../metadata/resolve.ts";
+import { loadMetadata, type ProtoNeed } from "../metadata/resolve.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Store } from "../store/contract.ts";
 import { memoryStore } from "../store/memory.ts";
@@ -32,6 +32,8 @@ export interface PaymentContext {
   service: ServiceMetadata;
   /** The service's .proto files (entry name → text), when `ContextOptions.protos` asked for them. */
   protos?: Record<string, string>;
+  /** Why proto files asked for as "optional" could not be loaded. */
+  protosProblem?: string;
   store: Store;
   prefix: string;
   keys: Keys;
@@ -51,7 +53,7 @@ export interface ContextOptions {
   /** Follow MPE events so channels changed on-chain are re-read (serve); tools read the chain directly. */
   watchEvents?: boolean;
   /** Load the service's proto files when this says so, given the service metadata (serve). */
-  protos?: (service: ServiceMetadata) => boolean;
+  protos?: (service: ServiceMetadata) => ProtoNeed;
 }
 
 export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
@@ -118,6 +120,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     org: meta.org,
     service: meta.service,
     ...(meta.protos ? { protos: meta.protos } : {}),
+    ...(meta.protosProblem ? { protosProblem: meta.protosProblem } : {}),
     store,
     prefix,
     keys,

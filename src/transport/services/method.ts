@@ -7,6 +7,7 @@ import { type SnetError, toSnetError } from "../../core/errors.ts";
 import { compressedRequest, expectedOneMessage, undecodableRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
+import type { MethodTypes } from "../connect-codec.ts";
 import { decodeFrames, encodeFrame } from "../grpc-frames.ts";
 import type { Metadata } from "../metadata.ts";
 import { statusTrailers } from "../status.ts";
@@ -19,6 +20,8 @@ export interface MethodContext {
 
 export interface DaemonMethod {
   readonly path: string;
+  /** Request and reply types, for Connect JSON calls; absent for methods served on raw bytes. */
+  readonly types?: MethodTypes;
   /** Serves one call; `onError` hears every refusal (for a debug log line), the client gets the status. */
   serve(call: ServerCall, maxMessageBytes: number, onError?: (path: string, err: SnetError) => void): Promise<void>;
 }
@@ -83,7 +86,8 @@ export function unary<I extends DescMessage, O extends DescMessage>(
   output: O,
   handle: (request: MessageShape<I>, ctx: MethodContext) => Promise<MessageInitShape<O>>,
 ): DaemonMethod {
-  return unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
+  const served = unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
+  return { ...served, types: { input, output, kind: "unary" } };
 }
 
 /** A server-streaming method: `send` writes one reply; resolve to end the stream with OK. */
@@ -95,6 +99,7 @@ export function serverStream<I extends DescMessage, O extends DescMessage>(
 ): DaemonMethod {
   return {
     path,
+    types: { input, output, kind: "server_streaming" },
     async serve(call, maxMessageBytes, onError) {
       try {
         const request = decodeRequest(path, input, await readRequest(call, maxMessageBytes));
