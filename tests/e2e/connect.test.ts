@@ -252,6 +252,30 @@ describe("refusals as Connect errors", () => {
     );
   });
 
+  spec(
+    "connect-timeout-ms is the deadline; a client that hangs up cancels the service's call; neither is charged",
+    async () => {
+      const ch = await world.openFundedChannel();
+      const headers = { ...JSON_TYPE, ...curlHeaders(ch.pay(world.price)) };
+      // Far longer than the test waits: the Slow call ends early only if the deadline or a cancel reaches it.
+      const slow = JSON.stringify({ millis: 600_000 });
+      const cancelled = world.echo.cancelled;
+      const late = await curl(`${url}/example.Echo/Slow`, {
+        headers: { ...headers, "connect-timeout-ms": "300" },
+        data: slow,
+      });
+      expect(late.status).toBe(504);
+      expect(late.json).toEqual({ code: "deadline_exceeded", message: "deadline exceeded" });
+      await world.echo.waitCancelled(cancelled + 1, 10_000);
+      const gone = await curl(`${url}/example.Echo/Slow`, { headers, data: slow, maxTimeSeconds: 1 }).catch(
+        (e: Error) => e,
+      );
+      expect(gone).toBeInstanceOf(Error);
+      await world.echo.waitCancelled(cancelled + 2, 10_000);
+      expect(await signedAmount(ch)).toBe(0n);
+    },
+  );
+
   spec("a body over max_message_size_in_mb: 429 resource_exhausted before the payment is checked", async () => {
     const big = JSON.stringify({ text: "x".repeat(4 * 1024 * 1024) });
     const r = await curl(`${url}${ECHO}`, { headers: JSON_TYPE, data: new TextEncoder().encode(big) });

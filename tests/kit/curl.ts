@@ -19,6 +19,8 @@ export interface CurlOptions {
   method?: string;
   /** HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1. */
   http2?: boolean;
+  /** curl gives up (and hangs up) after this long: a client that goes away. */
+  maxTimeSeconds?: number;
 }
 
 export interface CurlReply {
@@ -46,6 +48,7 @@ export async function curl(url: string, opts: CurlOptions = {}): Promise<CurlRep
   const args = ["curl", "-sS", "-i"];
   if (opts.http2) args.push("--http2-prior-knowledge");
   if (opts.method) args.push("-X", opts.method);
+  if (opts.maxTimeSeconds !== undefined) args.push("--max-time", String(opts.maxTimeSeconds));
   args.push(url);
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push("-H", `${k}: ${v}`);
   let dir: string | undefined;
