@@ -10,12 +10,10 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bigintToMinimalBytes, bytesToBigint, hexToBytes } from "../../src/core/numbers.ts";
 import { freeCallInvocationMessage, freeCallTokenRequestMessage, personalDigest } from "../../src/core/signatures.ts";
-import { FreeCallTokenSchema, GetFreeCallTokenRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { compileProtos } from "../../src/metadata/protos/compile.ts";
 import { signChannelStateRequest } from "../kit/client.ts";
 import { FREE_CALL_SIGNER } from "../kit/contracts.ts";
 import { curl, curlHeaders } from "../kit/curl.ts";
-import { daemonRpc } from "../kit/daemon-client.ts";
 import { channelStateReply, type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { prepaidMetadata, prepaidToken } from "../kit/prepaid-token.ts";
 import { type Channel, ORG_ID, SERVICE_ID, startWorld, type World } from "../kit/world.ts";
@@ -133,7 +131,7 @@ describe("curl with a JSON body (Connect unary)", () => {
     expect((await channelStateReply(world, paid.stateRpc, ch)).usedAmount).toBe(2n * world.price);
   });
 
-  spec("free call: a token from GetFreeCallToken, then a call signed by the user", async () => {
+  spec("free call: token, quota and call, all with curl and JSON", async () => {
     const key = generatePrivateKey();
     const address = privateKeyToAccount(key).address;
     const fields = (block: bigint) => ({
@@ -144,39 +142,45 @@ describe("curl with a JSON body (Connect unary)", () => {
       groupIdBase64: world.group.base64,
       currentBlock: block,
     });
-    const rpc = daemonRpc(
-      paid.daemon.endpoint,
-      "/escrow.FreeCallStateService/GetFreeCallToken",
-      GetFreeCallTokenRequestSchema,
-      FreeCallTokenSchema,
-    );
-    let token: Uint8Array;
-    try {
-      const block = await world.head();
-      const signature = signDigest(hexToBytes(key), personalDigest(freeCallTokenRequestMessage(fields(block))));
-      const t = await rpc.call({ address, signature, currentBlock: block });
-      expect(t.status.code).toBe(0);
-      token = t.reply!.token;
-    } finally {
-      rpc.close();
-    }
-    const block = await world.head();
+    const sign = (message: Uint8Array) => signDigest(hexToBytes(key), personalDigest(message));
+    const service = `${url}/escrow.FreeCallStateService`;
+    let block = await world.head();
+    const t = await curl(`${service}/GetFreeCallToken`, {
+      headers: JSON_TYPE,
+      data: JSON.stringify({
+        address,
+        signature: b64(sign(freeCallTokenRequestMessage(fields(block)))),
+        currentBlock: block.toString(),
+      }),
+    });
+    expect(t.status).toBe(200);
+    const token = Buffer.from((t.json as { token: string }).token, "base64");
+    const left = async () => {
+      const b = await world.head();
+      const signature = b64(sign(freeCallInvocationMessage(fields(b), token)));
+      const body = { address, signature, currentBlock: b.toString(), freeCallToken: b64(token) };
+      const r = await curl(`${service}/GetFreeCallsAvailable`, { headers: JSON_TYPE, data: JSON.stringify(body) });
+      expect(r.status).toBe(200);
+      return (r.json as { freeCallsAvailable?: string }).freeCallsAvailable ?? "0";
+    };
+    expect(await left()).toBe("3");
+
+    block = await world.head();
     const before = world.echo.calls;
     const r = await paidEcho(
       {
         "snet-payment-type": "free-call",
         "snet-free-call-user-address": address,
         "snet-current-block-number": block.toString(),
-        "snet-free-call-auth-token-bin": Buffer.from(token),
-        "snet-payment-channel-signature-bin": Buffer.from(
-          signDigest(hexToBytes(key), personalDigest(freeCallInvocationMessage(fields(block), token))),
-        ),
+        "snet-free-call-auth-token-bin": token,
+        "snet-payment-channel-signature-bin": Buffer.from(sign(freeCallInvocationMessage(fields(block), token))),
       },
       "free from curl",
     );
     expect(r.status).toBe(200);
     expect((r.json as { metadata: Record<string, string> }).metadata["snet-user-address"]).toBe(address);
     expect(world.echo.calls).toBe(before + 1);
+    expect(await left()).toBe("2");
   });
 });
 
