@@ -2,14 +2,7 @@
  * The daemon's own gRPC methods (channel state, tokens, free calls, treasurer, health), decoded with the
  * generated protobuf-es schemas and served over the same ServerCall as proxied calls.
  */
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type SnetError, toSnetError } from "../../core/errors.ts";
 import { compressedRequest, expectedOneMessage, undecodableRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
@@ -69,15 +62,8 @@ function refuse(call: ServerCall, err: unknown, onError?: (path: string, err: Sn
   call.finish(statusTrailers(e));
 }
 
-/**
- * A unary method on raw message bytes, for requests whose shape must be told from the bytes first;
- * `types` is the shape Connect JSON calls are converted with.
- */
-export function unaryBytes(
-  path: string,
-  handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>,
-  types?: MethodTypes,
-): DaemonMethod {
+/** A unary method on raw message bytes, for requests whose shape must be told from the bytes first; `types` for Connect JSON. */
+export function unaryBytes(path: string, handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>, types?: MethodTypes): DaemonMethod {
   return {
     path,
     ...(types ? { types } : {}),
@@ -101,9 +87,7 @@ export function unary<I extends DescMessage, O extends DescMessage>(
   output: O,
   handle: (request: MessageShape<I>, ctx: MethodContext) => Promise<MessageInitShape<O>>,
 ): DaemonMethod {
-  const served = unaryBytes(path, async (bytes, ctx) =>
-    toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))),
-  );
+  const served = unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
   return { ...served, types: { input, output, kind: "unary" } };
 }
 
@@ -121,9 +105,7 @@ export function serverStream<I extends DescMessage, O extends DescMessage>(
       try {
         const request = decodeRequest(path, input, await readRequest(call, maxMessageBytes));
         call.sendHeaders({ "content-type": "application/grpc" });
-        await handle(request, contextOf(call), (reply) =>
-          call.write(encodeFrame(toBinary(output, create(output, reply)))),
-        );
+        await handle(request, contextOf(call), (reply) => call.write(encodeFrame(toBinary(output, create(output, reply)))));
         call.finish({ "grpc-status": "0" });
       } catch (err) {
         refuse(call, err, onError);
