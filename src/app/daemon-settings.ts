@@ -74,6 +74,8 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
     encoding: "proto",
     metrics: config.metrics_enabled,
     ...(config.passthrough_enabled ? {} : { loopback: true }),
+    // With payments off no metadata is read, so no protos: binary Connect calls only.
+    ...(config.connect_enabled ? { connect: { jsonUnavailable: "blockchain_enabled is false, so snetd loads no service metadata" } } : {}),
     onCallError: (path, err) => log.debug("call refused", { method: path, code: err.code, reason: err.message }),
     onInternalError: (err) => log.error("internal error", { error: err instanceof Error ? err.message : String(err) }),
   };
@@ -120,7 +122,8 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
   }
   let plan: UpstreamPlan;
   try {
-    plan = await upstreamPlan(config, { serviceType: ctx.service.service_type, ...(ctx.protos ? { protos: ctx.protos } : {}) }, log);
+    const meta = { serviceType: ctx.service.service_type, protos: ctx.protos, protosProblem: ctx.protosProblem };
+    plan = await upstreamPlan(config, meta, log);
   } catch (err) {
     await ctx.close();
     await member?.stop();
@@ -179,6 +182,7 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
       encoding: ctx.group.encoding,
       gate,
       ...(plan.unary ? { unary: plan.unary } : {}),
+      ...(plan.connect ? { connect: plan.connect } : {}),
       ...(plan.priceMethods?.size ? { priceMethods: plan.priceMethods } : {}),
       methods: [
         channelStateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery, prepaid: async (id) => (await readUsage(ctx, id)).usage }),

@@ -7,7 +7,9 @@ import { type Admission, FREE_PASS, type PaymentGate } from "../core/admission.t
 import { type SnetError, toSnetError } from "../core/errors.ts";
 import { type DaemonMetrics, daemonMetrics } from "../ops/metrics.ts";
 import type { CertificateHolder } from "../ops/tls-holder.ts";
+import type { CompiledProtos } from "../metadata/protos/compile.ts";
 import type { ServerCall } from "../transport/call.ts";
+import { connectCodec } from "../transport/connect-codec.ts";
 import { withReplayedBody } from "../transport/first-message.ts";
 import { type ProbeResult, cachedProbe, probeUpstream } from "../transport/health-probe.ts";
 import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
@@ -42,6 +44,8 @@ export interface DaemonSettings {
   unary?: { adapter: UnaryUpstream; probe: () => Promise<ProbeResult>; forwardUserAddress: boolean };
   /** `enable_dynamic_pricing`: priced method path → its price method's path (needs `gate`). */
   priceMethods?: ReadonlyMap<string, string>;
+  /** `connect_enabled`: Connect unary calls, JSON with the service's compiled protos (else binary only). */
+  connect?: { protos?: CompiledProtos; jsonUnavailable?: string };
   /** `passthrough_enabled: false`: answer calls with their own request instead of calling the service. */
   loopback?: boolean;
   /** The heartbeat's `trainingMetadata` (protocol/headers.md#heartbeat), when training is on. */
@@ -118,12 +122,15 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     else await proxyCall(replayed, up, admission, proxyOptions);
   };
 
+  const own = [...healthMethods(probe), ...(s.methods ?? [])];
+  const connect = s.connect && connectCodec({ ...s.connect, own });
   server = await startServer({
     host: s.host,
     port: s.port,
     ...(s.tls ? { tls: s.tls } : {}),
     maxMessageBytes: s.maxMessageBytes,
-    handlers: { methods: methodTable([...healthMethods(probe), ...(s.methods ?? [])]), proxied, http: httpApp(heartbeat).fetch },
+    handlers: { methods: methodTable(own), proxied, http: httpApp(heartbeat).fetch },
+    ...(connect ? { connect } : {}),
     ...(s.onInternalError ? { onError: s.onInternalError } : {}),
     ...(s.onCallError ? { onMethodError: s.onCallError } : {}),
   });

@@ -13,7 +13,7 @@ import type { Config } from "../config/schema.ts";
 import { KNOWN_NETWORKS } from "../config/schema.ts";
 import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/model.ts";
 import { type MetadataView, createMetadataView } from "../metadata/live-view.ts";
-import { type LoadedMetadata, loadMetadata } from "../metadata/resolve.ts";
+import { type LoadedMetadata, type ProtoNeed, loadMetadata } from "../metadata/resolve.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Store } from "../store/contract.ts";
 import { memoryStore } from "../store/memory.ts";
@@ -36,6 +36,8 @@ export interface PaymentContext {
   metadata: MetadataView;
   /** The service's .proto files (entry name → text), when `ContextOptions.protos` asked for them. */
   protos?: Record<string, string>;
+  /** Why proto files asked for as "optional" could not be loaded. */
+  protosProblem?: string;
   store: Store;
   prefix: string;
   keys: Keys;
@@ -55,7 +57,7 @@ export interface ContextOptions {
   /** Follow MPE events so channels changed on-chain are re-read (serve); tools read the chain directly. */
   watchEvents?: boolean;
   /** Load the service's proto files when this says so, given the service metadata (serve). */
-  protos?: (service: ServiceMetadata) => boolean;
+  protos?: (service: ServiceMetadata) => ProtoNeed;
   /** Wraps the opened store (serve measures commit latency through it). */
   wrapStore?: (store: Store) => Store;
   /** Why a new metadata version cannot be applied without a restart (serve's live metadata). */
@@ -67,7 +69,7 @@ export function loadServedMetadata(
   config: Config,
   client: PublicClient,
   log: Logger,
-  needProtos?: (service: ServiceMetadata) => boolean,
+  needProtos?: (service: ServiceMetadata) => ProtoNeed,
 ): Promise<LoadedMetadata> {
   return loadMetadata(
     { publicClient: client, readFile: (f) => readFile(f), log: (m) => log.info(m) },
@@ -145,6 +147,7 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
     },
     metadata,
     ...(meta.protos ? { protos: meta.protos } : {}),
+    ...(meta.protosProblem ? { protosProblem: meta.protosProblem } : {}),
     store,
     prefix,
     keys,

@@ -16,6 +16,7 @@ import {
   upstreamMisconfigured,
 } from "../core/messages/startup.ts";
 import { type CompiledProtos, compileProtos } from "../metadata/protos/compile.ts";
+import type { ProtoNeed } from "../metadata/resolve.ts";
 import { dynamicPricing } from "../metadata/protos/dynamic-pricing.ts";
 import type { Logger } from "../ops/log.ts";
 import { type ProbeResult, probeExecutable, probeHttp } from "../transport/health-probe.ts";
@@ -35,6 +36,8 @@ export interface UpstreamPlan {
   readonly priceMethods?: ReadonlyMap<string, string>;
   /** The compiled protos, when a feature needed them (also for training). */
   readonly protos?: CompiledProtos;
+  /** `connect_enabled`: the protos for JSON calls, or why there are none (binary Connect calls need none). */
+  readonly connect?: { readonly protos?: CompiledProtos; readonly jsonUnavailable?: string };
 }
 
 /** The metadata's service_type, checked; absent means grpc. */
@@ -44,19 +47,25 @@ export function serviceTypeOf(value: string | undefined): ServiceType {
   return type as ServiceType;
 }
 
-/** Whether start-up must load the service's proto files: http services, dynamic pricing, training. */
-export function needsProtos(serviceType: string | undefined, config: Config): boolean {
-  return serviceType === "http" || config.enable_dynamic_pricing || config.model_training_enabled;
+/**
+ * Whether start-up loads the service's proto files: required for http services, dynamic pricing and
+ * training; "optional" for Connect JSON calls alone (without them the daemon starts and JSON calls are off).
+ */
+export function needsProtos(serviceType: string | undefined, config: Config): ProtoNeed {
+  if (serviceType === "http" || config.enable_dynamic_pricing || config.model_training_enabled) return true;
+  return config.connect_enabled ? "optional" : false;
 }
 
 /** Builds the upstream of a paid daemon from its config and the loaded metadata. */
 export async function upstreamPlan(
   config: Config,
-  meta: { serviceType: string | undefined; protos?: Record<string, string> },
+  meta: { serviceType: string | undefined; protos?: Record<string, string> | undefined; protosProblem?: string | undefined },
   log: Logger,
 ): Promise<UpstreamPlan> {
   const serviceType = serviceTypeOf(meta.serviceType);
-  const protos = needsProtos(serviceType, config) && meta.protos ? compile(meta.protos, log) : undefined;
+  const need = needsProtos(serviceType, config);
+  const protos = need && meta.protos ? compile(meta.protos, log, need === "optional") : undefined;
+  const connect = config.connect_enabled ? connectPlan(protos, meta.protosProblem, log) : undefined;
   let priceMethods: ReadonlyMap<string, string> | undefined;
   if (config.enable_dynamic_pricing && protos) {
     const pricing = dynamicPricing(protos);
@@ -77,7 +86,7 @@ export async function upstreamPlan(
   if (config.executable_path !== "" && serviceType !== "process") {
     log.warn(`executable_path is set but the service type is "${serviceType}"; only process services use it`);
   }
-  const base = { serviceType, ...(priceMethods ? { priceMethods } : {}), ...(protos ? { protos } : {}) };
+  const base = { serviceType, ...(priceMethods ? { priceMethods } : {}), ...(protos ? { protos } : {}), ...(connect ? { connect } : {}) };
   if (serviceType === "grpc") return base;
   const adapter = await adapterFor(serviceType, config, protos, log);
   const probe =
@@ -91,11 +100,21 @@ export async function upstreamPlan(
   return { ...base, unary: { adapter, probe, forwardUserAddress: config.service_user_address_header !== "" } };
 }
 
-function compile(sources: Record<string, string>, log: Logger): CompiledProtos {
+/** Connect calls: JSON with the compiled protos, else binary only, said once at start. */
+function connectPlan(protos: CompiledProtos | undefined, problem: string | undefined, log: Logger): UpstreamPlan["connect"] {
+  if (protos) return { protos };
+  const jsonUnavailable = `the service's proto files could not be loaded (${problem ?? "they do not compile"})`;
+  log.warn(`Connect JSON calls are off: ${jsonUnavailable}; binary Connect calls (application/proto) still work`);
+  return { jsonUnavailable };
+}
+
+/** Compiles the service's protos; with `optional`, a failure is logged and yields undefined. */
+function compile(sources: Record<string, string>, log: Logger, optional = false): CompiledProtos | undefined {
   let protos: CompiledProtos;
   try {
     protos = compileProtos(sources);
   } catch (err) {
+    if (optional && err instanceof MetadataError) return void log.warn(`service protos not compiled: ${err.message}`);
     if (err instanceof MetadataError) throw protosUnusable(err.message, err);
     throw err;
   }

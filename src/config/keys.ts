@@ -87,6 +87,7 @@ export const ConfigShape = z.object({
     asUrl(["http", "https"], "http://localhost:5000", true),
   ),
   passthrough_enabled: bool(true, "false = answer each call with its own request (loopback test mode)"),
+  connect_enabled: bool(true, "serve Connect unary calls (curl, fetch): JSON bodies need the service's proto files, binary ones do not"),
   executable_path: text("", 'program run per call (method name as its argument) for service_type "process"'),
   service_credentials: key(
     m("[{key, value, location}]", "json", [], 'added to every call of a service_type "http" service: location header, query or body', {

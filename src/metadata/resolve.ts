@@ -32,10 +32,13 @@ export interface LoadMetadataConfig {
   service_proto_dir?: string;
   /**
    * Load the proto files too (http upstream, dynamic pricing, training); plain gRPC never needs them. A
-   * function decides from the service metadata (its service_type).
+   * function decides from the service metadata (its service_type). "optional": load them if possible
+   * (Connect JSON calls), a failure is `protosProblem` rather than an error.
    */
-  needProtos?: boolean | ((service: ServiceMetadata) => boolean);
+  needProtos?: ProtoNeed | ((service: ServiceMetadata) => ProtoNeed);
 }
+
+export type ProtoNeed = boolean | "optional";
 
 export interface LoadMetadataDeps {
   /** Needed unless both documents come from files. */
@@ -52,6 +55,8 @@ export interface LoadedMetadata {
   org: OrgMetadata;
   service: ServiceMetadata;
   protos?: Record<string, string>;
+  /** Why optional proto files could not be loaded. */
+  protosProblem?: string;
   /** "files" when both documents came from local files. */
   source: "registry" | "files";
 }
@@ -116,9 +121,26 @@ export async function loadMetadata(deps: LoadMetadataDeps, cfg: LoadMetadataConf
     serviceId: cfg.service_id,
   });
   const source = cfg.organization_metadata_file && cfg.service_metadata_file ? "files" : "registry";
-  const needProtos = typeof cfg.needProtos === "function" ? cfg.needProtos(service) : cfg.needProtos;
-  if (!needProtos) return { group, org, service, source };
+  const want = typeof cfg.needProtos === "function" ? cfg.needProtos(service) : cfg.needProtos;
+  if (!want) return { group, org, service, source };
+  try {
+    const protos = await loadProtos(deps, cfg, group, serviceDoc, fetchOpts(MAX_ARCHIVE_FETCH_BYTES));
+    return { group, org, service, protos, source };
+  } catch (err) {
+    // Wanted but not required (Connect JSON calls): the daemon starts without them and says why.
+    if (want === "optional" && err instanceof MetadataError) return { group, org, service, source, protosProblem: err.message };
+    throw err;
+  }
+}
 
+/** The proto files: `service_proto_dir`, else the verified archive of the group's `service_api_source`. */
+async function loadProtos(
+  deps: LoadMetadataDeps,
+  cfg: LoadMetadataConfig,
+  group: DaemonGroup,
+  serviceDoc: string,
+  fetchOpts: Parameters<typeof fetchVerified>[1],
+): Promise<Record<string, string>> {
   let protos: Record<string, string>;
   if (cfg.service_proto_dir) {
     deps.log?.(`using proto files from directory "${cfg.service_proto_dir}", not the service_api_source copy`);
@@ -132,14 +154,12 @@ export async function loadMetadata(deps: LoadMetadataDeps, cfg: LoadMetadataConf
     }
     const archiveDoc = `proto archive "${group.apiSource}" of ${serviceDoc}`;
     const archiveUri = group.apiSource;
-    protos = await inContext(archiveDoc, async () =>
-      extractProtos(await fetchVerified(archiveUri, fetchOpts(MAX_ARCHIVE_FETCH_BYTES))),
-    );
+    protos = await inContext(archiveDoc, async () => extractProtos(await fetchVerified(archiveUri, fetchOpts)));
   }
   if (Object.keys(protos).length === 0) {
     throw new MetadataError("bad-archive", `no .proto file found for ${serviceDoc}`);
   }
-  return { group, org, service, protos, source };
+  return protos;
 }
 
 /** Prefixes which document failed to a MetadataError raised while loading it. */

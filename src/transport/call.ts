@@ -1,6 +1,6 @@
 /**
  * One incoming gRPC call, whatever carried it: native gRPC over HTTP/2, or gRPC-Web over HTTP/1.1 or
- * HTTP/2 (binary or base64 text). Handlers and the proxy speak only this interface, so gRPC-Web support
+ * HTTP/2 (binary or base64 text), or a Connect unary call (JSON or binary). Handlers and the proxy speak only this interface, so gRPC-Web support
  * is a translation at the edge, not a second code path.
  */
 import type { Readable } from "node:stream";
@@ -13,7 +13,7 @@ export interface ServerCall {
   readonly metadata: Metadata;
   /** What the client asked for, in milliseconds from arrival; undefined when it set no deadline. */
   readonly timeoutMs: number | undefined;
-  readonly protocol: "grpc" | "grpc-web";
+  readonly protocol: "grpc" | "grpc-web" | "connect";
   /** The request body as gRPC frames (gRPC-Web text already base64-decoded). */
   readonly body: Readable;
   /** Sends response headers (once). */

@@ -3,10 +3,11 @@
 export const EXPOSED_HEADERS =
   "grpc-status, grpc-message, grpc-encoding, grpc-accept-encoding, grpc-timeout, grpc-status-details-bin, x-grpc-web, Retry-After";
 
-export function corsHeaders(origin: string | undefined): Record<string, string> {
+/** CORS headers of a response; `exposeAlso` adds response header names a page may read (Connect metadata). */
+export function corsHeaders(origin: string | undefined, exposeAlso: readonly string[] = []): Record<string, string> {
   return {
     "access-control-allow-origin": origin || "*",
-    "access-control-expose-headers": EXPOSED_HEADERS,
+    "access-control-expose-headers": exposeAlso.length ? `${EXPOSED_HEADERS}, ${exposeAlso.join(", ")}` : EXPOSED_HEADERS,
     vary: "Origin",
   };
 }

@@ -18,7 +18,8 @@ export interface HttpResponder {
   onClose(listener: () => void): void;
 }
 
-const BROWSER_HEADERS = ["x-grpc-web", "x-user-agent", "origin", "referer", "accept", "accept-encoding", "accept-language", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"];
+/** Request headers a browser adds that are not call metadata. */
+export const BROWSER_HEADERS = ["x-grpc-web", "x-user-agent", "origin", "referer", "accept", "accept-encoding", "accept-language", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"];
 
 export function isGrpcWeb(contentType: string | undefined): boolean {
   return !!contentType && contentType.startsWith("application/grpc-web");

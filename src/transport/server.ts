@@ -12,6 +12,8 @@ import tls from "node:tls";
 import type { SnetError } from "../core/errors.ts";
 import type { CertificateHolder } from "../ops/tls-holder.ts";
 import type { ServerCall } from "./call.ts";
+import { connectOverHttp1, connectOverHttp2, isConnectUnary } from "./connect-call.ts";
+import type { ConnectCodec } from "./connect-codec.ts";
 import { preflightHeaders } from "./cors.ts";
 import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
@@ -34,6 +36,8 @@ export interface ServerOptions {
   tls?: CertificateHolder;
   maxMessageBytes: number;
   handlers: ServerHandlers;
+  /** Connect unary calls (JSON or binary POST); absent: such requests are plain HTTP (connect_enabled: false). */
+  connect?: ConnectCodec;
   onError?: (err: unknown) => void;
   /** Told of every refusal by one of the daemon's own methods (the client gets the status). */
   onMethodError?: (path: string, err: SnetError) => void;
@@ -52,6 +56,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   const report = opts.onError ?? (() => {});
+  const connect = opts.connect && {
+    codec: opts.connect,
+    maxMessageBytes: opts.maxMessageBytes,
+    ...(opts.onMethodError ? { onRefused: opts.onMethodError } : {}),
+  };
 
   const runCall = (call: ServerCall) => {
     inFlight++;
@@ -84,6 +93,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       );
     } else if (contentType?.startsWith("application/grpc")) {
       runCall(nativeCall(stream, headers, raw));
+    } else if (connect && isConnectUnary(method, headers[":path"], contentType)) {
+      connectOverHttp2(stream, headers, raw, connect, runCall).catch(report);
     } else {
       serveHttp2(opts.handlers.http, stream, headers).catch(report);
     }
@@ -111,6 +122,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           },
         }),
       );
+    } else if (connect && isConnectUnary(req.method, req.url, contentType)) {
+      connectOverHttp1(req, res, connect, runCall).catch(report);
     } else {
       serveHttp1(opts.handlers.http, req, res).catch((err) => {
         report(err);

@@ -17,6 +17,7 @@ import {
   mulPrice,
   startCalcHttpService,
 } from "../kit/calc-service.ts";
+import { curl, curlHeaders } from "../kit/curl.ts";
 import { type ChannelRef, type PaidDaemon, channelStateReply, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { prepaidMetadata, prepaidToken } from "../kit/prepaid-token.ts";
 import { type World, startWorld } from "../kit/world.ts";
@@ -148,6 +149,21 @@ describe("dynamic pricing: mul costs |a × b| cogs, as the service's estimate_mu
     expect(r.status.details).toStartWith('cannot get the price from the service: "/calc.Calculator/estimate_mul" failed: upstream http status 500');
     expect(service.served("mul")).toBe(before);
     expect((await snetd.state(ch)).amount).toBe(0n);
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("Connect (curl, JSON) in front of an HTTP service", () => {
+  test("JSON in, dynamic price from the first message, JSON out: two mappings meet and nothing is lost", async () => {
+    const ch = await world.openFundedChannel();
+    const price = mulPrice(6n, 7n);
+    const r = await curl(`${snetd.daemon.url}/calc.Calculator/mul`, {
+      headers: { "content-type": "application/json", ...curlHeaders(ch.pay(price)) },
+      data: JSON.stringify({ a: "6", b: 7, note: "<&>" }),
+    });
+    expect(r.status).toBe(200);
+    // Canonical proto3 JSON towards the client (int64 as a string), whatever the service's Go-style JSON was.
+    expect(r.json).toEqual({ value: "42", note: "<&>" });
+    expect((await snetd.state(ch)).amount).toBe(price);
   }, E2E_TIMEOUT_MS);
 });
 

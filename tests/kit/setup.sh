@@ -73,6 +73,8 @@ install_system_tools() {
   need qemu-aarch64 qemu-user
   need_file /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 libc6-arm64-cross
   need wget wget
+  # The Connect suite calls the daemon with the real curl (and install.sh is tested with it).
+  need curl curl
   # The dashboard suite drives a real headless browser.
   need chromium chromium
 

@@ -35,6 +35,8 @@ export function freeCallStateDialect(bytes: Uint8Array): "v5" | "v6" {
 
 export function freeCallStateService(d: FreeCallDeps): DaemonMethod[] {
   const issue = freeCallTokens(d);
+  // JSON (Connect) calls are v6: the JavaScript SDKs that speak v5 send binary gRPC-Web.
+  const v6 = { input: FreeCallStateRequestSchema, output: FreeCallStateReplySchema, kind: "unary" } as const;
   return [
     unary(`${PATH}/GetFreeCallToken`, GetFreeCallTokenRequestSchema, FreeCallTokenSchema, async (req) => {
       const { token, expiryBlock } = await issue({
@@ -69,6 +71,6 @@ export function freeCallStateService(d: FreeCallDeps): DaemonMethod[] {
         signature: req.signature,
       });
       return toBinary(FreeCallStateReplySchema, create(FreeCallStateReplySchema, { freeCallsAvailable: available }));
-    }),
+    }, v6),
   ];
 }

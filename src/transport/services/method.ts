@@ -7,6 +7,7 @@ import { type SnetError, toSnetError } from "../../core/errors.ts";
 import { compressedRequest, expectedOneMessage, malformedRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
+import type { MethodTypes } from "../connect-codec.ts";
 import { decodeFrames, encodeFrame } from "../../core/grpc-frames.ts";
 import type { Metadata } from "../metadata.ts";
 import { statusTrailers } from "../status.ts";
@@ -21,6 +22,8 @@ export interface MethodContext {
 
 export interface DaemonMethod {
   readonly path: string;
+  /** Request and reply types, for Connect JSON calls; absent for methods served on raw bytes. */
+  readonly types?: MethodTypes;
   /** Serves one call; `onError` hears every refusal (for a debug log line), the client gets the status. */
   serve(call: ServerCall, maxMessageBytes: number, onError?: (path: string, err: SnetError) => void): Promise<void>;
 }
@@ -71,10 +74,11 @@ function refuse(call: ServerCall, err: unknown, onError?: (path: string, err: Sn
   call.finish(statusTrailers(e));
 }
 
-/** A unary method on raw message bytes, for requests whose shape must be told from the bytes first. */
-export function unaryBytes(path: string, handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>): DaemonMethod {
+/** A unary method on raw message bytes, for requests whose shape must be told from the bytes first; `types` for Connect JSON. */
+export function unaryBytes(path: string, handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>, types?: MethodTypes): DaemonMethod {
   return {
     path,
+    ...(types ? { types } : {}),
     async serve(call, maxMessageBytes, onError) {
       try {
         const reply = await handle(await readRequest(call, maxMessageBytes), contextOf(call));
@@ -95,7 +99,8 @@ export function unary<I extends DescMessage, O extends DescMessage>(
   output: O,
   handle: (request: MessageShape<I>, ctx: MethodContext) => Promise<MessageInitShape<O>>,
 ): DaemonMethod {
-  return unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
+  const served = unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
+  return { ...served, types: { input, output, kind: "unary" } };
 }
 
 /** A server-streaming method: `send` writes one reply; resolve to end the stream with OK. */
@@ -107,6 +112,7 @@ export function serverStream<I extends DescMessage, O extends DescMessage>(
 ): DaemonMethod {
   return {
     path,
+    types: { input, output, kind: "server_streaming" },
     async serve(call, maxMessageBytes, onError) {
       try {
         const request = decodeRequest(path, input, await readRequest(call, maxMessageBytes));
