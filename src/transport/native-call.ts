@@ -56,6 +56,7 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
     metadata: metadataFromRaw(rawHeaders),
     timeoutMs: parseGrpcTimeout(headers["grpc-timeout"] as string | undefined),
     protocol: "grpc",
+    peer: stream.session?.socket?.remoteAddress,
     body: stream,
     get finished() {
       return finished;

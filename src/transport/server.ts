@@ -16,6 +16,7 @@ import { preflightHeaders } from "./cors.ts";
 import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
+import { DEFAULT_LIMITS, type LimitHit, type ListenerLimits, connectionGuard } from "./limits.ts";
 import { nativeCall } from "./native-call.ts";
 
 export interface ServerHandlers {
@@ -33,6 +34,10 @@ export interface ServerOptions {
   /** The certificate to serve, swapped live by file reloads or ACME (src/ops/tls-holder.ts). */
   tls?: CertificateHolder;
   maxMessageBytes: number;
+  /** What one client can hold on the port (transport/limits.ts); DEFAULT_LIMITS when absent. */
+  limits?: ListenerLimits;
+  /** Told of every client cut by a limit. */
+  onLimit?: (hit: LimitHit, peer: string) => void;
   handlers: ServerHandlers;
   onError?: (err: unknown) => void;
   /** Told of every refusal by one of the daemon's own methods (the client gets the status). */
@@ -52,6 +57,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   const report = opts.onError ?? (() => {});
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const guard = connectionGuard(limits, opts.onLimit);
 
   const runCall = (call: ServerCall) => {
     inFlight++;
@@ -61,6 +68,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    if (!guard.stream(stream)) return;
     const contentType = headers["content-type"];
     const method = headers[":method"];
     if (method === "OPTIONS") {
@@ -69,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runCall(
         grpcWebCall({
           path: headers[":path"] ?? "",
+          peer: stream.session?.socket?.remoteAddress,
           contentType: contentType as string,
           rawHeaders: raw,
           headers,
@@ -85,12 +94,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else if (contentType?.startsWith("application/grpc")) {
       runCall(nativeCall(stream, headers, raw));
     } else {
-      serveHttp2(opts.handlers.http, stream, headers).catch(report);
+      serveHttp2(opts.handlers.http, stream, headers, limits.maxHttpBodyBytes).catch(report);
     }
     stream.on("error", () => {});
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    guard.request(req, res);
     const contentType = req.headers["content-type"];
     if (req.method === "OPTIONS") {
       res.writeHead(204, preflightHeaders(req.headers)).end();
@@ -98,6 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runCall(
         grpcWebCall({
           path: (req.url ?? "").split("?")[0] as string,
+          peer: req.socket.remoteAddress,
           contentType: contentType as string,
           rawHeaders: req.rawHeaders,
           headers: req.headers,
@@ -112,7 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }),
       );
     } else {
-      serveHttp1(opts.handlers.http, req, res).catch((err) => {
+      serveHttp1(opts.handlers.http, req, res, limits.maxHttpBodyBytes).catch((err) => {
         report(err);
         if (!res.headersSent) res.writeHead(500).end();
       });
@@ -120,10 +131,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const h2Options = {
-    settings: { initialWindowSize: 4 * 1024 * 1024, maxHeaderListSize: 64 * 1024 },
+    settings: { initialWindowSize: 4 * 1024 * 1024, ...guard.http2Settings },
     maxSessionMemory: 64,
   };
-  const h1 = http.createServer({ keepAlive: true }, onRequest);
+  const h1 = http.createServer({ keepAlive: true, ...guard.http1Options }, onRequest);
   // One plain HTTP/2 server for h2c and h2: a secure server with allowHTTP1 would need a 'request'
   // listener, which turns on node's compat layer for every HTTP/2 stream, and its 'wantTrailers'
   // handler sends empty trailers before ours (grpc-status lost).
@@ -141,6 +152,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     listener = secure;
   } else {
     listener = net.createServer((socket) => {
+      if (socket.destroyed) return; // refused by the guard (the 'connection' listener below runs first)
       const sniff = () => {
         // "PRI" starts the HTTP/2 preface and is no HTTP/1.1 method; three bytes decide.
         if (socket.readableLength < 3 && !socket.readableEnded) return void socket.once("readable", sniff);
@@ -152,6 +164,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       socket.once("readable", sniff);
     });
   }
+  guard.watch(h1, h2);
   h2.on("stream", onStream);
   h2.on("session", (s) => {
     sessions.add(s);
@@ -159,7 +172,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     s.on("error", () => {});
     if (draining) s.close();
   });
-  listener.on("connection", (socket: net.Socket) => {
+  listener.prependListener("connection", (socket: net.Socket) => {
+    if (!guard.admit(socket)) return;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
