@@ -10,8 +10,6 @@ import { httpBodyTooLarge } from "../core/messages/limits.ts";
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 const TOO_LARGE = Symbol("too large");
-/** After a 413 on HTTP/1.1, how long the rest of the body is read and dropped so the client sees the answer. */
-const LINGER_MS = 1000;
 
 /**
  * The whole body, or TOO_LARGE as soon as it passes `max`: then the stream is paused, not destroyed, since
@@ -59,10 +57,8 @@ export async function serveHttp1(handler: FetchHandler, req: IncomingMessage, re
   const method = req.method ?? "GET";
   const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req, req.headers["content-length"], maxBody);
   if (body === TOO_LARGE) {
+    // The listener's guard then drops the rest for a moment and closes the connection (transport/limits.ts).
     res.writeHead(413, { ...plainText, connection: "close" }).end(`${httpBodyTooLarge(maxBody)}\n`);
-    // Dropping the rest for a moment lets the client read the 413 instead of a reset; then the socket goes.
-    req.resume();
-    setTimeout(() => req.socket.destroy(), LINGER_MS).unref?.();
     return;
   }
   const response = await handler(toRequest(method, `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, req.headers, body));

@@ -219,6 +219,12 @@ export function connectionGuard(
         if (ended) return;
         ended = true;
         end(c);
+        // Answered before the client finished sending (a refusal, a message over the limit): drop the rest
+        // for a moment, so the client can read the answer rather than a reset, then close the connection.
+        if (!req.complete && !c.socket.destroyed) {
+          req.resume();
+          setTimeout(() => c.socket.destroy(), FLUSH_MS).unref?.();
+        }
       };
       res.once("finish", done);
       res.once("close", done);

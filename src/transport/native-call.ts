@@ -1,5 +1,5 @@
 /** ServerCall over a native gRPC HTTP/2 stream (h2c or h2 with TLS). */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { type IncomingHttpHeaders, type ServerHttp2Stream, constants } from "node:http2";
 import type { HeaderMap, ServerCall } from "./call.ts";
 import { parseGrpcTimeout } from "./grpc-frames.ts";
 import { metadataFromRaw } from "./metadata.ts";
@@ -38,9 +38,15 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
     }
   };
 
+  // Answered before the client finished sending (a refusal, a message over the limit): RST_STREAM NO_ERROR
+  // after the status tells it to stop (RFC 9113 §8.1), as grpc-go does, instead of reading the rest.
+  const stopReading = () => {
+    if (!stream.readableEnded && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+  };
   stream.on("wantTrailers", () => {
     if (stream.destroyed) return;
     stream.sendTrailers((pendingTrailers ?? { "grpc-status": "0" }) as Record<string, string>);
+    stopReading();
   });
   stream.on("close", () => {
     if (!finished) {
@@ -84,6 +90,7 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
         // Trailers-only response: status travels in the single HEADERS frame.
         headersSent = true;
         stream.respond({ ":status": 200, "content-type": "application/grpc", ...trailers }, { endStream: true });
+        stopReading();
         return;
       }
       release();
