@@ -1,5 +1,6 @@
 /** ServerCall over a native gRPC HTTP/2 stream (h2c or h2 with TLS). */
 import { type IncomingHttpHeaders, type ServerHttp2Stream, constants } from "node:http2";
+import { Readable } from "node:stream";
 import type { HeaderMap, ServerCall } from "./call.ts";
 import { parseGrpcTimeout } from "./grpc-frames.ts";
 import { metadataFromRaw } from "./metadata.ts";
@@ -63,7 +64,9 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
     timeoutMs: parseGrpcTimeout(headers["grpc-timeout"] as string | undefined),
     protocol: "grpc",
     peer: stream.session?.socket?.remoteAddress,
-    body: stream,
+    // A request that ended with its headers (no message): Bun emits the stream's 'end' at once, before
+    // anyone listens, and the call would wait for it until its deadline. An empty body ends when read.
+    body: stream.endAfterHeaders ? Readable.from([]) : stream,
     get finished() {
       return finished;
     },

@@ -167,6 +167,8 @@ export interface GrpcOutcome {
   body: Buffer;
   /** The stream's RST_STREAM code when the server reset it. */
   rstCode: number | undefined;
+  /** Response headers and trailers together. */
+  metadata: http2.IncomingHttpHeaders;
 }
 
 /** An HTTP/2 connection from `localAddress` (which grpc-js cannot choose); destroy it when done. */
@@ -210,6 +212,7 @@ export function callOn(
         message: text === undefined ? undefined : decodeURIComponent(String(text)),
         body: Buffer.concat(chunks),
         rstCode: req.rstCode || undefined,
+        metadata: all,
       });
     });
     req.end(grpcFrame(message));
