@@ -158,6 +158,10 @@ export function prepareOperations(config: Config, log: Logger): Operations {
       return {
         ...s,
         gate: guardedGate(s.gate, { ...(global ? { global } : {}), metrics, activity }),
+        onLimit(hit, peer) {
+          s.onLimit?.(hit, peer);
+          metrics.listenerCut(hit);
+        },
         methods: daemonRpc || perAddress ? limitMethods(methods, { ...(daemonRpc ? { global: daemonRpc } : {}), ...(perAddress ? { perAddress } : {}) }) : methods,
         meter: metrics,
         ...(tls ? { tls: tls.holder } : {}),

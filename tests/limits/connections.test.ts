@@ -20,6 +20,7 @@ import {
   echoes,
   frame,
   h2Session,
+  http1Request,
   parseFrames,
   rawConnection,
 } from "./raw-clients.ts";
@@ -96,6 +97,11 @@ describe("max_connections_per_address", () => {
       expect(d.logs()).toContain("client cut by a listener limit");
       expect(d.logs()).toContain("max_connections_per_address");
       expect(d.logs().split("client cut by a listener limit").length - 1).toBe(1);
+      // …and counts every one on /metrics: the 15 of the flood and the refused call above.
+      const metrics = (
+        await http1Request(d.endpoint, { method: "GET", path: "/metrics", localAddress: OTHER_ADDRESS })
+      ).body.toString();
+      expect(metrics).toContain('snetd_listener_cuts_total{limit="max_connections_per_address"} 16');
 
       // Closed connections give their places back.
       for (const c of f.accepted) c.socket.destroy();

@@ -15,7 +15,18 @@ import { makeCertificate } from "../kit/certs.ts";
 import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
 import { until } from "../kit/wait.ts";
-import { ECHO, FLAG, FRAME, PREFACE, frame, goaway, grpcHeaders, parseFrames, randomBytes, rawConnection } from "./raw-clients.ts";
+import {
+  ECHO,
+  FLAG,
+  FRAME,
+  PREFACE,
+  frame,
+  goaway,
+  grpcHeaders,
+  parseFrames,
+  randomBytes,
+  rawConnection,
+} from "./raw-clients.ts";
 
 const SEEDS = Array.from({ length: 16 }, (_, i) => 0x5eed + i * 7919);
 /** headers_timeout is short here: a frame left half-sent by the garbage is cut by it within the bound. */
@@ -38,7 +49,10 @@ beforeAll(async () => {
   writeFileSync(join(certDir, "key.pem"), key);
   const config = { blockchain_enabled: false, service_endpoint: `http://${service.address}`, headers_timeout: "2s" };
   daemon = await startDaemon({ binary: true, config });
-  secure = await startDaemon({ binary: true, config: { ...config, ssl_cert: join(certDir, "cert.pem"), ssl_key: join(certDir, "key.pem") } });
+  secure = await startDaemon({
+    binary: true,
+    config: { ...config, ssl_cert: join(certDir, "cert.pem"), ssl_key: join(certDir, "key.pem") },
+  });
   good = echoClient(daemon.endpoint);
 }, 180_000);
 
@@ -56,7 +70,10 @@ async function throwAt(endpoint: string, bytes: Buffer): Promise<Buffer> {
   c.send(bytes);
   const closed = await c.closedWithin(CUT_MS);
   c.socket.destroy();
-  if (!closed) throw new Error(`The daemon kept a connection open for ${CUT_MS} ms after garbage ${bytes.subarray(0, 16).toString("hex")}…`);
+  if (!closed)
+    throw new Error(
+      `The daemon kept a connection open for ${CUT_MS} ms after garbage ${bytes.subarray(0, 16).toString("hex")}…`,
+    );
   return c.received();
 }
 
@@ -87,7 +104,10 @@ describe("HTTP/1.1 garbage", () => {
 
   test("a header line without a colon: 400 with the reason", async () => {
     await daemon.showLogsOnFailure(async () => {
-      const reply = await throwAt(daemon.endpoint, Buffer.from("GET /heartbeat HTTP/1.1\r\nHost: snetd\r\nno colon here\r\n\r\n"));
+      const reply = await throwAt(
+        daemon.endpoint,
+        Buffer.from("GET /heartbeat HTTP/1.1\r\nHost: snetd\r\nno colon here\r\n\r\n"),
+      );
       expect(reply.toString("latin1")).toStartWith("HTTP/1.1 400 Bad Request\r\n");
       expect(reply.toString("latin1")).toContain("malformed HTTP/1.1 request (HPE_");
     });
@@ -114,14 +134,34 @@ describe("HTTP/2 garbage", () => {
       // "PRI" sends it to HTTP/2, whose preface check fails.
       await throwAt(daemon.endpoint, Buffer.from("PRI * HTTP/1.1\r\n\r\nXX\r\n\r\n"));
       const settings = frame(FRAME.SETTINGS, 0, 0);
-      const badBlock = await throwAt(daemon.endpoint, Buffer.concat([PREFACE, settings, frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]))]));
+      const badBlock = await throwAt(
+        daemon.endpoint,
+        Buffer.concat([
+          PREFACE,
+          settings,
+          frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f])),
+        ]),
+      );
       expect(goaway(parseFrames(badBlock))?.code).toBe(COMPRESSION_ERROR);
-      const stream0 = await throwAt(daemon.endpoint, Buffer.concat([PREFACE, settings, frame(FRAME.DATA, 0, 0, Buffer.from("x"))]));
+      const stream0 = await throwAt(
+        daemon.endpoint,
+        Buffer.concat([PREFACE, settings, frame(FRAME.DATA, 0, 0, Buffer.from("x"))]),
+      );
       expect(goaway(parseFrames(stream0))?.code).toBe(PROTOCOL_ERROR);
       // A valid call still works on a fresh connection.
       const c = await rawConnection(daemon.endpoint);
-      c.send(Buffer.concat([PREFACE, settings, frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, grpcHeaders(ECHO))]));
-      await until(() => parseFrames(c.received()).some((f) => f.type === FRAME.HEADERS && f.stream === 1), "an answer on stream 1", { timeoutMs: CUT_MS });
+      c.send(
+        Buffer.concat([
+          PREFACE,
+          settings,
+          frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, grpcHeaders(ECHO)),
+        ]),
+      );
+      await until(
+        () => parseFrames(c.received()).some((f) => f.type === FRAME.HEADERS && f.stream === 1),
+        "an answer on stream 1",
+        { timeoutMs: CUT_MS },
+      );
       c.socket.destroy();
       await goodCallWorks("after protocol errors");
     });

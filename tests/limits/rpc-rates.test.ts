@@ -39,10 +39,14 @@ afterAll(async () => {
   await service?.stop();
 });
 
-const from = (path: string, localAddress = "127.0.0.1") => grpcCall(daemon.endpoint, path, Buffer.alloc(0), { localAddress });
+const from = (path: string, localAddress = "127.0.0.1") =>
+  grpcCall(daemon.endpoint, path, Buffer.alloc(0), { localAddress });
 
 function expectLimited(r: GrpcOutcome) {
-  expect({ status: r.status, message: r.message }).toEqual({ status: grpc.status.RESOURCE_EXHAUSTED, message: LIMITED });
+  expect({ status: r.status, message: r.message }).toEqual({
+    status: grpc.status.RESOURCE_EXHAUSTED,
+    message: LIMITED,
+  });
   expect(Number(r.metadata["retry-after"])).toBeGreaterThanOrEqual(1);
 }
 
@@ -50,13 +54,20 @@ describe("daemon RPCs per client address", () => {
   test("token RPCs past their bucket are refused for that address only; other RPCs have their own; health is free", async () => {
     await daemon.showLogsOnFailure(async () => {
       // Three token requests are served (with payments off, the refusal says why)…
-      for (let i = 0; i < 3; i++) expect(await from(FREE_CALL_TOKEN)).toMatchObject({ status: grpc.status.FAILED_PRECONDITION, message: DISABLED });
+      for (let i = 0; i < 3; i++)
+        expect(await from(FREE_CALL_TOKEN)).toMatchObject({
+          status: grpc.status.FAILED_PRECONDITION,
+          message: DISABLED,
+        });
       // …the fourth, of either kind, is rate limited.
       expectLimited(await from(FREE_CALL_TOKEN));
       expectLimited(await from(GET_TOKEN));
 
       // Another address has its own buckets.
-      expect(await from(FREE_CALL_TOKEN, OTHER_ADDRESS)).toMatchObject({ status: grpc.status.FAILED_PRECONDITION, message: DISABLED });
+      expect(await from(FREE_CALL_TOKEN, OTHER_ADDRESS)).toMatchObject({
+        status: grpc.status.FAILED_PRECONDITION,
+        message: DISABLED,
+      });
       expect((await from(GET_TOKEN, OTHER_ADDRESS)).status).toBe(grpc.status.OK);
 
       // The first address's bucket of all daemon RPCs (6) had 3 taken by the served token calls; refused
@@ -67,7 +78,9 @@ describe("daemon RPCs per client address", () => {
       // Health is never limited: probes work for a client that is limited everywhere else.
       for (let i = 0; i < 10; i++) expect((await from(HEALTH)).status).toBe(grpc.status.OK);
       // The proxied service is not a daemon RPC either.
-      expect((await grpcCall(daemon.endpoint, "/example.Echo/Echo", Buffer.from([0x12, 2, 0x68, 0x69]))).status).toBe(grpc.status.OK);
+      expect((await grpcCall(daemon.endpoint, "/example.Echo/Echo", Buffer.from([0x12, 2, 0x68, 0x69]))).status).toBe(
+        grpc.status.OK,
+      );
     });
   });
 });
