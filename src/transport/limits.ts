@@ -161,7 +161,11 @@ export function connectionGuard(
   return {
     admit(socket) {
       const address = addressOf(socket);
-      if (!address || socket.destroyed) return refuse(socket, "max_connections", address);
+      // Gone before it was seen (the peer reset at once): nothing to count or refuse.
+      if (!address || socket.destroyed) {
+        socket.destroy();
+        return false;
+      }
       const fromAddress = perAddress.get(address) ?? 0;
       if (limits.maxConnections > 0 && conns.size >= limits.maxConnections)
         return refuse(socket, "max_connections", address);

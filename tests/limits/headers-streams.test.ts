@@ -3,7 +3,7 @@
  * `max_header_list_bytes` are refused — the HTTP/2 stream reset with ENHANCE_YOUR_CALM (grpc-js reports
  * RESOURCE_EXHAUSTED), HTTP/1.1 answered 431 with the reason — and streams past `max_concurrent_streams` on
  * one connection are reset with REFUSED_STREAM, while the same connection's other streams and other clients
- * are served.
+ * are served. A rapid-reset flood (streams opened and cancelled at once) loses its connection.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
@@ -17,6 +17,7 @@ import {
   PREFACE,
   echoRequest,
   frame,
+  goaway,
   grpcFrame,
   grpcHeaders,
   parseFrames,
@@ -139,6 +140,27 @@ describe("max_concurrent_streams", () => {
       c.send(frame(FRAME.DATA, FLAG.END_STREAM, first, grpcFrame(echoRequest("accepted"))));
       await until(() => c.received().includes(Buffer.from("accepted")), "the accepted stream's reply", WAIT);
       c.socket.destroy();
+    });
+  });
+  test("rapid reset (streams opened and cancelled at once, CVE-2023-44487): the connection is cut, others are served", async () => {
+    await daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(daemon.endpoint);
+      c.send(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
+      const cancel = Buffer.alloc(4);
+      cancel.writeUInt32BE(8); // CANCEL
+      const headers = grpcHeaders(ECHO);
+      let id = 1;
+      // Batches of 500 opened-and-reset streams, up to 50 000, until the daemon hangs up.
+      while (id < 100_000 && !c.closed) {
+        const batch: Buffer[] = [];
+        for (let i = 0; i < 500; i++, id += 2)
+          batch.push(frame(FRAME.HEADERS, FLAG.END_HEADERS, id, headers), frame(FRAME.RST_STREAM, 0, id, cancel));
+        c.send(Buffer.concat(batch));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await c.closedWithin(WAIT.timeoutMs)).toBe(true);
+      expect(goaway(parseFrames(c.received()))?.code).toBe(ENHANCE_YOUR_CALM);
+      await goodCallWorks("after the rapid reset");
     });
   });
 });

@@ -16,7 +16,6 @@ import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
 import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
 import {
   ECHO,
-  FLAG,
   FRAME,
   PREFACE,
   callOn,
@@ -59,7 +58,7 @@ afterAll(async () => {
   await service?.stop();
 });
 
-/** Sends `piece()` every TRICKLE_MS until the connection is gone; the well-behaved client calls meanwhile. */
+/** Calls `send` every TRICKLE_MS until the connection is gone; the well-behaved client calls meanwhile. */
 async function trickleWhileServing(send: () => boolean, closed: () => Promise<boolean>) {
   const timer = setInterval(() => {
     if (!send()) clearInterval(timer);
