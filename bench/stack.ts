@@ -18,6 +18,12 @@ import { type PaymentSequence, paymentSequence } from "./messages.ts";
 import { rssMb } from "./proc.ts";
 import { type RpcCounter, startRpcCounter } from "./rpc-counter.ts";
 
+/**
+ * All load comes from 127.0.0.1: the per-address limits (src/config/limit-keys.ts) would measure themselves
+ * (the GetChannelState row alone runs thousands of calls a second), so the bench daemons turn them off.
+ */
+const ONE_ADDRESS = { max_connections_per_address: 0, rate_limit_daemon_rpc_per_address_per_minute: 0, rate_limit_token_rpc_per_address_per_minute: 0 };
+
 export interface BenchChannel {
   id: bigint;
   client: TestAccount;
@@ -81,14 +87,14 @@ export async function startStack(opts: { channels: number; log: (line: string) =
 
     // Production defaults (1 s head cache, info logs); the kit's world config is tuned for tests.
     const paidConfig = (extra: Record<string, unknown> = {}) =>
-      world.daemonConfig({ ethereum_json_rpc_http_endpoint: rpc.url, block_cache_ms: 1000, log: LOG, ...extra });
+      world.daemonConfig({ ethereum_json_rpc_http_endpoint: rpc.url, block_cache_ms: 1000, log: LOG, ...ONE_ADDRESS, ...extra });
     opts.log("starting the daemons (dist/snetd)");
     const start = async (name: BenchDaemon["name"], config: Record<string, unknown>): Promise<BenchDaemon> => {
       const proc = await startDaemon({ config, binary: true });
       stoppers.push(() => proc.stop());
       return { name, process: proc, idleRssMb: rssMb(proc.pid), paid: new Array<number>(channels.length).fill(0) };
     };
-    const passthrough = await start("passthrough", { service_endpoint: `http://${world.echo.address}`, blockchain_enabled: false, log: LOG });
+    const passthrough = await start("passthrough", { service_endpoint: `http://${world.echo.address}`, blockchain_enabled: false, log: LOG, ...ONE_ADDRESS });
     const sqlite = await start("sqlite", paidConfig());
     // data_dir defaults to ./snetd-data, relative to the daemon's working directory (its temp dir).
     sqlite.sqliteFile = join(sqlite.process.dir, "snetd-data", "snetd-state.sqlite");

@@ -31,6 +31,7 @@ import { VERSION } from "../core/version.ts";
 import { startAutoClaimFor } from "./auto-claim-setup.ts";
 import type { DaemonSettings } from "./daemon.ts";
 import { freeCallSetup } from "./free-call-setup.ts";
+import { limitLog, listenerLimits } from "./listener-limits.ts";
 import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { type PaymentContext, paymentContext } from "./payment-context.ts";
 import { type PaymentHooks, contextHooks } from "./payment-hooks.ts";
@@ -63,6 +64,8 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
     port: listen.port,
     serviceUrl: config.service_endpoint,
     maxMessageBytes: config.max_message_size_in_mb * 1024 * 1024,
+    limits: listenerLimits(config),
+    onLimit: limitLog(log),
     serviceTimeoutMs: config.service_timeout,
     identity: {
       daemonId: daemonId(undefined, config),

@@ -13,6 +13,7 @@ import { connectCodec } from "../transport/connect-codec.ts";
 import { withReplayedBody } from "../transport/first-message.ts";
 import { type ProbeResult, cachedProbe, probeUpstream } from "../transport/health-probe.ts";
 import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
+import type { LimitHit, ListenerLimits } from "../transport/limits.ts";
 import { loopbackCall } from "../transport/loopback.ts";
 import { type PriceSource, pricedCall } from "../transport/priced-call.ts";
 import { proxyCall } from "../transport/proxy.ts";
@@ -32,6 +33,10 @@ export interface DaemonSettings {
   tls?: CertificateHolder;
   serviceUrl: string;
   maxMessageBytes: number;
+  /** What one client can hold on the port (transport/limits.ts); its defaults when absent. */
+  limits?: ListenerLimits;
+  /** Told of every client cut by a listener limit. */
+  onLimit?: (hit: LimitHit, peer: string) => void;
   serviceTimeoutMs: number;
   /** Heartbeat fields that do not change at run time. */
   identity: { daemonId: string; version: string; blockchainEnabled: boolean; network: string; serviceId: string };
@@ -129,6 +134,8 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
     port: s.port,
     ...(s.tls ? { tls: s.tls } : {}),
     maxMessageBytes: s.maxMessageBytes,
+    ...(s.limits ? { limits: s.limits } : {}),
+    ...(s.onLimit ? { onLimit: s.onLimit } : {}),
     handlers: { methods: methodTable(own), proxied, http: httpApp(heartbeat).fetch },
     ...(connect ? { connect } : {}),
     ...(s.onInternalError ? { onError: s.onInternalError } : {}),

@@ -6,7 +6,9 @@
  * - the per-payer and per-channel buckets are taken inside the payment admissions, once the payment is
  *   verified (`payerLimit`), so a forged channel-id header cannot spend another client's bucket;
  * - the daemon's own unary services have their own bucket (`rate_limit_daemon_rpc_per_minute`): they cost
- *   chain reads; health is never limited, so probes keep working under load.
+ *   chain reads; health is never limited, so probes keep working under load. Each client address has its
+ *   own buckets too (`rate_limit_daemon_rpc_per_address_per_minute`, and for the two that mint tokens
+ *   `rate_limit_token_rpc_per_address_per_minute`), so one client cannot use up the shared one.
  *
  * Every outcome is counted for the metrics and the dashboard. Buckets are per process: N replicas behind a
  * load balancer admit up to N times the configured rates.
@@ -84,15 +86,32 @@ export function payerLimit(limiter: RateLimiter<"payer" | "channel">): PayerLimi
   };
 }
 
-/** The daemon's own methods behind one bucket; a refused call never reaches its handler. */
-export function limitMethods(methods: readonly DaemonMethod[], limiter: RateLimiter<never>): DaemonMethod[] {
+/** Per-address scopes of the daemon's own methods: every one takes from "rpc", token minters from "token" too. */
+export type MethodScope = "rpc" | "token";
+
+/** The methods that mint tokens: a signature check each, and a chain read for free-call tokens. */
+const TOKEN_METHODS = new Set(["/escrow.TokenService/GetToken", "/escrow.FreeCallStateService/GetFreeCallToken"]);
+
+export interface MethodLimiters {
+  /** One bucket for all clients. */
+  global?: RateLimiter<never>;
+  /** Buckets per client address (the call's peer); a call whose address is unknown skips them. */
+  perAddress?: RateLimiter<MethodScope>;
+}
+
+/** The daemon's own methods behind their buckets, the client's own first; a refused call never reaches its handler. */
+export function limitMethods(methods: readonly DaemonMethod[], limiters: MethodLimiters): DaemonMethod[] {
   return methods.map((m) => ({
     path: m.path,
-    serve(call, maxMessageBytes) {
-      const d = limiter.take();
-      if (d.allowed) return m.serve(call, maxMessageBytes);
+    serve(call, maxMessageBytes, onError) {
+      const peer = call.peer;
+      const mine = peer === undefined ? undefined : limiters.perAddress?.take(TOKEN_METHODS.has(m.path) ? { rpc: peer, token: peer } : { rpc: peer });
+      const d = mine && !mine.allowed ? mine : limiters.global?.take();
+      if (!d || d.allowed) return m.serve(call, maxMessageBytes, onError);
+      const refusal = rateLimited(d.retryAfterMs);
+      onError?.(call.path, refusal);
       call.body.resume();
-      call.finish(statusTrailers(rateLimited(d.retryAfterMs)));
+      call.finish(statusTrailers(refusal));
       return Promise.resolve();
     },
   }));

@@ -25,7 +25,7 @@ import { startAdmin } from "./admin-setup.ts";
 import { type ChannelWatch, watchChannels } from "./channel-watch.ts";
 import type { BuiltSettings } from "./daemon-settings.ts";
 import type { Daemon, DaemonSettings } from "./daemon.ts";
-import { guardedGate, limitMethods, payerLimit } from "./guarded-gate.ts";
+import { guardedGate, limitMethods, type MethodScope, payerLimit } from "./guarded-gate.ts";
 import { healthProbes } from "./health-probes.ts";
 import { timedSlots, timedStore } from "./instruments.ts";
 import { type LiveMetadata, restartRule, startLiveMetadata } from "./live-metadata.ts";
@@ -106,6 +106,15 @@ export function prepareOperations(config: Config, log: Logger): Operations {
       : undefined;
   const rpcSpec = bucketSpec(config.rate_limit_daemon_rpc_per_minute, undefined);
   const daemonRpc = rpcSpec ? createRateLimiter<never>({ global: rpcSpec }) : undefined;
+  const rpcPerAddress = bucketSpec(config.rate_limit_daemon_rpc_per_address_per_minute, undefined);
+  const tokenPerAddress = bucketSpec(config.rate_limit_token_rpc_per_address_per_minute, undefined);
+  const perAddress =
+    rpcPerAddress || tokenPerAddress
+      ? createRateLimiter<MethodScope>({
+          scopes: { ...(rpcPerAddress ? { rpc: rpcPerAddress } : {}), ...(tokenPerAddress ? { token: tokenPerAddress } : {}) },
+          maxKeys: config.rate_limit_tracked_keys,
+        })
+      : undefined;
 
   const hooks: PaymentHooks = {
     wrapStore: (s) => timedStore(s, metrics),
@@ -149,7 +158,11 @@ export function prepareOperations(config: Config, log: Logger): Operations {
       return {
         ...s,
         gate: guardedGate(s.gate, { ...(global ? { global } : {}), metrics, activity }),
-        methods: daemonRpc ? limitMethods(methods, daemonRpc) : methods,
+        onLimit(hit, peer) {
+          s.onLimit?.(hit, peer);
+          metrics.listenerCut(hit);
+        },
+        methods: daemonRpc || perAddress ? limitMethods(methods, { ...(daemonRpc ? { global: daemonRpc } : {}), ...(perAddress ? { perAddress } : {}) }) : methods,
         meter: metrics,
         ...(tls ? { tls: tls.holder } : {}),
       };

@@ -41,6 +41,7 @@ import {
   ok,
   optional,
 } from "./values.ts";
+import { LIMIT_KEYS } from "./limit-keys.ts";
 import { OPS_KEYS } from "./ops-keys.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "warning", "error", "fatal", "panic"] as const;
@@ -252,6 +253,7 @@ export const ConfigShape = z.object({
   drain_timeout: duration("30s", "on SIGTERM/SIGINT, how long in-flight calls may finish"),
   metrics_enabled: bool(true, "serve Prometheus metrics"),
   ...OPS_KEYS,
+  ...LIMIT_KEYS,
   auto_claim: group("claims submitted by the daemon itself (needs private_key)", {
     enabled: bool(false, "claim channels periodically"),
     expiring_within_blocks: cogs(0, "claim channels expiring within this many blocks; 0 = 2 × the group's threshold"),

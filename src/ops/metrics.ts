@@ -29,6 +29,8 @@ export interface DaemonMetrics {
   /** One claim outcome of auto-claim ("claimed", "already-claimed", "failed"…) and its amount. */
   claim(result: string, cogs: bigint): void;
   certificateExpiry(notAfter: Date): void;
+  /** A client cut by a listener limit, named by its config key (transport/limits.ts). */
+  listenerCut(limit: string): void;
   /** Where the in-flight gauge reads from (the listener exists after the metrics). */
   inFlightFrom(read: () => number): void;
   render(): Promise<{ contentType: string; body: string }>;
@@ -74,6 +76,8 @@ export function daemonMetrics(inFlight: () => number = () => 0): DaemonMetrics {
       this.set(readInFlight());
     },
   });
+  const cuts = new Counter({ name: "snetd_listener_cuts_total", help: "Clients cut or refused by a listener limit, by the limit's config key", labelNames: ["limit"], registers });
+  const cutsAs = children((l) => cuts.labels({ limit: l }));
   const admittedAs = children((t) => admitted.labels({ payment_type: t }));
   const refusedAs = children((c) => refused.labels({ code: c }));
   const callsAs = children((k) => {
@@ -106,6 +110,7 @@ export function daemonMetrics(inFlight: () => number = () => 0): DaemonMetrics {
       if (result === "claimed") claimedCogs.inc(cogsNumber(cogs));
     },
     certificateExpiry: (at) => certExpiry.set(at.getTime() / 1000),
+    listenerCut: (limit) => cutsAs(limit).inc(),
     inFlightFrom(read) {
       readInFlight = read;
     },

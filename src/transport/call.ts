@@ -14,6 +14,8 @@ export interface ServerCall {
   /** What the client asked for, in milliseconds from arrival; undefined when it set no deadline. */
   readonly timeoutMs: number | undefined;
   readonly protocol: "grpc" | "grpc-web" | "connect";
+  /** The client's IP address, for limits per address; undefined when the transport cannot tell. */
+  readonly peer?: string | undefined;
   /** The request body as gRPC frames (gRPC-Web text already base64-decoded). */
   readonly body: Readable;
   /** Sends response headers (once). */

@@ -49,6 +49,8 @@ export interface ConnectRequest {
   readonly headers: Record<string, string | string[] | undefined>;
   readonly rawHeaders: readonly string[];
   readonly body: Readable;
+  /** The client's IP address (limits per address). */
+  readonly peer: string | undefined;
   /** Sends the whole response: status, headers, body. */
   respond(reply: HttpReply): void;
   /** The client went away (or the response is done). */
@@ -98,6 +100,7 @@ export function connectOverHttp1(
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       body: req,
+      peer: req.socket.remoteAddress,
       respond: (r) => res.writeHead(r.status, { ...r.headers, "content-length": String(r.body.length) }).end(r.body),
       onClose: (l) => res.once("close", l),
     },
@@ -120,6 +123,7 @@ export function connectOverHttp2(
       headers,
       rawHeaders,
       body: stream,
+      peer: stream.session?.socket?.remoteAddress,
       respond: (r) => {
         if (stream.destroyed) return;
         stream.respond({ ":status": r.status, ...r.headers, "content-length": String(r.body.length) });
@@ -250,6 +254,7 @@ function connectCall(
     metadata,
     timeoutMs: o.timeoutMs,
     protocol: "connect",
+    peer: req.peer,
     body,
     get finished() {
       return finished;

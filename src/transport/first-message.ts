@@ -114,6 +114,7 @@ export function withReplayedBody(call: ServerCall, first: FirstMessage): ServerC
     metadata: call.metadata,
     timeoutMs: call.timeoutMs,
     protocol: call.protocol,
+    peer: call.peer,
     body,
     sendHeaders: (h) => call.sendHeaders(h),
     write: (chunk) => call.write(chunk),

@@ -42,6 +42,7 @@ function base64Decoder(): Transform {
 
 export function grpcWebCall(opts: {
   path: string;
+  peer?: string | undefined;
   contentType: string;
   rawHeaders: string[];
   headers: Record<string, string | string[] | undefined>;
@@ -85,6 +86,7 @@ export function grpcWebCall(opts: {
     metadata,
     timeoutMs: parseGrpcTimeout(opts.headers["grpc-timeout"] as string | undefined),
     protocol: "grpc-web",
+    peer: opts.peer,
     body: text ? opts.body.pipe(base64Decoder()) : opts.body,
     get finished() {
       return finished;

@@ -1,5 +1,6 @@
 /** ServerCall over a native gRPC HTTP/2 stream (h2c or h2 with TLS). */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { type IncomingHttpHeaders, type ServerHttp2Stream, constants } from "node:http2";
+import { Readable } from "node:stream";
 import type { HeaderMap, ServerCall } from "./call.ts";
 import { parseGrpcTimeout } from "../core/grpc-frames.ts";
 import { metadataFromRaw } from "./metadata.ts";
@@ -38,9 +39,15 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
     }
   };
 
+  // Answered before the client finished sending (a refusal, a message over the limit): RST_STREAM NO_ERROR
+  // after the status tells it to stop (RFC 9113 §8.1), as grpc-go does, instead of reading the rest.
+  const stopReading = () => {
+    if (!stream.readableEnded && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+  };
   stream.on("wantTrailers", () => {
     if (stream.destroyed) return;
     stream.sendTrailers((pendingTrailers ?? { "grpc-status": "0" }) as Record<string, string>);
+    stopReading();
   });
   stream.on("close", () => {
     if (!finished) {
@@ -56,7 +63,10 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
     metadata: metadataFromRaw(rawHeaders),
     timeoutMs: parseGrpcTimeout(headers["grpc-timeout"] as string | undefined),
     protocol: "grpc",
-    body: stream,
+    peer: stream.session?.socket?.remoteAddress,
+    // A request that ended with its headers (no message): Bun emits the stream's 'end' at once, before
+    // anyone listens, and the call would wait for it until its deadline. An empty body ends when read.
+    body: stream.endAfterHeaders ? Readable.from([]) : stream,
     get finished() {
       return finished;
     },
@@ -83,6 +93,7 @@ export function nativeCall(stream: ServerHttp2Stream, headers: IncomingHttpHeade
         // Trailers-only response: status travels in the single HEADERS frame.
         headersSent = true;
         stream.respond({ ":status": 200, "content-type": "application/grpc", ...trailers }, { endStream: true });
+        stopReading();
         return;
       }
       release();

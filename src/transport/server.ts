@@ -18,6 +18,7 @@ import { preflightHeaders } from "./cors.ts";
 import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
+import { DEFAULT_LIMITS, type LimitHit, type ListenerLimits, connectionGuard } from "./limits.ts";
 import { nativeCall } from "./native-call.ts";
 
 export interface ServerHandlers {
@@ -35,6 +36,10 @@ export interface ServerOptions {
   /** The certificate to serve, swapped live by file reloads or ACME (src/ops/tls-holder.ts). */
   tls?: CertificateHolder;
   maxMessageBytes: number;
+  /** What one client can hold on the port (transport/limits.ts); DEFAULT_LIMITS when absent. */
+  limits?: ListenerLimits;
+  /** Told of every client cut by a limit. */
+  onLimit?: (hit: LimitHit, peer: string) => void;
   handlers: ServerHandlers;
   /** Connect unary calls (JSON or binary POST); absent: such requests are plain HTTP (connect_enabled: false). */
   connect?: ConnectCodec;
@@ -61,6 +66,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxMessageBytes: opts.maxMessageBytes,
     ...(opts.onMethodError ? { onRefused: opts.onMethodError } : {}),
   };
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const guard = connectionGuard(limits, opts.onLimit);
 
   const runCall = (call: ServerCall) => {
     inFlight++;
@@ -70,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    if (!guard.stream(stream)) return;
     const contentType = headers["content-type"];
     const method = headers[":method"];
     if (method === "OPTIONS") {
@@ -78,6 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runCall(
         grpcWebCall({
           path: headers[":path"] ?? "",
+          peer: stream.session?.socket?.remoteAddress,
           contentType: contentType as string,
           rawHeaders: raw,
           headers,
@@ -96,12 +105,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else if (connect && isConnectUnary(method, headers[":path"], contentType)) {
       connectOverHttp2(stream, headers, raw, connect, runCall).catch(report);
     } else {
-      serveHttp2(opts.handlers.http, stream, headers).catch(report);
+      serveHttp2(opts.handlers.http, stream, headers, limits.maxHttpBodyBytes).catch(report);
     }
     stream.on("error", () => {});
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    guard.request(req, res);
     const contentType = req.headers["content-type"];
     if (req.method === "OPTIONS") {
       res.writeHead(204, preflightHeaders(req.headers)).end();
@@ -109,6 +119,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       runCall(
         grpcWebCall({
           path: (req.url ?? "").split("?")[0] as string,
+          peer: req.socket.remoteAddress,
           contentType: contentType as string,
           rawHeaders: req.rawHeaders,
           headers: req.headers,
@@ -125,7 +136,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } else if (connect && isConnectUnary(req.method, req.url, contentType)) {
       connectOverHttp1(req, res, connect, runCall).catch(report);
     } else {
-      serveHttp1(opts.handlers.http, req, res).catch((err) => {
+      serveHttp1(opts.handlers.http, req, res, limits.maxHttpBodyBytes).catch((err) => {
         report(err);
         if (!res.headersSent) res.writeHead(500).end();
       });
@@ -133,10 +144,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 
   const h2Options = {
-    settings: { initialWindowSize: 4 * 1024 * 1024, maxHeaderListSize: 64 * 1024 },
+    settings: { initialWindowSize: 4 * 1024 * 1024, ...guard.http2Settings },
     maxSessionMemory: 64,
   };
-  const h1 = http.createServer({ keepAlive: true }, onRequest);
+  const h1 = http.createServer({ keepAlive: true, ...guard.http1Options }, onRequest);
   // One plain HTTP/2 server for h2c and h2: a secure server with allowHTTP1 would need a 'request'
   // listener, which turns on node's compat layer for every HTTP/2 stream, and its 'wantTrailers'
   // handler sends empty trailers before ours (grpc-status lost).
@@ -154,6 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     listener = secure;
   } else {
     listener = net.createServer((socket) => {
+      if (socket.destroyed) return; // refused by the guard (the 'connection' listener below runs first)
       const sniff = () => {
         // "PRI" starts the HTTP/2 preface and is no HTTP/1.1 method; three bytes decide.
         if (socket.readableLength < 3 && !socket.readableEnded) return void socket.once("readable", sniff);
@@ -165,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       socket.once("readable", sniff);
     });
   }
+  guard.watch(h1, h2);
   h2.on("stream", onStream);
   h2.on("session", (s) => {
     sessions.add(s);
@@ -172,7 +185,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     s.on("error", () => {});
     if (draining) s.close();
   });
-  listener.on("connection", (socket: net.Socket) => {
+  listener.prependListener("connection", (socket: net.Socket) => {
+    if (!guard.admit(socket)) return;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});

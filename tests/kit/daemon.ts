@@ -259,7 +259,8 @@ function dialable(listen: string): string {
 async function heartbeatOk(url: string, tls: boolean): Promise<boolean> {
   try {
     // Test certificates are self-signed; the heartbeat only tells us the daemon is up.
-    const init = { signal: AbortSignal.timeout(2000), ...(tls ? { tls: { rejectUnauthorized: false } } : {}) };
+    // No kept-alive connection left behind: the limit suites count the daemon's connections.
+    const init = { signal: AbortSignal.timeout(2000), keepalive: false, headers: { connection: "close" }, ...(tls ? { tls: { rejectUnauthorized: false } } : {}) };
     const response = await fetch(`${url}/heartbeat`, init);
     await response.arrayBuffer();
     return response.status === 200;

@@ -40,10 +40,19 @@ function decoded<T>(decode: () => T): T {
 async function readRequest(call: ServerCall, maxMessageBytes: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of call.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
+  let announced: number | undefined;
+  // Not `for await`: leaving that loop by a throw destroys the stream, and the client would see the
+  // connection reset instead of the refusal the trailers carry (client-stream.ts does the same).
+  const body = (call.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (let next = await body.next(); !next.done; next = await body.next()) {
+    chunks.push(next.value);
+    size += next.value.length;
+    // The frame header says how long the message is: refuse it then, not after reading it.
+    if (announced === undefined && size >= 5) {
+      announced = Buffer.concat(chunks).readUInt32BE(1);
+      if (announced > maxMessageBytes) throw clientMessageTooLarge(announced, maxMessageBytes);
+    }
     if (size > maxMessageBytes + 5) throw clientMessageTooLarge(size, maxMessageBytes);
-    chunks.push(chunk);
   }
   const frames = decoded(() => decodeFrames(Buffer.concat(chunks)));
   if (frames.length !== 1) throw expectedOneMessage(frames.length);
