@@ -12,6 +12,7 @@ import { defaultRecovery } from "../crypto/native-recovery.ts";
 import { priceOf } from "../metadata/pricing.ts";
 import type { Logger } from "../ops/log.ts";
 import { admitFreeCall } from "../payments/free-calls.ts";
+import { background } from "../payments/background.ts";
 import type { EscrowDeps } from "../payments/escrow-gate.ts";
 import { paymentGate } from "../payments/gate.ts";
 import { admitPrepaid } from "../payments/prepaid.ts";
@@ -39,6 +40,9 @@ import { prepaidSetup } from "./prepaid-setup.ts";
 import { replicaId } from "./replica-id.ts";
 import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
 import { type TrainingSetup, trainingSetup } from "./training-setup.ts";
+
+/** How long a stopping daemon waits for give-backs still being written. */
+const GIVE_BACK_WAIT_MS = 10_000;
 
 export interface BuiltSettings {
   settings: DaemonSettings;
@@ -145,6 +149,7 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
   const prepaid = await prepaidSetup(ctx, { mpe, slots, recovery, price, ...guards });
   const free = await freeCallSetup(ctx, { recovery, log, ...guards });
   log.info("prepaid calls enabled", { token_secret: prepaid.secretSource });
+  const pending = background();
   const escrow: EscrowDeps = {
     mpe,
     book: ctx.book,
@@ -157,11 +162,12 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
       return ctx.group.expirationThreshold;
     },
     price,
+    background: pending,
     ...guards,
   };
   const gate = paymentGate({
     decodeBase64: decodeBinaryHeader,
-    prepaid: (path, p, price) => admitPrepaid(price === undefined ? prepaid.deps : { ...prepaid.deps, price: () => price }, path, p),
+    prepaid: (path, p, price) => admitPrepaid(price === undefined ? prepaid.deps : { ...prepaid.deps, price }, path, p),
     freeCall: (path, p) => admitFreeCall(free, path, p),
     escrow,
   });
@@ -199,9 +205,12 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
     cleanup: async () => {
       await training.stop();
       await autoClaim?.stop();
-      await member?.stop();
+      // Give-backs of calls cut at the end of the drain need the store, and the slots they hold.
+      await pending.settled(GIVE_BACK_WAIT_MS);
+      // Revoking the lease frees every slot at once: while the store (maybe our own etcd member) still runs.
       await stopSlots();
       await ctx.close();
+      await member?.stop();
     },
   };
 }

@@ -13,6 +13,7 @@ import type { EscrowPayment } from "../core/payment-headers.ts";
 import { type Address, type SignerRecovery, checksumAddress, claimMessage, recoverSigner } from "../core/signatures.ts";
 import type { Keys } from "../store/records.ts";
 import type { ChannelBook, CommitExtras } from "./channel-book.ts";
+import type { Background } from "./background.ts";
 import { outcomeUnknown, restore } from "./escrow-charge.ts";
 import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 import type { PayerLimit } from "./payer-limit.ts";
@@ -25,8 +26,10 @@ export interface EscrowDeps {
   blocks: BlockSource;
   recovery: SignerRecovery;
   expirationThreshold: bigint;
-  /** Price of a method path; throws INTERNAL when the pricing does not define it. */
-  price(path: string): bigint;
+  /** Price of a method path (a dynamic one asks the service); throws when it cannot be had. */
+  price(path: string): bigint | Promise<bigint>;
+  /** Where a charge whose outcome is unknown is given back, so a stopping daemon waits for it. */
+  background?: Background;
   /** Optional allow-list of signers (allowed_user_flag). */
   allowedSigners?: ReadonlySet<Address>;
   /** Per-payer and per-channel rate limits, taken once the payment is verified. */
@@ -40,6 +43,12 @@ export function paymentSigner(recovery: SignerRecovery, mpe: Address, p: EscrowP
   } catch {
     return undefined;
   }
+}
+
+/** Runs a give-back after its call has ended, tracked when the daemon keeps a tracker. */
+function giveBackLater(d: EscrowDeps, task: Promise<unknown>): void {
+  if (d.background) d.background.run(task);
+  else void task.catch(() => undefined);
 }
 
 /** Admits an escrow payment: validates it under the channel's slot and charges it; `settle` gives it back if the service failed. */
@@ -58,22 +67,19 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
   try {
     let loaded = await d.book.load(id, { epoch });
     if (!loaded) throw paymentChannelNotFound(id);
-    const check = async () =>
-      checkEscrow({
-        channel: loaded!.state,
-        payment,
-        signer,
-        head: await d.blocks.head(),
-        expirationThreshold: d.expirationThreshold,
-        price: d.price(path),
-      });
-    let failed = await check();
+    const check = async (price: bigint | undefined) =>
+      checkEscrow({ channel: loaded!.state, payment, signer, head: await d.blocks.head(), expirationThreshold: d.expirationThreshold, price });
+    let failed = await check(undefined);
     if (failed && chainMayKnowBetter(failed.failure, payment.nonce, loaded.state.nonce)) {
       loaded = (await d.book.load(id, { refreshFromChain: true, epoch })) ?? loaded;
-      failed = await check();
+      failed = await check(undefined);
     }
     if (failed) throw failed.error;
     d.limit?.({ payer: loaded.state.sender, channel: id });
+    // The price last (it is the last rule anyway): a dynamic price costs a call to the service, asked only for
+    // a payment that is valid in every other way, so nobody can make snetd call it without paying.
+    const priced = await check(await d.price(path));
+    if (priced) throw priced.error;
 
     const accepted = loaded;
     const charged = { ...accepted.state, authorisedAmount: payment.amount, signature: payment.signature };
@@ -87,7 +93,7 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
         throw err;
       }
       // Maybe stored: the slot stays held until the record is the uncharged one again.
-      void restore(d.book, id, accepted.version, accepted.state, charged, { epoch }).then(() => slot.release("uncertain"));
+      giveBackLater(d, restore(d.book, id, accepted.version, accepted.state, charged, { epoch }).then(() => slot.release("uncertain")));
       restoring = true;
       throw chargeOutcomeUnknown(err);
     }
@@ -105,9 +111,12 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
         let given = false;
         try {
           given = (await d.book.commit(id, chargedAt, accepted.state, guarded())) !== undefined;
-        } catch (err) {
-          if (outcomeUnknown(err)) return void restore(d.book, id, chargedAt, accepted.state, charged, { epoch }).then(() => slot.release("uncertain"));
+        } catch {
+          // Refused or unknown: keep trying in the background; the slot is held until the record is settled.
+          giveBackLater(d, restore(d.book, id, chargedAt, accepted.state, charged, { epoch }).then(() => slot.release("uncertain")));
+          return undefined;
         }
+        // Not given: someone else wrote the record (the slot was lost), and the charge stands.
         await slot.release(given ? "committed" : "uncertain");
         return undefined;
       },

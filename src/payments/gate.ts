@@ -13,7 +13,7 @@ export interface GateDeps {
   /** Decodes a `-bin` header value (base64, either alphabet, padded or not). */
   decodeBase64: (value: string) => Uint8Array;
   /** Prepaid and free calls, when enabled; `price` replaces the metadata's price of `path` (dynamic pricing). */
-  prepaid?: (path: string, p: PrepaidPayment, price?: bigint) => Promise<Admission>;
+  prepaid?: (path: string, p: PrepaidPayment, price?: () => Promise<bigint>) => Promise<Admission>;
   freeCall?: (path: string, p: FreeCallPayment) => Promise<Admission>;
 }
 
@@ -24,13 +24,13 @@ export function paymentGate(d: GateDeps): PaymentGate {
       const payment = parsePayment(request.metadata, d.decodeBase64);
       switch (payment.type) {
         case "escrow": {
-          // A dynamic price is this call's price; the metadata's is not consulted.
-          const price = request.price ? await request.price() : undefined;
-          return admitEscrow(price === undefined ? d.escrow : { ...d.escrow, price: () => price }, request.path, payment);
+          // A dynamic price is this call's price (asked once the payment is otherwise valid); the metadata's is not consulted.
+          const dynamic = request.price;
+          return admitEscrow(dynamic ? { ...d.escrow, price: () => dynamic() } : d.escrow, request.path, payment);
         }
         case "prepaid-call":
           if (!d.prepaid) throw prepaidNotEnabled();
-          return d.prepaid(request.path, payment, request.price ? await request.price() : undefined);
+          return d.prepaid(request.path, payment, request.price);
         case "free-call":
           if (!d.freeCall) throw freeCallsNotEnabled();
           return d.freeCall(request.path, payment);

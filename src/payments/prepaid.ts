@@ -31,8 +31,8 @@ export interface PrepaidDeps extends PrepaidUsageDeps {
   recovery: SignerRecovery;
   expirationThreshold: bigint;
   tokens: PrepaidTokens;
-  /** Price of a method path; throws INTERNAL when the pricing does not define it. */
-  price(path: string): bigint;
+  /** Price of a method path (a dynamic one asks the service); throws when it cannot be had. */
+  price(path: string): bigint | Promise<bigint>;
   /** Optional allow-list of claim signers (allowed_user_flag). */
   allowedSigners?: ReadonlySet<Address>;
   /** Per-payer and per-channel rate limits of prepaid calls, taken once the token is verified. */
@@ -119,7 +119,8 @@ export async function admitPrepaid(d: Pick<PrepaidDeps, "store" | "keys" | "toke
   const id = p.channelId;
   const { user } = await d.tokens.verify(p.token, id);
   d.limit?.({ payer: user, channel: id });
-  const price = d.price(path);
+  // After the token: a dynamic price costs a call to the service.
+  const price = await d.price(path);
   await reserve(d, id, price);
   return {
     setHeaders: { "snet-user-address": checksumAddress(user) },

@@ -66,6 +66,19 @@ describe("escrow", () => {
     expect((await snetd.state(ch)).amount).toBe(0n);
   }, E2E_TIMEOUT_MS);
 
+  test("the price method is asked only for a payment valid in every other way", async () => {
+    const ch = await world.openFundedChannel();
+    const asked = service.served("estimate_mul");
+    // A stale nonce and an unknown channel are refused without a price call: nobody makes snetd call the service unpaid.
+    const stale = await paid("mul", { a: 2n, b: 2n }, ch.pay(mulPrice(2n, 2n), 7n));
+    expect(stale.status.code).toBe(1000); // IncorrectNonce: the client refreshes its channel state
+    const unknown = await paid("mul", { a: 2n, b: 2n }, { ...ch.pay(mulPrice(2n, 2n)), "snet-payment-channel-id": "999999" });
+    expect(unknown.status.code).not.toBe(grpc.status.OK);
+    expect(service.served("estimate_mul")).toBe(asked);
+    expect((await paid("mul", { a: 2n, b: 2n }, ch.pay(mulPrice(2n, 2n)))).status.code).toBe(grpc.status.OK);
+    expect(service.served("estimate_mul")).toBe(asked + 1);
+  }, E2E_TIMEOUT_MS);
+
   test("a failing service call is not charged", async () => {
     const ch = await world.openFundedChannel();
     expect((await paid("fail", {}, ch.pay(world.price))).status.code).toBe(grpc.status.INTERNAL);

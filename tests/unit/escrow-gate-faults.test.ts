@@ -11,6 +11,7 @@ import { signDigest } from "../../src/core/noble-recovery.ts";
 import type { EscrowPayment } from "../../src/core/payment-headers.ts";
 import { type Address, claimMessage, personalDigest } from "../../src/core/signatures.ts";
 import { nobleRecovery } from "../../src/crypto/native-recovery.ts";
+import { background } from "../../src/payments/background.ts";
 import { channelBook } from "../../src/payments/channel-book.ts";
 import { type EscrowDeps, admitEscrow } from "../../src/payments/escrow-gate.ts";
 import { replicaSlots } from "../../src/payments/leased-slots.ts";
@@ -185,6 +186,21 @@ describe("escrow charges when the store fails", () => {
     faults.failCommitsAfter(1);
     expect(await admission.settle(false)).toBeUndefined();
     expect(await whenFree(deps, payment)).toBeUndefined();
+    expect((await stored())?.authorisedAmount).toBe(20n);
+  });
+
+  test("a failed service call whose give-back was refused unsent: given back in the background, and a stopping daemon waits for it", async () => {
+    const { faults, deps, stored } = await setup();
+    const pending = background();
+    const tracked = { ...deps, background: pending };
+    expect(await paidCall(tracked, pay(10n))).toBeUndefined();
+    const payment = pay(20n);
+    const admission = await admitEscrow(tracked, PATH, payment);
+    faults.refuseCommits(1);
+    expect(await admission.settle(false)).toBeUndefined();
+    await pending.settled(5_000);
+    expect((await stored())?.authorisedAmount).toBe(10n);
+    expect(await whenFree(tracked, payment)).toBeUndefined();
     expect((await stored())?.authorisedAmount).toBe(20n);
   });
 

@@ -31,6 +31,8 @@ export interface HeldCommit {
 export interface StoreFaults {
   /** The next `n` commits throw StoreUnavailableError without reaching the inner store. */
   failCommitsBefore(n: number): void;
+  /** The next `n` commits are refused as never sent (a closed connection): not applied, and the store says so. */
+  refuseCommits(n: number): void;
   /** The next `n` commits are applied to the inner store (or refused by it), then throw StoreUnavailableError. */
   failCommitsAfter(n: number): void;
   /** The next `n` reads (get, list) throw StoreUnavailableError. */
@@ -60,6 +62,7 @@ const unavailableError = (what: string, outcome: "unknown" | "not-applied" = "no
 export function faultInjectingStoreMock(inner: Store): { store: Store; faults: StoreFaults } {
   let failBefore = 0;
   let failAfter = 0;
+  let refuse = 0;
   let failReads = 0;
   let failGrants = 0;
   const holds: { reached: (t: Transaction) => void; gate: Promise<void> }[] = [];
@@ -97,6 +100,11 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
         commits.push({ txn, outcome: "failed before applying" });
         throw unavailableError("commit failed before reaching the store", "unknown");
       }
+      if (refuse > 0) {
+        refuse--;
+        commits.push({ txn, outcome: "failed before applying" });
+        throw unavailableError("commit not sent");
+      }
       const result = await inner.transact(txn);
       if (failAfter > 0) {
         failAfter--;
@@ -131,6 +139,7 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
       return reads;
     },
     failCommitsBefore: (n) => void (failBefore = n),
+    refuseCommits: (n) => void (refuse = n),
     failCommitsAfter: (n) => void (failAfter = n),
     failReads: (n) => void (failReads = n),
     failLeaseGrants: (n) => void (failGrants = n),
