@@ -64,14 +64,13 @@ export function guardedGate(inner: PaymentGate | undefined, g: GateGuards): Paym
       return {
         ...admission,
         async settle(ok) {
-          const problem = await settle(ok);
+          await settle(ok);
           g.metrics?.settled(ok);
-          g.metrics?.call(type, !ok ? "service_error" : problem ? "payment_not_stored" : "ok");
-          if (ok && !problem) {
+          g.metrics?.call(type, ok ? "ok" : "service_error");
+          if (ok) {
             g.metrics?.earned(admission.earnedCogs ?? 0n);
             g.activity?.call(admission.earnedCogs ?? 0n);
-          } else if (problem) g.activity?.refusal(refusalReason(problem.message));
-          return problem;
+          }
         },
       };
     },

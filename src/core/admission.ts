@@ -3,7 +3,6 @@
  * the service gets and what happens when the call ends. Payment types implement `PaymentGate`; the
  * transport only ever sees an `Admission`.
  */
-import type { SnetError } from "./errors.ts";
 import type { MetadataView } from "./payment-headers.ts";
 
 /** A proxied call as the payment layer sees it: the method and the client's metadata. */
@@ -26,10 +25,11 @@ export interface Admission {
   /** What the call pays when it succeeds, in cogs (0 or absent for free calls): for metrics and the dashboard. */
   readonly earnedCogs?: bigint;
   /**
-   * Called once when the call ends: `ok` true when the service answered grpc-status 0. Resolves to an
-   * error to report instead of OK (e.g. the payment could not be stored), else undefined.
+   * Called once when the call ends: `ok` true when the service answered grpc-status 0. The payment was
+   * stored at admission, so there is nothing left to fail: `ok` keeps it, not `ok` gives it back (a
+   * give-back the store does not take is retried in the background). Never rejects.
    */
-  settle(ok: boolean): Promise<SnetError | undefined>;
+  settle(ok: boolean): Promise<void>;
 }
 
 /** Decides whether a proxied call may reach the service; throws a SnetError to refuse it. */
@@ -41,5 +41,5 @@ export interface PaymentGate {
 export const FREE_PASS: Admission = {
   setHeaders: {},
   dropHeaders: ["snet-user-address"],
-  settle: async () => undefined,
+  settle: async () => {},
 };

@@ -10,7 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** How a proxied call ended, for `snetd_calls_total{outcome}`. */
-export type CallOutcome = "ok" | "service_error" | "refused" | "payment_not_stored";
+export type CallOutcome = "ok" | "service_error" | "refused";
 
 export interface DaemonMetrics {
   admitted(paymentType: string): void;
@@ -57,7 +57,7 @@ export function daemonMetrics(inFlight: () => number = () => 0): DaemonMetrics {
   const admitted = new Counter({ name: "snetd_calls_admitted_total", help: "Proxied calls admitted, by payment type", labelNames: ["payment_type"], registers });
   const refused = new Counter({ name: "snetd_calls_refused_total", help: "Proxied calls refused before reaching the service, by gRPC status code", labelNames: ["code"], registers });
   const completed = new Counter({ name: "snetd_calls_completed_total", help: "Admitted calls by outcome at the service (ok or error)", labelNames: ["outcome"], registers });
-  const calls = new Counter({ name: "snetd_calls_total", help: "Proxied calls by payment type and outcome (ok, service_error, refused, payment_not_stored)", labelNames: ["payment_type", "outcome"], registers });
+  const calls = new Counter({ name: "snetd_calls_total", help: "Proxied calls by payment type and outcome (ok, service_error, refused)", labelNames: ["payment_type", "outcome"], registers });
   const earned = new Counter({ name: "snetd_earned_cogs_total", help: "Cogs earned by successful paid calls since start", registers });
   const unclaimed = new Gauge({ name: "snetd_unclaimed_cogs", help: "Cogs signed for by clients and not yet claimed on-chain", registers });
   const unclaimedChannels = new Gauge({ name: "snetd_unclaimed_channels", help: "Channels with a signed amount not yet claimed", registers });

@@ -1,7 +1,7 @@
 /**
  * The paid RPCs validate_model and train_model (protocol/upstreams.md#training-payment): paid exactly as an
- * escrow call (payments/escrow-gate.ts: one call per channel, one commit, charged only when the provider
- * succeeded), at the price stored for the model named in the request — not the one in
+ * escrow call (payments/escrow-gate.ts: one call per channel, charged in one commit before the provider
+ * is asked, given back when it fails), at the price stored for the model named in the request — not the one in
  * `snet-train-model-id`, which the reference trusts so that a cheap model could pay for an expensive one.
  */
 import type { Admission } from "../core/admission.ts";
@@ -19,7 +19,7 @@ import type { ValidateRequest } from "./prices.ts";
 export type PriceKind = "validate" | "train";
 const PRICE_RPC: Record<PriceKind, string> = { validate: "validate_model_price", train: "train_model_price" };
 
-/** Admits the train-call payment of `ctx` for `model` at its stored `kind` price; `settle` charges it. */
+/** Admits the train-call payment of `ctx` for `model` at its stored `kind` price; `settle(false)` gives it back. */
 export async function admitTrainCall(
   d: TrainingDeps,
   ctx: CallContext,
@@ -33,10 +33,7 @@ export async function admitTrainCall(
   return admitEscrow({ ...d.escrow, price: () => price }, ctx.path, payment);
 }
 
-/**
- * Runs `work` under an admitted payment: charged iff it succeeds. A payment that cannot be stored after
- * the provider ran is the call's error, as for proxied calls.
- */
+/** Runs `work` under an admitted payment: the charge is kept iff it succeeds, else given back. */
 export async function charged<T>(admission: Admission, work: () => Promise<T>): Promise<T> {
   let result: T;
   try {
@@ -45,8 +42,7 @@ export async function charged<T>(admission: Admission, work: () => Promise<T>): 
     await admission.settle(false);
     throw err;
   }
-  const failed = await admission.settle(true);
-  if (failed) throw failed;
+  await admission.settle(true);
   return result;
 }
 

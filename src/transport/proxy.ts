@@ -42,9 +42,9 @@ function withoutPseudo(h: http2.IncomingHttpHeaders): HeaderMap {
 export async function proxyCall(call: ServerCall, up: Upstream, admission: Admission, opts: ProxyOptions): Promise<void> {
   let settled = false;
   const settle = async (ok: boolean) => {
-    if (settled) return undefined;
+    if (settled) return;
     settled = true;
-    return admission.settle(ok);
+    await admission.settle(ok);
   };
   const fail = async (err: SnetError) => {
     await settle(false);
@@ -148,11 +148,6 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   if (!trailers || status === undefined) {
     return fail(noStatusFromService(req.rstCode));
   }
-  if (status === "0") {
-    const err = await settle(true);
-    if (err) return call.finish(statusTrailers(err));
-  } else {
-    await settle(false);
-  }
+  await settle(status === "0");
   call.finish(trailers);
 }

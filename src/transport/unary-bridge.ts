@@ -1,10 +1,10 @@
 /**
  * A paid gRPC call answered by a non-gRPC service (http, jsonrpc, process; protocol/upstreams.md#adapter-selection):
  * the one request message is read, the adapter is called with the call's deadline and a signal that fires
- * when the client goes away, and its reply goes back as one message with status 0. The payment is
- * committed only when the adapter answered, and before the reply leaves, so a reply is never sent for a
- * payment that could not be stored; a failing service is never charged. Native gRPC and gRPC-Web callers
- * alike: both are a ServerCall.
+ * when the client goes away, and its reply goes back as one message with status 0. The payment was
+ * charged before the call (payments/escrow-gate.ts); it is kept when the adapter answered and given back
+ * when it failed, before the reply or the error leaves, so a failing service is never charged. Native
+ * gRPC and gRPC-Web callers alike: both are a ServerCall.
  */
 import type { Admission } from "../core/admission.ts";
 import { type SnetError, toSnetError } from "../core/errors.ts";
@@ -38,10 +38,10 @@ export async function unaryBridgeCall(
   const cancel = new AbortController();
   call.onCancel(() => cancel.abort());
   let settled = false;
-  const settle = (ok: boolean) => {
-    if (settled) return Promise.resolve(undefined);
+  const settle = async (ok: boolean) => {
+    if (settled) return;
     settled = true;
-    return admission.settle(ok);
+    await admission.settle(ok);
   };
   const fail = async (err: SnetError) => {
     await settle(false);
@@ -66,8 +66,7 @@ export async function unaryBridgeCall(
     return fail(toSnetError(err));
   }
   if (call.finished) return void (await settle(false));
-  const err = await settle(true);
-  if (err) return call.finish(statusTrailers(err));
+  await settle(true);
   const contentType =
     call.protocol === "grpc" ? (call.metadata.get("content-type")?.[0] ?? "application/grpc") : "application/grpc";
   call.sendHeaders({ "content-type": contentType });

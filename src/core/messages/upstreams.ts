@@ -38,8 +38,6 @@ export const jsonToProtoError = (cause: string, raw?: unknown) =>
 export const credentialsBadLocation = () => "invalid service_credentials: location should be body, header or query";
 /** A `service_credentials` entry without a key. */
 export const credentialsEmptyKey = () => "invalid service_credentials: key can't be empty";
-/** Training needs a gRPC service. */
-export const trainingNotForHttp = () => "Training is not supported for HTTP services";
 
 // ---- jsonrpc (§4) ----
 
