@@ -94,6 +94,8 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
   }
 
   function onRequest(event: WatchEvent) {
+    // Requests made while the watch was down may be in the compacted history: read the ones standing now.
+    if (event.type === "compacted") return void relist();
     if (event.type !== "put" || event.entry.value === owner) return;
     const slot = o.slotKeyOf(event.entry.key);
     const h = slot === undefined ? undefined : held.get(slot);
@@ -103,6 +105,16 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
     h.wanted = true;
     const request = event.entry;
     void store.commit({ compare: [{ key: request.key, version: request.version }], then: [{ op: "delete", key: request.key }] }).catch(() => undefined);
+  }
+
+  function relist() {
+    store.list(o.handoffPrefix).then(
+      (entries) => {
+        for (const entry of entries) onRequest({ type: "put", entry });
+      },
+      // Unanswered requests time out on the asking side; the next compaction notice or request tries again.
+      () => undefined,
+    );
   }
 
   const ensureWatch = () => (watching ??= store.watch ? store.watch(o.handoffPrefix, onRequest).catch(() => undefined) : Promise.resolve(undefined));

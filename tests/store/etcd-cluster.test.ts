@@ -6,6 +6,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Store, WatchEvent } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
+import { replicaSlots } from "../../src/payments/leased-slots.ts";
+import { keys as keysOf } from "../../src/store/records.ts";
 import { type EtcdCluster, etcdGateway, isEtcdLeader, startEtcd } from "../kit/etcd.ts";
 import { until } from "../kit/wait.ts";
 
@@ -169,6 +171,28 @@ test("a watch that cannot resume because etcd compacted the history says so, the
   // Events go on from the oldest revision left, the compaction's: compact/2 is missed, and said to be.
   expect(heard.map(brief)).toEqual(["put compact/1=a", "compacted", "put compact/3=c", "put compact/4=d"]);
   expect(heard[1]).toEqual({ type: "compacted", revision });
+});
+
+test("a replica whose request watch lost compacted history reads the standing requests and hands the channel over", { timeout: 60_000 }, async () => {
+  const [a, b] = await followers();
+  const keys = keysOf("/handoff-compacted");
+  const holderStore = await open([cluster.endpoints[a]!]);
+  const askerStore = await open([cluster.endpoints[b]!]);
+  const holder = replicaSlots(holderStore, await holderStore.grantLease(30), "holder", keys, { handoffWaitMs: 100 });
+  const slot = keys.slot(7n);
+  // The holder serves one call and keeps the slot; its watch of requests is open from then on.
+  await (await holder.acquire(slot))!.release("committed");
+  await cluster.members[a]!.kill();
+  // Asked while the holder's member is down, and that history compacted away before it comes back.
+  const request = `${keys.handoffs}${slot.slice(keys.slots.length)}`;
+  await askerStore.commit({ compare: [], then: [{ op: "put", key: request, value: "asker" }] });
+  await askerStore.commit({ compare: [], then: [{ op: "put", key: "handoff-compacted/filler", value: "x" }] });
+  const revision = (await askerStore.get("handoff-compacted/filler"))!.version;
+  await etcdGateway(cluster.endpoints[b]!, "/v3/kv/compaction", { revision: revision.toString(), physical: true });
+  await cluster.members[a]!.restart();
+  // The idle holder gives the slot up: the asker can take the channel.
+  await until(async () => (await askerStore.get(slot)) === undefined, "the holder to give the slot up", { timeoutMs: 20_000 });
+  holder.close();
 });
 
 test("keep-alive pings notice a member that stopped answering, and the watch moves to the next member", { timeout: 60_000 }, async () => {
