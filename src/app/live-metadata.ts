@@ -80,8 +80,18 @@ export async function startLiveMetadata(o: LiveMetadataOptions): Promise<LiveMet
       }
       return refuse(why, reason);
     }
+    const protosBefore = ctx.metadata.current().group.apiSource;
     const result = ctx.metadata.offer({ group: loaded.group, org: loaded.org, service: loaded.service });
-    if (result.status === "applied") log.info("metadata updated without a restart", { why, changes: result.changes });
+    if (result.status === "applied") {
+      log.info("metadata updated without a restart", { why, changes: result.changes });
+      // The proto archive is read at start only (protocol/operations.md#metadata-reload); say so when it moved.
+      if (loaded.group.apiSource !== protosBefore && !config.service_proto_dir) {
+        log.warn("the service's proto files changed (service_api_source); snetd keeps the ones it loaded until it is restarted", {
+          before: protosBefore ?? "none",
+          after: loaded.group.apiSource ?? "none",
+        });
+      }
+    }
     else if (result.status === "refused") return refuse(why, result.reason);
     else log.debug("metadata unchanged", { why });
     return result;

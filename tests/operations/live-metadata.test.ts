@@ -108,6 +108,16 @@ describe("metadata changes on the Registry", () => {
     expect((await payAt(150n)).status.code).toBe(grpc.status.OK);
   });
 
+  test("a new proto archive is applied with the rest, and the log says the protos change only at a restart", async () => {
+    await snetd.daemon.showLogsOnFailure(async () => {
+      const cid = await world.ipfs.add(new TextEncoder().encode("not read before a restart"), "api.tar");
+      await republish(world, { price: 150n, editService: (doc) => ({ ...doc, service_api_source: `ipfs://${cid}` }) });
+      await until(() => snetd.daemon.logs().includes(`after="ipfs://${cid}"`), "the proto-archive warning");
+      expect(snetd.daemon.logs()).toContain("snetd keeps the ones it loaded until it is restarted");
+      expect((await payAt(150n)).status.code).toBe(grpc.status.OK);
+    });
+  });
+
   test("a broken document is refused: logged, alerted, and the previous price still charged", async () => {
     await snetd.daemon.showLogsOnFailure(async () => {
       const before = refusals().length;
