@@ -21,6 +21,7 @@ import { readUsage } from "../payments/prepaid-usage.ts";
 import { replicaSlots } from "../payments/leased-slots.ts";
 import { type ChannelSlots, localSlots } from "../payments/slots.ts";
 import { treasury } from "../payments/treasury.ts";
+import { probeHeartbeatUrl, probeTcp, probeUpstream } from "../transport/health-probe.ts";
 import { decodeBinaryHeader } from "../transport/metadata.ts";
 import { channelStateService } from "../transport/services/channel-state.ts";
 import { disabledPaymentServices } from "../transport/services/disabled.ts";
@@ -59,6 +60,27 @@ function daemonId(ctx: PaymentContext | undefined, config: Config): string {
   return createHash("sha256").update(parts.join("")).digest("hex");
 }
 
+/**
+ * The probe `service_heartbeat_type` asks for (protocol/operations.md#health-and-heartbeat); "" leaves it
+ * to the service's kind: a gRPC health Check, an HTTP request, or the executable.
+ */
+function heartbeatProbe(config: Config): Pick<DaemonSettings, "heartbeat"> {
+  const url = config.heartbeat_endpoint;
+  switch (config.service_heartbeat_type) {
+    case "tcp":
+    case "none":
+      return { heartbeat: () => probeTcp(config.service_endpoint) };
+    case "http":
+    case "https":
+      // cross-check.ts refuses an http heartbeat without its URL.
+      return url === undefined ? {} : { heartbeat: () => probeHeartbeatUrl(url) };
+    case "grpc":
+      return { heartbeat: (up) => probeUpstream(up) };
+    default:
+      return {};
+  }
+}
+
 function baseSettings(config: Config, log: Logger): DaemonSettings {
   const listen = parseHostPort(config.daemon_endpoint);
   if (!listen) throw badDaemonEndpoint(config.daemon_endpoint);
@@ -71,6 +93,7 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
     limits: listenerLimits(config),
     onLimit: limitLog(log),
     serviceTimeoutMs: config.service_timeout,
+    ...heartbeatProbe(config),
     identity: {
       daemonId: daemonId(undefined, config),
       version: VERSION,

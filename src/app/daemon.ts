@@ -45,6 +45,8 @@ export interface DaemonSettings {
   gate?: PaymentGate;
   /** The daemon's own methods besides health (channel state, tokens, free calls, treasurer). */
   methods?: readonly DaemonMethod[];
+  /** The service's probe chosen by `service_heartbeat_type`; absent: by the service's kind. */
+  heartbeat?: (up: Upstream) => Promise<ProbeResult>;
   /** A non-gRPC service (service_type http, jsonrpc, process): calls go through its adapter. */
   unary?: { adapter: UnaryUpstream; probe: () => Promise<ProbeResult>; forwardUserAddress: boolean };
   /** `enable_dynamic_pricing`: priced method path → its price method's path (needs `gate`). */
@@ -75,7 +77,8 @@ export interface Daemon {
 
 export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   const up = createUpstream({ url: s.serviceUrl, maxMessageBytes: s.maxMessageBytes });
-  const probe = cachedProbe(s.unary?.probe ?? (() => probeUpstream(up)));
+  const configured = s.heartbeat;
+  const probe = cachedProbe(configured ? () => configured(up) : (s.unary?.probe ?? (() => probeUpstream(up))));
   const unary = s.unary;
   const priceSource: PriceSource | undefined = s.priceMethods && {
     priceMethods: s.priceMethods,

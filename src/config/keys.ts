@@ -158,7 +158,7 @@ export const ConfigShape = z.object({
   auto_ssl_cache_dir: text(".certs", "ACME account key and certificates (kept private, 0700)"),
   allowed_user_flag: bool(false, "only allowed_user_addresses may call (refused on main)"),
   allowed_user_addresses: addresses([], "callers allowed when allowed_user_flag is true"),
-  authentication_addresses: addresses([], "signers allowed to use the configuration service"),
+  authentication_addresses: addresses([], "signers allowed to use the configuration service (not built)", { unused: true }),
   rate_limit_per_minute: key(
     m("number", "number", undefined, "global request rate limit per minute; unset = unlimited"),
     optional(asPositiveNumber),
@@ -205,7 +205,7 @@ export const ConfigShape = z.object({
   service_heartbeat_type: oneOf(
     ["", "none", "tcp", "http", "https", "grpc"],
     "",
-    'upstream probe: ""/none/tcp connect, http(s) GET heartbeat_endpoint, grpc health check',
+    'service probe: "" by service kind (gRPC health Check, HTTP request, executable); none/tcp TCP connect; http(s) GET heartbeat_endpoint (2xx); grpc health Check',
   ),
   heartbeat_endpoint: optHttpUrl("http://localhost:5000/health", "URL probed by http(s) heartbeats"),
   log: group("logger", {

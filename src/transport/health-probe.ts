@@ -7,6 +7,7 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import http2 from "node:http2";
+import { connect } from "node:net";
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.ts";
 import { decodeFrames, encodeFrame } from "../core/grpc-frames.ts";
@@ -66,6 +67,37 @@ export async function probeHttp(url: string, timeoutMs = 2000): Promise<ProbeRes
   } catch (err) {
     return { serving: false, detail: `unreachable: ${(err as Error).message}` };
   }
+}
+
+/**
+ * `service_heartbeat_type: http|https`: the provider's own heartbeat URL, which must answer 2xx in time
+ * (the reference waits forever and wants exactly 200).
+ */
+export async function probeHeartbeatUrl(url: string, timeoutMs = 2000): Promise<ProbeResult> {
+  try {
+    const res = await fetch(url, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel().catch(() => {});
+    return res.ok ? { serving: true, detail: `heartbeat HTTP ${res.status}` } : { serving: false, detail: `heartbeat answered HTTP ${res.status}` };
+  } catch (err) {
+    return { serving: false, detail: `heartbeat unreachable: ${(err as Error).message}` };
+  }
+}
+
+/** `service_heartbeat_type: tcp|none`: the service's port accepts a connection (port 80/443 by scheme when absent). */
+export function probeTcp(endpoint: string, timeoutMs = 2000): Promise<ProbeResult> {
+  const url = new URL(endpoint);
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (r: ProbeResult) => {
+      socket.destroy();
+      resolve(r);
+    };
+    socket.setTimeout(timeoutMs, () => done({ serving: false, detail: `no TCP connection to ${url.host} within ${timeoutMs} ms` }));
+    socket.once("connect", () => done({ serving: true, detail: `accepts TCP connections (${url.host})` }));
+    socket.once("error", (err) => done({ serving: false, detail: `unreachable: ${err.message}` }));
+  });
 }
 
 /** A process service is as available as its executable. */
