@@ -1,7 +1,7 @@
 /**
  * Registry events that change this daemon's metadata (protocol/operations.md#metadata-reload): `OrganizationModified(orgId)` and
  * `ServiceMetadataModified(orgId, serviceId, uri)` for our ids, found by polling `eth_getLogs` with a block
- * cursor (no WebSocket needed; the reference's subscription crashed, protocol/reference-differences.md#d38).
+ * cursor (no WebSocket needed; the reference's subscription crashed, protocol/reference-differences.md#d34).
  *
  * Reorg-safe by design rather than by bookkeeping: every poll re-scans the last `overlapBlocks` blocks, so
  * an event that a reorg moved to another block is still seen, and an event is only a hint — the caller

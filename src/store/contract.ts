@@ -43,8 +43,9 @@ export interface Lease {
   readonly id: bigint;
   readonly ttlSeconds: number;
   /**
-   * True once the store has given the lease up (etcd: expired, revoked, or no renewal got through for two
-   * TTLs); its keys are gone or about to go and nothing renews it again, so a holder takes a new lease.
+   * True once the store says it has given the lease up (etcd answers a renewal with TTL <= 0: expired or
+   * revoked); its keys are gone and nothing renews it again, so a holder takes a new lease. An etcd that
+   * cannot be reached does not make a lease lost: only etcd knows.
    * Absent on stores whose leases live as long as the process (memory, SQLite).
    */
   readonly lost?: boolean;
@@ -90,7 +91,8 @@ export interface Store {
 /**
  * Whether a failed commit may still have been applied: "not-applied" when the request provably never
  * took effect (never sent, refused, rolled back), "unknown" when its answer was lost. Reads are always
- * "not-applied". The payment layer settles "unknown" with a fence before answering the client.
+ * "not-applied". The payment layer refuses the call either way and, for "unknown", gives the charge back
+ * in the background (payments/escrow-charge.ts restore) while the channel's slot stays held.
  */
 export type CommitOutcome = "not-applied" | "unknown";
 

@@ -145,7 +145,7 @@ export function memberUnwell(err: unknown): boolean {
 
 /**
  * The store error for a failed request: what failed, where, and — for a commit that may have reached
- * etcd — outcome "unknown", which the payment layer settles before it answers the client.
+ * etcd — outcome "unknown", which the payment layer answers by giving the charge back under the slot.
  */
 export function etcdFailure(where: string, what: string, timeoutMs: number, isCommit: boolean, err: unknown): StoreUnavailableError {
   if (err instanceof StoreUnavailableError) return err;

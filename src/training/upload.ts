@@ -85,8 +85,8 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * upload_and_validate: streams the chunks to the provider and returns its status; charged only when the
- * provider accepted the whole upload. `idleMs` bounds the wait for each chunk.
+ * upload_and_validate: streams the chunks to the provider and returns its status; the charge made at
+ * admission is kept only when the provider accepted the whole upload, else given back. `idleMs` bounds the wait for each chunk.
  */
 export async function uploadAndValidate(
   d: TrainingDeps,

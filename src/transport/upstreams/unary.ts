@@ -1,7 +1,7 @@
 /**
  * The one shape every non-gRPC upstream has (protocol/upstreams.md#adapter-selection): one request message in, one
  * reply message out, or a SnetError carrying the gRPC code for the client. Payment is settled by the
- * caller: committed only when `call` resolves.
+ * caller: the charge made before the call is kept when `call` resolves and given back when it rejects.
  */
 import type { SnetError } from "../../core/errors.ts";
 import { cancelled, deadlineExceeded, shuttingDown } from "../../core/messages/upstreams.ts";
