@@ -1,11 +1,13 @@
 // snet-sdk-python 6.0.0's training client (snet.sdk.training) against dist/snetd: the SDK finds the
 // trainable service through the Registry and IPFS, compiles its protos with training.proto, and runs
-// every training RPC it has, the paid ones through its own train-call strategy. Opt-in, like the other
-// real-client suites: SNETD_INTEROP=1 and SNETD_SNET_SDK6_VENV=<a venv with snet-sdk==6.0.0>.
+// every training RPC it has, the paid ones through its own train-call strategy. A real-client suite of the
+// fast tier (tests/interop/clients.ts): it runs in `npm test` on the venv tests/interop/setup.sh builds.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { clientGate } from "../interop/clients.ts";
+import { preflight } from "../interop/python-env.ts";
 import { type InteropWorld, startInteropWorld } from "../interop/interop-world.ts";
 import { channelOnChain } from "../kit/client.ts";
 import { CLIENTS, FREE_CALL_SIGNER, PROVIDER } from "../kit/contracts.ts";
@@ -16,14 +18,8 @@ import { GROUP_NAME, ORG_ID, SERVICE_ID } from "../kit/world.ts";
 import { type ModelProvider, startModelProvider } from "./model-provider.ts";
 import { PROTO_DIR } from "./setup.ts";
 
-const venv = process.env.SNETD_SNET_SDK6_VENV ?? "";
-const why =
-  process.env.SNETD_INTEROP !== "1"
-    ? "set SNETD_INTEROP=1 and SNETD_SNET_SDK6_VENV to run it"
-    : venv === ""
-      ? "SNETD_SNET_SDK6_VENV is not set; expected the path of a venv with snet-sdk==6.0.0"
-      : "";
-if (why) console.log(`tests/training: skipping the snet-sdk-python 6.0.0 training suite: ${why}`);
+const gate = clientGate("snet-sdk-python 6.0.0", "fast");
+const venv = gate.home;
 
 /**
  * Republishes the world's metadata with what snet-sdk-python 6.0.0's pydantic models insist on and the
@@ -73,12 +69,9 @@ let provider: ModelProvider;
 let w: InteropWorld;
 let home: string;
 
-describe.skipIf(why !== "")("snet-sdk-python 6.0.0 training client", () => {
+describe.skipIf(!gate.run)("snet-sdk-python 6.0.0 training client", () => {
   beforeAll(async () => {
-    if (!existsSync(join(venv, "bin/python")))
-      throw new Error(
-        `SNETD_SNET_SDK6_VENV="${venv}" has no bin/python; create it with: python3 -m venv DIR && DIR/bin/pip install snet-sdk==6.0.0`,
-      );
+    await preflight(gate);
     provider = await startModelProvider();
     const protoFiles = { "painter.proto": readFileSync(join(PROTO_DIR, "painter.proto"), "utf8") };
     w = await startInteropWorld({
