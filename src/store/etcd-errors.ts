@@ -4,28 +4,11 @@
  * etcd answered (grpc-status), the HTTP/2 reset code, Node's errno, and whether our own deadline passed.
  * Each mapping is pinned by tests/store/etcd-errors.test.ts.
  */
+import { Code } from "../core/errors.ts";
 import { type CommitOutcome, StoreUnavailableError } from "./contract.ts";
 
-/** gRPC status codes the classification reads (the gRPC spec's numbering). */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+/** gRPC status codes the classification reads: the gRPC spec's numbering, as core/errors.ts has it. */
+export const GrpcStatus = Code;
 
 const STATUS_NAMES = new Map<number, string>(Object.entries(GrpcStatus).map(([name, code]) => [code, name]));
 

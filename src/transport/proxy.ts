@@ -16,7 +16,7 @@ import {
 } from "../core/messages/service.ts";
 import type { HeaderMap, ServerCall } from "./call.ts";
 import { formatGrpcTimeout, frameSizeWatcher } from "../core/grpc-frames.ts";
-import { statusTrailers } from "./status.ts";
+import { callEnd } from "./call-end.ts";
 import type { Upstream } from "./upstream.ts";
 
 export interface ProxyOptions {
@@ -40,16 +40,7 @@ function withoutPseudo(h: http2.IncomingHttpHeaders): HeaderMap {
 }
 
 export async function proxyCall(call: ServerCall, up: Upstream, admission: Admission, opts: ProxyOptions): Promise<void> {
-  let settled = false;
-  const settle = async (ok: boolean) => {
-    if (settled) return;
-    settled = true;
-    await admission.settle(ok);
-  };
-  const fail = async (err: SnetError) => {
-    await settle(false);
-    call.finish(statusTrailers(err));
-  };
+  const { settle, fail } = callEnd(call, admission);
 
   let session: http2.ClientHttp2Session;
   try {

@@ -7,12 +7,12 @@
  * gRPC and gRPC-Web callers alike: both are a ServerCall.
  */
 import type { Admission } from "../core/admission.ts";
-import { type SnetError, toSnetError } from "../core/errors.ts";
+import { toSnetError } from "../core/errors.ts";
 import type { UnaryUpstream } from "./upstreams/unary.ts";
 import type { ServerCall } from "./call.ts";
 import { type FirstMessage, readFirstMessage } from "./first-message.ts";
 import { encodeFrame } from "../core/grpc-frames.ts";
-import { statusTrailers } from "./status.ts";
+import { callEnd } from "./call-end.ts";
 
 export interface UnaryBridgeOptions {
   readonly maxMessageBytes: number;
@@ -37,16 +37,7 @@ export async function unaryBridgeCall(
   const timeoutMs = Math.min(call.timeoutMs ?? opts.defaultTimeoutMs, MAX_TIMEOUT_MS);
   const cancel = new AbortController();
   call.onCancel(() => cancel.abort());
-  let settled = false;
-  const settle = async (ok: boolean) => {
-    if (settled) return;
-    settled = true;
-    await admission.settle(ok);
-  };
-  const fail = async (err: SnetError) => {
-    await settle(false);
-    call.finish(statusTrailers(err));
-  };
+  const { settle, fail } = callEnd(call, admission);
 
   let reply: Uint8Array;
   try {

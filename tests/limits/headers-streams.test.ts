@@ -5,10 +5,10 @@
  * one connection are reset with REFUSED_STREAM, while the same connection's other streams and other clients
  * are served. A rapid-reset flood (streams opened and cancelled at once) loses its connection.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
+import { call } from "../kit/echo-service.ts";
+import { limitedDaemon } from "./limited-daemon.ts";
 import { until } from "../kit/wait.ts";
 import {
   ECHO,
@@ -31,50 +31,29 @@ const ENHANCE_YOUR_CALM = 11;
 const REFUSED_STREAM = 7;
 const WAIT = { timeoutMs: 10_000, intervalMs: 20 };
 
-let service: EchoService;
-let daemon: DaemonProcess;
-let good: grpc.Client;
-
-beforeAll(async () => {
-  service = await startEchoService();
-  daemon = await startDaemon({
-    config: {
-      blockchain_enabled: false,
-      service_endpoint: `http://${service.address}`,
-      max_header_list_bytes: MAX_HEADERS,
-      max_concurrent_streams: MAX_STREAMS,
-    },
-  });
-  good = echoClient(daemon.endpoint);
-});
-
-afterAll(async () => {
-  good?.close();
-  await daemon?.stop();
-  await service?.stop();
-});
+const fx = limitedDaemon({ max_header_list_bytes: MAX_HEADERS, max_concurrent_streams: MAX_STREAMS });
 
 async function goodCallWorks(text: string) {
-  const r = await call(good, "Echo", { text });
+  const r = await call(fx.good, "Echo", { text });
   expect(r.status.code).toBe(grpc.status.OK);
   expect(r.response?.text).toBe(text);
 }
 
 describe("max_header_list_bytes", () => {
   test("gRPC metadata over the limit: RESOURCE_EXHAUSTED, nothing reaches the service; within it: served", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const before = service.calls;
-      const big = await call(good, "Echo", { text: "big" }, { "x-big": "a".repeat(2 * MAX_HEADERS) });
+    await fx.daemon.showLogsOnFailure(async () => {
+      const before = fx.service.calls;
+      const big = await call(fx.good, "Echo", { text: "big" }, { "x-big": "a".repeat(2 * MAX_HEADERS) });
       expect(big.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-      expect(service.calls).toBe(before);
-      const fits = await call(good, "Echo", { text: "fits" }, { "x-fits": "a".repeat(MAX_HEADERS / 2) });
+      expect(fx.service.calls).toBe(before);
+      const fits = await call(fx.good, "Echo", { text: "fits" }, { "x-fits": "a".repeat(MAX_HEADERS / 2) });
       expect(fits.status.code).toBe(grpc.status.OK);
     });
   });
 
   test("HTTP/2: only the oversized stream is reset (ENHANCE_YOUR_CALM); its connection serves the next call", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       const oversized = grpcHeaders(ECHO, [["x-big", "a".repeat(2 * MAX_HEADERS)]]);
       // Split like a real client would: a header block above the 16 KiB frame size needs CONTINUATION frames.
       const pieces = [0, 16_000, 32_000].map((at) => oversized.subarray(at, at + 16_000)).filter((p) => p.length > 0);
@@ -104,8 +83,8 @@ describe("max_header_list_bytes", () => {
   });
 
   test("HTTP/1.1 headers over the limit: 431 with the reason, connection closed", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       c.send(`POST /heartbeat HTTP/1.1\r\nHost: snetd\r\nX-Big: ${"a".repeat(2 * MAX_HEADERS)}\r\n\r\n`);
       expect(await c.closedWithin(WAIT.timeoutMs)).toBe(true);
       const reply = c.received().toString("latin1");
@@ -118,8 +97,8 @@ describe("max_header_list_bytes", () => {
 
 describe("max_concurrent_streams", () => {
   test("streams past the limit are refused; the first ones and other clients carry on", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       c.send(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
       // Ten calls opened at once, none finished: their request bodies never end.
       const ids = Array.from({ length: 10 }, (_, i) => 1 + 2 * i);
@@ -143,8 +122,8 @@ describe("max_concurrent_streams", () => {
     });
   });
   test("rapid reset (streams opened and cancelled at once, CVE-2023-44487): the connection is cut, others are served", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       c.send(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
       const cancel = Buffer.alloc(4);
       cancel.writeUInt32BE(8); // CANCEL
@@ -159,7 +138,11 @@ describe("max_concurrent_streams", () => {
         await new Promise((r) => setImmediate(r));
       }
       expect(await c.closedWithin(WAIT.timeoutMs)).toBe(true);
-      expect(goaway(parseFrames(c.received()))?.code).toBe(ENHANCE_YOUR_CALM);
+      // The GOAWAY can be lost: the client is still sending when the daemon closes, so the daemon's kernel
+      // answers with a TCP reset, which may discard it from the client's receive queue. When it arrived, it
+      // says why.
+      const last = goaway(parseFrames(c.received()));
+      if (last) expect(last.code).toBe(ENHANCE_YOUR_CALM);
       await goodCallWorks("after the rapid reset");
     });
   });

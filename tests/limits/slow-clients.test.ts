@@ -5,15 +5,16 @@
  * one with no call in progress for `idle_timeout` is closed (GOAWAY NO_ERROR), while a long call is not idle.
  * A well-behaved client is served all along. Bounds are generous: they only turn a hang into a failure.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { makeCertificate } from "../kit/certs.ts";
-import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
+import { startDaemon } from "../kit/daemon.ts";
+import { call } from "../kit/echo-service.ts";
+import { limitedDaemon } from "./limited-daemon.ts";
 import {
   ECHO,
   FRAME,
@@ -35,28 +36,7 @@ const IDLE_TIMEOUT_MS = 1_500;
 const CUT_MS = 10_000;
 const TRICKLE_MS = 200;
 
-let service: EchoService;
-let daemon: DaemonProcess;
-let good: grpc.Client;
-
-beforeAll(async () => {
-  service = await startEchoService();
-  daemon = await startDaemon({
-    config: {
-      blockchain_enabled: false,
-      service_endpoint: `http://${service.address}`,
-      headers_timeout: `${HEADERS_TIMEOUT_MS}ms`,
-      idle_timeout: `${IDLE_TIMEOUT_MS}ms`,
-    },
-  });
-  good = echoClient(daemon.endpoint);
-});
-
-afterAll(async () => {
-  good?.close();
-  await daemon?.stop();
-  await service?.stop();
-});
+const fx = limitedDaemon({ headers_timeout: `${HEADERS_TIMEOUT_MS}ms`, idle_timeout: `${IDLE_TIMEOUT_MS}ms` });
 
 /** Calls `send` every TRICKLE_MS until the connection is gone; the well-behaved client calls meanwhile. */
 async function trickleWhileServing(send: () => boolean, closed: () => Promise<boolean>) {
@@ -65,7 +45,7 @@ async function trickleWhileServing(send: () => boolean, closed: () => Promise<bo
   }, TRICKLE_MS);
   try {
     for (const text of ["one", "two", "three"]) {
-      const r = await call(good, "Echo", { text });
+      const r = await call(fx.good, "Echo", { text });
       expect(r.status.code).toBe(grpc.status.OK);
       expect(r.response?.text).toBe(text);
     }
@@ -77,8 +57,8 @@ async function trickleWhileServing(send: () => boolean, closed: () => Promise<bo
 
 describe("headers_timeout", () => {
   test("HTTP/1.1 headers trickled byte by byte: 408 with the reason, then closed", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       c.send("POST /example.Echo/Echo HTTP/1.1\r\nHost: snetd\r\nContent-Type: application/grpc-web+proto\r\n");
       let n = 0;
       await trickleWhileServing(
@@ -92,8 +72,8 @@ describe("headers_timeout", () => {
   });
 
   test("HTTP/2 header block trickled in CONTINUATION frames: GOAWAY ENHANCE_YOUR_CALM with the reason", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       c.send(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0), frame(FRAME.HEADERS, 0, 1, grpcHeaders(ECHO))]));
       let n = 0;
       await trickleWhileServing(
@@ -115,7 +95,7 @@ describe("headers_timeout", () => {
     const secure = await startDaemon({
       config: {
         blockchain_enabled: false,
-        service_endpoint: `http://${service.address}`,
+        service_endpoint: `http://${fx.service.address}`,
         headers_timeout: `${HEADERS_TIMEOUT_MS}ms`,
         ssl_cert: join(dir, "cert.pem"),
         ssl_key: join(dir, "key.pem"),
@@ -123,7 +103,7 @@ describe("headers_timeout", () => {
     });
     try {
       await secure.showLogsOnFailure(async () => {
-        const silent = await rawConnection(daemon.endpoint);
+        const silent = await rawConnection(fx.daemon.endpoint);
         const silentTls = await rawConnection(secure.endpoint);
         expect(await silent.closedWithin(CUT_MS)).toBe(true);
         expect(await silentTls.closedWithin(CUT_MS)).toBe(true);
@@ -151,8 +131,8 @@ describe("headers_timeout", () => {
 
 describe("idle_timeout", () => {
   test("an HTTP/2 connection without calls gets GOAWAY NO_ERROR with the reason and is closed; a long call is not idle", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const session = h2Session(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const session = h2Session(fx.daemon.endpoint);
       const away = new Promise<{ code: number; debug: string }>((resolve) =>
         session.once("goaway", (code, _last, data) => resolve({ code, debug: data?.toString() ?? "" })),
       );
@@ -168,8 +148,8 @@ describe("idle_timeout", () => {
   });
 
   test("an HTTP/1.1 keep-alive connection is closed after its answer once idle", async () => {
-    await daemon.showLogsOnFailure(async () => {
-      const c = await rawConnection(daemon.endpoint);
+    await fx.daemon.showLogsOnFailure(async () => {
+      const c = await rawConnection(fx.daemon.endpoint);
       c.send("GET /heartbeat HTTP/1.1\r\nHost: snetd\r\n\r\n");
       expect(await c.closedWithin(CUT_MS)).toBe(true);
       expect(c.received().toString("latin1")).toStartWith("HTTP/1.1 200");
