@@ -16,6 +16,7 @@ import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
 import { nativeCall } from "./native-call.ts";
+import { adoptSocketsFrom } from "./runtime.ts";
 
 export interface ServerHandlers {
   /** The daemon's own methods, by path. */
@@ -147,6 +148,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       socket.once("readable", sniff);
     });
   }
+  adoptSocketsFrom(h1, () => !draining && listener.listening);
   h2.on("stream", onStream);
   h2.on("session", (s) => {
     sessions.add(s);
