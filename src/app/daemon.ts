@@ -3,6 +3,7 @@
  * from resolved settings. Everything that reads the chain or the store happens before this
  * (app/daemon-settings.ts); here only sockets, and the TLS files the listener needs.
  */
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { ConfigError, type ConfigProblem } from "../config/load.ts";
@@ -78,6 +79,8 @@ function tlsCredentials(files: { certFile: string; keyFile: string }): { cert: B
   if (!cert || !key) throw new ConfigError(problems);
   try {
     createSecureContext({ cert, key });
+    // Deno's createSecureContext checks nothing until a handshake; parsing both and matching them does.
+    if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) throw new Error("the key does not belong to the first certificate");
   } catch (err) {
     const reason = `is not a usable certificate and key pair with ssl_key "${files.keyFile}" (${(err as Error).message})`;
     throw new ConfigError([{ path: "ssl_cert", given: files.certFile, reason, expected: "a PEM certificate chain and the PEM private key of its first certificate" }]);
