@@ -16,7 +16,7 @@ import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
 import { nativeCall } from "./native-call.ts";
-import { adoptSocketsFrom } from "./runtime.ts";
+import { adoptSocketsFrom, recycleSessions } from "./runtime.ts";
 
 export interface ServerHandlers {
   /** The daemon's own methods, by path. */
@@ -149,6 +149,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
   adoptSocketsFrom(h1, () => !draining && listener.listening);
+  recycleSessions(h2);
   h2.on("stream", onStream);
   h2.on("session", (s) => {
     sessions.add(s);
