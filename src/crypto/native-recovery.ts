@@ -2,10 +2,11 @@
  * Signer recovery through libsecp256k1 (npm `secp256k1` prebuilt N-API addon), ~10x faster than pure JS.
  *
  * The addon is loaded with a static require of its file so that `bun build --compile` embeds it in the
- * binary; when it cannot load (another platform, musl, Deno) the @noble/curves fallback is used.
+ * binary; when it cannot load (another platform, musl, Deno without --allow-ffi) the @noble/curves fallback is used.
  * build.ts defines SNETD_NATIVE_SECP256K1=false for other platforms' binaries: the require below is then
  * dead code the bundler drops, so no wrong-architecture addon is embedded.
  */
+import { createRequire } from "node:module";
 import { nobleRecovery } from "../core/noble-recovery.ts";
 import { type Address, type ParsedSignature, type SignerRecovery, publicKeyToAddress } from "../core/signatures.ts";
 
@@ -21,10 +22,13 @@ function loadNative(): NativeSecp256k1 | undefined {
   if (typeof SNETD_NATIVE_SECP256K1 === "undefined" || SNETD_NATIVE_SECP256K1) {
     try {
       // A plain require of a literal path: Bun's bundler sees it and embeds the addon in the binary
-      // (through createRequire it would not). Runtimes without `require` in ESM fall back below.
-      const addon = require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node") as {
-        Secp256k1: new () => NativeSecp256k1;
-      };
+      // (through createRequire it would not). Deno has no `require` in ESM, so it gets one from
+      // node:module; loading the addon there needs --allow-ffi (deno.json's tasks grant it for this path).
+      const addon = (
+        typeof require === "function"
+          ? require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node")
+          : createRequire(import.meta.url)("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node")
+      ) as { Secp256k1: new () => NativeSecp256k1 };
       return new addon.Secp256k1();
     } catch {
       return undefined;

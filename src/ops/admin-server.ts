@@ -11,6 +11,7 @@
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { type DashboardOptions, dashboardApp } from "./dashboard/app.ts";
+import { serveFetch } from "./fetch-server.ts";
 
 export interface AdminAppOptions {
   /** Bearer token for everything but the dashboard's page shell; undefined = no check. */
@@ -45,32 +46,12 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** The part of Bun.serve used here, typed locally so src/ also type-checks under Deno (no Bun globals there). */
-interface BunServe {
-  serve(options: {
-    hostname: string;
-    port: number;
-    fetch: (request: Request) => Response | Promise<Response>;
-    idleTimeout?: number;
-    tls?: { cert: Buffer; key: Buffer };
-  }): { port?: number; stop(closeActiveConnections?: boolean): Promise<void> | void };
-}
-
-/** Serves `app` with Bun.serve (which streams SSE bodies as they are written). */
+/** Serves `app` with the runtime's own server (fetch-server.ts: Bun.serve or Deno.serve, both stream SSE bodies). */
 export async function startAdminServer(opts: { host: string; port: number; app: Hono; tls?: { cert: Buffer; key: Buffer } }): Promise<AdminServer> {
-  const bun = (globalThis as unknown as { Bun: BunServe }).Bun;
-  let server: ReturnType<BunServe["serve"]>;
   try {
-    server = bun.serve({
-      hostname: opts.host,
-      port: opts.port,
-      fetch: opts.app.fetch,
-      // The event stream pushes at least every 5 s; Bun's default idle limit (10 s) would be close to that.
-      idleTimeout: 60,
-      ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    });
+    // The event stream pushes at least every 5 s; Bun's default idle limit (10 s) would be close to that.
+    return await serveFetch({ host: opts.host, port: opts.port, fetch: opts.app.fetch, idleTimeoutS: 60, ...(opts.tls ? { tls: opts.tls } : {}) });
   } catch (err) {
     throw new Error(`Unable to listen on admin_endpoint "${opts.host}:${opts.port}": ${(err as Error).message}`);
   }
-  return { port: server.port ?? opts.port, close: async () => void (await server.stop(true)) };
 }

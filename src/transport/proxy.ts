@@ -108,11 +108,18 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
   // status received), not at 'close' a turn later: the last message and the trailers leave together.
   let ended: () => void = () => {};
   const done = new Promise<void>((resolve) => (ended = resolve));
+  // Deno's node:http2 client can emit a reply's first 'data' before its 'response' (denoland/deno#35947):
+  // such chunks wait, so the service's headers still go out first.
+  let early: Buffer[] | undefined = [];
   req.on("response", (h, flags) => {
     if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) trailers = withoutPseudo(h);
     else call.sendHeaders(withoutPseudo(h));
+    const waiting = early ?? [];
+    early = undefined;
+    for (const chunk of waiting) onData(chunk);
   });
-  req.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
+    if (early) return void early.push(chunk);
     if (localError) return;
     const tooBig = outbound(chunk);
     if (tooBig !== undefined) {
@@ -123,7 +130,8 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
       req.pause();
       call.onDrain(() => req.resume());
     }
-  });
+  };
+  req.on("data", onData);
   req.on("trailers", (t) => {
     trailers = withoutPseudo(t);
   });

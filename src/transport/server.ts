@@ -20,6 +20,7 @@ import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
 import { DEFAULT_LIMITS, type LimitHit, type ListenerLimits, connectionGuard } from "./limits.ts";
 import { nativeCall } from "./native-call.ts";
+import { adoptSocketsFrom, recycleSessions } from "./runtime.ts";
 
 export interface ServerHandlers {
   /** The daemon's own methods, by path. */
@@ -178,6 +179,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   }
   guard.watch(h1, h2);
+  adoptSocketsFrom(h1, () => !draining && listener.listening);
+  recycleSessions(h2);
   h2.on("stream", onStream);
   h2.on("session", (s) => {
     sessions.add(s);

@@ -18,6 +18,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SNETD_BINARY } from "./binary.ts";
+import { denoSnetdCommand } from "./deno.ts";
 import { freePort } from "./ports.ts";
 
 export { SNETD_BINARY, ensureBinary } from "./binary.ts";
@@ -42,6 +43,8 @@ export interface StartDaemonOptions {
   command?: string[];
   /** Called with every line of stdout and stderr (the kit itself keeps only the last 200). */
   onLine?: (line: string) => void;
+  /** What follows `command` before `-c <file>`; default `["serve"]` (`[]` for `deno task serve`). */
+  args?: string[];
 }
 
 export interface DaemonProcess {
@@ -98,7 +101,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   // 0600, as an operator should keep a file with keys in it (snetd warns otherwise).
   writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
-  const cmd = [...(opts.command ?? snetdCommand(opts.binary)), "serve", "-c", configFile];
+  const cmd = [...(opts.command ?? snetdCommand(opts.binary)), ...(opts.args ?? ["serve"]), "-c", configFile];
   const proc = Bun.spawn({ cmd, cwd: opts.cwd ?? dir, env: childEnv(opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   live.add(proc);
   const lines: string[] = [];
@@ -230,6 +233,8 @@ async function runToEnd(cmd: string[], cwd: string, opts: RunCliOptions): Promis
 }
 
 function snetdCommand(binary: boolean | undefined): string[] {
+  // SNETD_TEST_RUNTIME=deno runs any suite's daemon and CLI from source under Deno, instead of Bun or dist/snetd.
+  if (process.env.SNETD_TEST_RUNTIME === "deno") return denoSnetdCommand();
   const entry = binary ? SNETD_BINARY : join(repoRoot, "src/main.ts");
   if (!existsSync(entry)) {
     throw new Error(binary ? `Daemon binary '${entry}' does not exist; run 'npm run build' first` : `Daemon entry '${entry}' does not exist`);

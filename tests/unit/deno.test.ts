@@ -1,4 +1,4 @@
-// The pure parts (signatures, numbers, escrow core, config, store) also run under Deno (deno.json "test").
+// The pure parts (signatures, numbers, escrow core, config, store) and the admin listener also run under Deno (deno.json "test").
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 

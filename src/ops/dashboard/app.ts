@@ -5,7 +5,7 @@
  * is given; the page itself carries no data.
  *
  * The response streams, so whatever serves this app must pass the body through as it is written (Bun.serve
- * does; admin-server.ts uses it).
+ * and Deno.serve do; admin-server.ts uses them through fetch-server.ts).
  *
  * @example
  * const admin = new Hono().route("/dashboard", dashboardApp({ snapshot, events: activity.onChange, token }));
