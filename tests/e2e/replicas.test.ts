@@ -89,16 +89,14 @@ interface Tally {
   ok: number;
   busy: number;
   stale: number;
-  /** Refused with UNAVAILABLE before reaching the service (store unreachable or without quorum). */
+  /**
+   * Refused with UNAVAILABLE before reaching the service (store unreachable or without quorum). The charge
+   * is written before the service runs, so such a call was never served; a charge whose outcome the store
+   * left unknown is given back by the daemon.
+   */
   unavailable: number;
-  /** The service ran but the payment could not be stored, and the daemon says it was not charged. */
-  notCharged: number;
-  /** The service ran and the store failed even to say whether the payment was stored (both outcomes possible). */
-  unknown: number;
 }
-const newTally = (): Tally => ({ ok: 0, busy: 0, stale: 0, unavailable: 0, notCharged: 0, unknown: 0 });
-
-const STORE_FAILED = "unable to store new payment channel state";
+const newTally = (): Tally => ({ ok: 0, busy: 0, stale: 0, unavailable: 0 });
 
 /**
  * One call of a stateless client: state from one replica, the call through the next. Returns false when
@@ -119,11 +117,7 @@ async function payOnce(ch: Channel, tally: Tally, opts: { allowUnavailable: bool
   if (code === grpc.status.FAILED_PRECONDITION && details === `another transaction on channel: {ID: ${ch.id}} is in progress`) tally.busy++;
   // Another client of the channel paid between our state read and our call.
   else if (code === grpc.status.UNAUTHENTICATED && details.startsWith("income ")) tally.stale++;
-  else if (opts.allowUnavailable && code === grpc.status.UNAVAILABLE && !details.startsWith(STORE_FAILED)) tally.unavailable++;
-  else if (opts.allowUnavailable && code === grpc.status.UNAVAILABLE && details.startsWith(STORE_FAILED)) {
-    if (details.includes("the call was not charged")) tally.notCharged++;
-    else tally.unknown++;
-  }
+  else if (opts.allowUnavailable && code === grpc.status.UNAVAILABLE) tally.unavailable++;
   else throw new Error(`paid call on channel ${ch.id} failed unexpectedly: ${code} ${details}`);
   return false;
 }
@@ -157,19 +151,11 @@ function startLoad(channels: Channel[], tallies: Tally[]) {
 /** Polls until `ready()` holds; load and member changes take longer than the kit's default wait. */
 const until = (ready: () => boolean, what: string) => waitUntil(ready, what, { timeoutMs: 30_000, intervalMs: 20 });
 
-/**
- * The books balance: every channel's authorised amount is the price of its successful calls, exactly —
- * give or take the calls whose outcome the daemon could not know (store lost mid-commit, reported so).
- */
+/** The books balance: every channel's authorised amount is the price of its successful calls, exactly. */
 async function expectExactAccounts(channels: Channel[], tallies: Tally[]): Promise<void> {
   for (const [i, ch] of channels.entries()) {
-    const { ok, unknown } = tallies[i]!;
     const { amount } = await stateOf(ch);
-    if (unknown === 0) expect({ channel: ch.id, amount }).toEqual({ channel: ch.id, amount: world.price * BigInt(ok) });
-    else {
-      expect(amount).toBeGreaterThanOrEqual(world.price * BigInt(ok));
-      expect(amount).toBeLessThanOrEqual(world.price * BigInt(ok + unknown));
-    }
+    expect({ channel: ch.id, amount }).toEqual({ channel: ch.id, amount: world.price * BigInt(tallies[i]!.ok) });
   }
 }
 
@@ -269,13 +255,17 @@ describe("three replicas on one etcd cluster", () => {
       await second.kill();
       const outageStart = Date.now();
       const serviceAtOutage = world.echo.calls;
-      // Every replica, every channel: UNAVAILABLE, and the service is never called.
+      // Every replica, every channel: refused, and the service is never called. UNAVAILABLE, or busy where a
+      // replica still holds the channel to give back a charge of the first outage whose outcome was unknown.
       const refused = await Promise.all(
         channels.flatMap((ch, i) =>
           daemons.map((_, replica) => call(echoClients[replica]!, "Echo", { text: "no quorum" }, ch.pay(known[i]!.amount + world.price, known[i]!.nonce), { deadlineMs: CALL_DEADLINE_MS })),
         ),
       );
-      for (const r of refused) expect(r.status).toEqual({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/^payment state is unavailable/) });
+      for (const r of refused) {
+        if (r.status.code === grpc.status.FAILED_PRECONDITION) expect(r.status.details).toMatch(/^another transaction on channel: \{ID: \d+\} is in progress$/);
+        else expect(r.status).toEqual({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/^payment state is unavailable/) });
+      }
       expect(world.echo.calls).toBe(serviceAtOutage);
       // Outlive the daemons' lease renewals (the store gives a lease up after 2 TTLs without a renewal).
       await Bun.sleep(Math.max(0, outageStart + 2 * LEASE_TTL_S * 1000 + 1000 - Date.now()));
@@ -305,12 +295,11 @@ describe("three replicas on one etcd cluster", () => {
 
       console.log(
         `member loss: ${paid()} paid calls, ${sum(tallies, "unavailable")} refused UNAVAILABLE before the service, ` +
-          `${sum(tallies, "notCharged")} ran but were not charged (store lost mid-commit), ${sum(tallies, "unknown")} with an unknown outcome, ` +
           `${sum(tallies, "busy")} busy, ${sum(tallies, "stale")} stale`,
       );
       await expectExactAccounts(channels, tallies);
-      // Every call that reached the service was paid, or its client was told it was not (or not known).
-      expect(world.echo.calls - serviceBefore).toBe(paid() + sum(tallies, "notCharged") + sum(tallies, "unknown"));
+      // Every call that reached the service was paid: the charge comes first, so no refused call was served.
+      expect(world.echo.calls - serviceBefore).toBe(paid());
     });
   }, E2E_TIMEOUT_MS);
 });
