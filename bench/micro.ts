@@ -15,7 +15,7 @@ export function recoveriesPerSecond(recovery: SignerRecovery, seconds: number): 
   const signer = addressOfPrivateKey(key);
   const cases: { digest: Uint8Array; signature: ParsedSignature }[] = [];
   for (let i = 0; i < 64; i++) {
-    const digest = personalDigest(claimMessage("0x" + "ab".repeat(20), BigInt(i), 0n, BigInt(1000 + i)));
+    const digest = personalDigest(claimMessage(`0x${"ab".repeat(20)}`, BigInt(i), 0n, BigInt(1000 + i)));
     cases.push({ digest, signature: parseSignature(signDigest(key, digest)) });
   }
   // A recovery that returns the wrong address would make the figure meaningless.
@@ -50,7 +50,10 @@ export async function startToReady(binary: string, config: Record<string, unknow
     try {
       for (;;) {
         const ok = await fetch(`http://127.0.0.1:${port}/heartbeat`)
-          .then(async (r) => (await r.arrayBuffer(), r.status === 200))
+          .then(async (r) => {
+            await r.arrayBuffer();
+            return r.status === 200;
+          })
           .catch(() => false);
         if (ok) break;
         if (proc.exitCode !== null) throw new Error(`snetd exited with code ${proc.exitCode} before answering /heartbeat`);

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon } from "../tests/kit/daemon.ts";
 import { ECHO_PATH, echoRequestFrame } from "./messages.ts";
-import { type Timing, clientRow } from "./rows.ts";
+import { type Row, type Timing, clientRow } from "./rows.ts";
 import type { BenchDaemon, Stack } from "./stack.ts";
 
 export async function profilePaidRow(
@@ -32,7 +32,7 @@ export async function profilePaidRow(
       sqliteFile: join(proc.dir, "snetd-data", "snetd-state.sqlite"),
     };
     t.log("profile: paid, embedded store, daemon from source under --cpu-prof");
-    let row;
+    let row: Row;
     try {
       row = clientRow(stack, t, {
         name: "paid, embedded store (profiled, from source)",

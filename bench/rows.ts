@@ -178,11 +178,17 @@ export function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Row {
       let after: WindowCounters | undefined;
       peak.reset();
       const r = await runLoadClient(specFile, {
-        onWindowStart: () => daemon && (before = sampleDaemon(stack, daemon)),
-        onWindowEnd: () => daemon && (after = sampleDaemon(stack, daemon)),
+        onWindowStart: () => {
+          if (daemon) before = sampleDaemon(stack, daemon);
+        },
+        onWindowEnd: () => {
+          if (daemon) after = sampleDaemon(stack, daemon);
+        },
       });
       peak.read();
-      if (o.paid && daemon) r.used.forEach((n, s) => (daemon.paid[s] = (daemon.paid[s] as number) + n));
+      if (o.paid && daemon) {
+        for (const [s, n] of r.used.entries()) daemon.paid[s] = (daemon.paid[s] as number) + n;
+      }
       if (r.exhausted > 0) result.notes.push(`rep ${result.reps.length + 1}: ${r.exhausted} streams ran out of pre-signed payments before the window ended`);
       const rep: RepResult = { calls: r.calls, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: r.errorSamples };
       if (daemon && before && after) Object.assign(rep, await windowFigures(daemon, before, after, r.calls));

@@ -21,7 +21,7 @@ import os, { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultRecovery, nobleRecovery } from "../src/crypto/native-recovery.ts";
-import { type H2loadTarget } from "./h2load.ts";
+import type { H2loadTarget } from "./h2load.ts";
 import { ECHO_PATH, STATE_PATH, channelStateFrame, echoRequestFrame } from "./messages.ts";
 import { recoveriesPerSecond, startToReady } from "./micro.ts";
 import { httpDirectOf, httpRows } from "./http-rows.ts";

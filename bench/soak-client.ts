@@ -6,7 +6,7 @@
  * state from the daemon. At the end, `lost` compares its tally with what the daemon holds.
  */
 import * as grpc from "@grpc/grpc-js";
-import { type DaemonProcess } from "../tests/kit/daemon.ts";
+import type { DaemonProcess } from "../tests/kit/daemon.ts";
 import { call, echoClient } from "../tests/kit/echo-service.ts";
 import { channelState, stateRpc } from "../tests/kit/paid-daemon.ts";
 import type { Channel, World } from "../tests/kit/world.ts";
@@ -39,7 +39,9 @@ export function soakClient(world: World, daemon: DaemonProcess, ch: Channel, tls
   const tally: ClientTally = { ok: 0, paid: 0n, refused: {}, resyncs: 0 };
   let signed = 0n;
   let stopped = false;
-  const count = (reason: string) => void (tally.refused[reason] = (tally.refused[reason] ?? 0) + 1);
+  const count = (reason: string) => {
+    tally.refused[reason] = (tally.refused[reason] ?? 0) + 1;
+  };
 
   const resync = async () => {
     tally.resyncs++;
@@ -76,7 +78,9 @@ export function soakClient(world: World, daemon: DaemonProcess, ch: Channel, tls
         }
       }
     },
-    stop: () => void (stopped = true),
+    stop: () => {
+      stopped = true;
+    },
     async reconcile() {
       return { held: (await channelState(world, state, ch)).amount, paid: tally.paid };
     },

@@ -76,11 +76,14 @@ say(`dist/snetd pid ${daemon.pid} on ${daemon.endpoint} (TLS), ${clientCount} cl
 
 let echo: EchoService = world.echo;
 let price = world.price;
+const setPrice = (p: bigint) => {
+  price = p;
+};
 const roots = Buffer.concat(certs.map((c) => c.cert));
 const clients: SoakClient[] = [];
 for (let i = 0; i < clientCount; i++) {
   const ch = await world.openFundedChannel({ value: 10n ** 15n, expiration: (await world.head()) + 10_000_000n });
-  clients.push(soakClient(world, daemon, ch, { roots, name: "localhost" }, () => price, (p) => void (price = p)));
+  clients.push(soakClient(world, daemon, ch, { roots, name: "localhost" }, () => price, setPrice));
 }
 const running = clients.map((c) => c.run());
 const rss: { t_s: number; mb: number }[] = [];

@@ -1,6 +1,7 @@
 // Static gates that CI runs inside `npm test`: the type checker over the whole tree, Deno's checker over
-// src/ (the daemon's source must type-check on both runtimes), and the architecture rules. Each prints
-// the tool's own output when it fails. The rules themselves are tested in tests/unit/architecture.test.ts.
+// src/ (the daemon's source must type-check on both runtimes), the architecture rules, and Biome's linter
+// (biome.jsonc; formatting is not gated here). Each prints the tool's own output when it fails. The
+// architecture rules themselves are tested in tests/unit/architecture.test.ts.
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 
@@ -25,5 +26,12 @@ describe("static gates", () => {
 
   test("scripts/check-architecture.ts: imports point down, files small, messages in the catalogue", () => {
     expectClean(run(process.execPath, ["scripts/check-architecture.ts", "src"]));
+  }, 60_000);
+
+  test("biome lint: the tree lints clean (no error, warning or info)", () => {
+    const r = run("./node_modules/.bin/biome", ["lint", "--error-on-warnings", "--max-diagnostics=500", "."]);
+    expectClean(r);
+    // Infos (useTemplate, say) leave the exit code at 0; the summary names them.
+    expect(r.output).not.toMatch(/Found \d+ (errors?|warnings?|infos?)/);
   }, 60_000);
 });

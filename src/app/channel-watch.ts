@@ -86,7 +86,9 @@ export function watchChannels(o: ChannelWatchOptions): ChannelWatch {
       if (last && Date.now() - last.at <= maxAgeMs) return last.value;
       return refresh();
     },
-    invalidate: () => void (last = undefined),
+    invalidate: () => {
+      last = undefined;
+    },
     check,
     stop: () => clearInterval(timer),
   };

@@ -19,7 +19,7 @@ import { treasury } from "../payments/treasury.ts";
 import { channelBook } from "../payments/channel-book.ts";
 import { bytesToHex } from "../core/numbers.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
-import { CliError, Exit, unreachable, usageError } from "./exit-codes.ts";
+import { type CliError, Exit, unreachable, usageError } from "./exit-codes.ts";
 import { providerKey } from "../app/provider-key.ts";
 import { configFor } from "./load-config.ts";
 import { loggerFor } from "../app/logger.ts";

@@ -66,6 +66,7 @@ export function readConfigFile(
 }
 
 /** The parser quotes the offending character raw; a carriage return or NUL would garble the one-line problem. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: it finds control characters in order to escape them
 const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 
 type Parsed = { ok: true; value: unknown } | { ok: false; line: number; column: number; message: string };

@@ -51,10 +51,16 @@ export function locateJsonError(text: string): { offset: number; message: string
         else fail(`expected "," or "${close}"`);
       }
     }
-    if (c === '"') return str();
+    if (c === '"') {
+      str();
+      return;
+    }
     const lit = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
     lit.lastIndex = i;
-    if (lit.exec(text)) return void (i = lit.lastIndex);
+    if (lit.exec(text)) {
+      i = lit.lastIndex;
+      return;
+    }
     fail(`unexpected character "${c}"`);
   };
   try {

@@ -83,7 +83,9 @@ function setPath(target: Record<string, unknown>, segments: string[], value: unk
   let node = target;
   for (const s of segments.slice(0, -1)) {
     const next = node[s];
-    node = isRecord(next) ? next : (node[s] = {});
+    const section = isRecord(next) ? next : {};
+    node[s] = section;
+    node = section;
   }
   node[segments[segments.length - 1] ?? ""] = value;
 }

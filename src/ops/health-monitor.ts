@@ -68,7 +68,10 @@ export function startHealthMonitor(opts: HealthMonitorOptions): HealthMonitor {
   };
 
   let running: Promise<void> | undefined;
-  const probeNow = () => (running ??= Promise.all(names.map(runOne)).then(() => void (running = undefined)));
+  const probeNow = () =>
+    (running ??= Promise.all(names.map(runOne)).then(() => {
+      running = undefined;
+    }));
   void probeNow();
   const timer = setInterval(() => void probeNow(), opts.intervalMs ?? 15_000);
   timer.unref?.();

@@ -66,7 +66,14 @@ export function createLogger(opts: LogOptions): Logger {
   }
   const consola: ConsolaInstance = createConsola({
     level: LEVELS[opts.level] ?? 3,
-    reporters: [{ log: (obj) => writers.forEach((w) => w(`${line(opts.format, obj)}\n`)) }],
+    reporters: [
+      {
+        log: (obj) => {
+          const text = `${line(opts.format, obj)}\n`;
+          for (const w of writers) w(text);
+        },
+      },
+    ],
   });
   return {
     debug: (m, f) => consola.debug(m, f),

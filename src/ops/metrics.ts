@@ -43,7 +43,10 @@ function children<T>(make: (v: string) => T): (v: string) => T {
   const cache = new Map<string, T>();
   return (v) => {
     let c = cache.get(v);
-    if (!c) cache.set(v, (c = make(v)));
+    if (!c) {
+      c = make(v);
+      cache.set(v, c);
+    }
     return c;
   };
 }

@@ -94,9 +94,18 @@ function workerWriter(path: string): Writer {
     });
   const opened = send({ op: "open", path } as WorkerRequest);
   return {
-    batch: async (txns) => (await opened, (await send({ op: "batch", txns } as WorkerRequest)).results ?? []),
-    lease: async () => (await opened, (await send({ op: "lease" } as WorkerRequest)).lease ?? 0n),
-    revoke: async (lease) => void (await opened, await send({ op: "revoke", lease } as WorkerRequest)),
+    batch: async (txns) => {
+      await opened;
+      return (await send({ op: "batch", txns } as WorkerRequest)).results ?? [];
+    },
+    lease: async () => {
+      await opened;
+      return (await send({ op: "lease" } as WorkerRequest)).lease ?? 0n;
+    },
+    revoke: async (lease) => {
+      await opened;
+      await send({ op: "revoke", lease } as WorkerRequest);
+    },
     close: async () => {
       await opened.catch(() => {});
       await send({ op: "close" } as WorkerRequest).catch(() => {});

@@ -63,7 +63,9 @@ export async function serveHttp1(handler: FetchHandler, req: IncomingMessage, re
   }
   const response = await handler(toRequest(method, `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, req.headers, body));
   const headers: Record<string, string> = {};
-  response.headers.forEach((v, k) => (headers[k] = v));
+  response.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   res.writeHead(response.status, headers);
   res.end(method === "HEAD" ? undefined : Buffer.from(await response.arrayBuffer()));
 }
@@ -82,7 +84,9 @@ export async function serveHttp2(handler: FetchHandler, stream: ServerHttp2Strea
   const response = await handler(toRequest(method, url, headers, body));
   if (stream.destroyed) return;
   const out: Record<string, string | number> = { ":status": response.status };
-  response.headers.forEach((v, k) => (out[k] = v));
+  response.headers.forEach((v, k) => {
+    out[k] = v;
+  });
   stream.respond(out);
   stream.end(method === "HEAD" ? undefined : Buffer.from(await response.arrayBuffer()));
 }

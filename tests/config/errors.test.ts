@@ -1,6 +1,6 @@
 // Every way a configuration can be wrong: one problem per mistake, all reported together, no stack traces.
 import { describe, expect, test } from "bun:test";
-import { ConfigError } from "../../src/config/load.ts";
+import type { ConfigError } from "../../src/config/load.ts";
 import { load, problemsOf, tempDir, write } from "./kit.ts";
 
 const dir = tempDir();

@@ -205,7 +205,7 @@ test("a payment_channel_storage_server section in the file enables the member un
 });
 
 test("a valid private key is normalised to 0x + lower-case hex", () => {
-  const key = "A".repeat(63) + "1";
+  const key = `${"A".repeat(63)}1`;
   const { config } = load({ cwd: dir, env: { SNET_PRIVATE_KEY: key } });
   expect(config.private_key).toBe(`0x${key.toLowerCase()}`);
 });

@@ -99,7 +99,9 @@ describe("gRPC-Web (payments off)", () => {
     });
     const raw = Buffer.from(await res.arrayBuffer());
     const headers: Record<string, string> = {};
-    res.headers.forEach((value, key) => (headers[key] = value));
+    res.headers.forEach((value, key) => {
+      headers[key] = value;
+    });
     const decoded = opts.text ? Buffer.from(raw.toString("latin1"), "base64") : raw;
     if (opts.text) expect(raw.toString("latin1")).toMatch(/^[A-Za-z0-9+/]*={0,2}$/);
     return { status: res.status, headers, ...parseWebBody(decoded, headers) };

@@ -84,11 +84,12 @@ describe("SIGKILL a replica in the middle of paid calls, repeatedly", () => {
         const slow = accounts.filter((_, i) => (i + iteration) % 2 === 0);
         const busy = accounts.filter((a) => !slow.includes(a));
         const before = world.echo.calls;
-        const slowCalls = slow.map((a) => {
+        // Not awaited: the kill ends these calls, and each payment's fate is read back after it.
+        for (const a of slow) {
           a.inFlight = a.expected + world.price;
-          return paidCall(d, "Slow", a.ch.pay(a.inFlight));
-        });
-        const loops = busy.map(async (a) => {
+          void paidCall(d, "Slow", a.ch.pay(a.inFlight));
+        }
+        const payUntilKilled = async (a: Account) => {
           while (!killed) {
             const amount = a.expected + world.price;
             a.inFlight = amount;
@@ -102,7 +103,8 @@ describe("SIGKILL a replica in the middle of paid calls, repeatedly", () => {
             a.expected = amount;
             a.ok++;
           }
-        });
+        };
+        for (const a of busy) void payUntilKilled(a);
         await until(() => world.echo.calls >= before + slow.length + busy.length, "the Slow calls to reach the service");
         await Bun.sleep(Math.random() * 30);
         killed = true;

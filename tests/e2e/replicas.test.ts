@@ -238,14 +238,20 @@ describe("three replicas on one etcd cluster", () => {
       const paid = () => sum(tallies, "ok");
 
       let load = startLoad(channels, tallies);
+      /** Polls `ready()` while the load runs, stopping at the first client failure. */
+      const whilePaying = (ready: () => boolean, what: string) =>
+        until(() => {
+          load.check();
+          return ready();
+        }, what);
       let first: EtcdMember;
       try {
-        await until(() => (load.check(), paid() >= 10), "paid calls before the first member is killed");
+        await whilePaying(() => paid() >= 10, "paid calls before the first member is killed");
         first = await leader(etcd.members);
         await first.kill();
         const afterFirst = paid();
         // Leader election may refuse a few calls with UNAVAILABLE; the clients retry and get through.
-        await until(() => (load.check(), paid() >= afterFirst + 20), "paid calls with one etcd member down");
+        await whilePaying(() => paid() >= afterFirst + 20, "paid calls with one etcd member down");
       } finally {
         await load.stop();
       }
@@ -275,12 +281,12 @@ describe("three replicas on one etcd cluster", () => {
       const afterRestore = paid();
       load = startLoad(channels, tallies);
       try {
-        await until(() => (load.check(), tallies.every((t) => t.ok >= 1) && paid() >= afterRestore + 20), "paid calls after the members are back");
+        await whilePaying(() => tallies.every((t) => t.ok >= 1) && paid() >= afterRestore + 20, "paid calls after the members are back");
         // Past the lease TTL after the restore: a daemon whose lease died with the outage would now be
         // unable to take any slot, so keep paying through every replica.
         await Bun.sleep(LEASE_TTL_S * 1000 + 1000);
         const later = paid();
-        await until(() => (load.check(), paid() >= later + 20), "paid calls a lease TTL after the members are back");
+        await whilePaying(() => paid() >= later + 20, "paid calls a lease TTL after the members are back");
       } finally {
         await load.stop();
       }

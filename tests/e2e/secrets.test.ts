@@ -121,7 +121,7 @@ async function prepaidFlows(ch: Channel): Promise<void> {
     const amount = 20n * world.price;
     const claimSignature = signPayment(ch.client.privateKey, world.deployment.mpe, ch.id, 0n, amount);
     const signature = signDigest(hexToBytes(ch.client.privateKey), personalDigest(prepaidTokenRequestMessage(claimSignature, head)));
-    [claimSignature, signature].forEach((s) => scan.signature(s, "a GetToken signature"));
+    for (const s of [claimSignature, signature]) scan.signature(s, "a GetToken signature");
     const r = await rpc.call({ channelId: ch.id, currentNonce: 0n, signedAmount: amount, signature, currentBlock: head, claimSignature });
     expect(r.status).toEqual({ code: 0, details: "" });
     const token = r.reply!.token;
@@ -188,9 +188,9 @@ describe("secrets never leave the daemon", () => {
     expect(cli[2]!.code).toBe(2);
     expect(cli[2]!.stderr).toContain("chmod 600");
     await daemon.stop();
-    cli.forEach((r, i) => scan.text(`CLI run ${i} (exit ${r.code})`, `${r.stdout}\n${r.stderr}`));
-    logLines.forEach((line, i) => scan.text(`daemon log line ${i + 1}`, line));
-    statuses.forEach((s) => scan.text("a status a client received", s));
+    for (const [i, r] of cli.entries()) scan.text(`CLI run ${i} (exit ${r.code})`, `${r.stdout}\n${r.stderr}`);
+    for (const [i, line] of logLines.entries()) scan.text(`daemon log line ${i + 1}`, line);
+    for (const s of statuses) scan.text("a status a client received", s);
     // The scan looked at something: debug logs of every flow (refusals, claims), and many spellings.
     expect(logLines.some((l) => l.includes("auto-claim: claimed"))).toBe(true);
     expect(logLines.length).toBeGreaterThan(10);

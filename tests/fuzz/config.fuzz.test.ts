@@ -41,7 +41,11 @@ const document = fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ ma
   for (const [path, v] of Object.entries(flat)) {
     const parts = path.split(".");
     let node = doc;
-    for (const p of parts.slice(0, -1)) node = (node[p] = typeof node[p] === "object" && node[p] !== null ? node[p] : {}) as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) {
+      const section = (typeof node[p] === "object" && node[p] !== null ? node[p] : {}) as Record<string, unknown>;
+      node[p] = section;
+      node = section;
+    }
     node[parts[parts.length - 1] as string] = v;
   }
   return doc;

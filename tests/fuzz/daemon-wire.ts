@@ -3,7 +3,7 @@
  * gRPC-Web over HTTP/1.1, with whatever headers and body a hostile client sends, each answered by the
  * status the daemon gave. No client library in between: grpc-js would refuse to send most of it.
  */
-import * as http2 from "node:http2";
+import type * as http2 from "node:http2";
 import fc from "fast-check";
 import { encodeFrame } from "../../src/core/grpc-frames.ts";
 import { encodeBinaryHeader } from "../../src/transport/metadata.ts";

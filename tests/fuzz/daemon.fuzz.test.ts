@@ -89,7 +89,7 @@ describe("garbage against a running daemon", () => {
     await check(
       fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 6 }), async (batch) => {
         const answers = await Promise.all(batch.map(([path, md, body]) => h2Request(session, path, md, body)));
-        answers.forEach((a, i) => expectClearRefusal(a, `${batch[i]?.[0]} ${JSON.stringify(batch[i]?.[1])}`));
+        for (const [i, a] of answers.entries()) expectClearRefusal(a, `${batch[i]?.[0]} ${JSON.stringify(batch[i]?.[1])}`);
       }),
       300,
     );

@@ -48,7 +48,9 @@ function run(bin: string, args: string[], env: Record<string, string>, out: { te
   const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   child.on("exit", () => children.delete(child));
-  const keep = (b: Buffer) => void (out.text += b.toString("utf8"));
+  const keep = (b: Buffer) => {
+    out.text += b.toString("utf8");
+  };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   return child;

@@ -45,7 +45,9 @@ export async function startWebhookReceiver(opts: { failFirst?: number; failStatu
       const status = failing > 0 ? failStatus : 200;
       if (failing > 0) failing--;
       const headers: Record<string, string> = {};
-      req.headers.forEach((v, k) => (headers[k] = v));
+      req.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
       requests.push({ method: req.method, path: new URL(req.url).pathname, headers, body, status });
       return new Response(status === 200 ? "ok" : "try again", { status });
     },

@@ -7,7 +7,12 @@ import { createActivity } from "../../src/ops/dashboard/activity.ts";
 
 function clock(start: number) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe("activity", () => {

@@ -7,7 +7,12 @@ import { RATE_LIMIT_MESSAGE, bucketSpec, createRateLimiter, retryAfterSeconds } 
 
 function clock(start = 0) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 const admitted = (n: number, take: () => { allowed: boolean }) => Array.from({ length: n }, take).filter((d) => d.allowed).length;

@@ -113,7 +113,8 @@ describe("snetd-linux-arm64 under qemu-aarch64 serves", () => {
         try {
           await daemon.showLogsOnFailure(async () => {
             expect(daemon.logs()).toContain('signer_recovery="noble"');
-            const echo = (client.current = echoClient(daemon.endpoint));
+            const echo = echoClient(daemon.endpoint);
+            client.current = echo;
             const ch = await world.openFundedChannel();
             const paid = await call(echo, "Echo", { text: "paid on arm64" }, ch.pay(world.price), { deadlineMs: 60_000 });
             expect(paid.status).toEqual({ code: grpc.status.OK, details: "OK" });

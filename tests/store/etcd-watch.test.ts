@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Store, WatchEvent } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
 import { type EtcdCluster, etcdGateway, startEtcd } from "../kit/etcd.ts";
-import { until, waitFor } from "../kit/wait.ts";
+import { until } from "../kit/wait.ts";
 
 let cluster: EtcdCluster;
 let counter = 0;

@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { Status } from "../../src/gen/training_pb.ts";
 import { mine } from "../kit/anvil.ts";
 import { CLIENTS } from "../kit/contracts.ts";
-import { FRIEND, lower, OWNER, PROTO_DIR, STRANGER, startTrainingWorld, type TrainingWorld } from "./setup.ts";
+import { FRIEND, lower, OWNER, STRANGER, startTrainingWorld, type TrainingWorld } from "./setup.ts";
 import { signedBy } from "./training-client.ts";
 
 let tw: TrainingWorld;

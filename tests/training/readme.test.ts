@@ -10,8 +10,9 @@ import { tempDir } from "../config/kit.ts";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const section = readme.slice(readme.indexOf("## Training"), readme.indexOf("## Payment state"));
+const FENCE = "```";
 const block = (lang: string) => {
-  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(section);
+  const m = new RegExp(`${FENCE}${lang}\\n([\\s\\S]*?)${FENCE}`).exec(section);
   if (!m) throw new Error(`the README's Training section has no ${lang} block`);
   return m[1] as string;
 };

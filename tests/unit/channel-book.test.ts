@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import vectors from "../vectors/signatures.json" with { type: "json" };
 import type { ChainChannel, ChannelState } from "../../src/core/channel.ts";
-import { Code, SnetError } from "../../src/core/errors.ts";
+import { Code } from "../../src/core/errors.ts";
 import { hexToBytes } from "../../src/core/numbers.ts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import type { EscrowPayment } from "../../src/core/payment-headers.ts";

@@ -121,13 +121,13 @@ function fakeChain(nonces: Record<string, bigint>, behaviour: { multi?: "ok" | "
       if (req.willRevert) receipts.set(hash, "reverted");
       else if (req.functionName === "multiChannelClaim" && behaviour.multi === "no-receipt") {
         receipts.set(hash, "none");
-        ids.forEach((id, i) => pending.set(id, (before[i] as bigint) + 1n));
+        for (const [i, id] of ids.entries()) pending.set(id, (before[i] as bigint) + 1n);
       } else {
         receipts.set(hash, "success");
-        ids.forEach((id, i) => {
+        for (const [i, id] of ids.entries()) {
           latest.set(id, (before[i] as bigint) + 1n);
           pending.set(id, (before[i] as bigint) + 1n);
-        });
+        }
       }
       return hash;
     },

@@ -24,6 +24,7 @@ const GOOD_TS = [
   " */",
   'const text = "wire.md §9.2 in a string is not a comment";',
   "const pattern = /\"|'|`/; // usage is per address (protocol/reference-differences.md#d13)",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a source line under test: a template literal that must not count as a citation
   "const template = `pitfalls.md #13 ${pattern.source}`;",
   "// The notes folder: README.md beside this file, and docs/protocol/README.md.",
   "export { text, template };",

@@ -138,11 +138,21 @@ export function faultInjectingStoreMock(inner: Store): { store: Store; faults: S
     get reads() {
       return reads;
     },
-    failCommitsBefore: (n) => void (failBefore = n),
-    refuseCommits: (n) => void (refuse = n),
-    failCommitsAfter: (n) => void (failAfter = n),
-    failReads: (n) => void (failReads = n),
-    failLeaseGrants: (n) => void (failGrants = n),
+    failCommitsBefore: (n) => {
+      failBefore = n;
+    },
+    refuseCommits: (n) => {
+      refuse = n;
+    },
+    failCommitsAfter: (n) => {
+      failAfter = n;
+    },
+    failReads: (n) => {
+      failReads = n;
+    },
+    failLeaseGrants: (n) => {
+      failGrants = n;
+    },
     async loseLeases() {
       for (const l of leases) {
         if (lostIds.has(l.id)) continue;

@@ -32,7 +32,11 @@ export function healthMethods(probe: () => Promise<ProbeResult>, watchIntervalMs
         }
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, watchIntervalMs);
-          ctx.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+          const stop = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          ctx.signal.addEventListener("abort", stop, { once: true });
         });
       }
     }),

@@ -8,7 +8,7 @@
  *   const reply = await up.call({ path: "/calc.Calculator/add", message, timeoutMs: 5000, signal });
  */
 import { posix } from "node:path";
-import { Code, SnetError } from "../../core/errors.ts";
+import { Code, type SnetError } from "../../core/errors.ts";
 import type { CompiledProtos } from "../../metadata/protos/compile.ts";
 import { methodFinder } from "../../metadata/protos/methods.ts";
 import { applyCredentials, checkCredentials, type ServiceCredential } from "./credentials.ts";
