@@ -102,6 +102,8 @@ export interface MethodLimiters {
 export function limitMethods(methods: readonly DaemonMethod[], limiters: MethodLimiters): DaemonMethod[] {
   return methods.map((m) => ({
     path: m.path,
+    // Kept: Connect JSON calls find the method's types here (a limited method is still callable with JSON).
+    ...(m.types ? { types: m.types } : {}),
     serve(call, maxMessageBytes, onError) {
       const peer = call.peer;
       const mine = peer === undefined ? undefined : limiters.perAddress?.take(TOKEN_METHODS.has(m.path) ? { rpc: peer, token: peer } : { rpc: peer });
