@@ -1,5 +1,5 @@
 /**
- * `--profile`: the paid (embedded store) row once more, against a daemon started from source under Bun's
+ * `--profile`: the paid (embedded store, or etcd with `--profile-store etcd`) row once more, against a daemon started from source under Bun's
  * CPU profiler (`bun --cpu-prof src/main.ts serve`), so hot functions carry src/ file and line. (The
  * compiled binary honours `BUN_OPTIONS=--cpu-prof` too, but its locations point into the bundle.) The
  * profile is written when the daemon exits on SIGTERM; it is copied to bench/results/ with a text
@@ -16,26 +16,28 @@ import type { BenchDaemon, Stack } from "./stack.ts";
 export async function profilePaidRow(
   stack: Stack,
   t: Timing,
-  o: { repoRoot: string; streams: number; connections: number; expectedRate: number },
+  o: { repoRoot: string; streams: number; connections: number; expectedRate: number; store?: "sqlite" | "etcd" },
 ): Promise<string> {
+  const etcd = o.store === "etcd";
+  const storeName = etcd ? "etcd" : "embedded store";
+  const fileBase = etcd ? "profile-paid-etcd" : "profile-paid";
   const dir = mkdtempSync(join(tmpdir(), "snetd-bench-profile-"));
   try {
     const proc = await startDaemon({
-      config: stack.paidConfig(),
+      config: etcd ? stack.paidConfig({ payment_channel_storage_type: "etcd", payment_channel_storage_client: { endpoints: stack.etcd.endpoints } }) : stack.paidConfig(),
       // 250 µs sampling: the default 1 ms gives too few samples in a window of a few seconds.
       command: [process.execPath, "--cpu-prof", "--cpu-prof-interval=250", `--cpu-prof-dir=${dir}`, join(o.repoRoot, "src/main.ts")],
     });
-    const daemon: BenchDaemon = {
-      name: "sqlite",
-      process: proc,
-      paid: new Array<number>(stack.channels.length).fill(0),
-      sqliteFile: join(proc.dir, "snetd-data", "snetd-state.sqlite"),
-    };
-    t.log("profile: paid, embedded store, daemon from source under --cpu-prof");
+    // On etcd the profiled daemon shares the bench etcd daemon's records (same namespace): it continues
+    // that daemon's payment sequences, and takes the channels' slots over from it.
+    const daemon: BenchDaemon = etcd
+      ? { name: "etcd", process: proc, paid: stack.daemons.etcd.paid }
+      : { name: "sqlite", process: proc, paid: new Array<number>(stack.channels.length).fill(0), sqliteFile: join(proc.dir, "snetd-data", "snetd-state.sqlite") };
+    t.log(`profile: paid, ${storeName}, daemon from source under --cpu-prof`);
     let row: Row;
     try {
       row = clientRow(stack, t, {
-        name: "paid, embedded store (profiled, from source)",
+        name: `paid, ${storeName} (profiled, from source)`,
         daemon,
         target: proc.endpoint,
         path: ECHO_PATH,
@@ -51,13 +53,13 @@ export async function profilePaidRow(
     const json = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
     if (!json) return `profile: no profile was written in '${dir}'`;
     const out = join(o.repoRoot, "bench/results");
-    copyFileSync(join(dir, json), join(out, "profile-paid.cpuprofile"));
+    copyFileSync(join(dir, json), join(out, `${fileBase}.cpuprofile`));
     const rep = row.result.reps[0];
     const text = [
-      `Profile of the paid row, embedded store (${rep ? `${Math.round(rep.callsPerS)} calls/s under the profiler` : "no repetition"}); open bench/results/profile-paid.cpuprofile in Chrome DevTools or speedscope for the call tree`,
+      `Profile of the paid row, ${storeName} (${rep ? `${Math.round(rep.callsPerS)} calls/s, ${Math.round(rep.cpuUsPerCall ?? Number.NaN)} µs CPU per call under the profiler` : "no repetition"}); open bench/results/${fileBase}.cpuprofile in Chrome DevTools or speedscope for the call tree`,
       hotFunctions(JSON.parse(readFileSync(join(dir, json), "utf8")) as CpuProfile),
     ].join("\n");
-    writeFileSync(join(out, "profile-paid.txt"), `${text}\n`);
+    writeFileSync(join(out, `${fileBase}.txt`), `${text}\n`);
     return text;
   } finally {
     rmSync(dir, { recursive: true, force: true });

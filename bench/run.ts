@@ -13,7 +13,7 @@
  * `--quick` (CI smoke): one short repetition per row; exits non-zero when any row has errors, never on
  * speed. Writes bench/results/quick.json. A full run writes bench/results/latest.json and the generated
  * block of bench/RESULTS.md. `--profile` also runs the paid row against a daemon started from source
- * under Bun's CPU profiler and prints its hottest functions.
+ * under Bun's CPU profiler and prints its hottest functions (`--profile-store etcd`: the etcd row).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     warmup: { type: "string" },
     "no-build": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    "profile-store": { type: "string", default: "sqlite" },
     only: { type: "string", multiple: true },
   },
 });
@@ -219,7 +220,7 @@ async function main(): Promise<number> {
     const results = await measureRows(stack);
     rows = reportRows(results, (r) => httpDirectOf(r.name) ?? (r.concurrency === 1 ? "direct c=1" : "direct"));
     if (!only) rows.push(...(await microRows(stack)));
-    if (args.profile) profile = await profilePaidRow(stack, { ...loaded, reps: 1 }, { repoRoot, streams: concurrency, connections, expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000 });
+    if (args.profile) profile = await profilePaidRow(stack, { ...loaded, reps: 1 }, { repoRoot, streams: concurrency, connections, expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000, store: args["profile-store"] === "etcd" ? "etcd" : "sqlite" });
   } finally {
     await stack.stop();
   }

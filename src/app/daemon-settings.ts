@@ -194,7 +194,7 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
     freeCall: (path, p) => admitFreeCall(free, path, p),
     escrow,
   });
-  const training: TrainingSetup = trainingSetup(ctx, config, { escrow, recovery, log });
+  const training: TrainingSetup = await trainingSetup(ctx, config, { escrow, recovery, log });
   const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
   const tr = treasury({ store: ctx.store, keys: ctx.keys, book: ctx.book, slots });
   const autoClaim = startAutoClaimFor(ctx, config, tr, log, hooks.onClaim);

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError, type ConfigProblem } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { type ChallengeResponder, createChallengeStore, startChallengeResponder } from "../ops/acme-challenges.ts";
-import { type AcmeManager, startAcme } from "../ops/acme.ts";
+import type { AcmeManager } from "../ops/acme.ts";
 import { CertificateError } from "../ops/certificate.ts";
 import type { Logger } from "../ops/log.ts";
 import { type CertificateHolder, createCertificateHolder } from "../ops/tls-holder.ts";
@@ -55,6 +55,8 @@ async function fromAcme(config: Config, holder: CertificateHolder, log: Logger):
   const challenges = createChallengeStore();
   const responder = await startChallengeResponder({ store: challenges, port: config.acme_http_port, log });
   try {
+    // acme-client (with node-forge, axios, x509) is loaded only by daemons that use it.
+    const { startAcme } = await import("../ops/acme.ts");
     const acme = await startAcme({
       domain: config.auto_ssl_domain,
       cacheDir: config.auto_ssl_cache_dir,

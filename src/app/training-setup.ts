@@ -7,7 +7,6 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { SignerRecovery } from "../core/signatures.ts";
-import { compileProtos } from "../metadata/protos/compile.ts";
 import type { Logger } from "../ops/log.ts";
 import type { EscrowDeps } from "../payments/escrow-gate.ts";
 import { trainingKeys } from "../store/training-records.ts";
@@ -31,7 +30,9 @@ export interface TrainingSetup {
 /** Training off: the RPCs answer with the reference's error. */
 export const trainingOff = (): TrainingSetup => ({ methods: disabledTrainingService(), stop: async () => {} });
 
-function catalogOf(ctx: PaymentContext, log: Logger): TrainingCatalog | undefined {
+async function catalogOf(ctx: PaymentContext, log: Logger): Promise<TrainingCatalog | undefined> {
+  // The proto compiler (protobufjs) is loaded only when training is on.
+  const { compileProtos } = await import("../metadata/protos/compile.ts");
   let catalog: TrainingCatalog;
   try {
     catalog = trainingCatalog(compileProtos(ctx.protos ?? {}));
@@ -51,14 +52,14 @@ function catalogOf(ctx: PaymentContext, log: Logger): TrainingCatalog | undefine
 }
 
 /** Training as the configuration and the service's protos say. */
-export function trainingSetup(
+export async function trainingSetup(
   ctx: PaymentContext,
   config: Config,
   deps: { escrow: EscrowDeps; recovery: SignerRecovery; log: Logger },
-): TrainingSetup {
+): Promise<TrainingSetup> {
   const { log } = deps;
   if (!config.model_training_enabled) return trainingOff();
-  const catalog = catalogOf(ctx, log);
+  const catalog = await catalogOf(ctx, log);
   if (!catalog) return trainingOff();
   const url = config.model_maintenance_endpoint ?? config.service_endpoint;
   const provider = trainingModelClient({ url, maxMessageBytes: config.max_message_size_in_mb * 1024 * 1024 });

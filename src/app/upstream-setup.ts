@@ -15,7 +15,7 @@ import {
   serviceTypeUnknown,
   upstreamMisconfigured,
 } from "../core/messages/startup.ts";
-import { type CompiledProtos, compileProtos } from "../metadata/protos/compile.ts";
+import type { CompiledProtos } from "../metadata/protos/compile.ts";
 import type { ProtoNeed } from "../metadata/resolve.ts";
 import { dynamicPricing } from "../metadata/protos/dynamic-pricing.ts";
 import type { Logger } from "../ops/log.ts";
@@ -64,7 +64,7 @@ export async function upstreamPlan(
 ): Promise<UpstreamPlan> {
   const serviceType = serviceTypeOf(meta.serviceType);
   const need = needsProtos(serviceType, config);
-  const protos = need && meta.protos ? compile(meta.protos, log, need === "optional") : undefined;
+  const protos = need && meta.protos ? await compile(meta.protos, log, need === "optional") : undefined;
   const connect = config.connect_enabled ? connectPlan(protos, meta.protosProblem, log) : undefined;
   let priceMethods: ReadonlyMap<string, string> | undefined;
   if (config.enable_dynamic_pricing && protos) {
@@ -109,7 +109,9 @@ function connectPlan(protos: CompiledProtos | undefined, problem: string | undef
 }
 
 /** Compiles the service's protos; with `optional`, a failure is logged and yields undefined. */
-function compile(sources: Record<string, string>, log: Logger, optional = false): CompiledProtos | undefined {
+async function compile(sources: Record<string, string>, log: Logger, optional = false): Promise<CompiledProtos | undefined> {
+  // The proto compiler (protobufjs) is loaded only by daemons that need the service's protos.
+  const { compileProtos } = await import("../metadata/protos/compile.ts");
   let protos: CompiledProtos;
   try {
     protos = compileProtos(sources);

@@ -5,7 +5,6 @@
  */
 import { Code, SnetError } from "../core/errors.ts";
 import { connect } from "node:net";
-import * as grpc from "@grpc/grpc-js";
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { signDigest } from "../core/noble-recovery.ts";
 import { bytesToBigint } from "../core/numbers.ts";
@@ -56,10 +55,12 @@ export class DaemonUnreachableError extends SnetError {
 }
 
 /** The daemon's control service; `ready()` tells "no daemon there" apart from "the daemon refused". */
-export function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Address; privateKey: Uint8Array; head: () => Promise<bigint> }): TreasurySource & {
+export async function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Address; privateKey: Uint8Array; head: () => Promise<bigint> }): Promise<TreasurySource & {
   ready(timeoutMs: number): Promise<boolean>;
   close(): void;
-} {
+}> {
+  // grpc-js is loaded only by `snetd claim`: every command's module is imported at start (cli/commands.ts).
+  const grpc = await import("@grpc/grpc-js");
   const client = new grpc.Client(opts.endpoint, opts.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
   const sign = (message: Uint8Array) => signDigest(opts.privateKey, personalDigest(message));
 

@@ -103,7 +103,7 @@ export const claimCommand: Command = {
       const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
       const wallet = providerWallet(ctx, config, key.hex);
 
-      const remote = remoteSource({ endpoint: config.daemon_endpoint, tls: !!config.ssl_cert, mpe, privateKey: key.bytes, head: () => ctx.blocks.head() });
+      const remote = await remoteSource({ endpoint: config.daemon_endpoint, tls: !!config.ssl_cert, mpe, privateKey: key.bytes, head: () => ctx.blocks.head() });
       let source: Parameters<typeof runClaims>[0]["source"] = remote;
       let closeLocal = async () => {};
       // Only "nobody listens there" means no daemon runs: a daemon that answers stays the only writer of

@@ -27,31 +27,22 @@ export function bytesToBigint(bytes: Uint8Array, what = "value"): bigint {
 /** bigint to exactly `length` big-endian bytes (32 by default, as the reference emits). */
 export function bigintToBytes(value: bigint, length = 32): Uint8Array {
   if (value < 0n) throw new RangeError(`negative value ${value} cannot be encoded as unsigned bytes`);
-  const out = new Uint8Array(length);
-  let v = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  if (v !== 0n) throw new RangeError(`value ${value} does not fit in ${length} bytes`);
-  return out;
+  // Through hex text: the native codec is ~4x faster than a byte loop over bigint shifts (three per paid call).
+  const hex = value === 0n ? "" : value.toString(16);
+  if (hex.length > 2 * length) throw new RangeError(`value ${value} does not fit in ${length} bytes`);
+  return Uint8Array.fromHex(hex.padStart(2 * length, "0"));
 }
 
 /** `0x`-prefixed or bare hex to bytes. */
 export function hexToBytes(hex: string): Uint8Array {
   const h = hex.startsWith("0x") || hex.startsWith("0X") ? hex.slice(2) : hex;
   if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) throw new TypeError(`"${hex}" is not hex text`);
-  const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return Uint8Array.fromHex(h);
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 /** Lower-case hex, `0x`-prefixed unless `prefix` is false. */
 export function bytesToHex(bytes: Uint8Array, prefix = true): string {
-  let s = prefix ? "0x" : "";
-  for (const b of bytes) s += HEX[b];
-  return s;
+  return prefix ? `0x${bytes.toHex()}` : bytes.toHex();
 }
 
 /** The byte concatenation `‖` of the signed-message layouts. */

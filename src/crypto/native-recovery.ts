@@ -37,14 +37,28 @@ function loadNative(): NativeSecp256k1 | undefined {
   return undefined;
 }
 
+/** Distinct signers remembered; a paid call's signer is nearly always one seen before. */
+const KNOWN_KEYS = 10_000;
+
 function nativeRecovery(native: NativeSecp256k1): SignerRecovery {
   const output = new Uint8Array(65);
+  const view = Buffer.from(output.buffer, output.byteOffset, output.byteLength);
+  // The address is keccak-256 of the public key: a keccak per call (~4 µs in JS) saved by remembering
+  // each key's address, keyed by the key's bytes as text.
+  const addresses = new Map<string, Address>();
   return {
     name: "libsecp256k1",
     recover(digest: Uint8Array, signature: ParsedSignature): Address | undefined {
       // 0 = ok; 1 = bad signature; 2 = recovery failed.
       if (native.ecdsaRecover(output, signature.compact, signature.recovery, digest) !== 0) return undefined;
-      return publicKeyToAddress(output);
+      const key = view.toString("latin1", 1);
+      let address = addresses.get(key);
+      if (address === undefined) {
+        address = publicKeyToAddress(output);
+        if (addresses.size >= KNOWN_KEYS) addresses.clear();
+        addresses.set(key, address);
+      }
+      return address;
     },
   };
 }

@@ -4,7 +4,7 @@
  * other than 408/429 (the receiver said the request itself is wrong). Unlike the reference, the webhook
  * body is the alert as plain JSON (not a JSON string of base64) and nothing is signed.
  */
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Alert, AlertSink } from "./alerts.ts";
 
 export interface RetryPolicy {
@@ -85,22 +85,27 @@ export interface EmailSinkOptions extends RetryPolicy {
 
 /** Sends each alert as a plain-text e-mail. */
 export function emailSink(opts: EmailSinkOptions): AlertSink {
-  const transport = nodemailer.createTransport({
-    host: opts.host,
-    port: opts.port,
-    secure: opts.secure,
-    requireTLS: opts.requireTls ?? false,
-    ...(opts.username ? { auth: { user: opts.username, pass: opts.password ?? "" } } : {}),
-    connectionTimeout: opts.timeoutMs ?? 10_000,
-    greetingTimeout: opts.timeoutMs ?? 10_000,
-    socketTimeout: opts.timeoutMs ?? 10_000,
-  });
+  // nodemailer is loaded at the first alert, not at start: most daemons never send one (memory, start-up).
+  let transport: Promise<Transporter> | undefined;
+  const transportOf = () =>
+    (transport ??= import("nodemailer").then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: opts.host,
+        port: opts.port,
+        secure: opts.secure,
+        requireTLS: opts.requireTls ?? false,
+        ...(opts.username ? { auth: { user: opts.username, pass: opts.password ?? "" } } : {}),
+        connectionTimeout: opts.timeoutMs ?? 10_000,
+        greetingTimeout: opts.timeoutMs ?? 10_000,
+        socketTimeout: opts.timeoutMs ?? 10_000,
+      }),
+    ));
   return {
     name: "email",
     send: (alert) =>
       withRetries(opts, async () => {
         try {
-          await transport.sendMail({ from: opts.from, to: opts.to, subject: alert.title, text: emailText(alert) });
+          await (await transportOf()).sendMail({ from: opts.from, to: opts.to, subject: alert.title, text: emailText(alert) });
         } catch (err) {
           const e = err as Error & { responseCode?: number };
           const text = `SMTP server ${opts.host}:${opts.port} refused the alert: ${e.message}`;

@@ -5,9 +5,10 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { KeyValue } from "../gen/etcd/kv_pb.ts";
-import { Compare_CompareResult, Compare_CompareTarget, KV, type RequestOp, RangeRequestSchema, RequestOpSchema, TxnRequestSchema } from "../gen/etcd/rpc_pb.ts";
+import { Compare_CompareResult, Compare_CompareTarget, KV, RangeRequestSchema, type RequestOp, RequestOpSchema, type TxnRequest, TxnRequestSchema } from "../gen/etcd/rpc_pb.ts";
 import type { CommitResult, Entry, Transaction } from "./contract.ts";
 import type { EtcdClient } from "./etcd-client.ts";
+import { EtcdRequestError, GrpcStatus } from "./etcd-errors.ts";
 
 /** Keys per Range page of a list. */
 const PAGE = 500n;
@@ -76,11 +77,8 @@ export async function listPrefix(client: EtcdClient, ks: Keyspace, prefix: strin
   }
 }
 
-/**
- * Applies `txn` as one etcd Txn iff every compare on mod revision holds; whether it did and the revision it
- * wrote at. Never resent once sent.
- */
-export async function commitTxn(client: EtcdClient, ks: Keyspace, txn: Transaction, deadline: number): Promise<CommitResult> {
+/** The etcd Txn of a store transaction: compares on mod revision, then its puts and deletes. */
+function txnRequest(ks: Keyspace, txn: Transaction): TxnRequest {
   const success: RequestOp[] = txn.then.map((op) =>
     create(
       RequestOpSchema,
@@ -89,7 +87,7 @@ export async function commitTxn(client: EtcdClient, ks: Keyspace, txn: Transacti
         : { request: { case: "requestPut", value: { key: ks.toKey(op.key), value: Buffer.from(op.value, "utf8"), lease: op.lease ?? 0n } } },
     ),
   );
-  const request = create(TxnRequestSchema, {
+  return create(TxnRequestSchema, {
     compare: txn.compare.map((c) => ({
       key: ks.toKey(c.key),
       target: Compare_CompareTarget.MOD,
@@ -98,6 +96,34 @@ export async function commitTxn(client: EtcdClient, ks: Keyspace, txn: Transacti
     })),
     success,
   });
-  const res = await client.unary(KV.method.txn, request, { deadline, resend: false });
+}
+
+/**
+ * Applies `txn` as one etcd Txn iff every compare on mod revision holds; whether it did and the revision it
+ * wrote at. Never resent once sent.
+ */
+export async function commitTxn(client: EtcdClient, ks: Keyspace, txn: Transaction, deadline: number): Promise<CommitResult> {
+  const res = await client.unary(KV.method.txn, txnRequest(ks, txn), { deadline, resend: false });
   return { succeeded: res.succeeded, revision: res.header?.revision ?? 0n };
+}
+
+/**
+ * Applies each of `txns` iff its own compares hold, all in one etcd Txn of nested Txns (etcd-batch.ts: their
+ * keys are all different); one result per transaction, in order. Never resent once sent.
+ */
+export async function commitTxns(client: EtcdClient, ks: Keyspace, txns: readonly Transaction[], deadline: number): Promise<CommitResult[]> {
+  const request = create(TxnRequestSchema, {
+    success: txns.map((t) => create(RequestOpSchema, { request: { case: "requestTxn", value: txnRequest(ks, t) } })),
+  });
+  const res = await client.unary(KV.method.txn, request, { deadline, resend: false });
+  // Every nested write of one Txn is at the Txn's revision.
+  const revision = res.header?.revision ?? 0n;
+  return txns.map((_, i) => {
+    const r = res.responses[i]?.response;
+    if (r?.case !== "responseTxn") {
+      const facts = { endpoint: client.where, sent: true, status: GrpcStatus.INTERNAL };
+      throw new EtcdRequestError(`etcd at ${client.where} answered a batch of ${txns.length} transactions without a result for each`, facts);
+    }
+    return { succeeded: r.value.succeeded, revision };
+  });
 }

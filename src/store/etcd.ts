@@ -2,7 +2,8 @@
  * The etcd backend of the store contract, shared by every replica of a group (protocol/config.md#etcd-member), on our own
  * etcd v3 gRPC client over node:http2 (etcd-client.ts).
  *
- * A commit is one etcd transaction whose compares are on mod revisions: etcd reports a missing key with
+ * A commit is one etcd transaction whose compares are on mod revisions (concurrent commits travel together
+ * as nested transactions of one, etcd-batch.ts): etcd reports a missing key with
  * mod revision 0, so `version: 0n` ("must not exist") is the same compare as any other. Every request
  * carries one absolute deadline (`requestTimeoutMs`), sent as grpc-timeout and enforced here, so a paid
  * call never waits on etcd longer than that, and every failure to reach a quorum surfaces as
@@ -23,7 +24,8 @@ import { type Store, StoreUnavailableError, type Transaction } from "./contract.
 import { etcdClient } from "./etcd-client.ts";
 import type { KeepaliveOptions, TlsMaterial } from "./etcd-connection.ts";
 import { etcdFailure } from "./etcd-errors.ts";
-import { commitTxn, getOne, keyspace, listPrefix } from "./etcd-kv.ts";
+import { groupCommits } from "./etcd-batch.ts";
+import { commitTxn, commitTxns, getOne, keyspace, listPrefix } from "./etcd-kv.ts";
 import { type Bounded, leaseKeeper } from "./etcd-lease.ts";
 import { watchPrefix } from "./etcd-watch.ts";
 
@@ -127,7 +129,12 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
   }
   const bounded: Bounded = (what, isCommit, fn) => run(what, requestTimeoutMs, isCommit, fn);
   const leases = leaseKeeper({ client, bounded, requestTimeoutMs, log: deps.log });
-  const transact = (txn: Transaction) => bounded("commit a transaction", true, (deadline) => commitTxn(client, ks, txn, deadline));
+  // Concurrent commits share one etcd Txn (etcd-batch.ts).
+  const commits = groupCommits({
+    one: (txn, deadline) => commitTxn(client, ks, txn, deadline),
+    many: (txns, deadline) => commitTxns(client, ks, txns, deadline),
+  });
+  const transact = (txn: Transaction) => bounded("commit a transaction", true, (deadline) => commits(txn, deadline));
   const watchers = new Set<{ close(): void }>();
 
   try {

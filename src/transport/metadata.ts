@@ -33,9 +33,10 @@ export function metadataFromRaw(raw: readonly string[]): Map<string, string[]> {
   return out;
 }
 
-/** Decodes a `-bin` value: base64 (standard or URL alphabet), padded or not. */
+/** Decodes a `-bin` value: base64 (standard or URL alphabet, even mixed), padded or not. */
 export function decodeBinaryHeader(value: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(value.replace(/-/g, "+").replace(/_/g, "/"), "base64"));
+  // Node's base64 decoder reads both alphabets itself; the copy makes a plain Uint8Array, not a Buffer.
+  return new Uint8Array(Buffer.from(value, "base64"));
 }
 
 export function encodeBinaryHeader(bytes: Uint8Array): string {
