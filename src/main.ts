@@ -8,7 +8,7 @@ import { Exit, exitCodeOf } from "./cli/exit-codes.ts";
 import { SnetError } from "./core/errors.ts";
 import { ConfigError } from "./config/load.ts";
 import { versionCommand } from "./cli/version.ts";
-import { commands as loadCommands } from "./cli/commands.ts";
+import { applyHeapSizing } from "./ops/heap-sizing.ts";
 
 function usage(all: readonly Command[]): string {
   const width = Math.max(...all.map((c) => c.name.length));
@@ -26,6 +26,8 @@ function usage(all: readonly Command[]): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Loaded here, not at the top: serve may re-execute itself first (ops/heap-sizing.ts), with nothing loaded in vain.
+  const { commands: loadCommands } = await import("./cli/commands.ts");
   const all = [...(await loadCommands()), versionCommand];
   const helpCommand: Command = {
     name: "help",
@@ -58,7 +60,14 @@ export async function main(argv: string[]): Promise<number> {
   return cmd.run(values, positionals);
 }
 
+/** Whether `argv` runs serve: no command, `serve`, or options of serve alone. */
+function servesWith(argv: readonly string[]): boolean {
+  const first = argv[0];
+  return first === undefined || first === "serve" || (first.startsWith("-") && !["--help", "-h", "--version", "-v"].includes(first));
+}
+
 if (import.meta.main) {
+  if (servesWith(process.argv.slice(2))) applyHeapSizing();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
