@@ -62,7 +62,14 @@ export function compileSnetd(options: CompileOptions): number {
   };
   // The SQLite writer thread is a second entry point, embedded next to main.
   // Bytecode halves start-up (module loading); it needs the ESM output format.
-  const args = ["build", "--compile", ...(options.bytecode ? ["--bytecode"] : []), "--format=esm", "--minify-syntax", "--sourcemap=none"];
+  const args = [
+    "build",
+    "--compile",
+    ...(options.bytecode ? ["--bytecode"] : []),
+    "--format=esm",
+    "--minify-syntax",
+    "--sourcemap=none",
+  ];
   if (options.target) args.push(`--target=${options.target}`);
   args.push("src/main.ts", "src/store/sqlite-worker.ts", "--outfile", outfile);
   for (const [k, v] of Object.entries(defines)) args.push("--define", `${k}=${JSON.stringify(v)}`);

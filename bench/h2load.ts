@@ -49,13 +49,20 @@ const duration = (seconds: number) => `${Math.round(seconds * 1000)}ms`;
 
 async function h2load(args: string[]): Promise<string> {
   const proc = Bun.spawn({ cmd: ["h2load", ...args], stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`h2load ${args.join(" ")} exited with code ${code}: ${err.trim() || out.trim()}`);
   return out;
 }
 
 function counters(out: string) {
-  const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+  const requests =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(
+      out,
+    );
   const statuses = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
   const traffic = /traffic: .*?, ([\d.]+\w*) \((\d+)\) data/.exec(out);
   if (!requests || !statuses || !traffic) throw new Error(`Cannot parse h2load output, got:\n${out}`);
@@ -72,7 +79,8 @@ function counters(out: string) {
 /** DATA bytes of one successful reply; 0 means the request fails (trailers only). */
 export async function replyBytes(t: H2loadTarget): Promise<number> {
   const c = counters(await h2load(["-n", "1", ...baseArgs({ ...t, connections: 1, streamsPerConnection: 1 }), t.url]));
-  if (c.succeeded !== 1 || c.non2xx !== 0) throw new Error(`A single request to '${t.url}' did not succeed with HTTP 2xx`);
+  if (c.succeeded !== 1 || c.non2xx !== 0)
+    throw new Error(`A single request to '${t.url}' did not succeed with HTTP 2xx`);
   return c.dataBytes;
 }
 
@@ -98,7 +106,14 @@ export async function measure(t: H2loadTarget, seconds: number, reply: number): 
     const { p50, p99 } = latencySummary(samples.subarray(0, n));
     const repliedOk = reply > 0 ? Math.floor(c.dataBytes / reply) : 0;
     const grpcErrors = Math.max(0, c.succeeded - repliedOk);
-    return { done: c.done, callsPerS: c.done / seconds, p50Ms: p50, p99Ms: p99, errors: c.transportErrors + c.non2xx + grpcErrors, dataBytes: c.dataBytes };
+    return {
+      done: c.done,
+      callsPerS: c.done / seconds,
+      p50Ms: p50,
+      p99Ms: p99,
+      errors: c.transportErrors + c.non2xx + grpcErrors,
+      dataBytes: c.dataBytes,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,10 +7,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Numbers } from "../tests/kit/calc-service.ts";
 import { encodeFrame } from "../src/core/grpc-frames.ts";
+import { Numbers } from "../tests/kit/calc-service.ts";
 import type { H2loadTarget } from "./h2load.ts";
-import { type Row, type Timing, clientRow, h2loadRow } from "./rows.ts";
+import { clientRow, h2loadRow, type Row, type Timing } from "./rows.ts";
 import type { Stack } from "./stack.ts";
 
 export const HTTP_PATH = "/calc.Calculator/add";

@@ -10,8 +10,9 @@
  *
  * Protocol with the parent: stdout lines `window-start`, `window-end`, then one JSON `LoadResult` line.
  */
-import http2 from "node:http2";
+
 import { readFileSync } from "node:fs";
+import http2 from "node:http2";
 import { latencySummary } from "./stats.ts";
 
 export interface StreamPayment {
@@ -80,7 +81,14 @@ function unary(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHea
     req.on("error", (err) => (failure = err.message));
     req.on("close", () => {
       if (status === "0") resolve({ ok: true, detail: "" });
-      else resolve({ ok: false, detail: status === undefined ? `no grpc-status (${failure ?? `rst ${req.rstCode}`})` : `grpc-status ${status}: ${message}` });
+      else
+        resolve({
+          ok: false,
+          detail:
+            status === undefined
+              ? `no grpc-status (${failure ?? `rst ${req.rstCode}`})`
+              : `grpc-status ${status}: ${message}`,
+        });
     });
     req.end(body);
   });
@@ -129,7 +137,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     const paidBefore = payment ? BigInt(payment.paidBefore) : 0n;
     const price = payment ? BigInt(payment.price) : 0n;
     const fixed: http2.OutgoingHttpHeaders = payment
-      ? { ...base, "snet-payment-type": "escrow", "snet-payment-channel-id": payment.channelId, "snet-payment-channel-nonce": "0" }
+      ? {
+          ...base,
+          "snet-payment-type": "escrow",
+          "snet-payment-channel-id": payment.channelId,
+          "snet-payment-channel-nonce": "0",
+        }
       : base;
     for (;;) {
       const now = performance.now();
@@ -200,6 +213,7 @@ export async function runLoadClient(specFile: string, hooks: LoadHooks): Promise
     }
   }
   const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  if (code !== 0 || !result) throw new Error(`The load client exited with code ${code} without a result: ${stderr.trim()}`);
+  if (code !== 0 || !result)
+    throw new Error(`The load client exited with code ${code} without a result: ${stderr.trim()}`);
   return result;
 }

@@ -4,11 +4,11 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import secp256k1 from "secp256k1";
+import { encodeFrame } from "../src/core/grpc-frames.ts";
+import { signDigest } from "../src/core/noble-recovery.ts";
 import { bigintToMinimalBytes, hexToBytes } from "../src/core/numbers.ts";
 import { channelStateMessage, claimMessage, personalDigest } from "../src/core/signatures.ts";
-import { signDigest } from "../src/core/noble-recovery.ts";
 import { ChannelStateRequestSchema } from "../src/gen/state_service_pb.ts";
-import { encodeFrame } from "../src/core/grpc-frames.ts";
 
 export const ECHO_PATH = "/example.Echo/Echo";
 export const STATE_PATH = "/escrow.PaymentChannelStateService/GetChannelState";
@@ -38,9 +38,21 @@ export function echoRequestFrame(size: number): Uint8Array {
  * A framed GetChannelState request signed by the channel's client
  * at `currentBlock` (protocol/signatures.md#channel-state).
  */
-export function channelStateFrame(mpe: string, clientKey: `0x${string}`, channelId: bigint, currentBlock: bigint): Uint8Array {
-  const signature = signDigest(hexToBytes(clientKey), personalDigest(channelStateMessage(mpe, channelId, currentBlock)));
-  const request = create(ChannelStateRequestSchema, { channelId: bigintToMinimalBytes(channelId), signature, currentBlock });
+export function channelStateFrame(
+  mpe: string,
+  clientKey: `0x${string}`,
+  channelId: bigint,
+  currentBlock: bigint,
+): Uint8Array {
+  const signature = signDigest(
+    hexToBytes(clientKey),
+    personalDigest(channelStateMessage(mpe, channelId, currentBlock)),
+  );
+  const request = create(ChannelStateRequestSchema, {
+    channelId: bigintToMinimalBytes(channelId),
+    signature,
+    currentBlock,
+  });
   return encodeFrame(toBinary(ChannelStateRequestSchema, request));
 }
 
@@ -48,8 +60,17 @@ export function channelStateFrame(mpe: string, clientKey: `0x${string}`, channel
  * Escrow payment signatures (protocol/signatures.md#escrow-claim) through libsecp256k1, ~5x faster than @noble/curves,
  * so pre-signing tens of thousands of payments takes seconds. Returns r ‖ s ‖ v with v = 27/28.
  */
-export function signPaymentFast(clientKey: Uint8Array, mpe: string, channelId: bigint, nonce: bigint, amount: bigint): Uint8Array {
-  const { signature, recid } = secp256k1.ecdsaSign(personalDigest(claimMessage(mpe, channelId, nonce, amount)), clientKey);
+export function signPaymentFast(
+  clientKey: Uint8Array,
+  mpe: string,
+  channelId: bigint,
+  nonce: bigint,
+  amount: bigint,
+): Uint8Array {
+  const { signature, recid } = secp256k1.ecdsaSign(
+    personalDigest(claimMessage(mpe, channelId, nonce, amount)),
+    clientKey,
+  );
   const out = new Uint8Array(65);
   out.set(signature);
   out[64] = recid + 27;

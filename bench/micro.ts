@@ -6,7 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addressOfPrivateKey, signDigest } from "../src/core/noble-recovery.ts";
-import { claimMessage, parseSignature, personalDigest, type ParsedSignature, type SignerRecovery } from "../src/core/signatures.ts";
+import {
+  claimMessage,
+  type ParsedSignature,
+  parseSignature,
+  personalDigest,
+  type SignerRecovery,
+} from "../src/core/signatures.ts";
 import { freePort } from "../tests/kit/ports.ts";
 
 /** Recoveries per second over `seconds`, cycling through 64 distinct signed payments. */
@@ -20,7 +26,8 @@ export function recoveriesPerSecond(recovery: SignerRecovery, seconds: number): 
   }
   // A recovery that returns the wrong address would make the figure meaningless.
   const first = cases[0] as (typeof cases)[number];
-  if (recovery.recover(first.digest, first.signature) !== signer) throw new Error(`Recovery '${recovery.name}' returned the wrong signer`);
+  if (recovery.recover(first.digest, first.signature) !== signer)
+    throw new Error(`Recovery '${recovery.name}' returned the wrong signer`);
   let n = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
@@ -46,7 +53,13 @@ export async function startToReady(binary: string, config: Record<string, unknow
     const file = join(dir, "snetd.config.json");
     writeFileSync(file, JSON.stringify({ ...config, daemon_endpoint: `127.0.0.1:${port}` }));
     const started = performance.now();
-    const proc = Bun.spawn({ cmd: [binary, "serve", "-c", file], cwd: dir, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    const proc = Bun.spawn({
+      cmd: [binary, "serve", "-c", file],
+      cwd: dir,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     try {
       for (;;) {
         const ok = await fetch(`http://127.0.0.1:${port}/heartbeat`)
@@ -56,7 +69,8 @@ export async function startToReady(binary: string, config: Record<string, unknow
           })
           .catch(() => false);
         if (ok) break;
-        if (proc.exitCode !== null) throw new Error(`snetd exited with code ${proc.exitCode} before answering /heartbeat`);
+        if (proc.exitCode !== null)
+          throw new Error(`snetd exited with code ${proc.exitCode} before answering /heartbeat`);
         if (performance.now() - started > 20_000) throw new Error("snetd did not answer /heartbeat within 20 s");
         await Bun.sleep(5);
       }

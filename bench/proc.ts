@@ -2,8 +2,9 @@
  * What the benchmark reads about the daemon from /proc (Linux only): CPU time of the whole process (every
  * thread: utime + stime of /proc/<pid>/stat) and its peak resident set (VmHWM of /proc/<pid>/status).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+
 import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 
 const clockTicks = (() => {
   // /proc times are in USER_HZ ticks; 100 on every common kernel, but ask rather than assume.
@@ -19,7 +20,8 @@ export function cpuMicros(pid: number): number {
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`Cannot parse '/proc/${pid}/stat', got '${stat.slice(0, 120)}'`);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+    throw new Error(`Cannot parse '/proc/${pid}/stat', got '${stat.slice(0, 120)}'`);
   return ((utime + stime) * 1_000_000) / clockTicks;
 }
 

@@ -5,12 +5,12 @@
  * profile is written when the daemon exits on SIGTERM; it is copied to bench/results/ with a text
  * summary of the hottest functions (profile-paid.txt), which is also returned.
  */
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon } from "../tests/kit/daemon.ts";
 import { ECHO_PATH, echoRequestFrame } from "./messages.ts";
-import { type Row, type Timing, clientRow } from "./rows.ts";
+import { clientRow, type Row, type Timing } from "./rows.ts";
 import type { BenchDaemon, Stack } from "./stack.ts";
 
 export async function profilePaidRow(
@@ -24,15 +24,31 @@ export async function profilePaidRow(
   const dir = mkdtempSync(join(tmpdir(), "snetd-bench-profile-"));
   try {
     const proc = await startDaemon({
-      config: etcd ? stack.paidConfig({ payment_channel_storage_type: "etcd", payment_channel_storage_client: { endpoints: stack.etcd.endpoints } }) : stack.paidConfig(),
+      config: etcd
+        ? stack.paidConfig({
+            payment_channel_storage_type: "etcd",
+            payment_channel_storage_client: { endpoints: stack.etcd.endpoints },
+          })
+        : stack.paidConfig(),
       // 250 µs sampling: the default 1 ms gives too few samples in a window of a few seconds.
-      command: [process.execPath, "--cpu-prof", "--cpu-prof-interval=250", `--cpu-prof-dir=${dir}`, join(o.repoRoot, "src/main.ts")],
+      command: [
+        process.execPath,
+        "--cpu-prof",
+        "--cpu-prof-interval=250",
+        `--cpu-prof-dir=${dir}`,
+        join(o.repoRoot, "src/main.ts"),
+      ],
     });
     // On etcd the profiled daemon shares the bench etcd daemon's records (same namespace): it continues
     // that daemon's payment sequences, and takes the channels' slots over from it.
     const daemon: BenchDaemon = etcd
       ? { name: "etcd", process: proc, paid: stack.daemons.etcd.paid }
-      : { name: "sqlite", process: proc, paid: new Array<number>(stack.channels.length).fill(0), sqliteFile: join(proc.dir, "snetd-data", "snetd-state.sqlite") };
+      : {
+          name: "sqlite",
+          process: proc,
+          paid: new Array<number>(stack.channels.length).fill(0),
+          sqliteFile: join(proc.dir, "snetd-data", "snetd-state.sqlite"),
+        };
     t.log(`profile: paid, ${storeName}, daemon from source under --cpu-prof`);
     let row: Row;
     try {
@@ -99,5 +115,10 @@ function hotFunctions(p: CpuProfile, top = 15): string {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([l, n]) => `${((100 * n) / total).toFixed(1).padStart(5)}%  ${l}`);
-  return [`${total} samples (daemon lifetime, start-up included). Self:`, ...list(self, () => true), "Inclusive, src/ only:", ...list(inclusive, (l) => l.includes(" src/"))].join("\n");
+  return [
+    `${total} samples (daemon lifetime, start-up included). Self:`,
+    ...list(self, () => true),
+    "Inclusive, src/ only:",
+    ...list(inclusive, (l) => l.includes(" src/")),
+  ].join("\n");
 }

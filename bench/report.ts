@@ -29,7 +29,8 @@ export interface ReportRow {
 }
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
-const round = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? null : Number(x.toFixed(digits)));
+const round = (x: number | null | undefined, digits: number) =>
+  x === null || x === undefined ? null : Number(x.toFixed(digits));
 
 function sumCounts(maps: (Record<string, number> | undefined)[]): Record<string, number> | undefined {
   if (maps.every((m) => m === undefined)) return undefined;
@@ -47,8 +48,13 @@ export function reportRows(results: RowResult[], directOf: (row: RowResult) => s
     const base = direct ? callsPerS.get(direct) : undefined;
     const chain = sumCounts(r.reps.map((x) => x.chainRpcs));
     const storeRequests = sumCounts(r.reps.map((x) => x.storeRequests));
-    const storeTxns = r.reps.some((x) => x.storeTxns !== undefined) ? r.reps.reduce((n, x) => n + (x.storeTxns ?? 0), 0) : undefined;
-    const notes = [...r.notes, ...[...new Set(r.reps.flatMap((x) => x.errorSamples))].slice(0, 3).map((e) => `error: ${e}`)];
+    const storeTxns = r.reps.some((x) => x.storeTxns !== undefined)
+      ? r.reps.reduce((n, x) => n + (x.storeTxns ?? 0), 0)
+      : undefined;
+    const notes = [
+      ...r.notes,
+      ...[...new Set(r.reps.flatMap((x) => x.errorSamples))].slice(0, 3).map((e) => `error: ${e}`),
+    ];
     const row: ReportRow = {
       name: r.name,
       calls_per_s: round(finite(callsPerS.get(r.name) as number), 1),
@@ -68,17 +74,34 @@ export function reportRows(results: RowResult[], directOf: (row: RowResult) => s
       row.chain_rpcs_per_call = round(Object.values(chain).reduce((a, b) => a + b, 0) / calls, 5) as number;
     }
     if (storeTxns !== undefined && calls > 0) row.store_txns_per_call = round(storeTxns / calls, 3) as number;
-    if (storeRequests && calls > 0) row.store_requests_per_call = Object.fromEntries(Object.entries(storeRequests).map(([k, v]) => [k, round(v / calls, 3) as number]));
+    if (storeRequests && calls > 0)
+      row.store_requests_per_call = Object.fromEntries(
+        Object.entries(storeRequests).map(([k, v]) => [k, round(v / calls, 3) as number]),
+      );
     if (notes.length) row.notes = notes;
     return row;
   });
 }
 
-const cell = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? "—" : x.toFixed(digits));
+const cell = (x: number | null | undefined, digits: number) =>
+  x === null || x === undefined ? "—" : x.toFixed(digits);
 
 /** A Markdown table; also what goes to stdout. */
 export function table(rows: ReportRow[]): string {
-  const head = ["row", "conc.", "generator", "calls/s", "p50 ms", "p99 ms", "CPU µs/call", "RSS MB", "× direct", "chain RPC/call", "store txn/call", "errors"];
+  const head = [
+    "row",
+    "conc.",
+    "generator",
+    "calls/s",
+    "p50 ms",
+    "p99 ms",
+    "CPU µs/call",
+    "RSS MB",
+    "× direct",
+    "chain RPC/call",
+    "store txn/call",
+    "errors",
+  ];
   const lines = rows
     .filter((r) => r.kind === "load")
     .map((r) => [
@@ -97,8 +120,18 @@ export function table(rows: ReportRow[]): string {
     ]);
   const extra = rows
     .filter((r) => r.kind !== "load")
-    .map((r) => (r.kind === "micro" ? `- ${r.name}: ${cell(r.calls_per_s, 0)} per second` : `- ${r.name}: median ${cell(r.p50_ms, 0)} ms (${(r.notes ?? []).join("; ")})`));
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`), "", ...extra].join("\n");
+    .map((r) =>
+      r.kind === "micro"
+        ? `- ${r.name}: ${cell(r.calls_per_s, 0)} per second`
+        : `- ${r.name}: median ${cell(r.p50_ms, 0)} ms (${(r.notes ?? []).join("; ")})`,
+    );
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...lines.map((l) => `| ${l.join(" | ")} |`),
+    "",
+    ...extra,
+  ].join("\n");
 }
 
 export interface TargetCheck {

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type H2loadTarget, measure, replyBytes, warmUp } from "./h2load.ts";
-import { type LoadSpec, type StreamPayment, runLoadClient } from "./load-client.ts";
+import { type LoadSpec, runLoadClient, type StreamPayment } from "./load-client.ts";
 import { cpuMicros, peakRssMb, resetPeakRss } from "./proc.ts";
 import { rpcDelta } from "./rpc-counter.ts";
 import type { BenchDaemon, Stack } from "./stack.ts";
@@ -63,7 +63,12 @@ function sampleDaemon(stack: Stack, daemon: BenchDaemon): WindowCounters {
   return counters;
 }
 
-async function windowFigures(daemon: BenchDaemon, before: WindowCounters, after: WindowCounters, calls: number): Promise<Partial<RepResult>> {
+async function windowFigures(
+  daemon: BenchDaemon,
+  before: WindowCounters,
+  after: WindowCounters,
+  calls: number,
+): Promise<Partial<RepResult>> {
   const out: Partial<RepResult> = {
     cpuUsPerCall: calls > 0 ? (after.cpuUs - before.cpuUs) / calls : Number.NaN,
     chainRpcs: rpcDelta(before.rpc, after.rpc),
@@ -104,7 +109,9 @@ function peakTracker(daemon: BenchDaemon | undefined, result: RowResult) {
 }
 
 const logRep = (t: Timing, r: RowResult, rep: RepResult) =>
-  t.log(`  ${r.name} #${r.reps.length}: ${Math.round(rep.callsPerS)} calls/s, p50 ${rep.p50Ms.toFixed(2)} ms, errors ${rep.errors}${rep.errorSamples.length ? ` (${rep.errorSamples[0]})` : ""}`);
+  t.log(
+    `  ${r.name} #${r.reps.length}: ${Math.round(rep.callsPerS)} calls/s, p50 ${rep.p50Ms.toFixed(2)} ms, errors ${rep.errors}${rep.errorSamples.length ? ` (${rep.errorSamples[0]})` : ""}`,
+  );
 
 export interface H2loadRowOptions {
   name: string;
@@ -119,7 +126,14 @@ export async function h2loadRow(stack: Stack, t: Timing, o: H2loadRowOptions): P
   await o.probe();
   const reply = await replyBytes(o.target);
   const streams = o.target.connections * o.target.streamsPerConnection;
-  const result: RowResult = { name: o.name, concurrency: streams, generator: o.target.h1 ? "h2load --h1" : "h2load", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps: [], notes: [] };
+  const result: RowResult = {
+    name: o.name,
+    concurrency: streams,
+    generator: o.target.h1 ? "h2load --h1" : "h2load",
+    ...(o.daemon ? { daemon: o.daemon.name } : {}),
+    reps: [],
+    notes: [],
+  };
   const peak = peakTracker(o.daemon, result);
   return {
     result,
@@ -130,7 +144,14 @@ export async function h2loadRow(stack: Stack, t: Timing, o: H2loadRowOptions): P
       const r = await measure(o.target, t.durationS, reply);
       const after = o.daemon ? sampleDaemon(stack, o.daemon) : undefined;
       peak.read();
-      const rep: RepResult = { calls: r.done, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: [] };
+      const rep: RepResult = {
+        calls: r.done,
+        callsPerS: r.callsPerS,
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        errors: r.errors,
+        errorSamples: [],
+      };
       if (o.daemon && before && after) Object.assign(rep, await windowFigures(o.daemon, before, after, r.done));
       result.reps.push(rep);
       logRep(t, result, rep);
@@ -151,13 +172,28 @@ export interface ClientRowOptions {
 }
 
 export function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Row {
-  const result: RowResult = { name: o.name, concurrency: o.streams, generator: "ts client (node:http2)", ...(o.daemon ? { daemon: o.daemon.name } : {}), reps: [], notes: [] };
+  const result: RowResult = {
+    name: o.name,
+    concurrency: o.streams,
+    generator: "ts client (node:http2)",
+    ...(o.daemon ? { daemon: o.daemon.name } : {}),
+    reps: [],
+    notes: [],
+  };
   const peak = peakTracker(o.daemon, result);
   const bodyBase64 = Buffer.from(o.body).toString("base64");
   return {
     result,
     async rep() {
-      const spec: LoadSpec = { target: o.target, path: o.path, bodyBase64, connections: o.connections, streams: o.streams, warmupS: t.warmupS, durationS: t.durationS };
+      const spec: LoadSpec = {
+        target: o.target,
+        path: o.path,
+        bodyBase64,
+        connections: o.connections,
+        streams: o.streams,
+        warmupS: t.warmupS,
+        durationS: t.durationS,
+      };
       const daemon = o.daemon;
       if (o.paid && daemon) {
         // Sized from the fastest rate seen so far with 50% headroom; a stream that runs out is reported.
@@ -168,9 +204,16 @@ export function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Row {
           const channel = stack.channels[s];
           if (!channel) throw new Error(`Stream ${s} has no channel; open at least ${o.streams} channels`);
           const paid = daemon.paid[s] as number;
-          return { channelId: channel.id.toString(), paidBefore: (stack.price * BigInt(paid)).toString(), price: stack.price.toString(), signatures: channel.payments.slice(paid, paid + perStream) };
+          return {
+            channelId: channel.id.toString(),
+            paidBefore: (stack.price * BigInt(paid)).toString(),
+            price: stack.price.toString(),
+            signatures: channel.payments.slice(paid, paid + perStream),
+          };
         });
-        t.log(`  pre-signed ${perStream} payments per channel (${o.streams} channels) in ${Math.round(performance.now() - started)} ms`);
+        t.log(
+          `  pre-signed ${perStream} payments per channel (${o.streams} channels) in ${Math.round(performance.now() - started)} ms`,
+        );
       }
       const specFile = join(t.dir, "load-spec.json");
       writeFileSync(specFile, JSON.stringify(spec));
@@ -189,8 +232,18 @@ export function clientRow(stack: Stack, t: Timing, o: ClientRowOptions): Row {
       if (o.paid && daemon) {
         for (const [s, n] of r.used.entries()) daemon.paid[s] = (daemon.paid[s] as number) + n;
       }
-      if (r.exhausted > 0) result.notes.push(`rep ${result.reps.length + 1}: ${r.exhausted} streams ran out of pre-signed payments before the window ended`);
-      const rep: RepResult = { calls: r.calls, callsPerS: r.callsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors, errorSamples: r.errorSamples };
+      if (r.exhausted > 0)
+        result.notes.push(
+          `rep ${result.reps.length + 1}: ${r.exhausted} streams ran out of pre-signed payments before the window ended`,
+        );
+      const rep: RepResult = {
+        calls: r.calls,
+        callsPerS: r.callsPerS,
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        errors: r.errors,
+        errorSamples: r.errorSamples,
+      };
       if (daemon && before && after) Object.assign(rep, await windowFigures(daemon, before, after, r.calls));
       result.reps.push(rep);
       logRep(t, result, rep);

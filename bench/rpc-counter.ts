@@ -14,7 +14,8 @@ export interface RpcCounter {
 export function startRpcCounter(target: string): RpcCounter {
   const counts: Record<string, number> = {};
   const note = (message: unknown) => {
-    const method = typeof message === "object" && message !== null && "method" in message ? String(message.method) : "(malformed)";
+    const method =
+      typeof message === "object" && message !== null && "method" in message ? String(message.method) : "(malformed)";
     counts[method] = (counts[method] ?? 0) + 1;
   };
   const server = Bun.serve({
@@ -29,7 +30,10 @@ export function startRpcCounter(target: string): RpcCounter {
         note(undefined);
       }
       const answer = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
-      return new Response(await answer.arrayBuffer(), { status: answer.status, headers: { "content-type": "application/json" } });
+      return new Response(await answer.arrayBuffer(), {
+        status: answer.status,
+        headers: { "content-type": "application/json" },
+      });
     },
   });
   return {

@@ -22,16 +22,16 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultRecovery, nobleRecovery } from "../src/crypto/native-recovery.ts";
 import type { H2loadTarget } from "./h2load.ts";
-import { ECHO_PATH, STATE_PATH, channelStateFrame, echoRequestFrame } from "./messages.ts";
-import { recoveriesPerSecond, startToReady } from "./micro.ts";
 import { httpDirectOf, httpRows } from "./http-rows.ts";
+import { channelStateFrame, ECHO_PATH, echoRequestFrame, STATE_PATH } from "./messages.ts";
+import { recoveriesPerSecond, startToReady } from "./micro.ts";
 import { probeGrpc, probeGrpcWeb } from "./probes.ts";
-import { type ReportRow, reportRows, table, targetTable, writeResultsMd } from "./report.ts";
-import { type Row, type RowResult, type Timing, clientRow, h2loadRow } from "./rows.ts";
-import { type Stack, signerRecoveryOf, startStack } from "./stack.ts";
-import { checkTargets } from "./targets.ts";
-import { median } from "./stats.ts";
 import { profilePaidRow } from "./profile.ts";
+import { type ReportRow, reportRows, table, targetTable, writeResultsMd } from "./report.ts";
+import { clientRow, h2loadRow, type Row, type RowResult, type Timing } from "./rows.ts";
+import { type Stack, signerRecoveryOf, startStack } from "./stack.ts";
+import { median } from "./stats.ts";
+import { checkTargets } from "./targets.ts";
 
 const repoRoot = resolve(import.meta.dir, "..");
 const { values: args } = parseArgs({
@@ -66,7 +66,8 @@ const positive = (name: string, text: string | undefined, fallback: number) => {
 };
 const concurrency = positive("concurrency", args.concurrency, 50);
 const connections = positive("connections", args.connections, 5);
-if (concurrency % connections !== 0) throw new Error(`--concurrency ${concurrency} must be a multiple of --connections ${connections}`);
+if (concurrency % connections !== 0)
+  throw new Error(`--concurrency ${concurrency} must be a multiple of --connections ${connections}`);
 const log = (line: string) => console.error(line);
 const scratch = mkdtempSync(join(tmpdir(), "snetd-bench-"));
 process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
@@ -85,13 +86,19 @@ function ensureTools(): void {
   if (Bun.which("h2load") && etcd) return;
   log("h2load or etcd is missing: running bench/setup.sh");
   const r = spawnSync("bash", [join(repoRoot, "bench/setup.sh")], { stdio: "inherit" });
-  if (r.status !== 0 || !Bun.which("h2load")) throw new Error("bench/setup.sh could not install nghttp2-client (h2load) and etcd-server; install them and run again");
+  if (r.status !== 0 || !Bun.which("h2load"))
+    throw new Error(
+      "bench/setup.sh could not install nghttp2-client (h2load) and etcd-server; install them and run again",
+    );
 }
 
 function build(): void {
   if (args["no-build"]) return;
   log("building dist/snetd");
-  const r = spawnSync(process.execPath, [join(repoRoot, "build.ts")], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
+  const r = spawnSync(process.execPath, [join(repoRoot, "build.ts")], {
+    cwd: repoRoot,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   if (r.status !== 0) throw new Error(`'bun build.ts' failed with exit code ${r.status}`);
 }
 
@@ -101,7 +108,9 @@ function machine(): string {
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
   const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
   const h2load = spawnSync("h2load", ["--version"], { encoding: "utf8" }).stdout?.trim();
-  const etcd = spawnSync(process.env.ETCD_BIN ?? "etcd", ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0]?.trim();
+  const etcd = spawnSync(process.env.ETCD_BIN ?? "etcd", ["--version"], { encoding: "utf8" })
+    .stdout?.split("\n")[0]
+    ?.trim();
   return `${os.availableParallelism()} × ${cpu}, ${(memKb / 1024 / 1024).toFixed(1)} GiB RAM, Linux ${os.release()}, Bun ${Bun.version}, ${h2load}, ${etcd}`;
 }
 
@@ -138,21 +147,56 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
 
   const t = loaded;
   const client = { path: ECHO_PATH, body: echoBody, streams: concurrency, connections };
-  const passClient = clientRow(stack, t, { name: "passthrough (ts client)", daemon: pass, target: pass.process.endpoint, ...client });
+  const passClient = clientRow(stack, t, {
+    name: "passthrough (ts client)",
+    daemon: pass,
+    target: pass.process.endpoint,
+    ...client,
+  });
   const paidRate = { expectedRate: medianRate(passClient) };
   const loadedRows: Row[] = [
-    await h2loadRow(stack, t, { name: "direct", target: h2(world.echo.address, ECHO_PATH, echoFile, grpc), probe: () => probeGrpc(world.echo.address, ECHO_PATH, echoBody) }),
-    await h2loadRow(stack, t, { name: "passthrough", daemon: pass, target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpc), probe: () => probeGrpc(pass.process.endpoint, ECHO_PATH, echoBody) }),
+    await h2loadRow(stack, t, {
+      name: "direct",
+      target: h2(world.echo.address, ECHO_PATH, echoFile, grpc),
+      probe: () => probeGrpc(world.echo.address, ECHO_PATH, echoBody),
+    }),
+    await h2loadRow(stack, t, {
+      name: "passthrough",
+      daemon: pass,
+      target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpc),
+      probe: () => probeGrpc(pass.process.endpoint, ECHO_PATH, echoBody),
+    }),
     passClient,
-    clientRow(stack, t, { name: "paid, embedded store", daemon: sqlite, target: sqlite.process.endpoint, paid: paidRate, ...client }),
+    clientRow(stack, t, {
+      name: "paid, embedded store",
+      daemon: sqlite,
+      target: sqlite.process.endpoint,
+      paid: paidRate,
+      ...client,
+    }),
     clientRow(stack, t, { name: "paid, etcd", daemon: etcd, target: etcd.process.endpoint, paid: paidRate, ...client }),
-    await h2loadRow(stack, t, { name: "GetChannelState", daemon: sqlite, target: h2(sqlite.process.endpoint, STATE_PATH, stateFile, grpc), probe: () => probeGrpc(sqlite.process.endpoint, STATE_PATH, stateBody) }),
-    await h2loadRow(stack, t, { name: "grpc-web (h2c)", daemon: pass, target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb), probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody) }),
+    await h2loadRow(stack, t, {
+      name: "GetChannelState",
+      daemon: sqlite,
+      target: h2(sqlite.process.endpoint, STATE_PATH, stateFile, grpc),
+      probe: () => probeGrpc(sqlite.process.endpoint, STATE_PATH, stateBody),
+    }),
+    await h2loadRow(stack, t, {
+      name: "grpc-web (h2c)",
+      daemon: pass,
+      target: h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb),
+      probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody),
+    }),
     await h2loadRow(stack, t, {
       name: "grpc-web (HTTP/1.1)",
       daemon: pass,
       // HTTP/1.1 has no multiplexing: one connection per concurrent call, as browsers would open.
-      target: { ...h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb), h1: true, connections: concurrency, streamsPerConnection: 1 },
+      target: {
+        ...h2(pass.process.endpoint, ECHO_PATH, echoFile, grpcWeb),
+        h1: true,
+        connections: concurrency,
+        streamsPerConnection: 1,
+      },
       probe: () => probeGrpcWeb(pass.process.endpoint, ECHO_PATH, echoBody),
     }),
     ...(await httpRows(stack, t, { streams: concurrency, connections, expectedRate: medianRate(passClient) })),
@@ -166,8 +210,20 @@ async function measureRows(stack: Stack): Promise<RowResult[]> {
   const singleRows: Row[] = [
     clientRow(stack, s, { name: "direct c=1", target: world.echo.address, ...one }),
     passOne,
-    clientRow(stack, s, { name: "paid, embedded store c=1", daemon: sqlite, target: sqlite.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
-    clientRow(stack, s, { name: "paid, etcd c=1", daemon: etcd, target: etcd.process.endpoint, paid: { expectedRate: medianRate(passOne) }, ...one }),
+    clientRow(stack, s, {
+      name: "paid, embedded store c=1",
+      daemon: sqlite,
+      target: sqlite.process.endpoint,
+      paid: { expectedRate: medianRate(passOne) },
+      ...one,
+    }),
+    clientRow(stack, s, {
+      name: "paid, etcd c=1",
+      daemon: etcd,
+      target: etcd.process.endpoint,
+      paid: { expectedRate: medianRate(passOne) },
+      ...one,
+    }),
     ...(await httpRows(stack, s, { streams: 1, connections: 1, expectedRate: medianRate(passOne) })),
   ];
   const singleRun = selected(singleRows, "passthrough c=1");
@@ -182,7 +238,12 @@ async function microRows(stack: Stack): Promise<ReportRow[]> {
   const rows: ReportRow[] = [];
   for (const recovery of [defaultRecovery(), nobleRecovery]) {
     log(`micro: signer recovery (${recovery.name})`);
-    rows.push({ name: `signer recovery (${recovery.name})`, kind: "micro", calls_per_s: Math.round(recoveriesPerSecond(recovery, seconds)), ...none });
+    rows.push({
+      name: `signer recovery (${recovery.name})`,
+      kind: "micro",
+      calls_per_s: Math.round(recoveriesPerSecond(recovery, seconds)),
+      ...none,
+    });
   }
   const runs = quick ? 2 : 5;
   const binary = join(repoRoot, "dist/snetd");
@@ -220,7 +281,18 @@ async function main(): Promise<number> {
     const results = await measureRows(stack);
     rows = reportRows(results, (r) => httpDirectOf(r.name) ?? (r.concurrency === 1 ? "direct c=1" : "direct"));
     if (!only) rows.push(...(await microRows(stack)));
-    if (args.profile) profile = await profilePaidRow(stack, { ...loaded, reps: 1 }, { repoRoot, streams: concurrency, connections, expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000, store: args["profile-store"] === "etcd" ? "etcd" : "sqlite" });
+    if (args.profile)
+      profile = await profilePaidRow(
+        stack,
+        { ...loaded, reps: 1 },
+        {
+          repoRoot,
+          streams: concurrency,
+          connections,
+          expectedRate: rows.find((r) => r.name === "passthrough (ts client)")?.calls_per_s ?? 1000,
+          store: args["profile-store"] === "etcd" ? "etcd" : "sqlite",
+        },
+      );
   } finally {
     await stack.stop();
   }
@@ -245,11 +317,17 @@ async function main(): Promise<number> {
 
   const resultsDir = join(repoRoot, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, quick ? "quick.json" : only ? "only.json" : "latest.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, quick ? "quick.json" : only ? "only.json" : "latest.json"),
+    `${JSON.stringify(rows, null, 2)}\n`,
+  );
   if (!quick && !only) writeResultsMd(join(repoRoot, "bench/RESULTS.md"), body);
 
   const failing = rows.filter((r) => r.errors > 0 || (r.kind === "load" && !(r.calls_per_s && r.calls_per_s > 0)));
-  for (const r of failing) console.error(`row "${r.name}" had ${r.errors} errors and ${r.calls_per_s ?? 0} calls/s${r.notes ? `: ${r.notes.join("; ")}` : ""}`);
+  for (const r of failing)
+    console.error(
+      `row "${r.name}" had ${r.errors} errors and ${r.calls_per_s ?? 0} calls/s${r.notes ? `: ${r.notes.join("; ")}` : ""}`,
+    );
   return failing.length > 0 ? 1 : 0;
 }
 
@@ -263,4 +341,3 @@ main().then(
     process.exit(1);
   },
 );
-

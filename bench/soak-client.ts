@@ -32,8 +32,18 @@ export interface SoakClient {
   close(): void;
 }
 
-export function soakClient(world: World, daemon: DaemonProcess, ch: Channel, tls: { roots: Buffer; name: string }, price: () => bigint, onPrice: (p: bigint) => void): SoakClient {
-  const channel = { credentials: grpc.credentials.createSsl(tls.roots), options: { "grpc.ssl_target_name_override": tls.name } };
+export function soakClient(
+  world: World,
+  daemon: DaemonProcess,
+  ch: Channel,
+  tls: { roots: Buffer; name: string },
+  price: () => bigint,
+  onPrice: (p: bigint) => void,
+): SoakClient {
+  const channel = {
+    credentials: grpc.credentials.createSsl(tls.roots),
+    options: { "grpc.ssl_target_name_override": tls.name },
+  };
   const echo = echoClient(daemon.endpoint, channel);
   const state = stateRpc(daemon.endpoint, channel);
   const tally: ClientTally = { ok: 0, paid: 0n, refused: {}, resyncs: 0 };

@@ -27,10 +27,13 @@ import { rssMb } from "./proc.ts";
 import { type SoakClient, soakClient } from "./soak-client.ts";
 import { fingerprintOf, servedFingerprint } from "./soak-tls.ts";
 
-const { values: args } = parseArgs({ options: { minutes: { type: "string", default: "10" }, clients: { type: "string", default: "4" } } });
+const { values: args } = parseArgs({
+  options: { minutes: { type: "string", default: "10" }, clients: { type: "string", default: "4" } },
+});
 const totalMs = Number(args.minutes) * 60_000;
 const clientCount = Number(args.clients);
-if (!(totalMs > 0) || !(clientCount > 0)) throw new Error(`--minutes "${args.minutes}" and --clients "${args.clients}" must be positive numbers`);
+if (!(totalMs > 0) || !(clientCount > 0))
+  throw new Error(`--minutes "${args.minutes}" and --clients "${args.clients}" must be positive numbers`);
 const outageMs = Math.max(5_000, Math.min(15_000, totalMs * 0.08));
 const cooldownMs = Math.min(60_000, Math.floor((totalMs * 0.45) / 3));
 const started = Date.now();
@@ -72,7 +75,9 @@ const daemon = await startDaemon({
     log: { level: "info" },
   }),
 });
-say(`dist/snetd pid ${daemon.pid} on ${daemon.endpoint} (TLS), ${clientCount} clients, ${args.minutes} min, outages of ${outageMs / 1000} s, alert cool-down ${cooldownMs / 1000} s`);
+say(
+  `dist/snetd pid ${daemon.pid} on ${daemon.endpoint} (TLS), ${clientCount} clients, ${args.minutes} min, outages of ${outageMs / 1000} s, alert cool-down ${cooldownMs / 1000} s`,
+);
 
 let echo: EchoService = world.echo;
 let price = world.price;
@@ -87,16 +92,27 @@ for (let i = 0; i < clientCount; i++) {
 }
 const running = clients.map((c) => c.run());
 const rss: { t_s: number; mb: number }[] = [];
-const sampler = setInterval(() => rss.push({ t_s: Math.round(elapsed() / 1000), mb: Math.round(rssMb(daemon.pid) * 10) / 10 }), 5_000);
+const sampler = setInterval(
+  () => rss.push({ t_s: Math.round(elapsed() / 1000), mb: Math.round(rssMb(daemon.pid) * 10) / 10 }),
+  5_000,
+);
 const checks: Record<string, boolean> = {};
-const downs = () => hook.delivered().map((r) => r.body as Alert).filter((a) => a.component === "service");
+const downs = () =>
+  hook
+    .delivered()
+    .map((r) => r.body as Alert)
+    .filter((a) => a.component === "service");
 
 async function rotate(i: number) {
   install(i);
-  const ok = await waitFor(`certificate ${i} served`, async () => ((await servedFingerprint(daemon.endpoint)) === fingerprintOf(certs[i]!.cert) ? true : undefined), {
-    timeoutMs: 30_000,
-    intervalMs: 250,
-  }).catch(() => false);
+  const ok = await waitFor(
+    `certificate ${i} served`,
+    async () => ((await servedFingerprint(daemon.endpoint)) === fingerprintOf(certs[i]!.cert) ? true : undefined),
+    {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    },
+  ).catch(() => false);
   checks[`certificate ${i} served without a restart`] = ok;
   say(`certificate ${i} installed: ${ok ? "served to new handshakes" : "NOT served"}`);
 }
@@ -108,7 +124,10 @@ async function outage(n: number) {
   await Bun.sleep(outageMs);
   echo = await startEchoService({ port: world.echo.port });
   say(`outage ${n}: service back`);
-  const told = await waitFor(`outage ${n}'s alerts`, () => (downs().length >= before + 2 ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 }).catch(() => false);
+  const told = await waitFor(`outage ${n}'s alerts`, () => (downs().length >= before + 2 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  }).catch(() => false);
   say(`outage ${n}: ${told ? "down and recovered alerts arrived" : "alerts MISSING"}`);
 }
 
@@ -122,7 +141,11 @@ await at(0.45);
 const oldPrice = price;
 await republish(world, { price: 120n });
 say("metadata republished on the Registry with price 120");
-checks["new price charged without a restart"] = await waitFor("the new price", () => (price === 120n ? true : undefined), { timeoutMs: 60_000, intervalMs: 100 }).catch(() => false);
+checks["new price charged without a restart"] = await waitFor(
+  "the new price",
+  () => (price === 120n ? true : undefined),
+  { timeoutMs: 60_000, intervalMs: 100 },
+).catch(() => false);
 say(`price ${oldPrice} → ${price}`);
 await at(0.6);
 await rotate(2);
@@ -145,7 +168,10 @@ checks["zero lost payments"] = lost === 0n;
 checks["nothing charged for a failed call"] = overcharged === 0n;
 checks["one down alert per outage"] = serviceAlerts.filter((a) => a.kind === "component_down").length === 2;
 checks["one recovered alert per outage"] = serviceAlerts.filter((a) => a.kind === "component_up").length === 2;
-checks["daemon alive at the end"] = (await fetch(`${daemon.url}/heartbeat`, { tls: { rejectUnauthorized: false } }).then((r) => r.ok).catch(() => false)) === true;
+checks["daemon alive at the end"] =
+  (await fetch(`${daemon.url}/heartbeat`, { tls: { rejectUnauthorized: false } })
+    .then((r) => r.ok)
+    .catch(() => false)) === true;
 
 const report = {
   minutes: Number(args.minutes),
@@ -158,7 +184,11 @@ const report = {
   refusals,
   resyncs: clients.reduce((s, c) => s + c.tally.resyncs, 0),
   alerts: serviceAlerts.map((a) => `${a.kind} ${a.time}`),
-  rss_mb: { after_warmup: Math.round(rssStart * 10) / 10, end: Math.round(rssEnd * 10) / 10, peak: Math.max(...rss.map((r) => r.mb)) },
+  rss_mb: {
+    after_warmup: Math.round(rssStart * 10) / 10,
+    end: Math.round(rssEnd * 10) / 10,
+    peak: Math.max(...rss.map((r) => r.mb)),
+  },
   rss_series: rss,
   checks,
 };

@@ -7,13 +7,18 @@
  */
 import { join } from "node:path";
 import { blockNumber } from "../tests/kit/anvil.ts";
+import { CALC_PROTOS, type CalcService, startCalcHttpService } from "../tests/kit/calc-service.ts";
 import { fundClient, openChannel } from "../tests/kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../tests/kit/contracts.ts";
 import { type DaemonProcess, startDaemon } from "../tests/kit/daemon.ts";
 import { type EtcdCluster, startEtcd } from "../tests/kit/etcd.ts";
-import { CALC_PROTOS, type CalcService, startCalcHttpService } from "../tests/kit/calc-service.ts";
-import { buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService } from "../tests/kit/registry-publish.ts";
-import { GROUP_NAME, ORG_ID, type World, startWorld } from "../tests/kit/world.ts";
+import {
+  buildOrgMetadata,
+  buildProtoArchive,
+  buildServiceMetadata,
+  publishService,
+} from "../tests/kit/registry-publish.ts";
+import { GROUP_NAME, ORG_ID, startWorld, type World } from "../tests/kit/world.ts";
 import { type PaymentSequence, paymentSequence } from "./messages.ts";
 import { rssMb } from "./proc.ts";
 import { type RpcCounter, startRpcCounter } from "./rpc-counter.ts";
@@ -22,7 +27,11 @@ import { type RpcCounter, startRpcCounter } from "./rpc-counter.ts";
  * All load comes from 127.0.0.1: the per-address limits (src/config/limit-keys.ts) would measure themselves
  * (the GetChannelState row alone runs thousands of calls a second), so the bench daemons turn them off.
  */
-const ONE_ADDRESS = { max_connections_per_address: 0, rate_limit_daemon_rpc_per_address_per_minute: 0, rate_limit_token_rpc_per_address_per_minute: 0 };
+const ONE_ADDRESS = {
+  max_connections_per_address: 0,
+  rate_limit_daemon_rpc_per_address_per_minute: 0,
+  rate_limit_token_rpc_per_address_per_minute: 0,
+};
 
 export interface BenchChannel {
   id: bigint;
@@ -87,25 +96,52 @@ export async function startStack(opts: { channels: number; log: (line: string) =
 
     // Production defaults (1 s head cache, info logs); the kit's world config is tuned for tests.
     const paidConfig = (extra: Record<string, unknown> = {}) =>
-      world.daemonConfig({ ethereum_json_rpc_http_endpoint: rpc.url, block_cache_ms: 1000, log: LOG, ...ONE_ADDRESS, ...extra });
+      world.daemonConfig({
+        ethereum_json_rpc_http_endpoint: rpc.url,
+        block_cache_ms: 1000,
+        log: LOG,
+        ...ONE_ADDRESS,
+        ...extra,
+      });
     opts.log("starting the daemons (dist/snetd)");
     const start = async (name: BenchDaemon["name"], config: Record<string, unknown>): Promise<BenchDaemon> => {
       const proc = await startDaemon({ config, binary: true });
       stoppers.push(() => proc.stop());
       return { name, process: proc, idleRssMb: rssMb(proc.pid), paid: new Array<number>(channels.length).fill(0) };
     };
-    const passthrough = await start("passthrough", { service_endpoint: `http://${world.echo.address}`, blockchain_enabled: false, log: LOG, ...ONE_ADDRESS });
+    const passthrough = await start("passthrough", {
+      service_endpoint: `http://${world.echo.address}`,
+      blockchain_enabled: false,
+      log: LOG,
+      ...ONE_ADDRESS,
+    });
     const sqlite = await start("sqlite", paidConfig());
     // data_dir defaults to ./snetd-data, relative to the daemon's working directory (its temp dir).
     sqlite.sqliteFile = join(sqlite.process.dir, "snetd-data", "snetd-state.sqlite");
-    const etcdDaemon = await start("etcd", paidConfig({ payment_channel_storage_type: "etcd", payment_channel_storage_client: { endpoints: etcd.endpoints } }));
+    const etcdDaemon = await start(
+      "etcd",
+      paidConfig({
+        payment_channel_storage_type: "etcd",
+        payment_channel_storage_client: { endpoints: etcd.endpoints },
+      }),
+    );
     const httpService = startCalcHttpService();
     stoppers.push(() => httpService.stop());
     await publishHttpService(world);
     const http = await start("http", paidConfig({ service_id: HTTP_SERVICE_ID, service_endpoint: httpService.url }));
     http.sqliteFile = join(http.process.dir, "snetd-data", "snetd-state.sqlite");
 
-    return { world, etcd, rpc, channels, price: world.price, daemons: { passthrough, sqlite, etcd: etcdDaemon, http }, httpService, paidConfig, stop };
+    return {
+      world,
+      etcd,
+      rpc,
+      channels,
+      price: world.price,
+      daemons: { passthrough, sqlite, etcd: etcdDaemon, http },
+      httpService,
+      paidConfig,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -122,8 +158,20 @@ async function publishHttpService(world: World): Promise<void> {
     ipfs,
     orgId: ORG_ID,
     serviceId: HTTP_SERVICE_ID,
-    orgMetadata: buildOrgMetadata({ orgId: ORG_ID, groupName: GROUP_NAME, groupIdBase64: group.base64, paymentAddress: PROVIDER.address, expirationThreshold }),
-    serviceMetadata: buildServiceMetadata({ mpeAddress: deployment.mpe, groupName: GROUP_NAME, groupIdBase64: group.base64, priceInCogs: price, serviceType: "http" }),
+    orgMetadata: buildOrgMetadata({
+      orgId: ORG_ID,
+      groupName: GROUP_NAME,
+      groupIdBase64: group.base64,
+      paymentAddress: PROVIDER.address,
+      expirationThreshold,
+    }),
+    serviceMetadata: buildServiceMetadata({
+      mpeAddress: deployment.mpe,
+      groupName: GROUP_NAME,
+      groupIdBase64: group.base64,
+      priceInCogs: price,
+      serviceType: "http",
+    }),
     protoArchive: await buildProtoArchive(CALC_PROTOS),
   });
 }
@@ -135,7 +183,10 @@ async function publishHttpService(world: World): Promise<void> {
 async function openChannels(world: World, count: number): Promise<BenchChannel[]> {
   const { deployment } = world;
   const expiration = (await blockNumber(world.anvil.rpcUrl)) + 1_000_000n;
-  const byClient = CLIENTS.map((client, c) => ({ client, indexes: Array.from({ length: count }, (_, i) => i).filter((i) => i % CLIENTS.length === c) }));
+  const byClient = CLIENTS.map((client, c) => ({
+    client,
+    indexes: Array.from({ length: count }, (_, i) => i).filter((i) => i % CLIENTS.length === c),
+  }));
   const channels = new Array<BenchChannel>(count);
   await Promise.all(
     byClient

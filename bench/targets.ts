@@ -13,7 +13,11 @@ export function checkTargets(rows: ReportRow[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
 
   const pass = ratio("passthrough", "direct");
-  checks.push({ target: "passthrough / direct ≥ 0.70 (h2load both)", measured: f(pass), met: pass === undefined ? undefined : pass >= 0.7 });
+  checks.push({
+    target: "passthrough / direct ≥ 0.70 (h2load both)",
+    measured: f(pass),
+    met: pass === undefined ? undefined : pass >= 0.7,
+  });
   const paid = ratio("paid, embedded store", "passthrough (ts client)");
   const paidH2 = ratio("paid, embedded store", "passthrough");
   checks.push({
@@ -34,9 +38,17 @@ export function checkTargets(rows: ReportRow[]): TargetCheck[] {
       met: perCall.length === 0,
     });
     const txns = r.store_txns_per_call;
-    const requests = r.store_requests_per_call ? ` (etcd requests per call: ${Object.entries(r.store_requests_per_call).map(([m, n]) => `${m} ${n}`).join(", ")})` : "";
+    const requests = r.store_requests_per_call
+      ? ` (etcd requests per call: ${Object.entries(r.store_requests_per_call)
+          .map(([m, n]) => `${m} ${n}`)
+          .join(", ")})`
+      : "";
     // Window edges cut calls in flight, so a few per mille either way is still one per call.
-    checks.push({ target: `1 store transaction per successful paid call (${name})`, measured: `${f(txns, 3)}${requests}`, met: txns === undefined ? undefined : Math.abs(txns - 1) <= 0.02 });
+    checks.push({
+      target: `1 store transaction per successful paid call (${name})`,
+      measured: `${f(txns, 3)}${requests}`,
+      met: txns === undefined ? undefined : Math.abs(txns - 1) <= 0.02,
+    });
   }
 
   const added = (name: string, limit: number) => {
@@ -55,19 +67,32 @@ export function checkTargets(rows: ReportRow[]): TargetCheck[] {
   // An HTTP service: the payment plus the gRPC ⇄ JSON translation, against calling the service directly.
   const httpPaid = get("paid, HTTP service c=1");
   const httpDirect = get("direct HTTP service c=1");
-  const httpDelta = httpPaid?.p50_ms != null && httpDirect?.p50_ms != null ? httpPaid.p50_ms - httpDirect.p50_ms : undefined;
+  const httpDelta =
+    httpPaid?.p50_ms != null && httpDirect?.p50_ms != null ? httpPaid.p50_ms - httpDirect.p50_ms : undefined;
   checks.push({
     target: "added p50 of a paid call to an HTTP service ≤ 2 ms (paid, HTTP service c=1 − direct HTTP service c=1)",
-    measured: httpDelta === undefined ? "—" : `${f(httpDelta, 3)} ms (${f(httpPaid?.p50_ms, 3)} − ${f(httpDirect?.p50_ms, 3)})`,
+    measured:
+      httpDelta === undefined ? "—" : `${f(httpDelta, 3)} ms (${f(httpPaid?.p50_ms, 3)} − ${f(httpDirect?.p50_ms, 3)})`,
     met: httpDelta === undefined ? undefined : httpDelta <= 2,
   });
 
   const rss = rows.filter((r) => r.kind === "load" && r.rss_mb !== null);
-  const worst = rss.reduce<ReportRow | undefined>((a, r) => (!a || (r.rss_mb ?? 0) > (a.rss_mb ?? 0) ? r : a), undefined);
-  checks.push({ target: "daemon RSS ≤ 150 MB under load", measured: worst ? `${f(worst.rss_mb, 1)} MB peak (${worst.name})` : "—", met: worst ? (worst.rss_mb ?? 0) <= 150 : undefined });
+  const worst = rss.reduce<ReportRow | undefined>(
+    (a, r) => (!a || (r.rss_mb ?? 0) > (a.rss_mb ?? 0) ? r : a),
+    undefined,
+  );
+  checks.push({
+    target: "daemon RSS ≤ 150 MB under load",
+    measured: worst ? `${f(worst.rss_mb, 1)} MB peak (${worst.name})` : "—",
+    met: worst ? (worst.rss_mb ?? 0) <= 150 : undefined,
+  });
 
   for (const r of rows.filter((x) => x.kind === "startup")) {
-    checks.push({ target: `${r.name} ≤ 0.5 s`, measured: `${f(r.p50_ms, 0)} ms median`, met: r.p50_ms === null ? undefined : r.p50_ms <= 500 });
+    checks.push({
+      target: `${r.name} ≤ 0.5 s`,
+      measured: `${f(r.p50_ms, 0)} ms median`,
+      met: r.p50_ms === null ? undefined : r.p50_ms <= 500,
+    });
   }
   return checks;
 }

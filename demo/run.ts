@@ -25,23 +25,38 @@ try {
 
   step("Starting snetd in front of the service, with its embedded store");
   daemon = await startDaemon({ config: world.daemonConfig({ log: { level: "info" } }) });
-  say(`snetd listens on ${daemon.endpoint}; heartbeat: ${(await (await fetch(`${daemon.url}/heartbeat`)).text()).trim()}`);
+  say(
+    `snetd listens on ${daemon.endpoint}; heartbeat: ${(await (await fetch(`${daemon.url}/heartbeat`)).text()).trim()}`,
+  );
 
   step("A client deposits 1000 cogs into the escrow and opens a payment channel to the provider");
   const channel = await world.openFundedChannel({ value: 1000n });
-  say(`channel ${channel.id} opened by ${channel.client.address}, value ${channel.value} cogs, expires at block ${channel.expiration}`);
+  say(
+    `channel ${channel.id} opened by ${channel.client.address}, value ${channel.value} cogs, expires at block ${channel.expiration}`,
+  );
 
   step("The client calls the service through snetd, paying each call with a signed, growing amount");
   const client = echoClient(daemon.endpoint);
-  const state = daemonRpc(daemon.endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema);
+  const state = daemonRpc(
+    daemon.endpoint,
+    "/escrow.PaymentChannelStateService/GetChannelState",
+    ChannelStateRequestSchema,
+    ChannelStateReplySchema,
+  );
   for (let i = 1; i <= 5; i++) {
     // A stateless client: ask the daemon what was signed last, then sign that + price.
     const head = await world.head();
-    const s = await state.call({ channelId: bigintToBytes(channel.id, 4), signature: channel.stateRequest(head).signature, currentBlock: head });
+    const s = await state.call({
+      channelId: bigintToBytes(channel.id, 4),
+      signature: channel.stateRequest(head).signature,
+      currentBlock: head,
+    });
     const last = s.reply?.currentSignedAmount?.length ? bytesToBigint(s.reply.currentSignedAmount) : 0n;
     const amount = last + world.price;
     const r = await call(client, "Echo", { text: `hello #${i}` }, channel.pay(amount));
-    say(`call ${i}: signed ${amount} cogs → ${r.status.code === 0 ? `OK, service answered "${r.response?.text}"` : `refused: ${r.status.details}`}`);
+    say(
+      `call ${i}: signed ${amount} cogs → ${r.status.code === 0 ? `OK, service answered "${r.response?.text}"` : `refused: ${r.status.details}`}`,
+    );
   }
   const replay = await call(client, "Echo", { text: "again" }, channel.pay(500n));
   say(`replaying the last signature → refused (${replay.status.code}): ${replay.status.details}`);
@@ -60,7 +75,8 @@ try {
   for (const line of `${claim.stdout}`.trim().split("\n")) say(line);
   const after = await mpeBalance(world.deployment, PROVIDER.address);
   say(`provider's MPE balance after:  ${after} cogs (+${after - before})`);
-  if (claim.code !== 0 || after - before !== 500n) throw new Error(`the claim did not move 500 cogs (exit ${claim.code}):\n${claim.stderr}`);
+  if (claim.code !== 0 || after - before !== 500n)
+    throw new Error(`the claim did not move 500 cogs (exit ${claim.code}):\n${claim.stderr}`);
 
   step("Done: 5 calls sold, 500 cogs earned and claimed. Stopping everything.");
 } catch (err) {

@@ -73,7 +73,8 @@ function literalErrors(source: ts.SourceFile): number[] {
   const visit = (node: ts.Node) => {
     if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "SnetError") {
       const message = node.arguments?.[1];
-      if (message && (ts.isStringLiteralLike(message) || ts.isTemplateExpression(message))) found.push(node.getStart(source));
+      if (message && (ts.isStringLiteralLike(message) || ts.isTemplateExpression(message)))
+        found.push(node.getStart(source));
     }
     ts.forEachChild(node, visit);
   };
@@ -91,7 +92,8 @@ function undocumentedExports(source: ts.SourceFile): { name: string; pos: number
     else if (ts.isVariableStatement(st)) {
       const d = st.declarationList.declarations[0];
       const init = d?.initializer;
-      if (d && ts.isIdentifier(d.name) && init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) name = d.name.text;
+      if (d && ts.isIdentifier(d.name) && init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init)))
+        name = d.name.text;
     }
     if (name && ts.getJSDocCommentsAndTags(st).length === 0) found.push({ name, pos: st.getStart(source) });
   }
@@ -106,11 +108,22 @@ export function checkArchitecture(srcDir: string): Violation[] {
     const folder = folderOf(rel);
     const text = readFileSync(path, "utf8");
     if (folder !== rel && rankOf(folder) < 0 && !LEAVES.includes(folder)) {
-      violations.push({ file: rel, line: 1, rule: "unknown-folder", detail: `folder "${folder}" is in no layer of scripts/check-architecture.ts` });
+      violations.push({
+        file: rel,
+        line: 1,
+        rule: "unknown-folder",
+        detail: `folder "${folder}" is in no layer of scripts/check-architecture.ts`,
+      });
     }
     if (folder !== GENERATED) {
       const lines = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
-      if (lines > MAX_LINES) violations.push({ file: rel, line: MAX_LINES + 1, rule: "size", detail: `${lines} lines, at most ${MAX_LINES}` });
+      if (lines > MAX_LINES)
+        violations.push({
+          file: rel,
+          line: MAX_LINES + 1,
+          rule: "size",
+          detail: `${lines} lines, at most ${MAX_LINES}`,
+        });
     }
     const source = ts.createSourceFile(rel, text, ts.ScriptTarget.Latest, true);
     for (const ref of ts.preProcessFile(text, true, true).importedFiles) {
@@ -120,19 +133,37 @@ export function checkArchitecture(srcDir: string): Violation[] {
         violations.push({ file: rel, line, rule: "runtime", detail: `core/ is runtime-free but imports "${spec}"` });
       }
       if (!spec.startsWith(".")) continue;
-      const target = relative(root, resolve(dirname(path), spec)).split(sep).join("/");
+      const target = relative(root, resolve(dirname(path), spec))
+        .split(sep)
+        .join("/");
       if (target.startsWith("..")) continue;
       const to = folderOf(target);
-      if (!mayImport(folder, to)) violations.push({ file: rel, line, rule: "layer", detail: `${folder} must not import ${to} ("${spec}"): imports only point down` });
+      if (!mayImport(folder, to))
+        violations.push({
+          file: rel,
+          line,
+          rule: "layer",
+          detail: `${folder} must not import ${to} ("${spec}"): imports only point down`,
+        });
     }
     if (DOCUMENTED.includes(folder)) {
       for (const u of undocumentedExports(source)) {
-        violations.push({ file: rel, line: lineOf(text, u.pos), rule: "doc", detail: `exported "${u.name}" needs a one-line doc comment: what it does and why` });
+        violations.push({
+          file: rel,
+          line: lineOf(text, u.pos),
+          rule: "doc",
+          detail: `exported "${u.name}" needs a one-line doc comment: what it does and why`,
+        });
       }
     }
     if (!CATALOGUE.some((c) => rel === c || rel.startsWith(c))) {
       for (const pos of literalErrors(source)) {
-        violations.push({ file: rel, line: lineOf(text, pos), rule: "message", detail: "a SnetError with a literal message belongs in the catalogue (core/messages/)" });
+        violations.push({
+          file: rel,
+          line: lineOf(text, pos),
+          rule: "message",
+          detail: "a SnetError with a literal message belongs in the catalogue (core/messages/)",
+        });
       }
     }
   }
@@ -147,5 +178,7 @@ if (import.meta.main) {
     console.error(`check-architecture: ${violations.length} violation(s); the layers are in ARCHITECTURE.md`);
     process.exit(1);
   }
-  console.log("check-architecture: imports point down, core is runtime-free, files ≤ 300 lines, messages in the catalogue, exports documented");
+  console.log(
+    "check-architecture: imports point down, core is runtime-free, files ≤ 300 lines, messages in the catalogue, exports documented",
+  );
 }

@@ -5,7 +5,7 @@
  *
  * Usage: bun scripts/check-doc-citations.ts [--root DIR]
  */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, relative, resolve, sep } from "node:path";
 import ts from "typescript";
 
@@ -38,7 +38,8 @@ interface Comment {
  * A markdown file name ending in ".md", optionally followed by `#anchor` or ` §anchor`. The anchor may look
  * like `9.2`, so that numbered section references are reported rather than read as a bare file citation.
  */
-const CITATION = /(?<![\w/.-])((?:\.{1,2}\/)*(?:[\w.-]+\/)*[\w.-]*[\w-]\.md)\b(?:#([\w-]+)|[ \t]?§[ \t]?([\w-]+(?:\.[\w-]+)*))?/g;
+const CITATION =
+  /(?<![\w/.-])((?:\.{1,2}\/)*(?:[\w.-]+\/)*[\w.-]*[\w-]\.md)\b(?:#([\w-]+)|[ \t]?§[ \t]?([\w-]+(?:\.[\w-]+)*))?/g;
 
 /** GitHub's heading slug: lower case, punctuation dropped, spaces as hyphens. */
 export function slug(heading: string): string {
@@ -159,9 +160,15 @@ function resolveCitation(root: string, citingDir: string, path: string): string 
   return undefined;
 }
 
-function checkTarget(root: string, target: string | undefined, anchor: string | undefined, anchors: (f: string) => Set<string>): string | undefined {
+function checkTarget(
+  root: string,
+  target: string | undefined,
+  anchor: string | undefined,
+  anchors: (f: string) => Set<string>,
+): string | undefined {
   if (!target) return "no such file in the repository";
-  if (anchor !== undefined && !anchors(target).has(anchor)) return `no heading "#${anchor}" in ${relative(root, target).split(sep).join("/")}`;
+  if (anchor !== undefined && !anchors(target).has(anchor))
+    return `no heading "#${anchor}" in ${relative(root, target).split(sep).join("/")}`;
   return undefined;
 }
 
@@ -177,7 +184,12 @@ export function checkDocCitations(root: string, opts: { dirs?: readonly string[]
       const text = readFileSync(file, "utf8");
       for (const comment of commentsOf(file, text)) {
         for (const m of comment.text.matchAll(CITATION)) {
-          const [citation, path, hash, section] = m as unknown as [string, string, string | undefined, string | undefined];
+          const [citation, path, hash, section] = m as unknown as [
+            string,
+            string,
+            string | undefined,
+            string | undefined,
+          ];
           const reason = checkTarget(top, resolveCitation(top, dirname(file), path), hash ?? section, anchors);
           if (!reason) continue;
           const line = comment.line + (comment.text.slice(0, m.index).match(/\n/g)?.length ?? 0);
@@ -188,17 +200,19 @@ export function checkDocCitations(root: string, opts: { dirs?: readonly string[]
   }
 
   for (const file of filesUnder(join(top, DOCS_DIR)).filter((f) => f.endsWith(".md"))) {
-    readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-      for (const m of line.matchAll(/\]\(([^)\s]+)\)/g)) {
-        const link = m[1] as string;
-        if (/^[a-z]+:/i.test(link)) continue;
-        const [path, anchor] = link.split("#") as [string, string | undefined];
-        const target = path === "" ? file : resolve(dirname(file), path);
-        const found = inside(top, target) && existsSync(target) ? target : undefined;
-        const reason = checkTarget(top, found, target.endsWith(".md") ? anchor : undefined, anchors);
-        if (reason) problems.push({ file: show(file), line: i + 1, citation: link, reason });
-      }
-    });
+    readFileSync(file, "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        for (const m of line.matchAll(/\]\(([^)\s]+)\)/g)) {
+          const link = m[1] as string;
+          if (/^[a-z]+:/i.test(link)) continue;
+          const [path, anchor] = link.split("#") as [string, string | undefined];
+          const target = path === "" ? file : resolve(dirname(file), path);
+          const found = inside(top, target) && existsSync(target) ? target : undefined;
+          const reason = checkTarget(top, found, target.endsWith(".md") ? anchor : undefined, anchors);
+          if (reason) problems.push({ file: show(file), line: i + 1, citation: link, reason });
+        }
+      });
   }
   return problems;
 }
@@ -209,7 +223,9 @@ if (import.meta.main) {
   const problems = checkDocCitations(root);
   for (const p of problems) console.log(`${p.file}:${p.line}: cites "${p.citation}": ${p.reason}`);
   if (problems.length > 0) {
-    console.log(`${problems.length} citation(s) point at nothing; the forms and anchors are in docs/protocol/README.md`);
+    console.log(
+      `${problems.length} citation(s) point at nothing; the forms and anchors are in docs/protocol/README.md`,
+    );
     process.exit(1);
   }
   console.log("every cited markdown file and anchor exists");

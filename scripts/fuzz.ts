@@ -22,7 +22,9 @@ let round = 0;
 while (Date.now() < deadline) {
   round++;
   const seed = Math.floor(Math.random() * 2 ** 31);
-  console.log(`fuzz round ${round}: SNETD_FUZZ_SEED=${seed} SNETD_FUZZ_SCALE=${scale} (${Math.round((deadline - Date.now()) / 1000)} s left)`);
+  console.log(
+    `fuzz round ${round}: SNETD_FUZZ_SEED=${seed} SNETD_FUZZ_SCALE=${scale} (${Math.round((deadline - Date.now()) / 1000)} s left)`,
+  );
   const proc = Bun.spawn({
     cmd: [process.execPath, "test", "--timeout=600000", target],
     env: { ...process.env, SNETD_FUZZ_SEED: String(seed), SNETD_FUZZ_SCALE: String(scale) },
@@ -30,7 +32,9 @@ while (Date.now() < deadline) {
     stderr: "inherit",
   });
   if ((await proc.exited) !== 0) {
-    console.error(`fuzz: round ${round} failed; replay it with: SNETD_FUZZ_SEED=${seed} SNETD_FUZZ_SCALE=${scale} bun test ${target}`);
+    console.error(
+      `fuzz: round ${round} failed; replay it with: SNETD_FUZZ_SEED=${seed} SNETD_FUZZ_SCALE=${scale} bun test ${target}`,
+    );
     process.exit(1);
   }
 }

@@ -41,7 +41,8 @@ interface MachOLayout {
 
 function layout(bytes: Uint8Array): MachOLayout {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MH_MAGIC_64) throw new Error(`Not a 64-bit little-endian Mach-O file: magic "0x${view.getUint32(0, true).toString(16)}"`);
+  if (view.getUint32(0, true) !== MH_MAGIC_64)
+    throw new Error(`Not a 64-bit little-endian Mach-O file: magic "0x${view.getUint32(0, true).toString(16)}"`);
   const ncmds = view.getUint32(16, true);
   const segments: Segment[] = [];
   let sig: Omit<MachOLayout, "segments"> | undefined;
@@ -51,7 +52,12 @@ function layout(bytes: Uint8Array): MachOLayout {
     const size = view.getUint32(off + 4, true);
     if (cmd === LC_SEGMENT_64) {
       const name = new TextDecoder().decode(bytes.subarray(off + 8, off + 24)).replace(/\0+$/, "");
-      segments.push({ name, cmdOffset: off, fileoff: Number(view.getBigUint64(off + 40, true)), filesize: Number(view.getBigUint64(off + 48, true)) });
+      segments.push({
+        name,
+        cmdOffset: off,
+        fileoff: Number(view.getBigUint64(off + 40, true)),
+        filesize: Number(view.getBigUint64(off + 48, true)),
+      });
     } else if (cmd === LC_CODE_SIGNATURE) {
       sig = { sigCmdOffset: off, dataoff: view.getUint32(off + 8, true), datasize: view.getUint32(off + 12, true) };
     }
@@ -79,7 +85,8 @@ export function machOSignatureProblem(bytes: Uint8Array): string | undefined {
   const l = layout(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const blob = l.dataoff;
-  if (view.getUint32(blob) !== CSMAGIC_EMBEDDED_SIGNATURE) return "the signature is not an embedded-signature SuperBlob";
+  if (view.getUint32(blob) !== CSMAGIC_EMBEDDED_SIGNATURE)
+    return "the signature is not an embedded-signature SuperBlob";
   const count = view.getUint32(blob + 8);
   for (let i = 0; i < count; i++) {
     if (view.getUint32(blob + 12 + 8 * i) !== 0) continue; // slot 0: the CodeDirectory
@@ -89,7 +96,8 @@ export function machOSignatureProblem(bytes: Uint8Array): string | undefined {
     const codeLimit = view.getUint32(cd + 32);
     const hashSize = view.getUint8(cd + 36);
     const pageSize = 1 << view.getUint8(cd + 39);
-    if (view.getUint8(cd + 37) !== CS_HASHTYPE_SHA256) return `the CodeDirectory hash type is "${view.getUint8(cd + 37)}"; expected SHA-256 ("2")`;
+    if (view.getUint8(cd + 37) !== CS_HASHTYPE_SHA256)
+      return `the CodeDirectory hash type is "${view.getUint8(cd + 37)}"; expected SHA-256 ("2")`;
     if (codeLimit !== l.dataoff) return `the signature covers ${codeLimit} bytes; expected all ${l.dataoff} before it`;
     let bad = 0;
     for (let p = 0; p < nCodeSlots; p++) {
@@ -110,7 +118,8 @@ export function adhocSignMachO(bytes: Uint8Array, identifier: string): Uint8Arra
   const l = layout(bytes);
   const linkedit = segment(l, "__LINKEDIT");
   const text = segment(l, "__TEXT");
-  if (linkedit.fileoff + linkedit.filesize < l.dataoff) throw new Error("The code signature lies outside __LINKEDIT; expected it at the segment's end");
+  if (linkedit.fileoff + linkedit.filesize < l.dataoff)
+    throw new Error("The code signature lies outside __LINKEDIT; expected it at the segment's end");
 
   const codeLimit = l.dataoff;
   const nCodeSlots = Math.ceil(codeLimit / PAGE);
@@ -127,7 +136,8 @@ export function adhocSignMachO(bytes: Uint8Array, identifier: string): Uint8Arra
   const linkeditSize = codeLimit + sigLength - linkedit.fileoff;
   view.setBigUint64(linkedit.cmdOffset + 48, BigInt(linkeditSize), true); // filesize
   const vmsize = Number(view.getBigUint64(linkedit.cmdOffset + 32, true));
-  if (linkeditSize > vmsize) view.setBigUint64(linkedit.cmdOffset + 32, BigInt(Math.ceil(linkeditSize / 0x4000) * 0x4000), true);
+  if (linkeditSize > vmsize)
+    view.setBigUint64(linkedit.cmdOffset + 32, BigInt(Math.ceil(linkeditSize / 0x4000) * 0x4000), true);
 
   const sb = codeLimit;
   view.setUint32(sb, CSMAGIC_EMBEDDED_SIGNATURE);

@@ -94,7 +94,8 @@ function clearOldRelease(outDir: string): void {
     return;
   }
   for (const name of names) {
-    if (name.startsWith("snetd-") || name === SUMS_FILE || name === MANIFEST_FILE || name === INSTALLER_FILE) rmSync(join(outDir, name), { force: true });
+    if (name.startsWith("snetd-") || name === SUMS_FILE || name === MANIFEST_FILE || name === INSTALLER_FILE)
+      rmSync(join(outDir, name), { force: true });
   }
 }
 
@@ -102,7 +103,11 @@ function clearOldRelease(outDir: string): void {
  * Compiles `targets` into `outDir` and writes SHA256SUMS and manifest.json; returns the manifest and how
  * long each target took to compile.
  */
-export function buildRelease(outDir: string, targets: readonly ReleaseTarget[], identity: BuildIdentity = buildIdentity()): { manifest: Manifest; buildMs: Map<ReleaseTarget, number> } {
+export function buildRelease(
+  outDir: string,
+  targets: readonly ReleaseTarget[],
+  identity: BuildIdentity = buildIdentity(),
+): { manifest: Manifest; buildMs: Map<ReleaseTarget, number> } {
   clearOldRelease(outDir);
   const entries: ManifestEntry[] = [];
   const buildMs = new Map<ReleaseTarget, number>();
@@ -113,9 +118,22 @@ export function buildRelease(outDir: string, targets: readonly ReleaseTarget[], 
     const bytecode = usesBytecode(target);
     buildMs.set(target, compileSnetd({ outfile: path, target: `bun-${target}`, nativeAddon, bytecode, identity }));
     if (target.startsWith("darwin-")) ensureMachOSignature(path);
-    entries.push({ target, file, size: statSync(path).size, sha256: sha256File(path), signer_recovery: recoveryLabel(nativeAddon ? "libsecp256k1" : "noble"), bytecode });
+    entries.push({
+      target,
+      file,
+      size: statSync(path).size,
+      sha256: sha256File(path),
+      signer_recovery: recoveryLabel(nativeAddon ? "libsecp256k1" : "noble"),
+      bytecode,
+    });
   }
-  const manifest: Manifest = { version: identity.version, commit: identity.commit, build_date: identity.date, bun: Bun.version, targets: entries };
+  const manifest: Manifest = {
+    version: identity.version,
+    commit: identity.commit,
+    build_date: identity.date,
+    bun: Bun.version,
+    targets: entries,
+  };
   writeFileSync(join(outDir, SUMS_FILE), entries.map((e) => `${e.sha256}  ${e.file}\n`).join(""));
   writeFileSync(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   copyFileSync(join(import.meta.dir, "..", INSTALLER_FILE), join(outDir, INSTALLER_FILE));
@@ -123,10 +141,15 @@ export function buildRelease(outDir: string, targets: readonly ReleaseTarget[], 
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ options: { out: { type: "string", default: "dist/release" } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { out: { type: "string", default: "dist/release" } },
+    allowPositionals: true,
+  });
   const unknown = positionals.filter((p) => !isReleaseTarget(p));
   if (unknown.length > 0) {
-    console.error(`release: unknown target ${unknown.map((u) => `"${u}"`).join(", ")}; expected some of ${RELEASE_TARGETS.join(", ")}`);
+    console.error(
+      `release: unknown target ${unknown.map((u) => `"${u}"`).join(", ")}; expected some of ${RELEASE_TARGETS.join(", ")}`,
+    );
     process.exit(2);
   }
   const targets = positionals.length > 0 ? positionals.filter(isReleaseTarget) : RELEASE_TARGETS;
@@ -134,7 +157,11 @@ if (import.meta.main) {
   const { manifest, buildMs } = buildRelease(outDir, targets);
   for (const entry of manifest.targets) {
     const mb = (entry.size / 1e6).toFixed(1);
-    console.log(`${entry.file.padEnd(24)} ${mb.padStart(6)} MB  ${String(buildMs.get(entry.target)).padStart(6)} ms  ${entry.signer_recovery}${entry.bytecode ? ", bytecode" : ""}`);
+    console.log(
+      `${entry.file.padEnd(24)} ${mb.padStart(6)} MB  ${String(buildMs.get(entry.target)).padStart(6)} ms  ${entry.signer_recovery}${entry.bytecode ? ", bytecode" : ""}`,
+    );
   }
-  console.log(`release ${manifest.version} (${manifest.commit}) in ${outDir}: ${manifest.targets.length} binaries, ${SUMS_FILE}, ${MANIFEST_FILE}, ${INSTALLER_FILE}`);
+  console.log(
+    `release ${manifest.version} (${manifest.commit}) in ${outDir}: ${manifest.targets.length} binaries, ${SUMS_FILE}, ${MANIFEST_FILE}, ${INSTALLER_FILE}`,
+  );
 }

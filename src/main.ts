@@ -5,9 +5,9 @@
  */
 import { type Command, parseCommand } from "./cli/command.ts";
 import { Exit, exitCodeOf } from "./cli/exit-codes.ts";
-import { SnetError } from "./core/errors.ts";
-import { ConfigError } from "./config/load.ts";
 import { versionCommand } from "./cli/version.ts";
+import { ConfigError } from "./config/load.ts";
+import { SnetError } from "./core/errors.ts";
 import { applyHeapSizing } from "./ops/heap-sizing.ts";
 
 function usage(all: readonly Command[]): string {
@@ -48,7 +48,9 @@ export async function main(argv: string[]): Promise<number> {
   if (first === "--version" || first === "-v") return versionCommand.run({}, []);
   const named = first !== undefined && !first.startsWith("-") ? all.find((c) => c.name === first) : undefined;
   if (first !== undefined && !first.startsWith("-") && !named) {
-    console.error(`unknown command "${first}", expected one of: ${all.map((c) => c.name).join(", ")}\nRun "snetd help" for usage`);
+    console.error(
+      `unknown command "${first}", expected one of: ${all.map((c) => c.name).join(", ")}\nRun "snetd help" for usage`,
+    );
     return Exit.USAGE;
   }
   const cmd = named ?? (all.find((c) => c.name === "serve") as Command);
@@ -63,7 +65,11 @@ export async function main(argv: string[]): Promise<number> {
 /** Whether `argv` runs serve: no command, `serve`, or options of serve alone. */
 function servesWith(argv: readonly string[]): boolean {
   const first = argv[0];
-  return first === undefined || first === "serve" || (first.startsWith("-") && !["--help", "-h", "--version", "-v"].includes(first));
+  return (
+    first === undefined ||
+    first === "serve" ||
+    (first.startsWith("-") && !["--help", "-h", "--version", "-v"].includes(first))
+  );
 }
 
 if (import.meta.main) {

@@ -1,12 +1,16 @@
 // Static gates that CI runs inside `npm test`: the type checker over the whole tree, Deno's checker over
-// src/ (the daemon's source must type-check on both runtimes), the architecture rules, and Biome's linter
-// (biome.jsonc; formatting is not gated here). Each prints the tool's own output when it fails. The
+// src/ (the daemon's source must type-check on both runtimes), the architecture rules, and Biome's linter and
+// formatter (biome.jsonc). Each prints the tool's own output when it fails. The
 // architecture rules themselves are tested in tests/unit/architecture.test.ts.
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 
 function run(command: string, args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(command, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(command, args, {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
 }
 
@@ -28,8 +32,8 @@ describe("static gates", () => {
     expectClean(run(process.execPath, ["scripts/check-architecture.ts", "src"]));
   }, 60_000);
 
-  test("biome lint: the tree lints clean (no error, warning or info)", () => {
-    const r = run("./node_modules/.bin/biome", ["lint", "--error-on-warnings", "--max-diagnostics=500", "."]);
+  test("biome check: the tree lints clean (no error, warning or info) and is formatted", () => {
+    const r = run("./node_modules/.bin/biome", ["check", "--error-on-warnings", "--max-diagnostics=500", "."]);
     expectClean(r);
     // Infos (useTemplate, say) leave the exit code at 0; the summary names them.
     expect(r.output).not.toMatch(/Found \d+ (errors?|warnings?|infos?)/);

@@ -12,7 +12,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 
-interface Summary { passed: number; failed: string[]; skipped: number }
+interface Summary {
+  passed: number;
+  failed: string[];
+  skipped: number;
+}
 
 const usage = "Usage: bun tests/junit-summary.ts <junit.xml> [--console <log>] [--exit-code <n>]";
 
@@ -119,7 +123,9 @@ function unescapeXml(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#\d+|lt|gt|amp|quot|apos);/gi, (_, entity: string) => {
     const named: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
     if (entity[0] !== "#") return named[entity.toLowerCase()] ?? "";
-    return String.fromCodePoint(entity[1] === "x" || entity[1] === "X" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1)));
+    return String.fromCodePoint(
+      entity[1] === "x" || entity[1] === "X" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1)),
+    );
   });
 }
 

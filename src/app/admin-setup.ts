@@ -4,8 +4,9 @@
  * health monitor's states, the activity tallies of the call path, the channel watch's listing (channels
  * with unclaimed amounts and their expiry, the chain head) and the certificate being served.
  */
-import { parseHostPort } from "../config/schema.ts";
+
 import type { Config } from "../config/schema.ts";
+import { parseHostPort } from "../config/schema.ts";
 import { VERSION } from "../core/version.ts";
 import { type AdminServer, adminApp, startAdminServer } from "../ops/admin-server.ts";
 import type { Activity } from "../ops/dashboard/activity.ts";
@@ -53,12 +54,16 @@ export async function dashboardSnapshot(s: SnapshotSources): Promise<DashboardSn
     channels: listing?.channels.slice(0, MAX_CHANNEL_ROWS) ?? [],
     claims: a.claims,
     refusals: a.refusals,
-    ...(pair ? { tls: { source: s.tls?.source() ?? "file", notAfter: pair.notAfter.toISOString(), names: [...pair.names] } } : {}),
+    ...(pair
+      ? { tls: { source: s.tls?.source() ?? "file", notAfter: pair.notAfter.toISOString(), names: [...pair.names] } }
+      : {}),
   };
 }
 
 /** Undefined when `admin_endpoint` is unset. */
-export async function startAdmin(s: SnapshotSources & { metrics: DaemonMetrics; log: Logger }): Promise<AdminServer | undefined> {
+export async function startAdmin(
+  s: SnapshotSources & { metrics: DaemonMetrics; log: Logger },
+): Promise<AdminServer | undefined> {
   if (!s.config.admin_endpoint) return undefined;
   const listen = parseHostPort(s.config.admin_endpoint);
   if (!listen) return undefined; // the config check has refused it already

@@ -46,7 +46,13 @@ export function watchChannels(o: ChannelWatchOptions): ChannelWatch {
     const states = await o.ctx.book.list();
     const channels: ChannelRow[] = states
       .filter((c) => c.authorisedAmount > 0n)
-      .map((c) => ({ id: c.channelId, sender: c.sender, unclaimedCogs: c.authorisedAmount, expiration: c.expiration, nonce: c.nonce }))
+      .map((c) => ({
+        id: c.channelId,
+        sender: c.sender,
+        unclaimedCogs: c.authorisedAmount,
+        expiration: c.expiration,
+        nonce: c.nonce,
+      }))
       .sort((a, b) => (a.expiration < b.expiration ? -1 : a.expiration > b.expiration ? 1 : 0));
     const unclaimedCogs = channels.reduce((sum, c) => sum + c.unclaimedCogs, 0n);
     let currentBlock: bigint | undefined;
@@ -69,14 +75,21 @@ export function watchChannels(o: ChannelWatchOptions): ChannelWatch {
     if (o.alerts && o.alertWithinBlocks > 0n && head !== undefined) {
       for (const c of value.channels) {
         if (c.expiration - head <= o.alertWithinBlocks) {
-          o.alerts.channelNearExpiry({ channelId: c.id, sender: c.sender, unclaimedCogs: c.unclaimedCogs, expiration: c.expiration, currentBlock: head });
+          o.alerts.channelNearExpiry({
+            channelId: c.id,
+            sender: c.sender,
+            unclaimedCogs: c.unclaimedCogs,
+            expiration: c.expiration,
+            currentBlock: head,
+          });
         }
       }
     }
     return value;
   };
 
-  const tick = () => void check().catch((err) => o.log.warn("channel watch: cannot list channels", { error: (err as Error).message }));
+  const tick = () =>
+    void check().catch((err) => o.log.warn("channel watch: cannot list channels", { error: (err as Error).message }));
   const timer = setInterval(tick, o.intervalMs);
   timer.unref?.();
   tick();

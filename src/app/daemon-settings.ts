@@ -8,17 +8,18 @@ import type { Config } from "../config/schema.ts";
 import { parseHostPort } from "../config/schema.ts";
 import { badDaemonEndpoint, daemonTypeUnsupported } from "../core/messages/startup.ts";
 import type { Address } from "../core/signatures.ts";
+import { VERSION } from "../core/version.ts";
 import { defaultRecovery } from "../crypto/native-recovery.ts";
 import { priceOf } from "../metadata/pricing.ts";
 import type { Logger } from "../ops/log.ts";
-import { admitFreeCall } from "../payments/free-calls.ts";
 import { background } from "../payments/background.ts";
 import type { EscrowDeps } from "../payments/escrow-gate.ts";
+import { admitFreeCall } from "../payments/free-calls.ts";
 import { paymentGate } from "../payments/gate.ts";
-import { admitPrepaid } from "../payments/prepaid.ts";
-import { providerControl } from "../payments/provider-control.ts";
-import { readUsage } from "../payments/prepaid-usage.ts";
 import { replicaSlots } from "../payments/leased-slots.ts";
+import { admitPrepaid } from "../payments/prepaid.ts";
+import { readUsage } from "../payments/prepaid-usage.ts";
+import { providerControl } from "../payments/provider-control.ts";
 import { type ChannelSlots, localSlots } from "../payments/slots.ts";
 import { treasury } from "../payments/treasury.ts";
 import { probeHeartbeatUrl, probeTcp, probeUpstream } from "../transport/health-probe.ts";
@@ -27,20 +28,19 @@ import { channelStateService } from "../transport/services/channel-state.ts";
 import { disabledPaymentServices } from "../transport/services/disabled.ts";
 import { freeCallStateService } from "../transport/services/free-call-state.ts";
 import { providerControlService } from "../transport/services/provider-control.ts";
-import { disabledTrainingService } from "../transport/services/training.ts";
 import { tokenService } from "../transport/services/token.ts";
-import { VERSION } from "../core/version.ts";
+import { disabledTrainingService } from "../transport/services/training.ts";
 import { startAutoClaimFor } from "./auto-claim-setup.ts";
 import type { DaemonSettings } from "./daemon.ts";
 import { freeCallSetup } from "./free-call-setup.ts";
 import { limitLog, listenerLimits } from "./listener-limits.ts";
 import { maybeStartManagedEtcd } from "./managed-etcd.ts";
 import { type PaymentContext, paymentContext } from "./payment-context.ts";
-import { type PaymentHooks, contextHooks } from "./payment-hooks.ts";
+import { contextHooks, type PaymentHooks } from "./payment-hooks.ts";
 import { prepaidSetup } from "./prepaid-setup.ts";
 import { replicaId } from "./replica-id.ts";
-import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
 import { type TrainingSetup, trainingSetup } from "./training-setup.ts";
+import { needsProtos, type UpstreamPlan, upstreamPlan } from "./upstream-setup.ts";
 
 /** How long a stopping daemon waits for give-backs still being written. */
 const GIVE_BACK_WAIT_MS = 10_000;
@@ -105,14 +105,20 @@ function baseSettings(config: Config, log: Logger): DaemonSettings {
     metrics: config.metrics_enabled,
     ...(config.passthrough_enabled ? {} : { loopback: true }),
     // With payments off no metadata is read, so no protos: binary Connect calls only.
-    ...(config.connect_enabled ? { connect: { jsonUnavailable: "blockchain_enabled is false, so snetd loads no service metadata" } } : {}),
+    ...(config.connect_enabled
+      ? { connect: { jsonUnavailable: "blockchain_enabled is false, so snetd loads no service metadata" } }
+      : {}),
     onCallError: (path, err) => log.debug("call refused", { method: path, code: err.code, reason: err.message }),
     onInternalError: (err) => log.error("internal error", { error: err instanceof Error ? err.message : String(err) }),
   };
 }
 
 /** One in-flight call per channel: in memory for an embedded store, lease-bound keys on etcd. */
-async function slotsFor(ctx: PaymentContext, config: Config, where: string): Promise<{ slots: ChannelSlots; stop(): Promise<void> }> {
+async function slotsFor(
+  ctx: PaymentContext,
+  config: Config,
+  where: string,
+): Promise<{ slots: ChannelSlots; stop(): Promise<void> }> {
   if (ctx.store.exclusive) return { slots: localSlots(), stop: async () => {} };
   const replica = replicaId(config.data_dir);
   const lease = await ctx.store.grantLease(config.channel_lease_ttl_s).catch((err: unknown) => {
@@ -136,16 +142,30 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
   const base = baseSettings(config, log);
   if (!config.blockchain_enabled) {
     log.warn("blockchain_enabled is false: calls are passed through without payment");
-    return { settings: { ...base, methods: [...disabledPaymentServices(), ...disabledTrainingService()] }, cleanup: async () => {} };
+    return {
+      settings: { ...base, methods: [...disabledPaymentServices(), ...disabledTrainingService()] },
+      cleanup: async () => {},
+    };
   }
 
   const member = await maybeStartManagedEtcd(config, log);
-  if (member && config.payment_channel_storage_type === "etcd" && config.payment_channel_storage_client.endpoints.length === 0) {
-    config = { ...config, payment_channel_storage_client: { ...config.payment_channel_storage_client, endpoints: [member.clientUrl] } };
+  if (
+    member &&
+    config.payment_channel_storage_type === "etcd" &&
+    config.payment_channel_storage_client.endpoints.length === 0
+  ) {
+    config = {
+      ...config,
+      payment_channel_storage_client: { ...config.payment_channel_storage_client, endpoints: [member.clientUrl] },
+    };
   }
   let ctx: PaymentContext;
   try {
-    ctx = await paymentContext(config, log, { watchEvents: true, protos: (service) => needsProtos(service.service_type, config), ...contextHooks(hooks) });
+    ctx = await paymentContext(config, log, {
+      watchEvents: true,
+      protos: (service) => needsProtos(service.service_type, config),
+      ...contextHooks(hooks),
+    });
   } catch (err) {
     await member?.stop();
     throw err;
@@ -164,7 +184,9 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
   const stopSlots = owned.stop;
   const slots = hooks.wrapSlots ? hooks.wrapSlots(owned.slots) : owned.slots;
   const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
-  const allowed = config.allowed_user_flag ? new Set(config.allowed_user_addresses.map((a) => a.toLowerCase() as Address)) : undefined;
+  const allowed = config.allowed_user_flag
+    ? new Set(config.allowed_user_addresses.map((a) => a.toLowerCase() as Address))
+    : undefined;
   // Allowed users and the per-payer/per-channel rate limits apply to every payment type alike.
   const guards = { ...(allowed ? { allowedSigners: allowed } : {}), ...(hooks.limit ? { limit: hooks.limit } : {}) };
   const price = (path: string) => priceOf(ctx.group.pricing, path);
@@ -217,7 +239,13 @@ export async function buildSettings(initial: Config, log: Logger, hooks: Payment
       ...(plan.connect ? { connect: plan.connect } : {}),
       ...(plan.priceMethods?.size ? { priceMethods: plan.priceMethods } : {}),
       methods: [
-        channelStateService({ mpe, book: ctx.book, blocks: ctx.blocks, recovery, prepaid: async (id) => (await readUsage(ctx, id)).usage }),
+        channelStateService({
+          mpe,
+          book: ctx.book,
+          blocks: ctx.blocks,
+          recovery,
+          prepaid: async (id) => (await readUsage(ctx, id)).usage,
+        }),
         tokenService(prepaid.deps),
         ...freeCallStateService(free),
         ...providerControlService(providerControl({ mpe, paymentAddress, blocks: ctx.blocks, recovery, treasury: tr })),

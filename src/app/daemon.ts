@@ -5,13 +5,13 @@
  */
 import { type Admission, FREE_PASS, type PaymentGate } from "../core/admission.ts";
 import { type SnetError, toSnetError } from "../core/errors.ts";
+import type { CompiledProtos } from "../metadata/protos/compile.ts";
 import { type DaemonMetrics, daemonMetrics } from "../ops/metrics.ts";
 import type { CertificateHolder } from "../ops/tls-holder.ts";
-import type { CompiledProtos } from "../metadata/protos/compile.ts";
 import type { ServerCall } from "../transport/call.ts";
 import { connectCodec } from "../transport/connect-codec.ts";
 import { withReplayedBody } from "../transport/first-message.ts";
-import { type ProbeResult, cachedProbe, probeUpstream } from "../transport/health-probe.ts";
+import { cachedProbe, type ProbeResult, probeUpstream } from "../transport/health-probe.ts";
 import { type HeartbeatSource, httpApp } from "../transport/http-app.ts";
 import type { LimitHit, ListenerLimits } from "../transport/limits.ts";
 import { loopbackCall } from "../transport/loopback.ts";
@@ -82,7 +82,9 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
   const unary = s.unary;
   const priceSource: PriceSource | undefined = s.priceMethods && {
     priceMethods: s.priceMethods,
-    fetch: unary ? (c) => fetchDynamicPriceVia(unary.adapter, c, s.encoding === "json" ? "json" : "proto") : (c) => fetchDynamicPrice(up, c),
+    fetch: unary
+      ? (c) => fetchDynamicPriceVia(unary.adapter, c, s.encoding === "json" ? "json" : "proto")
+      : (c) => fetchDynamicPrice(up, c),
   };
   let server: RunningServer | undefined;
   const metrics = s.meter ?? (s.metrics ? daemonMetrics() : undefined);
@@ -97,7 +99,10 @@ export async function startDaemon(s: DaemonSettings): Promise<Daemon> {
         daemonID: s.identity.daemonId,
         timestamp: String(Math.floor(Date.now() / 1000)),
         status: p.serving ? "Online" : "Offline",
-        serviceheartbeat: JSON.stringify({ serviceID: s.identity.serviceId, status: p.serving ? "SERVING" : "NOT_SERVING" }),
+        serviceheartbeat: JSON.stringify({
+          serviceID: s.identity.serviceId,
+          status: p.serving ? "SERVING" : "NOT_SERVING",
+        }),
         daemonVersion: s.identity.version,
         blockchainEnabled: s.identity.blockchainEnabled,
         blockchainNetwork: s.identity.network,

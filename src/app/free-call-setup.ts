@@ -6,7 +6,7 @@ import { shortError } from "../chain/mpe.ts";
 import { tokenBalances, tokenDecimals } from "../chain/token-balance.ts";
 import { addressOfPrivateKey } from "../core/noble-recovery.ts";
 import { hexToBytes } from "../core/numbers.ts";
-import { type Address, type SignerRecovery, checksumAddress } from "../core/signatures.ts";
+import { type Address, checksumAddress, type SignerRecovery } from "../core/signatures.ts";
 import type { Logger } from "../ops/log.ts";
 import type { FreeCallDeps } from "../payments/free-calls.ts";
 import type { PayerLimit } from "../payments/payer-limit.ts";
@@ -21,7 +21,9 @@ function freeCallSigner(ctx: PaymentContext): FreeCallDeps["signer"] {
   const privateKey = hexToBytes(configured);
   const address = addressOfPrivateKey(privateKey);
   if (address !== expected) {
-    return { off: `private_key_for_free_calls belongs to ${checksumAddress(address)}, the group's free_call_signer_address is ${checksumAddress(expected)}` };
+    return {
+      off: `private_key_for_free_calls belongs to ${checksumAddress(address)}, the group's free_call_signer_address is ${checksumAddress(expected)}`,
+    };
   }
   return { privateKey, address };
 }
@@ -56,14 +58,21 @@ async function buildFreeCalls(ctx: PaymentContext, x: SetupExtras): Promise<Free
     try {
       decimals = await tokenDecimals(ctx.client, await token());
     } catch (err) {
-      x.log.warn("cannot read the token's decimals, assuming 18 for min_balance_for_free_call", { error: shortError(err) });
+      x.log.warn("cannot read the token's decimals, assuming 18 for min_balance_for_free_call", {
+        error: shortError(err),
+      });
     }
     minBalance = minWhole * 10n ** BigInt(decimals);
   }
   if ("off" in signer) {
-    if (group.freeCallSignerAddress || config.private_key_for_free_calls) x.log.warn("free calls are off", { reason: signer.off });
+    if (group.freeCallSignerAddress || config.private_key_for_free_calls)
+      x.log.warn("free calls are off", { reason: signer.off });
   } else {
-    x.log.info("free calls enabled", { signer: checksumAddress(signer.address), free_calls: group.freeCalls.toString(), min_balance: minWhole.toString() });
+    x.log.info("free calls enabled", {
+      signer: checksumAddress(signer.address),
+      free_calls: group.freeCalls.toString(),
+      min_balance: minWhole.toString(),
+    });
   }
   return {
     store: ctx.store,

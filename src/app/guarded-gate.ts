@@ -40,7 +40,8 @@ export function refusalReason(message: string): string {
 }
 
 /** The payment type a call claims, for labels: the header as sent, else what the gate assumes. */
-const paymentType = (r: PaidRequest, paymentsOn: boolean) => r.metadata.get("snet-payment-type")?.[0] ?? (paymentsOn ? "escrow" : "none");
+const paymentType = (r: PaidRequest, paymentsOn: boolean) =>
+  r.metadata.get("snet-payment-type")?.[0] ?? (paymentsOn ? "escrow" : "none");
 
 /** Wraps `inner` (undefined = payments off) with the global bucket and the accounting. */
 export function guardedGate(inner: PaymentGate | undefined, g: GateGuards): PaymentGate {
@@ -106,7 +107,10 @@ export function limitMethods(methods: readonly DaemonMethod[], limiters: MethodL
     ...(m.types ? { types: m.types } : {}),
     serve(call, maxMessageBytes, onError) {
       const peer = call.peer;
-      const mine = peer === undefined ? undefined : limiters.perAddress?.take(TOKEN_METHODS.has(m.path) ? { rpc: peer, token: peer } : { rpc: peer });
+      const mine =
+        peer === undefined
+          ? undefined
+          : limiters.perAddress?.take(TOKEN_METHODS.has(m.path) ? { rpc: peer, token: peer } : { rpc: peer });
       const d = mine && !mine.allowed ? mine : limiters.global?.take();
       if (!d || d.allowed) return m.serve(call, maxMessageBytes, onError);
       const refusal = rateLimited(d.retryAfterMs);

@@ -5,15 +5,15 @@
  * probe resolves to up or down with a one-line detail; the monitor adds the timeout.
  */
 import type { Config } from "../config/schema.ts";
-import type { DaemonMetrics } from "../ops/metrics.ts";
 import type { Component } from "../ops/alerts.ts";
 import type { ProbeOutcome } from "../ops/health-monitor.ts";
+import type { DaemonMetrics } from "../ops/metrics.ts";
 import type { ProbeResult } from "../transport/health-probe.ts";
 import type { PaymentContext } from "./payment-context.ts";
 
 type Probes = Partial<Record<Component, () => Promise<ProbeOutcome>>>;
 
-const message = (err: unknown) => (err instanceof Error ? err.message.split("\n")[0] ?? "" : String(err));
+const message = (err: unknown) => (err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err));
 
 /** Kubo answers its RPC on POST only; the version call is its cheapest. */
 async function ipfsUp(endpoint: string, timeoutMs: number): Promise<ProbeOutcome> {

@@ -10,15 +10,16 @@
  * encoding, service type, the store's endpoints when they come from the metadata): a version changing
  * them is refused with the advice to restart, which applies it.
  */
-import { registryAddress } from "../metadata/resolve.ts";
-import { type RegistryWatch, watchRegistryEvents } from "../chain/registry-events.ts";
+
 import { shortError } from "../chain/mpe.ts";
+import { type RegistryWatch, watchRegistryEvents } from "../chain/registry-events.ts";
 import type { Config } from "../config/schema.ts";
 import { MetadataError } from "../core/errors.ts";
 import type { MetadataSnapshot, OfferResult } from "../metadata/live-view.ts";
+import { registryAddress } from "../metadata/resolve.ts";
 import type { Alerter } from "../ops/alerts.ts";
 import type { Logger } from "../ops/log.ts";
-import { type PaymentContext, loadServedMetadata } from "./payment-context.ts";
+import { loadServedMetadata, type PaymentContext } from "./payment-context.ts";
 
 const TRANSIENT = new Set(["unreachable", "timeout", "http-status"]);
 
@@ -35,10 +36,19 @@ export function restartRule(config: Config) {
       ["service_type", a.serviceType, b.serviceType],
     ];
     // The store's endpoints come from the metadata only when the configuration names none (protocol/reference-differences.md#d6).
-    if (config.payment_channel_storage_type === "etcd" && config.payment_channel_storage_client.endpoints.length === 0) {
-      fields.push(["payment_channel_storage_client.endpoints", a.storageEndpoints.join(","), b.storageEndpoints.join(",")]);
+    if (
+      config.payment_channel_storage_type === "etcd" &&
+      config.payment_channel_storage_client.endpoints.length === 0
+    ) {
+      fields.push([
+        "payment_channel_storage_client.endpoints",
+        a.storageEndpoints.join(","),
+        b.storageEndpoints.join(","),
+      ]);
     }
-    const changed = fields.filter(([, x, y]) => x !== y).map(([name, x, y]) => `${name} "${String(x)}" → "${String(y)}"`);
+    const changed = fields
+      .filter(([, x, y]) => x !== y)
+      .map(([name, x, y]) => `${name} "${String(x)}" → "${String(y)}"`);
     return changed.length > 0 ? `it changes ${changed.join(", ")}, which needs a restart of snetd to apply` : undefined;
   };
 }
@@ -86,13 +96,15 @@ export async function startLiveMetadata(o: LiveMetadataOptions): Promise<LiveMet
       log.info("metadata updated without a restart", { why, changes: result.changes });
       // The proto archive is read at start only (protocol/operations.md#metadata-reload); say so when it moved.
       if (loaded.group.apiSource !== protosBefore && !config.service_proto_dir) {
-        log.warn("the service's proto files changed (service_api_source); snetd keeps the ones it loaded until it is restarted", {
-          before: protosBefore ?? "none",
-          after: loaded.group.apiSource ?? "none",
-        });
+        log.warn(
+          "the service's proto files changed (service_api_source); snetd keeps the ones it loaded until it is restarted",
+          {
+            before: protosBefore ?? "none",
+            after: loaded.group.apiSource ?? "none",
+          },
+        );
       }
-    }
-    else if (result.status === "refused") return refuse(why, result.reason);
+    } else if (result.status === "refused") return refuse(why, result.reason);
     else log.debug("metadata unchanged", { why });
     return result;
   };
@@ -106,7 +118,10 @@ export async function startLiveMetadata(o: LiveMetadataOptions): Promise<LiveMet
   const scheduleRetry = (why: string) => {
     clearTimeout(retry);
     if (stopped) return;
-    retry = setTimeout(() => void refresh(`retry after: ${why}`), Math.max(5_000, Math.min(config.metadata_watch_interval || 60_000, 60_000)));
+    retry = setTimeout(
+      () => void refresh(`retry after: ${why}`),
+      Math.max(5_000, Math.min(config.metadata_watch_interval || 60_000, 60_000)),
+    );
     retry.unref?.();
   };
 
@@ -142,7 +157,10 @@ export async function startLiveMetadata(o: LiveMetadataOptions): Promise<LiveMet
     });
     log.info("following Registry events for metadata changes", { registry, every_ms: config.metadata_watch_interval });
   }
-  const periodic = config.metadata_refresh_interval > 0 ? setInterval(() => void refresh("periodic re-read"), config.metadata_refresh_interval) : undefined;
+  const periodic =
+    config.metadata_refresh_interval > 0
+      ? setInterval(() => void refresh("periodic re-read"), config.metadata_refresh_interval)
+      : undefined;
   periodic?.unref?.();
 
   return {

@@ -1,6 +1,6 @@
 /** The logger the configuration asks for (`log.*`). */
 import type { Config } from "../config/schema.ts";
-import { type Logger, createLogger } from "../ops/log.ts";
+import { createLogger, type Logger } from "../ops/log.ts";
 
 export function loggerFor(config: Config): Logger {
   return createLogger({

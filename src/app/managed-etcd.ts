@@ -2,10 +2,10 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../config/schema.ts";
-import type { Logger } from "../ops/log.ts";
-import { ManagedEtcdError, startManagedEtcd } from "../store/etcd-server.ts";
 import { Code } from "../core/errors.ts";
 import { managedEtcdFailed } from "../core/messages/startup.ts";
+import type { Logger } from "../ops/log.ts";
+import { ManagedEtcdError, startManagedEtcd } from "../store/etcd-server.ts";
 
 /** Pid of the member this daemon started, kept in its data dir (etcd only warns about unknown files there). */
 const PID_FILE = "snetd-member.pid";
@@ -57,7 +57,10 @@ async function stopLeftoverMember(dataDir: string, log: Logger): Promise<void> {
   }
 }
 
-export async function maybeStartManagedEtcd(config: Config, log: Logger): Promise<{ clientUrl: string; stop(): Promise<void> } | undefined> {
+export async function maybeStartManagedEtcd(
+  config: Config,
+  log: Logger,
+): Promise<{ clientUrl: string; stop(): Promise<void> } | undefined> {
   const s = config.payment_channel_storage_server;
   if (!s.enabled) return undefined;
   const dataDir = isAbsolute(s.data_dir) ? s.data_dir : join(process.cwd(), s.data_dir);
@@ -74,15 +77,25 @@ export async function maybeStartManagedEtcd(config: Config, log: Logger): Promis
       dataDir,
       startupTimeoutMs: s.startup_timeout,
       binary: s.binary,
-      ...(s.log_outputs[0] && s.log_outputs[0] !== "stderr" && s.log_outputs[0] !== "stdout" ? { logFile: s.log_outputs[0] } : {}),
+      ...(s.log_outputs[0] && s.log_outputs[0] !== "stderr" && s.log_outputs[0] !== "stdout"
+        ? { logFile: s.log_outputs[0] }
+        : {}),
     });
     const pidFile = join(dataDir, PID_FILE);
     try {
       writeFileSync(pidFile, `${member.pid}\n`);
     } catch (err) {
-      log.warn("cannot record the etcd member's pid; after a crash, stop it by hand before restarting", { file: pidFile, error: (err as Error).message });
+      log.warn("cannot record the etcd member's pid; after a crash, stop it by hand before restarting", {
+        file: pidFile,
+        error: (err as Error).message,
+      });
     }
-    log.info("managed etcd member is up", { id: s.id, client_url: member.clientUrl, data_dir: dataDir, pid: member.pid });
+    log.info("managed etcd member is up", {
+      id: s.id,
+      client_url: member.clientUrl,
+      data_dir: dataDir,
+      pid: member.pid,
+    });
     return {
       clientUrl: member.clientUrl,
       async stop() {

@@ -13,7 +13,11 @@ export function sqlitePath(config: Config): string {
 }
 
 /** The store, with etcd endpoints from the config or else from the group's metadata. */
-export async function openStore(config: Config, group: DaemonGroup | undefined, opts: { readOnly?: boolean } = {}): Promise<Store> {
+export async function openStore(
+  config: Config,
+  group: DaemonGroup | undefined,
+  opts: { readOnly?: boolean } = {},
+): Promise<Store> {
   const type = config.payment_channel_storage_type;
   if (type === "memory") return memoryStore();
   if (type === "sqlite") {
@@ -38,9 +42,13 @@ export async function openStore(config: Config, group: DaemonGroup | undefined, 
   try {
     // Loaded only for etcd deployments, so other deployments do not load the etcd client and its protobuf code.
     const { etcdStore } = await import("../store/etcd.ts");
-    return await etcdStore({ endpoints, connectionTimeoutMs, requestTimeoutMs, ...(Object.keys(tls).length ? { tls } : {}) });
+    return await etcdStore({
+      endpoints,
+      connectionTimeoutMs,
+      requestTimeoutMs,
+      ...(Object.keys(tls).length ? { tls } : {}),
+    });
   } catch (err) {
     throw etcdUnreachable(endpoints, (err as Error).message, err);
   }
 }
-

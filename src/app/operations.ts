@@ -23,8 +23,8 @@ import { type DaemonMetrics, daemonMetrics } from "../ops/metrics.ts";
 import { bucketSpec, createRateLimiter } from "../ops/rate-limit.ts";
 import { startAdmin } from "./admin-setup.ts";
 import { type ChannelWatch, watchChannels } from "./channel-watch.ts";
-import type { BuiltSettings } from "./daemon-settings.ts";
 import type { Daemon, DaemonSettings } from "./daemon.ts";
+import type { BuiltSettings } from "./daemon-settings.ts";
 import { guardedGate, limitMethods, type MethodScope, payerLimit } from "./guarded-gate.ts";
 import { healthProbes } from "./health-probes.ts";
 import { timedSlots, timedStore } from "./instruments.ts";
@@ -92,7 +92,11 @@ export function prepareOperations(config: Config, log: Logger): Operations {
       ? createAlerter({
           sinks,
           log,
-          daemon: { organization_id: config.organization_id, service_id: config.service_id, group: config.daemon_group_name },
+          daemon: {
+            organization_id: config.organization_id,
+            service_id: config.service_id,
+            group: config.daemon_group_name,
+          },
           cooldownMs: config.alerts_cooldown,
         })
       : undefined;
@@ -102,7 +106,10 @@ export function prepareOperations(config: Config, log: Logger): Operations {
   const channel = bucketSpec(config.rate_limit_per_channel_per_minute, config.burst_size_per_channel);
   const scoped =
     payer || channel
-      ? createRateLimiter<"payer" | "channel">({ scopes: { ...(payer ? { payer } : {}), ...(channel ? { channel } : {}) }, maxKeys: config.rate_limit_tracked_keys })
+      ? createRateLimiter<"payer" | "channel">({
+          scopes: { ...(payer ? { payer } : {}), ...(channel ? { channel } : {}) },
+          maxKeys: config.rate_limit_tracked_keys,
+        })
       : undefined;
   const rpcSpec = bucketSpec(config.rate_limit_daemon_rpc_per_minute, undefined);
   const daemonRpc = rpcSpec ? createRateLimiter<never>({ global: rpcSpec }) : undefined;
@@ -111,7 +118,10 @@ export function prepareOperations(config: Config, log: Logger): Operations {
   const perAddress =
     rpcPerAddress || tokenPerAddress
       ? createRateLimiter<MethodScope>({
-          scopes: { ...(rpcPerAddress ? { rpc: rpcPerAddress } : {}), ...(tokenPerAddress ? { token: tokenPerAddress } : {}) },
+          scopes: {
+            ...(rpcPerAddress ? { rpc: rpcPerAddress } : {}),
+            ...(tokenPerAddress ? { token: tokenPerAddress } : {}),
+          },
           maxKeys: config.rate_limit_tracked_keys,
         })
       : undefined;
@@ -162,18 +172,42 @@ export function prepareOperations(config: Config, log: Logger): Operations {
           s.onLimit?.(hit, peer);
           metrics.listenerCut(hit);
         },
-        methods: daemonRpc || perAddress ? limitMethods(methods, { ...(daemonRpc ? { global: daemonRpc } : {}), ...(perAddress ? { perAddress } : {}) }) : methods,
+        methods:
+          daemonRpc || perAddress
+            ? limitMethods(methods, {
+                ...(daemonRpc ? { global: daemonRpc } : {}),
+                ...(perAddress ? { perAddress } : {}),
+              })
+            : methods,
         meter: metrics,
         ...(tls ? { tls: tls.holder } : {}),
       };
     },
     async started(daemon, ctx) {
-      const probes = healthProbes({ config, ...(ctx ? { ctx } : {}), service: () => daemon.probe(), metrics, timeoutMs: PROBE_TIMEOUT_MS });
-      monitor = startHealthMonitor({ probes, ...(alerts ? { alerts } : {}), intervalMs: config.health_probe_interval, timeoutMs: PROBE_TIMEOUT_MS });
+      const probes = healthProbes({
+        config,
+        ...(ctx ? { ctx } : {}),
+        service: () => daemon.probe(),
+        metrics,
+        timeoutMs: PROBE_TIMEOUT_MS,
+      });
+      monitor = startHealthMonitor({
+        probes,
+        ...(alerts ? { alerts } : {}),
+        intervalMs: config.health_probe_interval,
+        timeoutMs: PROBE_TIMEOUT_MS,
+      });
       if (ctx) {
         // With auto-claim on, snetd claims expiring channels itself; the alert is for operators who claim by hand.
         const alertWithinBlocks = config.auto_claim.enabled ? 0n : (config.alerts_channel_expiry_blocks ?? 0n);
-        const w = watchChannels({ ctx, intervalMs: config.health_probe_interval, alertWithinBlocks, ...(alerts ? { alerts } : {}), metrics, log });
+        const w = watchChannels({
+          ctx,
+          intervalMs: config.health_probe_interval,
+          alertWithinBlocks,
+          ...(alerts ? { alerts } : {}),
+          metrics,
+          log,
+        });
         // A paid call or a claim changes what is unclaimed: the next snapshot lists the store again.
         activity.onChange(() => w.invalidate());
         watch = w;

@@ -5,22 +5,22 @@
  */
 import { readFile } from "node:fs/promises";
 import type { PublicClient } from "viem";
-import { type BlockSource, type MpeReader, blockSource, chainClient, mpeReader, shortError } from "../chain/mpe.ts";
-import { bytesToHex } from "../core/numbers.ts";
-import type { Address } from "../core/signatures.ts";
-import { chainUnreachable, metadataUnavailable, noRpcEndpoint } from "../core/messages/startup.ts";
+import { type BlockSource, blockSource, chainClient, type MpeReader, mpeReader, shortError } from "../chain/mpe.ts";
+import { watchChannelEvents } from "../chain/mpe-events.ts";
 import type { Config } from "../config/schema.ts";
 import { KNOWN_NETWORKS } from "../config/schema.ts";
+import { chainUnreachable, metadataUnavailable, noRpcEndpoint } from "../core/messages/startup.ts";
+import { bytesToHex } from "../core/numbers.ts";
+import type { Address } from "../core/signatures.ts";
+import { createMetadataView, type MetadataView } from "../metadata/live-view.ts";
 import type { DaemonGroup, OrgMetadata, ServiceMetadata } from "../metadata/model.ts";
-import { type MetadataView, createMetadataView } from "../metadata/live-view.ts";
-import { type LoadedMetadata, type ProtoNeed, loadMetadata } from "../metadata/resolve.ts";
+import { type LoadedMetadata, loadMetadata, type ProtoNeed } from "../metadata/resolve.ts";
 import type { Logger } from "../ops/log.ts";
+import { type ChannelBook, channelBook } from "../payments/channel-book.ts";
 import type { Store } from "../store/contract.ts";
 import { memoryStore } from "../store/memory.ts";
 import { type Keys, keys as keysOf, namespacePrefix } from "../store/records.ts";
 import { openStore } from "./open-store.ts";
-import { type ChannelBook, channelBook } from "../payments/channel-book.ts";
-import { watchChannelEvents } from "../chain/mpe-events.ts";
 
 export interface PaymentContext {
   config: Config;
@@ -91,16 +91,22 @@ export function loadServedMetadata(
 
 export async function paymentContext(config: Config, log: Logger, opts: ContextOptions = {}): Promise<PaymentContext> {
   const rpcUrl = rpcUrlOf(config);
-  const client = chainClient(rpcUrl, { ...(config.blockchain_provider_api_key ? { apiKey: config.blockchain_provider_api_key } : {}) });
+  const client = chainClient(rpcUrl, {
+    ...(config.blockchain_provider_api_key ? { apiKey: config.blockchain_provider_api_key } : {}),
+  });
   let chainId: number;
   try {
     chainId = await client.getChainId();
   } catch (err) {
     throw chainUnreachable(rpcUrl, shortError(err), err);
   }
-  const network = (KNOWN_NETWORKS as Record<string, { chainId: bigint } | undefined>)[config.blockchain_network_selected];
+  const network = (KNOWN_NETWORKS as Record<string, { chainId: bigint } | undefined>)[
+    config.blockchain_network_selected
+  ];
   if (network && network.chainId !== BigInt(chainId)) {
-    log.warn(`blockchain_network_selected is "${config.blockchain_network_selected}" but the node at ${rpcUrl} reports chain id ${chainId}; using the node's chain`);
+    log.warn(
+      `blockchain_network_selected is "${config.blockchain_network_selected}" but the node at ${rpcUrl} reports chain id ${chainId}; using the node's chain`,
+    );
   }
 
   let meta: LoadedMetadata;
@@ -112,14 +118,25 @@ export async function paymentContext(config: Config, log: Logger, opts: ContextO
   const { group } = meta;
   const mpeAddress = group.mpeAddress.toLowerCase() as Address;
   const storeMode = opts.store ?? "read-write";
-  const opened = storeMode === "none" ? memoryStore() : await openStore(config, group, storeMode === "read-only" ? { readOnly: true } : {});
+  const opened =
+    storeMode === "none"
+      ? memoryStore()
+      : await openStore(config, group, storeMode === "read-only" ? { readOnly: true } : {});
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
-  const prefix = namespacePrefix({ chainId, mpe: mpeAddress, orgId: group.orgId, groupIdHex: bytesToHex(group.groupId) as `0x${string}` });
+  const prefix = namespacePrefix({
+    chainId,
+    mpe: mpeAddress,
+    orgId: group.orgId,
+    groupIdHex: bytesToHex(group.groupId) as `0x${string}`,
+  });
   const keys = keysOf(prefix);
   const blocks = blockSource(client, { maxAgeMs: config.block_cache_ms });
   const mpe = mpeReader(client, mpeAddress);
   const freshness = opts.watchEvents
-    ? watchChannelEvents(client, mpeAddress, { intervalMs: Math.max(config.block_cache_ms, 500), onError: (err) => log.debug("MPE event poll failed", { error: shortError(err) }) })
+    ? watchChannelEvents(client, mpeAddress, {
+        intervalMs: Math.max(config.block_cache_ms, 500),
+        onError: (err) => log.debug("MPE event poll failed", { error: shortError(err) }),
+      })
     : undefined;
   const book = channelBook({
     ...(freshness ? { freshness } : {}),

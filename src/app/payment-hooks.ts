@@ -20,5 +20,8 @@ export interface PaymentHooks {
 
 /** The context options these hooks set. */
 export function contextHooks(h: PaymentHooks): Pick<ContextOptions, "wrapStore" | "restartNeeded"> {
-  return { ...(h.wrapStore ? { wrapStore: h.wrapStore } : {}), ...(h.restartNeeded ? { restartNeeded: h.restartNeeded } : {}) };
+  return {
+    ...(h.wrapStore ? { wrapStore: h.wrapStore } : {}),
+    ...(h.restartNeeded ? { restartNeeded: h.restartNeeded } : {}),
+  };
 }

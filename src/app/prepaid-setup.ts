@@ -1,6 +1,7 @@
 /** Prepaid calls from the payment context: the group's token secret and the token issuer. */
-import type { Address, SignerRecovery } from "../core/signatures.ts";
+
 import { prepaidTokens } from "../core/prepaid-token.ts";
+import type { Address, SignerRecovery } from "../core/signatures.ts";
 import type { PayerLimit } from "../payments/payer-limit.ts";
 import type { PrepaidDeps } from "../payments/prepaid.ts";
 import type { ChannelSlots } from "../payments/slots.ts";
@@ -14,10 +15,26 @@ export interface PrepaidSetup {
 
 export async function prepaidSetup(
   ctx: PaymentContext,
-  x: { mpe: Address; slots: ChannelSlots; recovery: SignerRecovery; price(path: string): bigint; allowedSigners?: ReadonlySet<Address>; limit?: PayerLimit },
+  x: {
+    mpe: Address;
+    slots: ChannelSlots;
+    recovery: SignerRecovery;
+    price(path: string): bigint;
+    allowedSigners?: ReadonlySet<Address>;
+    limit?: PayerLimit;
+  },
 ): Promise<PrepaidSetup> {
-  const { secret, source } = await tokenSecret(ctx.store, ctx.keys.secret("prepaid-token"), ctx.config.token_secret_key);
-  const tokens = prepaidTokens({ secret, orgId: ctx.group.orgId, groupIdBase64: ctx.group.groupIdBase64, lifetimeMinutes: ctx.config.token_expiry_in_minutes });
+  const { secret, source } = await tokenSecret(
+    ctx.store,
+    ctx.keys.secret("prepaid-token"),
+    ctx.config.token_secret_key,
+  );
+  const tokens = prepaidTokens({
+    secret,
+    orgId: ctx.group.orgId,
+    groupIdBase64: ctx.group.groupIdBase64,
+    lifetimeMinutes: ctx.config.token_expiry_in_minutes,
+  });
   return {
     deps: {
       ...x,

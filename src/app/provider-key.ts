@@ -1,10 +1,10 @@
 /** The provider's private key for claims: from --private-key-file, else `private_key` / SNET_PRIVATE_KEY. */
 import { readFileSync } from "node:fs";
+import { keyFileUnreadable, keyNotHex, keyNotPaymentAddress, noPrivateKey } from "../core/messages/startup.ts";
 import { addressOfPrivateKey } from "../core/noble-recovery.ts";
 import { hexToBytes } from "../core/numbers.ts";
 import type { Address } from "../core/signatures.ts";
 import { checksumAddress } from "../core/signatures.ts";
-import { keyFileUnreadable, keyNotHex, keyNotPaymentAddress, noPrivateKey } from "../core/messages/startup.ts";
 
 export interface ProviderKey {
   bytes: Uint8Array;
@@ -12,7 +12,11 @@ export interface ProviderKey {
   address: Address;
 }
 
-export function providerKey(opts: { file?: string; configured?: string }, expected: Address, groupName: string): ProviderKey {
+export function providerKey(
+  opts: { file?: string; configured?: string },
+  expected: Address,
+  groupName: string,
+): ProviderKey {
   let text: string | undefined;
   if (opts.file) {
     try {

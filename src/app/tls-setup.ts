@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, type ConfigProblem } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { type ChallengeResponder, createChallengeStore, startChallengeResponder } from "../ops/acme-challenges.ts";
 import type { AcmeManager } from "../ops/acme.ts";
+import { type ChallengeResponder, createChallengeStore, startChallengeResponder } from "../ops/acme-challenges.ts";
 import { CertificateError } from "../ops/certificate.ts";
 import type { Logger } from "../ops/log.ts";
 import { type CertificateHolder, createCertificateHolder } from "../ops/tls-holder.ts";
@@ -25,7 +25,12 @@ function readable(path: string, file: string, expected: string, problems: Config
   try {
     return readFileSync(file);
   } catch (err) {
-    problems.push({ path, given: file, reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, expected });
+    problems.push({
+      path,
+      given: file,
+      reason: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      expected,
+    });
     return undefined;
   }
 }
@@ -37,19 +42,41 @@ async function fromFiles(config: Config, holder: CertificateHolder, log: Logger)
   readable("ssl_key", config.ssl_key, "a readable PEM private key file", problems);
   if (problems.length > 0) throw new ConfigError(problems);
   try {
-    return await watchCertificateFiles({ certFile: config.ssl_cert, keyFile: config.ssl_key, holder, log, pollMs: config.ssl_reload_interval });
+    return await watchCertificateFiles({
+      certFile: config.ssl_cert,
+      keyFile: config.ssl_key,
+      holder,
+      log,
+      pollMs: config.ssl_reload_interval,
+    });
   } catch (err) {
     if (!(err instanceof CertificateError)) throw err;
     const reason = `is not a usable certificate and key pair with ssl_key "${config.ssl_key}" (${err.message})`;
-    throw new ConfigError([{ path: "ssl_cert", given: config.ssl_cert, reason, expected: "a PEM certificate chain valid now and the PEM private key of its first certificate" }]);
+    throw new ConfigError([
+      {
+        path: "ssl_cert",
+        given: config.ssl_cert,
+        reason,
+        expected: "a PEM certificate chain valid now and the PEM private key of its first certificate",
+      },
+    ]);
   }
 }
 
-async function fromAcme(config: Config, holder: CertificateHolder, log: Logger): Promise<{ acme: AcmeManager; responder: ChallengeResponder }> {
+async function fromAcme(
+  config: Config,
+  holder: CertificateHolder,
+  log: Logger,
+): Promise<{ acme: AcmeManager; responder: ChallengeResponder }> {
   let directoryCa: string | undefined;
   if (config.acme_ca_file) {
     const problems: ConfigProblem[] = [];
-    directoryCa = readable("acme_ca_file", config.acme_ca_file, "a readable PEM file of the ACME server's CA", problems)?.toString("utf8");
+    directoryCa = readable(
+      "acme_ca_file",
+      config.acme_ca_file,
+      "a readable PEM file of the ACME server's CA",
+      problems,
+    )?.toString("utf8");
     if (problems.length > 0) throw new ConfigError(problems);
   }
   const challenges = createChallengeStore();
@@ -78,10 +105,15 @@ async function fromAcme(config: Config, holder: CertificateHolder, log: Logger):
 export async function daemonTls(config: Config, log: Logger): Promise<DaemonTls | undefined> {
   const holder = createCertificateHolder();
   if (config.auto_ssl_domain) {
-    if (config.ssl_cert) log.warn("auto_ssl_domain is set: ssl_cert and ssl_key are ignored", { domain: config.auto_ssl_domain });
+    if (config.ssl_cert)
+      log.warn("auto_ssl_domain is set: ssl_cert and ssl_key are ignored", { domain: config.auto_ssl_domain });
     const { acme, responder } = await fromAcme(config, holder, log);
     // Handshakes fail until the first certificate (cached, or ordered now) is in the holder.
-    log.info("ACME enabled", { domain: config.auto_ssl_domain, directory: config.acme_directory_url, http_port: responder.port });
+    log.info("ACME enabled", {
+      domain: config.auto_ssl_domain,
+      directory: config.acme_directory_url,
+      http_port: responder.port,
+    });
     return {
       holder,
       reload: async () => {},

@@ -16,8 +16,8 @@ import {
   upstreamMisconfigured,
 } from "../core/messages/startup.ts";
 import type { CompiledProtos } from "../metadata/protos/compile.ts";
-import type { ProtoNeed } from "../metadata/resolve.ts";
 import { dynamicPricing } from "../metadata/protos/dynamic-pricing.ts";
+import type { ProtoNeed } from "../metadata/resolve.ts";
 import type { Logger } from "../ops/log.ts";
 import { type ProbeResult, probeExecutable, probeHttp } from "../transport/health-probe.ts";
 import { httpUpstream } from "../transport/upstreams/http-upstream.ts";
@@ -59,7 +59,11 @@ export function needsProtos(serviceType: string | undefined, config: Config): Pr
 /** Builds the upstream of a paid daemon from its config and the loaded metadata. */
 export async function upstreamPlan(
   config: Config,
-  meta: { serviceType: string | undefined; protos?: Record<string, string> | undefined; protosProblem?: string | undefined },
+  meta: {
+    serviceType: string | undefined;
+    protos?: Record<string, string> | undefined;
+    protosProblem?: string | undefined;
+  },
   log: Logger,
 ): Promise<UpstreamPlan> {
   const serviceType = serviceTypeOf(meta.serviceType);
@@ -86,7 +90,12 @@ export async function upstreamPlan(
   if (config.executable_path !== "" && serviceType !== "process") {
     log.warn(`executable_path is set but the service type is "${serviceType}"; only process services use it`);
   }
-  const base = { serviceType, ...(priceMethods ? { priceMethods } : {}), ...(protos ? { protos } : {}), ...(connect ? { connect } : {}) };
+  const base = {
+    serviceType,
+    ...(priceMethods ? { priceMethods } : {}),
+    ...(protos ? { protos } : {}),
+    ...(connect ? { connect } : {}),
+  };
   if (serviceType === "grpc") return base;
   const adapter = await adapterFor(serviceType, config, protos, log);
   const probe =
@@ -101,7 +110,11 @@ export async function upstreamPlan(
 }
 
 /** Connect calls: JSON with the compiled protos, else binary only, said once at start. */
-function connectPlan(protos: CompiledProtos | undefined, problem: string | undefined, log: Logger): UpstreamPlan["connect"] {
+function connectPlan(
+  protos: CompiledProtos | undefined,
+  problem: string | undefined,
+  log: Logger,
+): UpstreamPlan["connect"] {
   if (protos) return { protos };
   const jsonUnavailable = `the service's proto files could not be loaded (${problem ?? "they do not compile"})`;
   log.warn(`Connect JSON calls are off: ${jsonUnavailable}; binary Connect calls (application/proto) still work`);
@@ -109,7 +122,11 @@ function connectPlan(protos: CompiledProtos | undefined, problem: string | undef
 }
 
 /** Compiles the service's protos; with `optional`, a failure is logged and yields undefined. */
-async function compile(sources: Record<string, string>, log: Logger, optional = false): Promise<CompiledProtos | undefined> {
+async function compile(
+  sources: Record<string, string>,
+  log: Logger,
+  optional = false,
+): Promise<CompiledProtos | undefined> {
   // The proto compiler (protobufjs) is loaded only by daemons that need the service's protos.
   const { compileProtos } = await import("../metadata/protos/compile.ts");
   let protos: CompiledProtos;

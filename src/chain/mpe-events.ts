@@ -103,4 +103,9 @@ export function watchChannelEvents(
 }
 
 /** For tools and tests that want the chain read every time. */
-export const neverFresh: ChannelFreshness = { isFresh: () => false, readToken: () => 0, markFresh: () => {}, stop: () => {} };
+export const neverFresh: ChannelFreshness = {
+  isFresh: () => false,
+  readToken: () => 0,
+  markFresh: () => {},
+  stop: () => {},
+};

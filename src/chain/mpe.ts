@@ -3,7 +3,7 @@
  * the paid-call hot path never waits for an RPC (protocol/reference-differences.md#d27).
  */
 import mpeAbiJson from "singularitynet-platform-contracts/abi/MultiPartyEscrow.json" with { type: "json" };
-import { type Abi, type PublicClient, createPublicClient, http } from "viem";
+import { type Abi, createPublicClient, http, type PublicClient } from "viem";
 import type { ChainChannel } from "../core/channel.ts";
 import { chainChannelUnreadable, headUnknown } from "../core/messages/payments.ts";
 import type { Address } from "../core/signatures.ts";
@@ -52,7 +52,9 @@ export function mpeReader(client: PublicClient, address: Address): MpeReader {
       }
     },
     async token() {
-      return ((await client.readContract({ address, abi: mpeAbi, functionName: "token" })) as string).toLowerCase() as Address;
+      return (
+        (await client.readContract({ address, abi: mpeAbi, functionName: "token" })) as string
+      ).toLowerCase() as Address;
     },
   };
 }

@@ -9,7 +9,7 @@
  * same event seen twice, changes nothing. The first poll starts `overlapBlocks` back, covering changes
  * made between the start-up read and the watch.
  */
-import { type Address, type Hex, type PublicClient, numberToHex, toEventSelector } from "viem";
+import { type Address, type Hex, numberToHex, type PublicClient, toEventSelector } from "viem";
 import { orgIdToBytes32, serviceIdToBytes32 } from "./registry.ts";
 
 const ORGANIZATION_MODIFIED = toEventSelector("OrganizationModified(bytes32)");
@@ -58,7 +58,14 @@ export function watchRegistryEvents(o: RegistryWatchOptions): RegistryWatch {
   const scan = async (from: bigint, to: bigint) => {
     const logs = (await o.client.request({
       method: "eth_getLogs",
-      params: [{ address: o.registry, fromBlock: numberToHex(from), toBlock: numberToHex(to), topics: [[ORGANIZATION_MODIFIED, SERVICE_METADATA_MODIFIED], org32 as Hex] }],
+      params: [
+        {
+          address: o.registry,
+          fromBlock: numberToHex(from),
+          toBlock: numberToHex(to),
+          topics: [[ORGANIZATION_MODIFIED, SERVICE_METADATA_MODIFIED], org32 as Hex],
+        },
+      ],
     })) as unknown as RawLog[];
     for (const log of logs) {
       if (log.removed) continue;
@@ -92,9 +99,12 @@ export function watchRegistryEvents(o: RegistryWatchOptions): RegistryWatch {
       .catch((err) => o.onError?.(err))
       .finally(() => (running = undefined)));
 
-  const timer = setInterval(() => {
-    if (!stopped) void pollNow();
-  }, Math.max(100, o.intervalMs));
+  const timer = setInterval(
+    () => {
+      if (!stopped) void pollNow();
+    },
+    Math.max(100, o.intervalMs),
+  );
   timer.unref?.();
   void pollNow();
 

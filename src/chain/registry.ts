@@ -112,7 +112,10 @@ async function read(
     );
   }
   if (!Array.isArray(result) || typeof result[0] !== "boolean") {
-    throw new MetadataError("unreachable", `the Registry at ${registry} answered ${functionName} with an unexpected shape`);
+    throw new MetadataError(
+      "unreachable",
+      `the Registry at ${registry} answered ${functionName} with an unexpected shape`,
+    );
   }
   return result;
 }
@@ -151,6 +154,7 @@ export async function readServiceUri(
 
 function nonEmptyUri(uri: unknown, subject: string, registry: Address): string {
   const text = typeof uri === "string" && uri.startsWith("0x") ? decodeMetadataUri(uri as Hex) : "";
-  if (text === "") throw new MetadataError("not-found", `${subject} has no metadata URI in the Registry at ${registry}`);
+  if (text === "")
+    throw new MetadataError("not-found", `${subject} has no metadata URI in the Registry at ${registry}`);
   return text;
 }

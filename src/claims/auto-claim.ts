@@ -21,9 +21,18 @@ export function startAutoClaim(deps: ClaimDeps, opts: AutoClaimOptions, log: Log
     const report = await runClaims({ ...deps, progress: (m) => log.debug(`auto-claim: ${m}`) }, selection);
     for (const o of report.outcomes) {
       opts.onOutcome?.(o);
-      if (o.status === "claimed") log.info("auto-claim: claimed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, tx: o.tx });
-      else if (o.status === "already-claimed") log.info("auto-claim: already claimed on-chain", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount });
-      else if (o.status === "failed") log.error("auto-claim: claim failed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, reason: o.reason, tx: o.tx });
+      if (o.status === "claimed")
+        log.info("auto-claim: claimed", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount, tx: o.tx });
+      else if (o.status === "already-claimed")
+        log.info("auto-claim: already claimed on-chain", { channel_id: o.channelId, nonce: o.nonce, amount: o.amount });
+      else if (o.status === "failed")
+        log.error("auto-claim: claim failed", {
+          channel_id: o.channelId,
+          nonce: o.nonce,
+          amount: o.amount,
+          reason: o.reason,
+          tx: o.tx,
+        });
     }
   };
   const tick = () => {
@@ -32,7 +41,9 @@ export function startAutoClaim(deps: ClaimDeps, opts: AutoClaimOptions, log: Log
       await round({ expiringWithin: opts.expiringWithin });
       if (opts.minAmount !== undefined) await round({ minAmount: opts.minAmount });
     })()
-      .catch((err) => log.error("auto-claim: round failed, will retry", { error: err instanceof Error ? err.message : String(err) }))
+      .catch((err) =>
+        log.error("auto-claim: round failed, will retry", { error: err instanceof Error ? err.message : String(err) }),
+      )
       .finally(() => (running = undefined));
   };
   const timer = setInterval(tick, opts.intervalMs);

@@ -83,8 +83,13 @@ function claimArgs(p: PaymentInClaim) {
  * @example
  * selectChannels(list, { expiringWithin: 50n, minAmount: 100n }, head) // expiring soon AND ≥ 100 cogs
  */
-export function selectChannels(list: readonly UnclaimedChannel[], sel: ClaimSelection, head: bigint): UnclaimedChannel[] {
-  const any = sel.all === true || !!sel.channelIds?.length || sel.expiringWithin !== undefined || sel.minAmount !== undefined;
+export function selectChannels(
+  list: readonly UnclaimedChannel[],
+  sel: ClaimSelection,
+  head: bigint,
+): UnclaimedChannel[] {
+  const any =
+    sel.all === true || !!sel.channelIds?.length || sel.expiringWithin !== undefined || sel.minAmount !== undefined;
   if (!any) return [];
   return list.filter((c) => {
     if (c.amount <= 0n) return false;
@@ -95,7 +100,11 @@ export function selectChannels(list: readonly UnclaimedChannel[], sel: ClaimSele
   });
 }
 
-const outcome = (p: { channelId: bigint; nonce: bigint; amount: bigint }, status: ClaimOutcome["status"], extra: { tx?: `0x${string}`; reason?: string } = {}): ClaimOutcome => ({
+const outcome = (
+  p: { channelId: bigint; nonce: bigint; amount: bigint },
+  status: ClaimOutcome["status"],
+  extra: { tx?: `0x${string}`; reason?: string } = {},
+): ClaimOutcome => ({
   channelId: p.channelId,
   nonce: p.nonce,
   amount: p.amount,
@@ -108,7 +117,15 @@ export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<Clai
   const outcomes: ClaimOutcome[] = [];
   const chainNonce: ChainNonce = async (id, blockTag = "latest") =>
     // channels(id) returns (nonce, sender, …) per the packaged ABI, which is not literal-typed.
-    ((await d.publicClient.readContract({ address: d.mpe, abi: mpeAbi, functionName: "channels", args: [id], blockTag })) as readonly [bigint])[0];
+    (
+      (await d.publicClient.readContract({
+        address: d.mpe,
+        abi: mpeAbi,
+        functionName: "channels",
+        args: [id],
+        blockTag,
+      })) as readonly [bigint]
+    )[0];
 
   // 1. Started claims first (snet-cli's order): they keep the daemon's nonce ahead of the chain's.
   const inProgress = await d.source.inProgress();
@@ -119,7 +136,9 @@ export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<Clai
     outcomes.push(...(await submitAll(d, inProgress, chainNonce, say)));
   }
   // Channels whose started claim is still not on-chain: a new claim must wait for the chain nonce.
-  const waiting = new Set((d.dryRun ? inProgress : outcomes.filter((o) => o.status === "failed")).map((o) => o.channelId));
+  const waiting = new Set(
+    (d.dryRun ? inProgress : outcomes.filter((o) => o.status === "failed")).map((o) => o.channelId),
+  );
   const submitted = new Set(inProgress.map((p) => `${p.channelId}/${p.nonce}`));
 
   // 2. Newly selected channels.
@@ -129,7 +148,11 @@ export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<Clai
   for (const c of selected) {
     const onChain = await chainNonce(c.channelId);
     if (waiting.has(c.channelId) || onChain < c.nonce) {
-      outcomes.push(outcome(c, "skipped", { reason: `an earlier claim of this channel is not on-chain yet (chain nonce ${onChain})` }));
+      outcomes.push(
+        outcome(c, "skipped", {
+          reason: `an earlier claim of this channel is not on-chain yet (chain nonce ${onChain})`,
+        }),
+      );
       continue;
     }
     // onChain > listed nonce: the chain already passed this payment. Starting it anyway moves the daemon
@@ -148,8 +171,11 @@ export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<Clai
       // Some may have started before the failure: whatever is in progress now is ours to submit.
       const reason = `could not start the claim: ${oneLine(err instanceof Error ? err.message : String(err))}`;
       const now = await d.source.inProgress();
-      started = now.filter((p) => startable.some((c) => c.channelId === p.channelId) && !submitted.has(`${p.channelId}/${p.nonce}`));
-      for (const c of startable) if (!started.some((p) => p.channelId === c.channelId)) outcomes.push(outcome(c, "failed", { reason }));
+      started = now.filter(
+        (p) => startable.some((c) => c.channelId === p.channelId) && !submitted.has(`${p.channelId}/${p.nonce}`),
+      );
+      for (const c of startable)
+        if (!started.some((p) => p.channelId === c.channelId)) outcomes.push(outcome(c, "failed", { reason }));
     }
     if (started.length) say(`started ${started.length} claim(s)`);
     outcomes.push(...(await submitAll(d, started, chainNonce, say)));
@@ -160,7 +186,12 @@ export async function runClaims(d: ClaimDeps, sel: ClaimSelection): Promise<Clai
   return { outcomes, claimedAmount };
 }
 
-async function submitAll(d: ClaimDeps, payments: readonly PaymentInClaim[], chainNonce: ChainNonce, say: Say): Promise<ClaimOutcome[]> {
+async function submitAll(
+  d: ClaimDeps,
+  payments: readonly PaymentInClaim[],
+  chainNonce: ChainNonce,
+  say: Say,
+): Promise<ClaimOutcome[]> {
   const out: ClaimOutcome[] = [];
   for (let i = 0; i < payments.length; i += d.batchSize) {
     const batch = payments.slice(i, i + d.batchSize);
@@ -176,10 +207,21 @@ type Sent =
   | { status: "success" | "reverted"; tx: `0x${string}` }
   | { status: "unknown"; tx: `0x${string}`; reason: string };
 
-async function send(d: ClaimDeps, functionName: "channelClaim" | "multiChannelClaim", args: readonly unknown[], say: Say): Promise<Sent> {
+async function send(
+  d: ClaimDeps,
+  functionName: "channelClaim" | "multiChannelClaim",
+  args: readonly unknown[],
+  say: Say,
+): Promise<Sent> {
   let tx: `0x${string}`;
   try {
-    const { request } = await d.publicClient.simulateContract({ account: d.wallet.account, address: d.mpe, abi: mpeAbi, functionName, args });
+    const { request } = await d.publicClient.simulateContract({
+      account: d.wallet.account,
+      address: d.mpe,
+      abi: mpeAbi,
+      functionName,
+      args,
+    });
     tx = await d.wallet.writeContract(request);
   } catch (err) {
     return { status: "not-sent", reason: oneLine(shortError(err)) };
@@ -189,7 +231,11 @@ async function send(d: ClaimDeps, functionName: "channelClaim" | "multiChannelCl
     const receipt = await d.publicClient.waitForTransactionReceipt({ hash: tx });
     return { status: receipt.status === "success" ? "success" : "reverted", tx };
   } catch (err) {
-    return { status: "unknown", tx, reason: `no receipt for ${tx} yet (${oneLine(shortError(err))}); the next run finishes it` };
+    return {
+      status: "unknown",
+      tx,
+      reason: `no receipt for ${tx} yet (${oneLine(shortError(err))}); the next run finishes it`,
+    };
   }
 }
 
@@ -208,18 +254,31 @@ async function settle(p: PaymentInClaim, sent: Sent, chainNonce: ChainNonce): Pr
   try {
     where = await standing(p, chainNonce);
   } catch (err) {
-    return outcome(p, "failed", { ...tx, reason: `cannot read the channel from the chain: ${oneLine(shortError(err))}; the next run finishes it` });
+    return outcome(p, "failed", {
+      ...tx,
+      reason: `cannot read the channel from the chain: ${oneLine(shortError(err))}; the next run finishes it`,
+    });
   }
   if (where === "mined") return outcome(p, sent.status === "success" ? "claimed" : "already-claimed", tx);
   if (where === "pending") return outcome(p, "failed", { ...tx, reason: PENDING });
-  const reason = "reason" in sent ? sent.reason : sent.status === "reverted" ? "transaction reverted" : "the chain nonce did not move";
+  const reason =
+    "reason" in sent
+      ? sent.reason
+      : sent.status === "reverted"
+        ? "transaction reverted"
+        : "the chain nonce did not move";
   return outcome(p, "failed", { ...tx, reason });
 }
 
 /** viem's short messages span lines; reports and tables want one. */
 const oneLine = (text: string) => text.replace(/:?\s*\n\s*/g, ": ");
 
-async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chainNonce: ChainNonce, say: Say): Promise<ClaimOutcome[]> {
+async function submitBatch(
+  d: ClaimDeps,
+  batch: readonly PaymentInClaim[],
+  chainNonce: ChainNonce,
+  say: Say,
+): Promise<ClaimOutcome[]> {
   const out: ClaimOutcome[] = [];
   // A payment whose nonce the chain already passed was claimed by an earlier run, and one whose claim
   // waits in the mempool will be: nothing to send for either.
@@ -255,7 +314,11 @@ async function submitBatch(d: ClaimDeps, batch: readonly PaymentInClaim[], chain
       for (const p of pending) out.push(await settle(p, sent, chainNonce));
       return out;
     }
-    say("reason" in sent ? `multiChannelClaim would fail (${sent.reason}); claiming one channel at a time` : `multiChannelClaim ${sent.tx} reverted; claiming one channel at a time`);
+    say(
+      "reason" in sent
+        ? `multiChannelClaim would fail (${sent.reason}); claiming one channel at a time`
+        : `multiChannelClaim ${sent.tx} reverted; claiming one channel at a time`,
+    );
     pending = await open(pending);
   }
   for (const p of pending) {

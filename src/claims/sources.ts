@@ -3,12 +3,26 @@
  * daemon stays the only writer of its store, exactly as with snet-cli), or in-process on the store when
  * no daemon runs (and always for auto-claim inside `serve`).
  */
-import { Code, SnetError } from "../core/errors.ts";
+
 import { connect } from "node:net";
-import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { Code, SnetError } from "../core/errors.ts";
 import { signDigest } from "../core/noble-recovery.ts";
 import { bytesToBigint } from "../core/numbers.ts";
-import { type Address, listInProgressMessage, listUnclaimedMessage, multiClaimMessage, personalDigest } from "../core/signatures.ts";
+import {
+  type Address,
+  listInProgressMessage,
+  listUnclaimedMessage,
+  multiClaimMessage,
+  personalDigest,
+} from "../core/signatures.ts";
 import {
   GetPaymentsListRequestSchema,
   PaymentsListReplySchema,
@@ -55,16 +69,32 @@ export class DaemonUnreachableError extends SnetError {
 }
 
 /** The daemon's control service; `ready()` tells "no daemon there" apart from "the daemon refused". */
-export async function remoteSource(opts: { endpoint: string; tls?: boolean; mpe: Address; privateKey: Uint8Array; head: () => Promise<bigint> }): Promise<TreasurySource & {
-  ready(timeoutMs: number): Promise<boolean>;
-  close(): void;
-}> {
+export async function remoteSource(opts: {
+  endpoint: string;
+  tls?: boolean;
+  mpe: Address;
+  privateKey: Uint8Array;
+  head: () => Promise<bigint>;
+}): Promise<
+  TreasurySource & {
+    ready(timeoutMs: number): Promise<boolean>;
+    close(): void;
+  }
+> {
   // grpc-js is loaded only by `snetd claim`: every command's module is imported at start (cli/commands.ts).
   const grpc = await import("@grpc/grpc-js");
-  const client = new grpc.Client(opts.endpoint, opts.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure());
+  const client = new grpc.Client(
+    opts.endpoint,
+    opts.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+  );
   const sign = (message: Uint8Array) => signDigest(opts.privateKey, personalDigest(message));
 
-  function rpc<I extends DescMessage, O extends DescMessage>(method: string, input: I, output: O, request: MessageInitShape<I>): Promise<MessageShape<O>> {
+  function rpc<I extends DescMessage, O extends DescMessage>(
+    method: string,
+    input: I,
+    output: O,
+    request: MessageInitShape<I>,
+  ): Promise<MessageShape<O>> {
     return new Promise((resolve, reject) => {
       client.makeUnaryRequest(
         `/escrow.ProviderControlService/${method}`,
@@ -76,7 +106,8 @@ export async function remoteSource(opts: { endpoint: string; tls?: boolean; mpe:
         (err, reply) => {
           if (!err) return resolve(reply as MessageShape<O>);
           // After ready(): the daemon went away, or one of its own dependencies (chain, store) is down.
-          if (err.code === grpc.status.UNAVAILABLE) reject(new DaemonUnreachableError(`the daemon at ${opts.endpoint} is unavailable: ${err.details}`));
+          if (err.code === grpc.status.UNAVAILABLE)
+            reject(new DaemonUnreachableError(`the daemon at ${opts.endpoint} is unavailable: ${err.details}`));
           else reject(new Error(`${method} refused by the daemon: ${err.details} (code ${err.code})`));
         },
       );
@@ -85,8 +116,13 @@ export async function remoteSource(opts: { endpoint: string; tls?: boolean; mpe:
 
   const list = async (method: "GetListUnclaimed" | "GetListInProgress") => {
     const block = await opts.head();
-    const message = method === "GetListUnclaimed" ? listUnclaimedMessage(opts.mpe, block) : listInProgressMessage(opts.mpe, block);
-    const reply = await rpc(method, GetPaymentsListRequestSchema, PaymentsListReplySchema, { mpeAddress: opts.mpe, currentBlock: block, signature: sign(message) });
+    const message =
+      method === "GetListUnclaimed" ? listUnclaimedMessage(opts.mpe, block) : listInProgressMessage(opts.mpe, block);
+    const reply = await rpc(method, GetPaymentsListRequestSchema, PaymentsListReplySchema, {
+      mpeAddress: opts.mpe,
+      currentBlock: block,
+      signature: sign(message),
+    });
     return reply.payments.map((p) => ({
       channelId: bytesToBigint(p.channelId),
       nonce: bytesToBigint(p.channelNonce),
@@ -99,16 +135,28 @@ export async function remoteSource(opts: { endpoint: string; tls?: boolean; mpe:
   return {
     inProgress: () => list("GetListInProgress"),
     async unclaimed() {
-      return (await list("GetListUnclaimed")).map((p) => ({ channelId: p.channelId, nonce: p.nonce, amount: p.amount, expiration: p.expiration, fullAmount: 0n, sender: "" }));
+      return (await list("GetListUnclaimed")).map((p) => ({
+        channelId: p.channelId,
+        nonce: p.nonce,
+        amount: p.amount,
+        expiration: p.expiration,
+        fullAmount: 0n,
+        sender: "",
+      }));
     },
     async startClaims(ids) {
       const block = await opts.head();
-      const reply = await rpc("StartClaimForMultipleChannels", StartMultipleClaimRequestSchema, PaymentsListReplySchema, {
-        mpeAddress: opts.mpe,
-        channelIds: ids,
-        currentBlock: block,
-        signature: sign(multiClaimMessage(opts.mpe, ids, block)),
-      });
+      const reply = await rpc(
+        "StartClaimForMultipleChannels",
+        StartMultipleClaimRequestSchema,
+        PaymentsListReplySchema,
+        {
+          mpeAddress: opts.mpe,
+          channelIds: ids,
+          currentBlock: block,
+          signature: sign(multiClaimMessage(opts.mpe, ids, block)),
+        },
+      );
       return reply.payments.map((p) => ({
         channelId: bytesToBigint(p.channelId),
         nonce: bytesToBigint(p.channelNonce),

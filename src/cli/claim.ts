@@ -4,25 +4,24 @@
  * 2 bad usage or key, 3 chain or daemon unreachable.
  */
 import { BaseError, HttpRequestError, TimeoutError } from "viem";
+import { providerWallet } from "../app/auto-claim-setup.ts";
+import { loggerFor } from "../app/logger.ts";
+import { openStore } from "../app/open-store.ts";
+import { paymentContext } from "../app/payment-context.ts";
+import { providerKey } from "../app/provider-key.ts";
+import { shortError } from "../chain/mpe.ts";
 import { type ClaimOutcome, type ClaimReport, type ClaimSelection, runClaims } from "../claims/claimer.ts";
 import { DaemonUnreachableError, localSource, remoteSource, somethingListens } from "../claims/sources.ts";
-import { shortError } from "../chain/mpe.ts";
 import { Code, SnetError } from "../core/errors.ts";
-import { parseDecimal } from "../core/numbers.ts";
+import { bytesToHex, parseDecimal } from "../core/numbers.ts";
 import type { Address } from "../core/signatures.ts";
-import { openStore } from "../app/open-store.ts";
-import { providerWallet } from "../app/auto-claim-setup.ts";
-import { paymentContext } from "../app/payment-context.ts";
+import { channelBook } from "../payments/channel-book.ts";
 import { replicaSlots } from "../payments/leased-slots.ts";
 import { localSlots } from "../payments/slots.ts";
 import { treasury } from "../payments/treasury.ts";
-import { channelBook } from "../payments/channel-book.ts";
-import { bytesToHex } from "../core/numbers.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { type CliError, Exit, unreachable, usageError } from "./exit-codes.ts";
-import { providerKey } from "../app/provider-key.ts";
 import { configFor } from "./load-config.ts";
-import { loggerFor } from "../app/logger.ts";
 import { table } from "./table.ts";
 
 /** How long to wait for a connection to the daemon before concluding that none runs. */
@@ -78,32 +77,56 @@ export const claimCommand: Command = {
   async run(values) {
     const selection: ClaimSelection = {
       ...(values.all ? { all: true } : {}),
-      ...(values["channel-id"] ? { channelIds: (values["channel-id"] as string[]).map((v) => big(v, "--channel-id")) } : {}),
-      ...(typeof values["expiring-within"] === "string" ? { expiringWithin: big(values["expiring-within"], "--expiring-within") } : {}),
+      ...(values["channel-id"]
+        ? { channelIds: (values["channel-id"] as string[]).map((v) => big(v, "--channel-id")) }
+        : {}),
+      ...(typeof values["expiring-within"] === "string"
+        ? { expiringWithin: big(values["expiring-within"], "--expiring-within") }
+        : {}),
       ...(typeof values["min-amount"] === "string" ? { minAmount: big(values["min-amount"], "--min-amount") } : {}),
     };
-    if (!selection.all && !selection.channelIds?.length && selection.expiringWithin === undefined && selection.minAmount === undefined) {
+    if (
+      !selection.all &&
+      !selection.channelIds?.length &&
+      selection.expiringWithin === undefined &&
+      selection.minAmount === undefined
+    ) {
       // Still finish interrupted claims: selecting nothing new is allowed, but say so.
-      if (!values.json) console.error("no channel selected (--all, --channel-id, --expiring-within, --min-amount); finishing started claims only");
+      if (!values.json)
+        console.error(
+          "no channel selected (--all, --channel-id, --expiring-within, --min-amount); finishing started claims only",
+        );
     }
     const json = values.json === true;
     const say = (m: string) => {
       if (!json) console.error(m);
     };
     const config = configFor(values, say);
-    const log = loggerFor({ ...config, log: { ...config.log, output: { ...config.log.output, type: ["stderr"] }, level: json ? "error" : "warn" } });
+    const log = loggerFor({
+      ...config,
+      log: { ...config.log, output: { ...config.log.output, type: ["stderr"] }, level: json ? "error" : "warn" },
+    });
     const ctx = await paymentContext(config, log, { store: "none" });
     try {
       const paymentAddress = ctx.group.paymentAddress.toLowerCase() as Address;
       const key = providerKey(
-        { ...(typeof values["private-key-file"] === "string" ? { file: values["private-key-file"] } : {}), ...(config.private_key ? { configured: config.private_key } : {}) },
+        {
+          ...(typeof values["private-key-file"] === "string" ? { file: values["private-key-file"] } : {}),
+          ...(config.private_key ? { configured: config.private_key } : {}),
+        },
         paymentAddress,
         ctx.group.groupName,
       );
       const mpe = ctx.group.mpeAddress.toLowerCase() as Address;
       const wallet = providerWallet(ctx, config, key.hex);
 
-      const remote = await remoteSource({ endpoint: config.daemon_endpoint, tls: !!config.ssl_cert, mpe, privateKey: key.bytes, head: () => ctx.blocks.head() });
+      const remote = await remoteSource({
+        endpoint: config.daemon_endpoint,
+        tls: !!config.ssl_cert,
+        mpe,
+        privateKey: key.bytes,
+        head: () => ctx.blocks.head(),
+      });
       let source: Parameters<typeof runClaims>[0]["source"] = remote;
       let closeLocal = async () => {};
       // Only "nobody listens there" means no daemon runs: a daemon that answers stays the only writer of
@@ -115,24 +138,47 @@ export const claimCommand: Command = {
         if (await somethingListens(config.daemon_endpoint, DAEMON_PROBE_MS)) {
           // Its gRPC did not come up (TLS trust, another program): writing its store behind its back could
           // race its paid calls, so stop here.
-          throw unreachable(`something listens at daemon_endpoint "${config.daemon_endpoint}" but the daemon's control service does not answer there; check ssl_cert and that snetd serve is healthy`);
+          throw unreachable(
+            `something listens at daemon_endpoint "${config.daemon_endpoint}" but the daemon's control service does not answer there; check ssl_cert and that snetd serve is healthy`,
+          );
         }
         const store = await openStore(config, ctx.group);
         say(`no daemon answers at ${config.daemon_endpoint}; claiming directly from the ${store.kind} store`);
         const lease = store.exclusive ? undefined : await store.grantLease(config.channel_lease_ttl_s);
-        const book = channelBook({ store, keys: ctx.keys, mpe: ctx.mpe, groupIdHex: bytesToHex(ctx.group.groupId) as `0x${string}`, paymentAddress });
-        source = localSource(treasury({ store, keys: ctx.keys, book, slots: lease ? replicaSlots(store, lease, `claim-${process.pid}`, ctx.keys) : localSlots() }));
+        const book = channelBook({
+          store,
+          keys: ctx.keys,
+          mpe: ctx.mpe,
+          groupIdHex: bytesToHex(ctx.group.groupId) as `0x${string}`,
+          paymentAddress,
+        });
+        source = localSource(
+          treasury({
+            store,
+            keys: ctx.keys,
+            book,
+            slots: lease ? replicaSlots(store, lease, `claim-${process.pid}`, ctx.keys) : localSlots(),
+          }),
+        );
         closeLocal = async () => {
           await lease?.revoke().catch(() => {});
           await store.close();
         };
       }
       try {
-        const deps = { source, publicClient: ctx.client, wallet, mpe, batchSize: config.claim.batch_size, progress: say };
+        const deps = {
+          source,
+          publicClient: ctx.client,
+          wallet,
+          mpe,
+          batchSize: config.claim.batch_size,
+          progress: say,
+        };
         if (!values["dry-run"] && !values.yes && !json && process.stdin.isTTY) {
           const plan = await runClaims({ ...deps, dryRun: true }, selection);
           print(plan, false);
-          if (plan.outcomes.every((o) => o.status !== "planned") || !(await confirm("send these claims? [y/N] "))) return ClaimExit.NOTHING;
+          if (plan.outcomes.every((o) => o.status !== "planned") || !(await confirm("send these claims? [y/N] ")))
+            return ClaimExit.NOTHING;
         }
         const report = await runClaims({ ...deps, ...(values["dry-run"] ? { dryRun: true } : {}) }, selection);
         print(report, json);
@@ -174,7 +220,14 @@ function print(report: ClaimReport, json: boolean) {
     console.log(
       JSON.stringify({
         claimed_amount: report.claimedAmount.toString(),
-        outcomes: report.outcomes.map((o: ClaimOutcome) => ({ channel_id: o.channelId.toString(), nonce: o.nonce.toString(), amount: o.amount.toString(), status: o.status, ...(o.tx ? { tx: o.tx } : {}), ...(o.reason ? { reason: o.reason } : {}) })),
+        outcomes: report.outcomes.map((o: ClaimOutcome) => ({
+          channel_id: o.channelId.toString(),
+          nonce: o.nonce.toString(),
+          amount: o.amount.toString(),
+          status: o.status,
+          ...(o.tx ? { tx: o.tx } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+        })),
       }),
     );
     return;
@@ -186,7 +239,13 @@ function print(report: ClaimReport, json: boolean) {
   console.log(
     table(
       ["channel", "nonce", "amount (cogs)", "status", "transaction / reason"],
-      report.outcomes.map((o) => [o.channelId.toString(), o.nonce.toString(), o.amount.toString(), o.status, o.tx ?? o.reason ?? ""]),
+      report.outcomes.map((o) => [
+        o.channelId.toString(),
+        o.nonce.toString(),
+        o.amount.toString(),
+        o.status,
+        o.tx ?? o.reason ?? "",
+      ]),
     ),
   );
   console.log(`claimed ${report.claimedAmount} cogs`);

@@ -12,7 +12,8 @@ export const Exit = {
 } as const;
 export type Exit = (typeof Exit)[keyof typeof Exit];
 
-const codeOfExit = (exit: number): Code => (exit === Exit.USAGE ? Code.INVALID_ARGUMENT : exit === Exit.UNREACHABLE ? Code.UNAVAILABLE : Code.UNKNOWN);
+const codeOfExit = (exit: number): Code =>
+  exit === Exit.USAGE ? Code.INVALID_ARGUMENT : exit === Exit.UNREACHABLE ? Code.UNAVAILABLE : Code.UNKNOWN;
 
 /** An error of a command's own usage, ending the CLI with a message, no stack trace and `exitCode`. */
 export class CliError extends SnetError {

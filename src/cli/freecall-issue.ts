@@ -3,8 +3,9 @@
  * private_key_for_free_calls — the SDKs take it as `email`, `tokenToMakeFreeCall` and `tokenExpirationBlock`.
  * (v6 clients ask the daemon for tokens themselves; v5 had only the marketplace to issue them.)
  */
-import { paymentContext } from "../app/payment-context.ts";
+
 import { loggerFor } from "../app/logger.ts";
+import { paymentContext } from "../app/payment-context.ts";
 import { MAX_TOKEN_LIFETIME_BLOCKS, signFreeCallV5Token } from "../core/free-call-token.ts";
 import { addressOfPrivateKey } from "../core/noble-recovery.ts";
 import { bytesToHex, hexToBytes, parseDecimal } from "../core/numbers.ts";
@@ -16,16 +17,24 @@ import { configFor } from "./load-config.ts";
 export async function issueFreeCallToken(values: Values): Promise<number> {
   const addressText = typeof values.address === "string" ? values.address : undefined;
   const userId = typeof values["user-id"] === "string" ? values["user-id"] : undefined;
-  if (!addressText || !isAddress(addressText)) throw usageError("snetd freecall issue needs --address 0x… (the user's wallet address)");
-  if (!userId) throw usageError("snetd freecall issue needs --user-id (the user's e-mail, as the dApp passes it to the SDK)");
-  const blocksText = typeof values["expiry-blocks"] === "string" ? values["expiry-blocks"] : MAX_TOKEN_LIFETIME_BLOCKS.toString();
+  if (!addressText || !isAddress(addressText))
+    throw usageError("snetd freecall issue needs --address 0x… (the user's wallet address)");
+  if (!userId)
+    throw usageError("snetd freecall issue needs --user-id (the user's e-mail, as the dApp passes it to the SDK)");
+  const blocksText =
+    typeof values["expiry-blocks"] === "string" ? values["expiry-blocks"] : MAX_TOKEN_LIFETIME_BLOCKS.toString();
   const lifetime = parseDecimal(blocksText);
-  if (lifetime === undefined || lifetime === 0n) throw usageError(`--expiry-blocks "${blocksText}" is not a positive whole number of blocks`);
+  if (lifetime === undefined || lifetime === 0n)
+    throw usageError(`--expiry-blocks "${blocksText}" is not a positive whole number of blocks`);
 
   const config = configFor(values, (w) => console.error(w));
-  if (!config.private_key_for_free_calls) throw usageError("private_key_for_free_calls is not set: it signs the tokens");
+  if (!config.private_key_for_free_calls)
+    throw usageError("private_key_for_free_calls is not set: it signs the tokens");
   const key = hexToBytes(config.private_key_for_free_calls);
-  const log = loggerFor({ ...config, log: { ...config.log, output: { ...config.log.output, type: ["stderr"] }, level: "error" } });
+  const log = loggerFor({
+    ...config,
+    log: { ...config.log, output: { ...config.log.output, type: ["stderr"] }, level: "error" },
+  });
   const ctx = await paymentContext(config, log, { store: "none" });
   try {
     const signer = addressOfPrivateKey(key);
@@ -39,7 +48,14 @@ export async function issueFreeCallToken(values: Values): Promise<number> {
     const user = addressText.toLowerCase() as Address;
     const token = bytesToHex(signFreeCallV5Token(key, { user, userId, expiryBlock }), false);
     if (values.json === true) {
-      console.log(JSON.stringify({ address: checksumAddress(user), email: userId, tokenToMakeFreeCall: token, tokenExpirationBlock: expiryBlock.toString() }));
+      console.log(
+        JSON.stringify({
+          address: checksumAddress(user),
+          email: userId,
+          tokenToMakeFreeCall: token,
+          tokenExpirationBlock: expiryBlock.toString(),
+        }),
+      );
     } else {
       console.log(`free-call token for ${checksumAddress(user)} as "${userId}", valid until block ${expiryBlock}:`);
       console.log(`  email: "${userId}", tokenToMakeFreeCall: "${token}", tokenExpirationBlock: ${expiryBlock}`);

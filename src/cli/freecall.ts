@@ -4,19 +4,19 @@
  * group's metadata free_calls).
  */
 import { connect } from "node:net";
-import { parseHostPort } from "../config/schema.ts";
-import type { Config } from "../config/schema.ts";
-import { type Address, isAddress, checksumAddress } from "../core/signatures.ts";
-import { allowedCalls, availableCalls } from "../core/free-call-token.ts";
-import { type FreeCallUsageDeps, listUsage, resetUsage } from "../payments/free-call-usage.ts";
+import { loggerFor } from "../app/logger.ts";
 import { sqlitePath } from "../app/open-store.ts";
 import { paymentContext } from "../app/payment-context.ts";
+import type { Config } from "../config/schema.ts";
+import { parseHostPort } from "../config/schema.ts";
+import { allowedCalls, availableCalls } from "../core/free-call-token.ts";
+import { type Address, checksumAddress, isAddress } from "../core/signatures.ts";
+import { type FreeCallUsageDeps, listUsage, resetUsage } from "../payments/free-call-usage.ts";
 import type { FreeCallUsage } from "../store/prepaid-records.ts";
 import { CONFIG_OPTION, type Command } from "./command.ts";
 import { CliError, Exit, usageError } from "./exit-codes.ts";
 import { issueFreeCallToken } from "./freecall-issue.ts";
 import { configFor } from "./load-config.ts";
-import { loggerFor } from "../app/logger.ts";
 import { table } from "./table.ts";
 
 /** True when something accepts connections on daemon_endpoint. */
@@ -50,19 +50,27 @@ export const freecallCommand: Command = {
     "               private_key_for_free_calls, valid for N blocks (default 172800)",
     "  --address A  the caller's address, any case (usage is counted per address, not per spelling)",
     "  --user-id U  only this user id (trusted signers call for users); default: every user id of A",
-    "  --json       machine-readable output (numbers as decimal strings, allowed \"unlimited\" when -1)",
+    '  --json       machine-readable output (numbers as decimal strings, allowed "unlimited" when -1)',
     "",
     "With payment_channel_storage_type sqlite, reset needs the daemon stopped: the SQLite file has one",
     "writer. With etcd it works next to running daemons.",
   ].join("\n"),
-  options: { ...CONFIG_OPTION, address: { type: "string" }, "user-id": { type: "string" }, "expiry-blocks": { type: "string" }, json: { type: "boolean" } },
+  options: {
+    ...CONFIG_OPTION,
+    address: { type: "string" },
+    "user-id": { type: "string" },
+    "expiry-blocks": { type: "string" },
+    json: { type: "boolean" },
+  },
   positionals: true,
   async run(values, positionals) {
     const what = positionals[0];
     if (what === "issue") return issueFreeCallToken(values);
-    if (what !== "list" && what !== "reset") throw usageError(`expected "snetd freecall list", "reset" or "issue", got "${what ?? ""}"`);
+    if (what !== "list" && what !== "reset")
+      throw usageError(`expected "snetd freecall list", "reset" or "issue", got "${what ?? ""}"`);
     const addressText = typeof values.address === "string" ? values.address : undefined;
-    if (addressText !== undefined && !isAddress(addressText)) throw usageError(`--address "${addressText}" is not an address, expected 0x followed by 40 hex digits`);
+    if (addressText !== undefined && !isAddress(addressText))
+      throw usageError(`--address "${addressText}" is not an address, expected 0x followed by 40 hex digits`);
     if (what === "reset" && addressText === undefined) throw usageError("snetd freecall reset needs --address");
     const address = addressText?.toLowerCase() as Address | undefined;
     const userId = typeof values["user-id"] === "string" ? values["user-id"] : undefined;
@@ -70,14 +78,18 @@ export const freecallCommand: Command = {
 
     const config = configFor(values, (w) => console.error(w));
     const storage = config.payment_channel_storage_type;
-    if (storage === "memory") throw usageError("payment_channel_storage_type is memory: free-call usage lives only inside the running daemon");
+    if (storage === "memory")
+      throw usageError("payment_channel_storage_type is memory: free-call usage lives only inside the running daemon");
     if (what === "reset" && storage === "sqlite" && (await daemonListening(config))) {
       throw new CliError(
         Exit.FAILURE,
         `a daemon is running at daemon_endpoint "${config.daemon_endpoint}" and owns the SQLite store "${sqlitePath(config)}"; stop it, run the reset, then start it again`,
       );
     }
-    const log = loggerFor({ ...config, log: { ...config.log, output: { ...config.log.output, type: ["stderr"] }, level: "error" } });
+    const log = loggerFor({
+      ...config,
+      log: { ...config.log, output: { ...config.log.output, type: ["stderr"] }, level: "error" },
+    });
     const readOnly = what === "list" && storage === "sqlite";
     const ctx = await paymentContext(config, log, { store: readOnly ? "read-only" : "read-write" });
     try {
@@ -87,25 +99,47 @@ export const freecallCommand: Command = {
       const defaultQuota = ctx.group.freeCalls;
       const describe = (u: FreeCallUsage) => {
         const allowed = allowedCalls(perAddress, defaultQuota, u.address);
-        return { address: checksumAddress(u.address), userId: u.userId, made: u.made, allowed, left: availableCalls(allowed, u.made) };
+        return {
+          address: checksumAddress(u.address),
+          userId: u.userId,
+          made: u.made,
+          allowed,
+          left: availableCalls(allowed, u.made),
+        };
       };
       if (what === "list") {
         const list = rows.map((r) => describe(r.usage));
         if (json) {
-          console.log(JSON.stringify({ service_id: config.service_id, free_calls: list.map((l) => ({
-            address: l.address, user_id: l.userId, calls_made: l.made.toString(), allowed: l.allowed === undefined ? "unlimited" : l.allowed.toString(),
-            remaining: l.allowed === undefined ? "unlimited" : l.left.toString(),
-          })) }));
+          console.log(
+            JSON.stringify({
+              service_id: config.service_id,
+              free_calls: list.map((l) => ({
+                address: l.address,
+                user_id: l.userId,
+                calls_made: l.made.toString(),
+                allowed: l.allowed === undefined ? "unlimited" : l.allowed.toString(),
+                remaining: l.allowed === undefined ? "unlimited" : l.left.toString(),
+              })),
+            }),
+          );
           return Exit.OK;
         }
         if (list.length === 0) {
           console.log("no free calls made yet");
           return Exit.OK;
         }
-        console.log(table(
-          ["address", "user id", "calls made", "allowed", "left"],
-          list.map((l) => [l.address, l.userId, l.made.toString(), l.allowed === undefined ? "unlimited" : l.allowed.toString(), l.allowed === undefined ? "unlimited" : l.left.toString()]),
-        ));
+        console.log(
+          table(
+            ["address", "user id", "calls made", "allowed", "left"],
+            list.map((l) => [
+              l.address,
+              l.userId,
+              l.made.toString(),
+              l.allowed === undefined ? "unlimited" : l.allowed.toString(),
+              l.allowed === undefined ? "unlimited" : l.left.toString(),
+            ]),
+          ),
+        );
         return Exit.OK;
       }
 
@@ -113,15 +147,32 @@ export const freecallCommand: Command = {
       for (const r of rows) {
         if (r.version === 0n) continue;
         // Compare on version: a call counted meanwhile (etcd, daemon running) makes the reset retry-safe to rerun.
-        if (!(await resetUsage(usage, r))) throw new CliError(Exit.FAILURE, `the usage of ${checksumAddress(r.usage.address)} user id "${r.usage.userId}" changed during the reset; run it again`);
+        if (!(await resetUsage(usage, r)))
+          throw new CliError(
+            Exit.FAILURE,
+            `the usage of ${checksumAddress(r.usage.address)} user id "${r.usage.userId}" changed during the reset; run it again`,
+          );
         reset.push(r.usage);
       }
       if (json) {
-        console.log(JSON.stringify({ reset: reset.map((u) => ({ address: checksumAddress(u.address), user_id: u.userId, calls_made_before: u.made.toString() })) }));
+        console.log(
+          JSON.stringify({
+            reset: reset.map((u) => ({
+              address: checksumAddress(u.address),
+              user_id: u.userId,
+              calls_made_before: u.made.toString(),
+            })),
+          }),
+        );
       } else if (reset.length === 0) {
-        console.log(`nothing to reset: ${checksumAddress(address as Address)} has made no free calls${userId !== undefined ? ` as user id "${userId}"` : ""}`);
+        console.log(
+          `nothing to reset: ${checksumAddress(address as Address)} has made no free calls${userId !== undefined ? ` as user id "${userId}"` : ""}`,
+        );
       } else {
-        for (const u of reset) console.log(`reset ${checksumAddress(u.address)}${u.userId ? ` user id "${u.userId}"` : ""}: ${u.made} call(s) made before`);
+        for (const u of reset)
+          console.log(
+            `reset ${checksumAddress(u.address)}${u.userId ? ` user id "${u.userId}"` : ""}: ${u.made} call(s) made before`,
+          );
       }
       return Exit.OK;
     } finally {

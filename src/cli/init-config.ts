@@ -18,13 +18,15 @@ export const initConfigCommand: Command = {
   async run(values) {
     const output = values.output as string | undefined;
     const format = (values.format as string | undefined) ?? (output?.endsWith(".json") ? "json" : "yaml");
-    if (format !== "yaml" && format !== "json") throw usageError(`--format "${format}" is not supported, expected yaml or json`);
+    if (format !== "yaml" && format !== "json")
+      throw usageError(`--format "${format}" is not supported, expected yaml or json`);
     const text = renderConfig(format);
     if (!output) {
       process.stdout.write(text);
       return 0;
     }
-    if (existsSync(output) && !values.force) throw usageError(`"${output}" already exists; use --force to overwrite it`);
+    if (existsSync(output) && !values.force)
+      throw usageError(`"${output}" already exists; use --force to overwrite it`);
     writeFileSync(output, text);
     console.error(`wrote ${output} (${format}); edit it, then run: snetd serve -c ${output}`);
     return 0;

@@ -1,10 +1,14 @@
 /** Loads the configuration for a command; problems become one message per problem and exit 2. */
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { CliError, Exit } from "./exit-codes.ts";
 import type { Values } from "./command.ts";
+import { CliError, Exit } from "./exit-codes.ts";
 
-export function configFor(values: Values, warn: (message: string) => void, flags: Record<string, unknown> = {}): Config {
+export function configFor(
+  values: Values,
+  warn: (message: string) => void,
+  flags: Record<string, unknown> = {},
+): Config {
   try {
     const file = typeof values.config === "string" ? values.config : undefined;
     const { config, warnings } = loadConfig({ ...(file ? { file } : {}), env: process.env, flags, cwd: process.cwd() });

@@ -1,8 +1,9 @@
 /** `snetd serve`: load config, metadata, chain and store, then serve until SIGTERM/SIGINT. */
-import { buildSettings } from "../app/daemon-settings.ts";
+
 import { type Daemon, startDaemon } from "../app/daemon.ts";
-import { prepareOperations } from "../app/operations.ts";
+import { buildSettings } from "../app/daemon-settings.ts";
 import { loggerFor } from "../app/logger.ts";
+import { prepareOperations } from "../app/operations.ts";
 import { redactedConfig } from "../config/load.ts";
 import { cannotListen } from "../core/messages/startup.ts";
 import { VERSION } from "../core/version.ts";
@@ -45,14 +46,22 @@ export const serveCommand: Command = {
       if (e.code === "EADDRINUSE" || e.code === "EACCES") throw cannotListen(config.daemon_endpoint, e.message);
       throw err;
     }
-    log.info("snetd is ready", { endpoint: `${settings.host}:${daemon.port}`, service: config.service_endpoint, payments: config.blockchain_enabled });
+    log.info("snetd is ready", {
+      endpoint: `${settings.host}:${daemon.port}`,
+      service: config.service_endpoint,
+      payments: config.blockchain_enabled,
+    });
 
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        log.info("stopping: draining in-flight calls", { signal, in_flight: daemon.inFlight(), drain_timeout_ms: config.drain_timeout });
+        log.info("stopping: draining in-flight calls", {
+          signal,
+          in_flight: daemon.inFlight(),
+          drain_timeout_ms: config.drain_timeout,
+        });
         process.off("SIGHUP", hangUp);
         daemon
           .stop(config.drain_timeout)
@@ -64,7 +73,8 @@ export const serveCommand: Command = {
             resolve();
           });
       };
-      const hangUp = () => void ops.reload("SIGHUP").catch((err) => log.error("SIGHUP reload failed", { error: String(err) }));
+      const hangUp = () =>
+        void ops.reload("SIGHUP").catch((err) => log.error("SIGHUP reload failed", { error: String(err) }));
       process.on("SIGHUP", hangUp);
       process.once("SIGTERM", () => stop("SIGTERM"));
       process.once("SIGINT", () => stop("SIGINT"));

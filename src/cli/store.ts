@@ -24,7 +24,8 @@ export const storeCommand: Command = {
   options: { ...CONFIG_OPTION, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
   positionals: true,
   async run(values, positionals) {
-    if (positionals[0] !== "migrate") throw usageError(`expected "snetd store migrate", got "snetd store ${positionals.join(" ")}"`);
+    if (positionals[0] !== "migrate")
+      throw usageError(`expected "snetd store migrate", got "snetd store ${positionals.join(" ")}"`);
     const config = configFor(values, (w) => console.error(w));
     const path = sqlitePath(config);
     if (!existsSync(path)) throw usageError(`no embedded store at "${path}"; check data_dir`);
@@ -37,7 +38,9 @@ export const storeCommand: Command = {
       const r = await migrateStore(from, to, "/snetd/", { dryRun: values["dry-run"] === true });
       if (values.json) console.log(JSON.stringify({ dry_run: values["dry-run"] === true, ...r }));
       else {
-        console.log(`${values["dry-run"] ? "would copy" : "copied"} ${r.copied} record(s), skipped ${r.skipped}, conflicts ${r.conflicts.length}`);
+        console.log(
+          `${values["dry-run"] ? "would copy" : "copied"} ${r.copied} record(s), skipped ${r.skipped}, conflicts ${r.conflicts.length}`,
+        );
         for (const k of r.conflicts) console.log(`  conflict (kept the etcd value): ${k}`);
       }
       return r.conflicts.length ? 5 : 0;

@@ -84,7 +84,8 @@ export function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
     });
   }
   if (
-    (c.service_heartbeat_type === "http" || c.service_heartbeat_type === "https") && c.heartbeat_endpoint === undefined
+    (c.service_heartbeat_type === "http" || c.service_heartbeat_type === "https") &&
+    c.heartbeat_endpoint === undefined
   ) {
     out.push({
       path: ["heartbeat_endpoint"],
@@ -93,7 +94,11 @@ export function crossCheck(c: z.output<typeof ConfigShape>): CrossProblem[] {
       expected: "the http(s) URL to probe, e.g. http://localhost:5000/health",
     });
   }
-  if (str(c.admin_endpoint) && c.admin_token === undefined && !isLoopback(parseHostPort(c.admin_endpoint)?.host ?? "")) {
+  if (
+    str(c.admin_endpoint) &&
+    c.admin_token === undefined &&
+    !isLoopback(parseHostPort(c.admin_endpoint)?.host ?? "")
+  ) {
     out.push({
       path: ["admin_token"],
       given: "",

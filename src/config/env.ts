@@ -66,7 +66,10 @@ function fromText(raw: string, path: string): unknown {
       return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : raw;
     case "list":
       if (text.startsWith("[")) return tryJson(text) ?? raw;
-      return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      return text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
     case "json":
       return tryJson(text) ?? raw;
   }

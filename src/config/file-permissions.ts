@@ -6,7 +6,8 @@ import { statSync } from "node:fs";
 import { KEYS_BY_PATH } from "./schema.ts";
 
 /** Whether a value sets something: not absent, empty text, an empty list or an empty section (init-config writes those). */
-const isSet = (v: unknown) => v !== undefined && v !== null && v !== "" && !(typeof v === "object" && Object.keys(v).length === 0);
+const isSet = (v: unknown) =>
+  v !== undefined && v !== null && v !== "" && !(typeof v === "object" && Object.keys(v).length === 0);
 
 /** The secret keys among `values` (dotted paths) that are actually set. */
 export function secretKeysSet(values: ReadonlyMap<string, unknown>): string[] {
@@ -17,7 +18,11 @@ export function secretKeysSet(values: ReadonlyMap<string, unknown>): string[] {
  * The warning for `path` holding `secrets` while group or others may read it; undefined when it is private,
  * holds no secret, or cannot be stat'ed (reading it already succeeded, so that is a race not worth a line).
  */
-export function looseSecretsWarning(path: string, secrets: readonly string[], stat: (p: string) => { mode: number } = statSync): string | undefined {
+export function looseSecretsWarning(
+  path: string,
+  secrets: readonly string[],
+  stat: (p: string) => { mode: number } = statSync,
+): string | undefined {
   if (secrets.length === 0) return undefined;
   let mode: number;
   try {

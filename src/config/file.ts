@@ -28,7 +28,10 @@ export function readConfigFile(
   let text: string;
   try {
     const content = read(path);
-    text = (typeof content === "string" ? content : new TextDecoder("utf-8", { fatal: true }).decode(content)).replace(/^\uFEFF/, "");
+    text = (typeof content === "string" ? content : new TextDecoder("utf-8", { fatal: true }).decode(content)).replace(
+      /^\uFEFF/,
+      "",
+    );
   } catch (err) {
     if (err instanceof TypeError) return fileProblem("is not UTF-8 text", "a UTF-8 text file");
     const code = (err as { code?: unknown }).code;
@@ -66,8 +69,9 @@ export function readConfigFile(
 }
 
 /** The parser quotes the offending character raw; a carriage return or NUL would garble the one-line problem. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: it finds control characters in order to escape them
-const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+const printable = (text: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: it finds control characters in order to escape them
+  text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 
 type Parsed = { ok: true; value: unknown } | { ok: false; line: number; column: number; message: string };
 
@@ -79,7 +83,8 @@ function withinLimits(parse: () => Parsed): Parsed {
   try {
     return parse();
   } catch (err) {
-    const message = err instanceof RangeError ? "the document nests too deeply" : err instanceof Error ? err.message : String(err);
+    const message =
+      err instanceof RangeError ? "the document nests too deeply" : err instanceof Error ? err.message : String(err);
     return { ok: false, line: 1, column: 1, message };
   }
 }

@@ -24,6 +24,8 @@ import {
   secretKey,
   text,
 } from "./key-builders.ts";
+import { LIMIT_KEYS } from "./limit-keys.ts";
+import { OPS_KEYS } from "./ops-keys.ts";
 import {
   asCredentials,
   asEmail,
@@ -41,8 +43,6 @@ import {
   ok,
   optional,
 } from "./values.ts";
-import { LIMIT_KEYS } from "./limit-keys.ts";
-import { OPS_KEYS } from "./ops-keys.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "warning", "error", "fatal", "panic"] as const;
 
@@ -80,7 +80,11 @@ export const ConfigShape = z.object({
     m("host:port", "text", "127.0.0.1:8080", "listen address for gRPC, gRPC-Web and HTTP", { important: true }),
     asHostPort,
   ),
-  daemon_type: oneOf(["grpc", "http"], "grpc", 'grpc; http (the legacy reverse proxy without payments) is refused: use service_type "http"'),
+  daemon_type: oneOf(
+    ["grpc", "http"],
+    "grpc",
+    'grpc; http (the legacy reverse proxy without payments) is refused: use service_type "http"',
+  ),
   service_endpoint: key(
     m("URL", "text", "http://localhost:5000", "the AI service (upstream); https → TLS, no scheme → http://", {
       important: true,
@@ -88,16 +92,30 @@ export const ConfigShape = z.object({
     asUrl(["http", "https"], "http://localhost:5000", true),
   ),
   passthrough_enabled: bool(true, "false = answer each call with its own request (loopback test mode)"),
-  connect_enabled: bool(true, "serve Connect unary calls (curl, fetch): JSON bodies need the service's proto files, binary ones do not"),
+  connect_enabled: bool(
+    true,
+    "serve Connect unary calls (curl, fetch): JSON bodies need the service's proto files, binary ones do not",
+  ),
   executable_path: text("", 'program run per call (method name as its argument) for service_type "process"'),
   service_credentials: key(
-    m("[{key, value, location}]", "json", [], 'added to every call of a service_type "http" service: location header, query or body', {
-      secret: true,
-    }),
+    m(
+      "[{key, value, location}]",
+      "json",
+      [],
+      'added to every call of a service_type "http" service: location header, query or body',
+      {
+        secret: true,
+      },
+    ),
     asCredentials,
   ),
   service_user_address_header: key(
-    m("string", "text", "", "header carrying the paying client's address to http and jsonrpc services; empty = not sent"),
+    m(
+      "string",
+      "text",
+      "",
+      "header carrying the paying client's address to http and jsonrpc services; empty = not sent",
+    ),
     asHeaderName,
   ),
   service_timeout: duration("100s", "upstream deadline when the client sent none"),
@@ -127,9 +145,13 @@ export const ConfigShape = z.object({
     ),
     connection_timeout: duration("0s", "dial timeout, 0s = from organization metadata"),
     request_timeout: duration("0s", "request timeout, 0s = from organization metadata"),
-    hot_reload: bool(false, "the reference's org-metadata reload; snetd follows metadata always (metadata_watch_interval) and restarts for new etcd endpoints", {
-      unused: true,
-    }),
+    hot_reload: bool(
+      false,
+      "the reference's org-metadata reload; snetd follows metadata always (metadata_watch_interval) and restarts for new etcd endpoints",
+      {
+        unused: true,
+      },
+    ),
   }),
   payment_channel_storage_server: group(
     "etcd member started by snetd; enabled when this section is in the file unless enabled is false",
@@ -154,18 +176,33 @@ export const ConfigShape = z.object({
   payment_channel_ca_path: text("", "etcd CA certificate (mTLS)"),
   ssl_cert: text("", "PEM certificate chain for the daemon endpoint; needs ssl_key"),
   ssl_key: text("", "PEM private key for ssl_cert"),
-  auto_ssl_domain: text("", "domain to obtain a certificate for from an ACME CA (Let's Encrypt); wins over ssl_cert/ssl_key"),
+  auto_ssl_domain: text(
+    "",
+    "domain to obtain a certificate for from an ACME CA (Let's Encrypt); wins over ssl_cert/ssl_key",
+  ),
   auto_ssl_cache_dir: text(".certs", "ACME account key and certificates (kept private, 0700)"),
   allowed_user_flag: bool(false, "only allowed_user_addresses may call (refused on main)"),
   allowed_user_addresses: addresses([], "callers allowed when allowed_user_flag is true"),
-  authentication_addresses: addresses([], "signers allowed to use the configuration service (not built)", { unused: true }),
+  authentication_addresses: addresses([], "signers allowed to use the configuration service (not built)", {
+    unused: true,
+  }),
   rate_limit_per_minute: key(
     m("number", "number", undefined, "global request rate limit per minute; unset = unlimited"),
     optional(asPositiveNumber),
   ),
-  burst_size: optInt(1, 2 ** 31 - 1, "rate limiter bucket size; unset = one minute of rate_limit_per_minute (the reference: 2^31−1)"),
-  enable_dynamic_pricing: bool(false, "methods with the pricing option of the service's protos cost what their price method answers"),
-  model_training_enabled: bool(false, "serve training.Daemon (needs the service's protos and a method taking training.ModelID)"),
+  burst_size: optInt(
+    1,
+    2 ** 31 - 1,
+    "rate limiter bucket size; unset = one minute of rate_limit_per_minute (the reference: 2^31−1)",
+  ),
+  enable_dynamic_pricing: bool(
+    false,
+    "methods with the pricing option of the service's protos cost what their price method answers",
+  ),
+  model_training_enabled: bool(
+    false,
+    "serve training.Daemon (needs the service's protos and a method taking training.ModelID)",
+  ),
   model_maintenance_endpoint: optHttpUrl(
     "http://localhost:5001",
     "the provider's training.Model service; unset = service_endpoint",
@@ -197,10 +234,7 @@ export const ConfigShape = z.object({
     m("hex key", "text", undefined, "key that signs metering reports", { secret: true, unused: true }),
     optional(asPrivateKey),
   ),
-  alerts_email: key(
-    m("string", "text", "", "alert e-mail recipient; snetd sends it through alerts_smtp"),
-    asEmail,
-  ),
+  alerts_email: key(m("string", "text", "", "alert e-mail recipient; snetd sends it through alerts_smtp"), asEmail),
   notification_endpoint: optHttpUrl("https://notify.example", "webhook that receives each alert as a JSON POST"),
   service_heartbeat_type: oneOf(
     ["", "none", "tcp", "http", "https", "grpc"],

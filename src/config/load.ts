@@ -13,13 +13,13 @@ import { isRecord, unusedKeyWarnings } from "./flatten.ts";
 import { ConfigError, type ConfigProblem } from "./problems.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
-/** Re-exported for callers that load and log the configuration in one place. */
-export { redactedConfig } from "./render.ts";
 /** Re-exported so that callers keep importing the loader's names from one module. */
 export { ENV_PREFIX, envName } from "./env.ts";
 export { DEFAULT_CONFIG_FILE } from "./file.ts";
 export { locateJsonError } from "./json-position.ts";
 export { ConfigError, type ConfigProblem } from "./problems.ts";
+/** Re-exported for callers that load and log the configuration in one place. */
+export { redactedConfig } from "./render.ts";
 
 export interface LoadConfigOptions {
   /** `-c/--config`; when absent, `snetd.config.json` in `cwd` is read if it exists. */

@@ -48,7 +48,10 @@ export function show(value: unknown): string {
   try {
     const text = JSON.stringify(value, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x)) ?? String(value);
     // JSON.stringify leaves DEL, C1 controls and the Unicode line separators raw: each problem is one line.
-    const escaped = text.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const escaped = text.replace(
+      /[\u007f-\u009f\u2028\u2029]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
     return escaped.length > 120 ? `${escaped.slice(0, 117)}...` : escaped;
   } catch {
     // Deep nesting below a shallow first child, or a cycle: String() would recurse just as deep.

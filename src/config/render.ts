@@ -3,7 +3,7 @@
  * the start-up log view. Because all three walk the same declarations, a key cannot be documented with one
  * default and parsed with another.
  */
-import { type Config, GROUP_SPECS, GROUPS_BY_PATH, type KeyMeta, KEYS_BY_PATH } from "./schema.ts";
+import { type Config, GROUP_SPECS, GROUPS_BY_PATH, KEYS_BY_PATH, type KeyMeta } from "./schema.ts";
 
 const HEADER = [
   "snetd configuration: every key with its default. ★ = most deployments set it.",
@@ -65,10 +65,7 @@ function renderYaml(): string {
 /** The markdown reference table (key | type | default | description) for the README. */
 export function renderReference(): string {
   const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\n/g, " ");
-  const rows = [
-    "| Key | Type | Default | Description |",
-    "|---|---|---|---|",
-  ];
+  const rows = ["| Key | Type | Default | Description |", "|---|---|---|---|"];
   const emit = (group: string) => {
     for (const name of GROUPS_BY_PATH.get(group)?.children ?? []) {
       const path = group === "" ? name : `${group}.${name}`;

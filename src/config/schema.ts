@@ -15,11 +15,11 @@ import type { Address } from "./values.ts";
 export { groupRegistry, type KeyMeta, keyRegistry, type TextParse } from "./key-builders.ts";
 export {
   type Address,
-  HIDDEN,
   type Hex,
+  HIDDEN,
+  PUBLIC_TOKEN_SECRET,
   parseDuration,
   parseHostPort,
-  PUBLIC_TOKEN_SECRET,
   type ServiceCredential,
 } from "./values.ts";
 

@@ -31,15 +31,17 @@ export const bad = (reason: string, expected: string, at?: (string | number)[], 
 });
 
 /** Absent or empty text means unset. */
-export const optional = <T>(check: Check<T>): Check<T | undefined> => (value) =>
-  value === undefined || value === "" ? ok(undefined) : check(value);
+export const optional =
+  <T>(check: Check<T>): Check<T | undefined> =>
+  (value) =>
+    value === undefined || value === "" ? ok(undefined) : check(value);
 
 export const asText: Check<string> = (value) =>
   typeof value === "string"
     ? ok(value)
     : (typeof value === "number" && Number.isFinite(value)) || typeof value === "bigint"
-    ? ok(String(value)) // YAML reads `token: 518` as a number; the key means text
-    : bad(`is ${kindOf(value)}`, "text");
+      ? ok(String(value)) // YAML reads `token: 518` as a number; the key means text
+      : bad(`is ${kindOf(value)}`, "text");
 export const asNonEmptyText: Check<string> = (value) => {
   const r = asText(value);
   return r.ok && r.value.trim() === "" ? bad("is empty", "a non-empty value") : r;
@@ -48,15 +50,17 @@ export const asNonEmptyText: Check<string> = (value) => {
 export const asBool: Check<boolean> = (value) =>
   typeof value === "boolean" ? ok(value) : bad("is not a boolean", "true or false");
 
-export const asInt = (min: number, max: number): Check<number> => (value) => {
-  // YAML reads integers beyond 2^53 as bigints: a number, only far out of range.
-  if (typeof value === "bigint") return bad("is out of range", `an integer from ${min} to ${max}`);
-  const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isInteger(n)) {
-    return bad("is not an integer", `an integer from ${min} to ${max}`);
-  }
-  return n < min || n > max ? bad("is out of range", `an integer from ${min} to ${max}`) : ok(n);
-};
+export const asInt =
+  (min: number, max: number): Check<number> =>
+  (value) => {
+    // YAML reads integers beyond 2^53 as bigints: a number, only far out of range.
+    if (typeof value === "bigint") return bad("is out of range", `an integer from ${min} to ${max}`);
+    const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n)) {
+      return bad("is not an integer", `an integer from ${min} to ${max}`);
+    }
+    return n < min || n > max ? bad("is out of range", `an integer from ${min} to ${max}`) : ok(n);
+  };
 
 export const asPositiveNumber: Check<number> = (value) => {
   // The reference documents this key as "string or int"
@@ -105,28 +109,35 @@ export const asDuration: Check<number> = (value) => {
 };
 
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-export const asUrl = (schemes: readonly string[], example: string, defaultHttp: boolean): Check<string> => (value) => {
-  const expected = `${schemes.join(" or ")} URL with a host, e.g. ${example}`;
-  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, expected);
-  let text = value.trim();
-  if (defaultHttp && !HAS_SCHEME.test(text)) text = `http://${text}`; // the reference prepends http:// too
-  let parsed: URL;
-  try {
-    parsed = new URL(text);
-  } catch {
-    return bad("is not a URL", expected);
-  }
-  const scheme = parsed.protocol.slice(0, -1).toLowerCase();
-  if (!schemes.includes(scheme)) return bad(`has scheme "${scheme}"`, expected);
-  if (parsed.hostname === "") return bad("has no host", expected);
-  return ok(text);
-};
+export const asUrl =
+  (schemes: readonly string[], example: string, defaultHttp: boolean): Check<string> =>
+  (value) => {
+    const expected = `${schemes.join(" or ")} URL with a host, e.g. ${example}`;
+    if (typeof value !== "string") return bad(`is ${kindOf(value)}`, expected);
+    let text = value.trim();
+    if (defaultHttp && !HAS_SCHEME.test(text)) text = `http://${text}`; // the reference prepends http:// too
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      return bad("is not a URL", expected);
+    }
+    const scheme = parsed.protocol.slice(0, -1).toLowerCase();
+    if (!schemes.includes(scheme)) return bad(`has scheme "${scheme}"`, expected);
+    if (parsed.hostname === "") return bad("has no host", expected);
+    return ok(text);
+  };
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):(\d{1,5})$/;
 
 /** `host:port` (IPv6 in brackets) as host without brackets and port, or undefined. */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
-  const match = HOST_PORT.exec(text.trim().replace(/^(https?|grpc):\/\//i, "").replace(/\/$/, ""));
+  const match = HOST_PORT.exec(
+    text
+      .trim()
+      .replace(/^(https?|grpc):\/\//i, "")
+      .replace(/\/$/, ""),
+  );
   if (!match) return undefined;
   const port = Number(match[2]);
   if (port < 1 || port > 65535) return undefined;
@@ -182,26 +193,34 @@ export const asEmail: Check<string> = (value) =>
 export const asBearerToken: Check<string | undefined> = optional((value) => {
   if (typeof value !== "string") return bad(`is ${kindOf(value)}`, "text of at least 16 bytes");
   const bytes = new TextEncoder().encode(value).length;
-  return bytes < 16 ? bad(`is ${bytes} bytes long`, "at least 16 bytes of random text (e.g. `openssl rand -hex 24`)") : ok(value);
+  return bytes < 16
+    ? bad(`is ${bytes} bytes long`, "at least 16 bytes of random text (e.g. `openssl rand -hex 24`)")
+    : ok(value);
 });
 
-export const asOneOf = <const T extends string>(values: readonly T[]): Check<T> => (value) => {
-  const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
-  const hit = values.find((x) => x === text);
-  return hit !== undefined ? ok(hit) : bad("is not a known value", `one of ${values.map((x) => `"${x}"`).join(", ")}`);
-};
+export const asOneOf =
+  <const T extends string>(values: readonly T[]): Check<T> =>
+  (value) => {
+    const text = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+    const hit = values.find((x) => x === text);
+    return hit !== undefined
+      ? ok(hit)
+      : bad("is not a known value", `one of ${values.map((x) => `"${x}"`).join(", ")}`);
+  };
 
 /** A list; a single value counts as a one-element list (the reference accepts that for log.output.type). */
-export const asListOf = <T>(item: Check<T>): Check<T[]> => (value) => {
-  const items = Array.isArray(value) ? value : [value];
-  const out: T[] = [];
-  for (const [i, x] of items.entries()) {
-    const r = item(x);
-    if (!r.ok) return Array.isArray(value) ? { ...r, at: [i, ...(r.at ?? [])], given: r.given ?? x } : r;
-    out.push(r.value);
-  }
-  return ok(out);
-};
+export const asListOf =
+  <T>(item: Check<T>): Check<T[]> =>
+  (value) => {
+    const items = Array.isArray(value) ? value : [value];
+    const out: T[] = [];
+    for (const [i, x] of items.entries()) {
+      const r = item(x);
+      if (!r.ok) return Array.isArray(value) ? { ...r, at: [i, ...(r.at ?? [])], given: r.given ?? x } : r;
+      out.push(r.value);
+    }
+    return ok(out);
+  };
 
 export const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
@@ -231,7 +250,8 @@ export interface ServiceCredential {
   location: "query" | "header" | "body";
 }
 const asLocation = asOneOf(["query", "header", "body"]);
-const scalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
+const scalar = (v: unknown) =>
+  typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
 
 /**
  * `service_credentials` (the reference's semantics: key, value, location header | query | body). Every bad
@@ -249,15 +269,41 @@ export const asCredentials: Check<ServiceCredential[]> = (value) => {
     const item = Object.fromEntries(Object.entries(raw).map(([k, x]) => [k.toLowerCase(), x]));
     const before = problems.length;
     const k = asNonEmptyText(item.key);
-    if (!k.ok) problems.push({ ...k, reason: k.reason === "is empty" ? "is empty (key can't be empty)" : k.reason, at: [i, "key"], given: item.key ?? "" });
+    if (!k.ok)
+      problems.push({
+        ...k,
+        reason: k.reason === "is empty" ? "is empty (key can't be empty)" : k.reason,
+        at: [i, "key"],
+        given: item.key ?? "",
+      });
     const location = asLocation(item.location);
-    if (!location.ok) problems.push({ ...location, expected: "body, header or query", at: [i, "location"], given: item.location ?? "" });
+    if (!location.ok)
+      problems.push({
+        ...location,
+        expected: "body, header or query",
+        at: [i, "location"],
+        given: item.location ?? "",
+      });
     if (item.value === undefined || item.value === null) {
-      problems.push({ ...bad("is missing", "a value: any JSON for body, a string, number or boolean for header and query", [i, "value"]), given: undefined });
+      problems.push({
+        ...bad("is missing", "a value: any JSON for body, a string, number or boolean for header and query", [
+          i,
+          "value",
+        ]),
+        given: undefined,
+      });
     } else if (location.ok && location.value !== "body" && !scalar(item.value)) {
-      problems.push(bad(`is ${kindOf(item.value)}`, `a string, number or boolean: a ${location.value} value is text`, [i, "value"], HIDDEN));
+      problems.push(
+        bad(
+          `is ${kindOf(item.value)}`,
+          `a string, number or boolean: a ${location.value} value is text`,
+          [i, "value"],
+          HIDDEN,
+        ),
+      );
     }
-    if (problems.length === before && k.ok && location.ok) out.push({ key: k.value, value: item.value, location: location.value });
+    if (problems.length === before && k.ok && location.ok)
+      out.push({ key: k.value, value: item.value, location: location.value });
   }
   const [first, ...more] = problems;
   return first ? { ...first, ...(more.length ? { more } : {}) } : ok(out);
@@ -267,8 +313,10 @@ export const asCredentials: Check<ServiceCredential[]> = (value) => {
 export const asHeaderName: Check<string> = (value) => {
   const r = asText(value);
   if (!r.ok || r.value === "") return r;
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(r.value)) return bad("is not an HTTP header name", "a header name such as X-Snet-User-Address, or empty");
-  if (r.value.toLowerCase() === "content-type") return bad("is the header snetd sets itself", "another header name, e.g. X-Snet-User-Address");
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(r.value))
+    return bad("is not an HTTP header name", "a header name such as X-Snet-User-Address, or empty");
+  if (r.value.toLowerCase() === "content-type")
+    return bad("is the header snetd sets itself", "another header name, e.g. X-Snet-User-Address");
   return r;
 };
 

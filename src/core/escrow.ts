@@ -4,7 +4,14 @@
  */
 import type { ChannelState } from "./channel.ts";
 import type { SnetError } from "./errors.ts";
-import { channelNearExpiry, incomeNotPrice, incorrectNonce, invalidPaymentSignature, notEnoughTokens, notSignedBySigner } from "./messages/payments.ts";
+import {
+  channelNearExpiry,
+  incomeNotPrice,
+  incorrectNonce,
+  invalidPaymentSignature,
+  notEnoughTokens,
+  notSignedBySigner,
+} from "./messages/payments.ts";
 import type { EscrowPayment } from "./payment-headers.ts";
 import type { Address } from "./signatures.ts";
 

@@ -14,7 +14,11 @@ export const MAX_TOKEN_LIFETIME_BLOCKS = 172_800n;
 export const UNLIMITED_REPORTED = 99_999_999n;
 
 /** Calls allowed to `address` (any case); undefined = unlimited. */
-export function allowedCalls(perAddress: Readonly<Record<string, number>>, defaultQuota: bigint, address: string): bigint | undefined {
+export function allowedCalls(
+  perAddress: Readonly<Record<string, number>>,
+  defaultQuota: bigint,
+  address: string,
+): bigint | undefined {
   const own = perAddress[address.toLowerCase()];
   if (own === undefined || own === 0) return defaultQuota;
   return own === -1 ? undefined : BigInt(own);
@@ -44,12 +48,21 @@ export function parseFreeCallToken(token: Uint8Array): { signature: Uint8Array; 
 }
 
 /** Signs a token for `user` with v = 27/28. */
-export function signFreeCallToken(privateKey: Uint8Array, f: { orgId: string; groupName: string; user: Address; userId: string; expiryBlock: bigint }): Uint8Array {
-  const signature = signDigest(privateKey, personalDigest(freeCallTokenMessage(f.orgId, f.groupName, f.user, f.userId, f.expiryBlock)));
+export function signFreeCallToken(
+  privateKey: Uint8Array,
+  f: { orgId: string; groupName: string; user: Address; userId: string; expiryBlock: bigint },
+): Uint8Array {
+  const signature = signDigest(
+    privateKey,
+    personalDigest(freeCallTokenMessage(f.orgId, f.groupName, f.user, f.userId, f.expiryBlock)),
+  );
   return encodeFreeCallToken(signature, f.expiryBlock);
 }
 
 /** A v5 token (the JavaScript SDKs' `tokenToMakeFreeCall`): 65 bytes over e-mail, caller and expiry. */
-export function signFreeCallV5Token(privateKey: Uint8Array, f: { user: Address; userId: string; expiryBlock: bigint }): Uint8Array {
+export function signFreeCallV5Token(
+  privateKey: Uint8Array,
+  f: { user: Address; userId: string; expiryBlock: bigint },
+): Uint8Array {
   return signDigest(privateKey, personalDigest(freeCallV5TokenMessage(f.userId, f.user, f.expiryBlock)));
 }

@@ -1,7 +1,7 @@
 /** Pure-JS signer recovery with @noble/curves: the fallback when the native binding is absent. */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { concatBytes } from "./numbers.ts";
-import { type Address, type ParsedSignature, type SignerRecovery, publicKeyToAddress } from "./signatures.ts";
+import { type Address, type ParsedSignature, publicKeyToAddress, type SignerRecovery } from "./signatures.ts";
 
 export const nobleRecovery: SignerRecovery = {
   name: "noble",

@@ -3,7 +3,14 @@
  * messages of protocol/errors.md#payment-refusals. Pure: takes the metadata map, returns a typed payment or
  * throws INVALID_ARGUMENT.
  */
-import { incorrectBinaryKeyName, incorrectFormat, missingHeader, missingMetadata, tooManyValues, unexpectedPaymentType } from "./messages/requests.ts";
+import {
+  incorrectBinaryKeyName,
+  incorrectFormat,
+  missingHeader,
+  missingMetadata,
+  tooManyValues,
+  unexpectedPaymentType,
+} from "./messages/requests.ts";
 import { parseDecimal } from "./numbers.ts";
 
 export type MetadataView = ReadonlyMap<string, readonly string[]>;
@@ -94,9 +101,19 @@ function freeCall(md: MetadataView, decodeBase64: (v: string) => Uint8Array): Fr
     signature: binary(md, "snet-payment-channel-signature-bin", decodeBase64),
   };
   if (md.has(USER_ADDRESS) || !md.has(EXPIRY_BLOCK)) {
-    return { ...common, dialect: "v6", addressText: required(md, USER_ADDRESS), userId: one(md, "snet-free-call-user-id") ?? "" };
+    return {
+      ...common,
+      dialect: "v6",
+      addressText: required(md, USER_ADDRESS),
+      userId: one(md, "snet-free-call-user-id") ?? "",
+    };
   }
-  return { ...common, dialect: "v5", userId: required(md, "snet-free-call-user-id"), expiryBlock: decimal(md, EXPIRY_BLOCK) };
+  return {
+    ...common,
+    dialect: "v5",
+    userId: required(md, "snet-free-call-user-id"),
+    expiryBlock: decimal(md, EXPIRY_BLOCK),
+  };
 }
 
 /** The typed payment of a call's metadata, or INVALID_ARGUMENT naming the header at fault. */

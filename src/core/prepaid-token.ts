@@ -4,7 +4,7 @@
  * only daemons of the same group, sharing its secret, accept it. HMAC verification is jose's (WebCrypto,
  * timing-safe). Where the secret comes from is payments/token-secret.ts.
  */
-import { SignJWT, errors, jwtVerify } from "jose";
+import { errors, jwtVerify, SignJWT } from "jose";
 import { prepaidTokenInvalid } from "./messages/tokens.ts";
 import { type Address, checksumAddress, isAddress } from "./signatures.ts";
 
@@ -40,12 +40,20 @@ const refuse = prepaidTokenInvalid;
  * const { user } = await tokens.verify(token, 7n);
  */
 export function prepaidTokens(o: PrepaidTokensOptions): PrepaidTokens {
-  if (o.secret.length < SECRET_BYTES) throw new RangeError(`the prepaid token secret is ${o.secret.length} bytes long, expected at least ${SECRET_BYTES}`);
+  if (o.secret.length < SECRET_BYTES)
+    throw new RangeError(
+      `the prepaid token secret is ${o.secret.length} bytes long, expected at least ${SECRET_BYTES}`,
+    );
   const now = o.now ?? (() => new Date());
   return {
     async issue(channelId, user) {
       const issuedAt = Math.floor(now().getTime() / 1000);
-      return new SignJWT({ payload: channelId.toString(), userAddress: checksumAddress(user), orgId: o.orgId, groupId: o.groupIdBase64 })
+      return new SignJWT({
+        payload: channelId.toString(),
+        userAddress: checksumAddress(user),
+        orgId: o.orgId,
+        groupId: o.groupIdBase64,
+      })
         .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
         .setIssuedAt(issuedAt)
         .setExpirationTime(issuedAt + o.lifetimeMinutes * 60)
@@ -54,20 +62,34 @@ export function prepaidTokens(o: PrepaidTokensOptions): PrepaidTokens {
     async verify(token, channelId) {
       let claims: Record<string, unknown>;
       try {
-        ({ payload: claims } = await jwtVerify(token, o.secret, { algorithms: [ALGORITHM], requiredClaims: ["exp"], currentDate: now() }));
+        ({ payload: claims } = await jwtVerify(token, o.secret, {
+          algorithms: [ALGORITHM],
+          requiredClaims: ["exp"],
+          currentDate: now(),
+        }));
       } catch (err) {
-        if (err instanceof errors.JWTExpired) throw refuse(`it expired at ${new Date(Number(err.payload.exp) * 1000).toISOString()}, ask for a new one with GetToken`);
-        if (err instanceof errors.JWSSignatureVerificationFailed) throw refuse("it was not issued by this service group");
+        if (err instanceof errors.JWTExpired)
+          throw refuse(
+            `it expired at ${new Date(Number(err.payload.exp) * 1000).toISOString()}, ask for a new one with GetToken`,
+          );
+        if (err instanceof errors.JWSSignatureVerificationFailed)
+          throw refuse("it was not issued by this service group");
         if (err instanceof errors.JOSEError) throw refuse(err.message);
         throw err;
       }
       // Claims are checked only after the MAC proved they are ours; mismatches mean a token of this group
       // presented with the wrong channel, or a secret shared across groups by mistake.
-      if (claims.payload !== channelId.toString()) throw refuse(`it was issued for channel "${String(claims.payload)}", the call pays with channel "${channelId}"`);
+      if (claims.payload !== channelId.toString())
+        throw refuse(
+          `it was issued for channel "${String(claims.payload)}", the call pays with channel "${channelId}"`,
+        );
       if (claims.orgId !== o.orgId || claims.groupId !== o.groupIdBase64) {
-        throw refuse(`it was issued for organization "${String(claims.orgId)}" group "${String(claims.groupId)}", this daemon serves "${o.orgId}" group "${o.groupIdBase64}"`);
+        throw refuse(
+          `it was issued for organization "${String(claims.orgId)}" group "${String(claims.groupId)}", this daemon serves "${o.orgId}" group "${o.groupIdBase64}"`,
+        );
       }
-      if (typeof claims.userAddress !== "string" || !isAddress(claims.userAddress)) throw refuse("it carries no user address");
+      if (typeof claims.userAddress !== "string" || !isAddress(claims.userAddress))
+        throw refuse("it carries no user address");
       return { user: claims.userAddress.toLowerCase() as Address };
     },
   };

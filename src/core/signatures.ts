@@ -68,7 +68,12 @@ export function startClaimMessage(mpe: string, channelId: bigint, daemonNonce: b
 /** 3.5b StartClaimForMultipleChannels: ids packed sorted ascending, duplicates kept. */
 export function multiClaimMessage(mpe: string, channelIds: readonly bigint[], currentBlock: bigint): Uint8Array {
   const sorted = [...channelIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return concatBytes(text("__StartClaimForMultipleChannels_"), addressBytes(mpe), ...sorted.map(u256), u256(currentBlock));
+  return concatBytes(
+    text("__StartClaimForMultipleChannels_"),
+    addressBytes(mpe),
+    ...sorted.map(u256),
+    u256(currentBlock),
+  );
 }
 
 export interface FreeCallRequestFields {
@@ -108,8 +113,19 @@ export function freeCallTokenMessage(
 }
 
 /** v5 free call (JavaScript SDKs): who makes the call, over their e-mail, the service and the marketplace token. */
-export function freeCallV5InvocationMessage(f: Omit<FreeCallRequestFields, "addressText">, token: Uint8Array): Uint8Array {
-  return concatBytes(text("__prefix_free_trial"), text(f.userId), text(f.orgId), text(f.serviceId), text(f.groupIdBase64), u256(f.currentBlock), token);
+export function freeCallV5InvocationMessage(
+  f: Omit<FreeCallRequestFields, "addressText">,
+  token: Uint8Array,
+): Uint8Array {
+  return concatBytes(
+    text("__prefix_free_trial"),
+    text(f.userId),
+    text(f.orgId),
+    text(f.serviceId),
+    text(f.groupIdBase64),
+    u256(f.currentBlock),
+    token,
+  );
 }
 
 /** v5 free-call token: the free-call signer vouches for `user` calling as `userId` until `expiryBlock`. */
@@ -199,7 +215,11 @@ export function checksumAddress(address: string): string {
  * Recovers the signer of `message` (EIP-191 over its keccak) and returns it lower-case.
  * Throws INVALID_ARGUMENT for malformed signatures; returns undefined when recovery fails.
  */
-export function recoverSigner(recovery: SignerRecovery, message: Uint8Array, signature: Uint8Array): Address | undefined {
+export function recoverSigner(
+  recovery: SignerRecovery,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Address | undefined {
   return recovery.recover(personalDigest(message), parseSignature(signature));
 }
 

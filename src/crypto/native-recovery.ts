@@ -8,7 +8,7 @@
  */
 import { createRequire } from "node:module";
 import { nobleRecovery } from "../core/noble-recovery.ts";
-import { type Address, type ParsedSignature, type SignerRecovery, publicKeyToAddress } from "../core/signatures.ts";
+import { type Address, type ParsedSignature, publicKeyToAddress, type SignerRecovery } from "../core/signatures.ts";
 
 declare const SNETD_NATIVE_SECP256K1: boolean | undefined;
 

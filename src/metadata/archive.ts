@@ -3,8 +3,8 @@
  * 1F 8B (snet-cli ≥ 3.0 writes .tar.gz, older versions .tar). Only regular `.proto` files are kept.
  */
 import { type ParsedTarFileItem, parseTar } from "nanotar";
-import { concatBytes } from "../core/numbers.ts";
 import { MetadataError } from "../core/errors.ts";
+import { concatBytes } from "../core/numbers.ts";
 
 /**
  * Limits (ours, protocol/metadata.md#proto-archive): a proto
@@ -53,7 +53,9 @@ export async function extractProtos(archive: Uint8Array, limits: ExtractLimits =
       case "contiguousFile":
         break;
       default:
-        throw fail(`entry "${entry.name}" is a ${entry.type ?? "unknown entry"}, only regular files and directories are allowed`);
+        throw fail(
+          `entry "${entry.name}" is a ${entry.type ?? "unknown entry"}, only regular files and directories are allowed`,
+        );
     }
     if (!entry.name.endsWith(".proto")) continue;
     const name = entry.name.replace(/^\.\//, "");

@@ -138,7 +138,10 @@ export function verifyContent(cidText: string, content: Uint8Array): void {
 }
 
 function mismatch(cidText: string, length: number, detail: string): MetadataError {
-  return new MetadataError("content-mismatch", `content fetched for CID "${cidText}" (${length} bytes) does not match the CID${detail}`);
+  return new MetadataError(
+    "content-mismatch",
+    `content fetched for CID "${cidText}" (${length} bytes) does not match the CID${detail}`,
+  );
 }
 
 export type FetchBlock = (cid: string) => Promise<Uint8Array>;
@@ -164,7 +167,11 @@ export async function verifyContentWithBlocks(
   try {
     assembled = await assembleDag(cidText, fetchBlock, content.length);
   } catch (err) {
-    throw mismatch(cidText, content.length, `, nor could its DAG be checked block by block (${(err as Error).message})`);
+    throw mismatch(
+      cidText,
+      content.length,
+      `, nor could its DAG be checked block by block (${(err as Error).message})`,
+    );
   }
   if (!bytesEqual(assembled, content)) throw mismatch(cidText, content.length, ", its DAG holds other bytes");
 }

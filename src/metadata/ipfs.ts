@@ -4,10 +4,10 @@
  * answer has its HTTP status checked, its size capped while reading, and its bytes verified against the
  * CID (protocol/reference-differences.md#d11).
  */
-import { concatBytes } from "../core/numbers.ts";
-import { MetadataError } from "../core/errors.ts";
-import { parseCid, verifyContentWithBlocks } from "./cid.ts";
 
+import { MetadataError } from "../core/errors.ts";
+import { concatBytes } from "../core/numbers.ts";
+import { parseCid, verifyContentWithBlocks } from "./cid.ts";
 
 /** Bitswap's largest block (2 MiB); go-ipfs default blocks are 256 KiB plus framing. */
 const MAX_BLOCK_BYTES = 2 * 1024 * 1024;
@@ -42,9 +42,13 @@ export function parseContentUri(uri: string): ContentUri {
   try {
     parseCid(cid);
   } catch (err) {
-    throw new MetadataError("bad-uri", `metadata URI ${shown(uri)} does not hold a valid CID: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new MetadataError(
+      "bad-uri",
+      `metadata URI ${shown(uri)} does not hold a valid CID: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   return { scheme, cid };
 }
@@ -89,7 +93,10 @@ function sourceFor(scheme: ContentUri["scheme"], opts: FetchVerifiedOptions): So
     endpoint: opts.lighthouseEndpoint,
     contentRequest: (cid) => [`${prefix}${cid}`, { method: "GET" }],
     // Trustless gateway block request (IPFS gateway spec); only used for multi-block DAGs.
-    blockRequest: (cid) => [`${prefix}${cid}?format=raw`, { method: "GET", headers: { accept: "application/vnd.ipld.raw" } }],
+    blockRequest: (cid) => [
+      `${prefix}${cid}?format=raw`,
+      { method: "GET", headers: { accept: "application/vnd.ipld.raw" } },
+    ],
   };
 }
 

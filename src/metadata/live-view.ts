@@ -27,7 +27,15 @@ export interface MetadataView {
 }
 
 const json = (value: unknown) =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v instanceof Map ? Object.fromEntries(v) : v instanceof Uint8Array ? Array.from(v) : v));
+  JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === "bigint"
+      ? `${v}n`
+      : v instanceof Map
+        ? Object.fromEntries(v)
+        : v instanceof Uint8Array
+          ? Array.from(v)
+          : v,
+  );
 
 /** What differs between two groups, one short phrase per field, for the log line of a swap. */
 export function groupChanges(before: DaemonGroup, after: DaemonGroup): string[] {
@@ -68,7 +76,10 @@ export function createMetadataView(
       documents = nextDocuments;
       for (const l of listeners) l(next, previous);
       const changes = groupChanges(previous.group, next.group);
-      return { status: "applied", changes: changes.length > 0 ? changes : ["documents changed; nothing the daemon uses"] };
+      return {
+        status: "applied",
+        changes: changes.length > 0 ? changes : ["documents changed; nothing the daemon uses"],
+      };
     },
     onChange(listener) {
       listeners.add(listener);

@@ -39,8 +39,10 @@ export function parseJsonLossless(text: string): unknown {
 // Field schemas
 
 /** A value for a message; documents are read with every integer as a bigint, nested ones included. */
-const shownNumber = (x: unknown) => (typeof x !== "bigint" ? x : Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
-const describe = (v: unknown) => (typeof v === "bigint" ? v.toString() : (JSON.stringify(v, (_k, x: unknown) => shownNumber(x)) ?? String(v)));
+const shownNumber = (x: unknown) =>
+  typeof x !== "bigint" ? x : Number.isSafeInteger(Number(x)) ? Number(x) : x.toString();
+const describe = (v: unknown) =>
+  typeof v === "bigint" ? v.toString() : (JSON.stringify(v, (_k, x: unknown) => shownNumber(x)) ?? String(v));
 
 /** Non-negative integer as bigint; also accepts a decimal string, as some tools write big numbers so. */
 const uint = z.unknown().transform((v, ctx): bigint => {
@@ -52,7 +54,9 @@ const uint = z.unknown().transform((v, ctx): bigint => {
 
 const address = z
   .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, { error: (i) => `expected a 0x-prefixed 20-byte hex address, got ${describe(i.input)}` })
+  .regex(/^0x[0-9a-fA-F]{40}$/, {
+    error: (i) => `expected a 0x-prefixed 20-byte hex address, got ${describe(i.input)}`,
+  })
   .transform((a) => a.toLowerCase() as `0x${string}`);
 
 /** group_id: standard base64 of 32 bytes (snet-cli writes 32 random bytes). */
@@ -63,7 +67,7 @@ const groupId = z
 const GO_DURATION_UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  "µs": 1e-3,
+  µs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,

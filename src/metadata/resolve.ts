@@ -7,11 +7,18 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import type { Address } from "viem";
-import { knownRegistry, readOrganizationUri, readServiceUri, type RegistryClient } from "../chain/registry.ts";
-import { extractProtos } from "./archive.ts";
+import { knownRegistry, type RegistryClient, readOrganizationUri, readServiceUri } from "../chain/registry.ts";
 import { MetadataError } from "../core/errors.ts";
+import { extractProtos } from "./archive.ts";
 import { fetchVerified } from "./ipfs.ts";
-import { type DaemonGroup, type OrgMetadata, parseOrgMetadata, parseServiceMetadata, selectGroup, type ServiceMetadata } from "./model.ts";
+import {
+  type DaemonGroup,
+  type OrgMetadata,
+  parseOrgMetadata,
+  parseServiceMetadata,
+  type ServiceMetadata,
+  selectGroup,
+} from "./model.ts";
 
 /** Documents are a few KiB; this only stops a hostile or wrong CID from filling memory. */
 export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -128,7 +135,8 @@ export async function loadMetadata(deps: LoadMetadataDeps, cfg: LoadMetadataConf
     return { group, org, service, protos, source };
   } catch (err) {
     // Wanted but not required (Connect JSON calls): the daemon starts without them and says why.
-    if (want === "optional" && err instanceof MetadataError) return { group, org, service, source, protosProblem: err.message };
+    if (want === "optional" && err instanceof MetadataError)
+      return { group, org, service, source, protosProblem: err.message };
     throw err;
   }
 }
@@ -173,10 +181,16 @@ async function inContext<T>(doc: string, work: () => Promise<T>): Promise<T> {
 }
 
 /** The Registry to read: `registry_address_key`, else the published one of the chain. */
-export async function registryAddress(client: { getChainId(): Promise<number> }, configured?: string): Promise<Address> {
+export async function registryAddress(
+  client: { getChainId(): Promise<number> },
+  configured?: string,
+): Promise<Address> {
   if (configured) {
     if (!/^0x[0-9a-fA-F]{40}$/.test(configured)) {
-      throw new MetadataError("no-registry", `registry_address_key "${configured}" is not a 0x-prefixed 20-byte hex address`);
+      throw new MetadataError(
+        "no-registry",
+        `registry_address_key "${configured}" is not a 0x-prefixed 20-byte hex address`,
+      );
     }
     return configured as Address;
   }

@@ -18,7 +18,8 @@ export interface AcmeCache {
 const ACCOUNT_KEY = "acme-account.key.pem";
 // Domains are host names (letters, digits, dots, hyphens, maybe a leading "*."): safe as file names
 // once the wildcard star is spelled out.
-const fileName = (domain: string, kind: "crt" | "key") => `${domain.toLowerCase().replace(/^\*\./, "_wildcard.")}.${kind}.pem`;
+const fileName = (domain: string, kind: "crt" | "key") =>
+  `${domain.toLowerCase().replace(/^\*\./, "_wildcard.")}.${kind}.pem`;
 
 async function readIfThere(path: string): Promise<Buffer | undefined> {
   try {
@@ -45,7 +46,10 @@ export async function openAcmeCache(dir: string): Promise<AcmeCache> {
     accountKey: () => readIfThere(join(dir, ACCOUNT_KEY)),
     saveAccountKey: (pem) => writePrivate(join(dir, ACCOUNT_KEY), pem),
     async certificate(domain) {
-      const [cert, key] = await Promise.all([readIfThere(join(dir, fileName(domain, "crt"))), readIfThere(join(dir, fileName(domain, "key")))]);
+      const [cert, key] = await Promise.all([
+        readIfThere(join(dir, fileName(domain, "crt"))),
+        readIfThere(join(dir, fileName(domain, "key"))),
+      ]);
       return cert && key ? { cert, key } : undefined;
     },
     async saveCertificate(domain, cert, key) {

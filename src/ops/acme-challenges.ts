@@ -30,8 +30,12 @@ export function createChallengeStore(): ChallengeStore {
 export function challengeResponse(store: ChallengeStore, method: string, path: string): Response {
   const token = path.startsWith(PREFIX) ? decodeURIComponent(path.slice(PREFIX.length).split("?")[0] ?? "") : undefined;
   const answer = token && (method === "GET" || method === "HEAD") ? store.get(token) : undefined;
-  if (answer === undefined) return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
-  return new Response(method === "HEAD" ? null : answer, { status: 200, headers: { "content-type": "application/octet-stream" } });
+  if (answer === undefined)
+    return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
+  return new Response(method === "HEAD" ? null : answer, {
+    status: 200,
+    headers: { "content-type": "application/octet-stream" },
+  });
 }
 
 export interface ChallengeResponder {
@@ -52,7 +56,8 @@ export async function startChallengeResponder(opts: ChallengeResponderOptions): 
   const server = http.createServer((req, res) => {
     const method = req.method ?? "GET";
     const reply = challengeResponse(opts.store, method, req.url ?? "/");
-    if (reply.status === 200) opts.log.info("ACME challenge answered", { path: req.url, from: req.socket.remoteAddress });
+    if (reply.status === 200)
+      opts.log.info("ACME challenge answered", { path: req.url, from: req.socket.remoteAddress });
     void reply.text().then((body) => {
       res.writeHead(reply.status, { "content-type": reply.headers.get("content-type") ?? "text/plain" });
       res.end(method === "HEAD" ? undefined : body);

@@ -83,7 +83,11 @@ export async function startAcme(opts: AcmeOptions): Promise<AcmeManager> {
     opts.holder.set(pair, "acme");
     resolveReady(pair);
     const at = renewalTime(pair);
-    opts.log.info(`ACME certificate ${how}`, { domain, not_after: pair.notAfter.toISOString(), renew_at: at.toISOString() });
+    opts.log.info(`ACME certificate ${how}`, {
+      domain,
+      not_after: pair.notAfter.toISOString(),
+      renew_at: at.toISOString(),
+    });
     schedule(at);
   };
 
@@ -92,7 +96,10 @@ export async function startAcme(opts: AcmeOptions): Promise<AcmeManager> {
     if (closed) return;
     planned = at;
     const wait = Math.max(0, at.getTime() - now().getTime());
-    timer = setTimeout(() => (at.getTime() <= now().getTime() ? void order() : schedule(at)), Math.min(wait, MAX_TIMER_MS));
+    timer = setTimeout(
+      () => (at.getTime() <= now().getTime() ? void order() : schedule(at)),
+      Math.min(wait, MAX_TIMER_MS),
+    );
     timer.unref?.();
   };
 
@@ -132,7 +139,8 @@ export async function startAcme(opts: AcmeOptions): Promise<AcmeManager> {
       // acme-client would first fetch the token itself over port 80 of the domain; the CA's own
       // validation is the one that counts, and the self-check fails behind NAT or split DNS.
       skipChallengeVerification: true,
-      challengeCreateFn: async (_authz, challenge, keyAuthorization) => opts.challenges.set(challenge.token, keyAuthorization),
+      challengeCreateFn: async (_authz, challenge, keyAuthorization) =>
+        opts.challenges.set(challenge.token, keyAuthorization),
       challengeRemoveFn: async (_authz, challenge) => opts.challenges.delete(challenge.token),
     });
     const pair = loadCertificatePair(Buffer.from(chain), key, now());
@@ -167,7 +175,12 @@ async function accountKey(cache: AcmeCache): Promise<Buffer> {
   return created;
 }
 
-async function usableCached(cache: AcmeCache, domain: string, at: Date, log: Logger): Promise<CertificatePair | undefined> {
+async function usableCached(
+  cache: AcmeCache,
+  domain: string,
+  at: Date,
+  log: Logger,
+): Promise<CertificatePair | undefined> {
   const files = await cache.certificate(domain);
   if (!files) return undefined;
   try {

@@ -27,7 +27,10 @@ export function adminApp(opts: AdminAppOptions): Hono {
     // The page resolves its API relative to its own URL, so it must be served with the trailing slash.
     app.get("/", (c) => c.redirect("/dashboard/"));
     app.get("/dashboard", (c) => c.redirect("/dashboard/"));
-    app.route("/dashboard/", dashboardApp({ ...opts.dashboard, ...(opts.token !== undefined ? { token: opts.token } : {}) }));
+    app.route(
+      "/dashboard/",
+      dashboardApp({ ...opts.dashboard, ...(opts.token !== undefined ? { token: opts.token } : {}) }),
+    );
   }
   const metrics = opts.metrics;
   if (metrics) {
@@ -47,10 +50,21 @@ export interface AdminServer {
 }
 
 /** Serves `app` with the runtime's own server (fetch-server.ts: Bun.serve or Deno.serve, both stream SSE bodies). */
-export async function startAdminServer(opts: { host: string; port: number; app: Hono; tls?: { cert: Buffer; key: Buffer } }): Promise<AdminServer> {
+export async function startAdminServer(opts: {
+  host: string;
+  port: number;
+  app: Hono;
+  tls?: { cert: Buffer; key: Buffer };
+}): Promise<AdminServer> {
   try {
     // The event stream pushes at least every 5 s; Bun's default idle limit (10 s) would be close to that.
-    return await serveFetch({ host: opts.host, port: opts.port, fetch: opts.app.fetch, idleTimeoutS: 60, ...(opts.tls ? { tls: opts.tls } : {}) });
+    return await serveFetch({
+      host: opts.host,
+      port: opts.port,
+      fetch: opts.app.fetch,
+      idleTimeoutS: 60,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    });
   } catch (err) {
     throw new Error(`Unable to listen on admin_endpoint "${opts.host}:${opts.port}": ${(err as Error).message}`);
   }

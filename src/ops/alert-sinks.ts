@@ -63,7 +63,8 @@ export function webhookSink(opts: WebhookSinkOptions): AlertSink {
         await res.body?.cancel();
         if (res.ok) return;
         const text = `Webhook ${origin} answered HTTP ${res.status}; expected 2xx`;
-        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new Permanent(text);
+        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+          throw new Permanent(text);
         throw new Error(text);
       }),
   };
@@ -105,7 +106,12 @@ export function emailSink(opts: EmailSinkOptions): AlertSink {
     send: (alert) =>
       withRetries(opts, async () => {
         try {
-          await (await transportOf()).sendMail({ from: opts.from, to: opts.to, subject: alert.title, text: emailText(alert) });
+          await (await transportOf()).sendMail({
+            from: opts.from,
+            to: opts.to,
+            subject: alert.title,
+            text: emailText(alert),
+          });
         } catch (err) {
           const e = err as Error & { responseCode?: number };
           const text = `SMTP server ${opts.host}:${opts.port} refused the alert: ${e.message}`;

@@ -89,7 +89,12 @@ interface Tracked {
   pending?: ReturnType<typeof setTimeout> | undefined;
 }
 
-const WHAT: Record<Component, string> = { service: "the AI service", chain: "the blockchain RPC", ipfs: "IPFS", store: "the payment store" };
+const WHAT: Record<Component, string> = {
+  service: "the AI service",
+  chain: "the blockchain RPC",
+  ipfs: "IPFS",
+  store: "the payment store",
+};
 const MAX_CHANNELS_REMEMBERED = 10_000;
 
 export function createAlerter(opts: AlerterOptions): Alerter {
@@ -137,7 +142,12 @@ export function createAlerter(opts: AlerterOptions): Alerter {
 
   return {
     report(component, up, detail = "") {
-      const t = tracked.get(component) ?? { alerted: "up", lastDownSentAt: Number.NEGATIVE_INFINITY, changes: 0, detail: "" };
+      const t = tracked.get(component) ?? {
+        alerted: "up",
+        lastDownSentAt: Number.NEGATIVE_INFINITY,
+        changes: 0,
+        detail: "",
+      };
       tracked.set(component, t);
       const state: State = up ? "up" : "down";
       t.detail = detail;
@@ -165,7 +175,8 @@ export function createAlerter(opts: AlerterOptions): Alerter {
     channelNearExpiry(ch) {
       const key = `${ch.channelId}:${ch.expiration}`;
       if (channelsSent.has(key)) return;
-      if (channelsSent.size >= MAX_CHANNELS_REMEMBERED) channelsSent.delete(channelsSent.values().next().value as string);
+      if (channelsSent.size >= MAX_CHANNELS_REMEMBERED)
+        channelsSent.delete(channelsSent.values().next().value as string);
       channelsSent.add(key);
       emit({
         kind: "channel_near_expiry",
@@ -216,7 +227,12 @@ function sinkQueue(sink: AlertSink, log: Logger, limit: number): SinkQueue {
         await sink.send(alert);
         log.info("Alert sent", { sink: sink.name, kind: alert.kind, title: alert.title });
       } catch (err) {
-        log.error("Alert not delivered", { sink: sink.name, kind: alert.kind, title: alert.title, reason: (err as Error).message });
+        log.error("Alert not delivered", {
+          sink: sink.name,
+          kind: alert.kind,
+          title: alert.title,
+          reason: (err as Error).message,
+        });
       }
     }
   };

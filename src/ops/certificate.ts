@@ -3,7 +3,7 @@
  * to the leaf certificate, and the leaf is valid now. A renewed pair that fails any of these is refused
  * so the listener keeps the pair it has (protocol/operations.md#tls: validate before swapping).
  */
-import { X509Certificate, createHash, createPrivateKey } from "node:crypto";
+import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import tls from "node:tls";
 
 export interface CertificatePair {
@@ -43,10 +43,14 @@ export function loadCertificatePair(cert: Buffer, key: Buffer, now: Date = new D
   const notBefore = new Date(leaf.validFrom);
   const notAfter = new Date(leaf.validTo);
   if (notAfter.getTime() <= now.getTime()) {
-    throw new CertificateError(`The certificate for ${describe(leaf)} expired at ${notAfter.toISOString()}; expected one valid now`);
+    throw new CertificateError(
+      `The certificate for ${describe(leaf)} expired at ${notAfter.toISOString()}; expected one valid now`,
+    );
   }
   if (notBefore.getTime() > now.getTime()) {
-    throw new CertificateError(`The certificate for ${describe(leaf)} is valid only from ${notBefore.toISOString()}; expected one valid now`);
+    throw new CertificateError(
+      `The certificate for ${describe(leaf)} is valid only from ${notBefore.toISOString()}; expected one valid now`,
+    );
   }
   let context: tls.SecureContext;
   try {

@@ -41,7 +41,9 @@ export function startHealthMonitor(opts: HealthMonitorOptions): HealthMonitor {
   const clock = opts.clock ?? Date.now;
   const timeoutMs = opts.timeoutMs ?? 5000;
   const names = Object.keys(opts.probes) as Component[];
-  const latest = new Map<Component, DependencyHealth>(names.map((n) => [n, { name: n, state: "warning", detail: "not probed yet" }]));
+  const latest = new Map<Component, DependencyHealth>(
+    names.map((n) => [n, { name: n, state: "warning", detail: "not probed yet" }]),
+  );
 
   const runOne = async (name: Component) => {
     const probe = opts.probes[name];

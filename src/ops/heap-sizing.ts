@@ -13,9 +13,12 @@ export const HEAP_SIZING_RAM = "8589934592";
 
 /** Re-executes this process with the heap sizing set, unless it is set already; returns only then. */
 export function applyHeapSizing(): void {
-  if (!process.versions.bun || process.env.BUN_JSC_forceRAMSize !== undefined || typeof process.execve !== "function") return;
+  if (!process.versions.bun || process.env.BUN_JSC_forceRAMSize !== undefined || typeof process.execve !== "function")
+    return;
   // A compiled binary sees its own embedded path as argv[1], which it must not be given again as an argument.
   const compiled = process.argv[1]?.startsWith("/$bunfs/") === true;
-  const args = compiled ? [process.execPath, ...process.argv.slice(2)] : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  const args = compiled
+    ? [process.execPath, ...process.argv.slice(2)]
+    : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
   process.execve(process.execPath, args, { ...process.env, BUN_JSC_forceRAMSize: HEAP_SIZING_RAM });
 }

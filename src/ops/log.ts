@@ -2,9 +2,10 @@
  * The daemon's log: levels, text or JSON lines, to stdout/stderr and/or a size-rotated file (the
  * reference's `log.*` keys). Built on consola so CLI output and daemon logs share one mechanism.
  */
-import { type ConsolaInstance, type LogObject, createConsola } from "consola";
-import { createStream } from "rotating-file-stream";
+
 import { basename, dirname } from "node:path";
+import { type ConsolaInstance, createConsola, type LogObject } from "consola";
+import { createStream } from "rotating-file-stream";
 
 export type Fields = Record<string, unknown>;
 
@@ -27,18 +28,43 @@ export interface LogOptions {
 }
 
 /** consola levels: 0 error, 1 warn, 3 info, 4 debug. */
-const LEVELS: Record<string, number> = { panic: 0, fatal: 0, error: 0, warn: 1, warning: 1, info: 3, debug: 4, trace: 5 };
+const LEVELS: Record<string, number> = {
+  panic: 0,
+  fatal: 0,
+  error: 0,
+  warn: 1,
+  warning: 1,
+  info: 3,
+  debug: 4,
+  trace: 5,
+};
 
 const render = (value: unknown) => (typeof value === "bigint" ? value.toString() : value);
 const bigintSafe = (_k: string, v: unknown) => render(v);
-const textValue = (v: unknown) => (typeof v === "object" && v !== null ? JSON.stringify(v, bigintSafe) : typeof v === "string" ? JSON.stringify(v) : String(render(v)));
+const textValue = (v: unknown) =>
+  typeof v === "object" && v !== null
+    ? JSON.stringify(v, bigintSafe)
+    : typeof v === "string"
+      ? JSON.stringify(v)
+      : String(render(v));
 
 function line(format: "text" | "json", obj: LogObject): string {
   const [message, fields] = obj.args as [string, Fields | undefined];
-  const level = obj.type === "warn" ? "warn" : obj.type === "error" || obj.type === "fatal" ? "error" : obj.type === "debug" ? "debug" : "info";
+  const level =
+    obj.type === "warn"
+      ? "warn"
+      : obj.type === "error" || obj.type === "fatal"
+        ? "error"
+        : obj.type === "debug"
+          ? "debug"
+          : "info";
   const time = obj.date.toISOString();
   if (format === "json") return JSON.stringify({ time, level, msg: message, ...(fields ?? {}) }, bigintSafe);
-  const extra = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${textValue(v)}`).join("") : "";
+  const extra = fields
+    ? Object.entries(fields)
+        .map(([k, v]) => ` ${k}=${textValue(v)}`)
+        .join("")
+    : "";
   return `${time} ${level.toUpperCase().padEnd(5)} ${message}${extra}`;
 }
 

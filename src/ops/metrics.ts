@@ -7,7 +7,7 @@
  * 2^53 cogs, rounded beyond. The hot path does a cached label lookup and an add; the two histograms
  * (slot wait, commit) are observed once per paid call.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** How a proxied call ended, for `snetd_calls_total{outcome}`. */
 export type CallOutcome = "ok" | "service_error" | "refused";
@@ -57,20 +57,84 @@ export function daemonMetrics(inFlight: () => number = () => 0): DaemonMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: "snetd_" });
-  const admitted = new Counter({ name: "snetd_calls_admitted_total", help: "Proxied calls admitted, by payment type", labelNames: ["payment_type"], registers });
-  const refused = new Counter({ name: "snetd_calls_refused_total", help: "Proxied calls refused before reaching the service, by gRPC status code", labelNames: ["code"], registers });
-  const completed = new Counter({ name: "snetd_calls_completed_total", help: "Admitted calls by outcome at the service (ok or error)", labelNames: ["outcome"], registers });
-  const calls = new Counter({ name: "snetd_calls_total", help: "Proxied calls by payment type and outcome (ok, service_error, refused)", labelNames: ["payment_type", "outcome"], registers });
-  const earned = new Counter({ name: "snetd_earned_cogs_total", help: "Cogs earned by successful paid calls since start", registers });
-  const unclaimed = new Gauge({ name: "snetd_unclaimed_cogs", help: "Cogs signed for by clients and not yet claimed on-chain", registers });
-  const unclaimedChannels = new Gauge({ name: "snetd_unclaimed_channels", help: "Channels with a signed amount not yet claimed", registers });
-  const slotWait = new Histogram({ name: "snetd_slot_wait_seconds", help: "Time to take (or be refused) a channel's in-flight slot", buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers });
-  const commit = new Histogram({ name: "snetd_store_commit_seconds", help: "Payment store commit latency, by result", labelNames: ["result"], buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers });
-  const head = new Gauge({ name: "snetd_chain_head_block", help: "Latest block number seen by the health probe", registers });
-  const headAge = new Gauge({ name: "snetd_chain_head_age_seconds", help: "Age of the latest block's timestamp when last probed (chain head lag)", registers });
-  const claims = new Counter({ name: "snetd_claims_total", help: "Auto-claim outcomes per channel, by result", labelNames: ["result"], registers });
-  const claimedCogs = new Counter({ name: "snetd_claimed_cogs_total", help: "Cogs claimed on-chain by auto-claim since start", registers });
-  const certExpiry = new Gauge({ name: "snetd_tls_certificate_expiry_timestamp_seconds", help: "notAfter of the certificate served on the daemon port", registers });
+  const admitted = new Counter({
+    name: "snetd_calls_admitted_total",
+    help: "Proxied calls admitted, by payment type",
+    labelNames: ["payment_type"],
+    registers,
+  });
+  const refused = new Counter({
+    name: "snetd_calls_refused_total",
+    help: "Proxied calls refused before reaching the service, by gRPC status code",
+    labelNames: ["code"],
+    registers,
+  });
+  const completed = new Counter({
+    name: "snetd_calls_completed_total",
+    help: "Admitted calls by outcome at the service (ok or error)",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const calls = new Counter({
+    name: "snetd_calls_total",
+    help: "Proxied calls by payment type and outcome (ok, service_error, refused)",
+    labelNames: ["payment_type", "outcome"],
+    registers,
+  });
+  const earned = new Counter({
+    name: "snetd_earned_cogs_total",
+    help: "Cogs earned by successful paid calls since start",
+    registers,
+  });
+  const unclaimed = new Gauge({
+    name: "snetd_unclaimed_cogs",
+    help: "Cogs signed for by clients and not yet claimed on-chain",
+    registers,
+  });
+  const unclaimedChannels = new Gauge({
+    name: "snetd_unclaimed_channels",
+    help: "Channels with a signed amount not yet claimed",
+    registers,
+  });
+  const slotWait = new Histogram({
+    name: "snetd_slot_wait_seconds",
+    help: "Time to take (or be refused) a channel's in-flight slot",
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers,
+  });
+  const commit = new Histogram({
+    name: "snetd_store_commit_seconds",
+    help: "Payment store commit latency, by result",
+    labelNames: ["result"],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers,
+  });
+  const head = new Gauge({
+    name: "snetd_chain_head_block",
+    help: "Latest block number seen by the health probe",
+    registers,
+  });
+  const headAge = new Gauge({
+    name: "snetd_chain_head_age_seconds",
+    help: "Age of the latest block's timestamp when last probed (chain head lag)",
+    registers,
+  });
+  const claims = new Counter({
+    name: "snetd_claims_total",
+    help: "Auto-claim outcomes per channel, by result",
+    labelNames: ["result"],
+    registers,
+  });
+  const claimedCogs = new Counter({
+    name: "snetd_claimed_cogs_total",
+    help: "Cogs claimed on-chain by auto-claim since start",
+    registers,
+  });
+  const certExpiry = new Gauge({
+    name: "snetd_tls_certificate_expiry_timestamp_seconds",
+    help: "notAfter of the certificate served on the daemon port",
+    registers,
+  });
   new Gauge({
     name: "snetd_calls_in_flight",
     help: "Calls being served now",
@@ -79,7 +143,12 @@ export function daemonMetrics(inFlight: () => number = () => 0): DaemonMetrics {
       this.set(readInFlight());
     },
   });
-  const cuts = new Counter({ name: "snetd_listener_cuts_total", help: "Clients cut or refused by a listener limit, by the limit's config key", labelNames: ["limit"], registers });
+  const cuts = new Counter({
+    name: "snetd_listener_cuts_total",
+    help: "Clients cut or refused by a listener limit, by the limit's config key",
+    labelNames: ["limit"],
+    registers,
+  });
   const cutsAs = children((l) => cuts.labels({ limit: l }));
   const admittedAs = children((t) => admitted.labels({ payment_type: t }));
   const refusedAs = children((c) => refused.labels({ code: c }));

@@ -51,7 +51,8 @@ interface Bucket {
 /** Validated bucket spec from the config values; undefined when the limit is off (unset or 0 rate). */
 export function bucketSpec(perMinute: number | undefined, burst: number | undefined): BucketSpec | undefined {
   if (perMinute === undefined || !(perMinute > 0)) return undefined;
-  if (burst !== undefined && !(burst >= 1)) throw new RangeError(`Burst size "${burst}" is not usable; expected at least 1`);
+  if (burst !== undefined && !(burst >= 1))
+    throw new RangeError(`Burst size "${burst}" is not usable; expected at least 1`);
   // Without a burst the reference's bucket holds 2^31 tokens and never limits; ours defaults to one
   // minute's worth, which is what an operator setting only a rate expects.
   return { perMinute, burst: burst ?? Math.max(1, Math.ceil(perMinute)) };
@@ -95,7 +96,8 @@ export function createRateLimiter<S extends string>(opts: RateLimiterOptions<S>)
         refill(t.bucket, t.spec, now);
         if (t.bucket.tokens < 1) {
           const retryAfterMs = waitMs(t.bucket, t.spec);
-          if (!refusal || (!refusal.allowed && retryAfterMs > refusal.retryAfterMs)) refusal = { allowed: false, retryAfterMs, scope: t.scope };
+          if (!refusal || (!refusal.allowed && retryAfterMs > refusal.retryAfterMs))
+            refusal = { allowed: false, retryAfterMs, scope: t.scope };
         }
       }
       if (refusal) return refusal;

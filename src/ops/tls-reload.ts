@@ -51,7 +51,11 @@ export async function watchCertificateFiles(opts: TlsReloadOptions): Promise<Cer
   const now = opts.now ?? (() => new Date());
   const first = loadCertificatePair(await readFile(certFile), await readFile(keyFile), now());
   opts.holder.set(first, "file");
-  opts.log.info("TLS certificate loaded", { cert: certFile, names: first.names, not_after: first.notAfter.toISOString() });
+  opts.log.info("TLS certificate loaded", {
+    cert: certFile,
+    names: first.names,
+    not_after: first.notAfter.toISOString(),
+  });
 
   let stamp = await fileStamp(certFile, keyFile);
   let lastRefusal = "";
@@ -74,9 +78,15 @@ export async function watchCertificateFiles(opts: TlsReloadOptions): Promise<Cer
     }
     lastRefusal = "";
     const served = opts.holder.current();
-    if (served && served.fingerprint === pair.fingerprint && served.key.equals(pair.key)) return { status: "unchanged" };
+    if (served && served.fingerprint === pair.fingerprint && served.key.equals(pair.key))
+      return { status: "unchanged" };
     opts.holder.set(pair, "file");
-    opts.log.info("TLS certificate reloaded", { why, cert: certFile, names: pair.names, not_after: pair.notAfter.toISOString() });
+    opts.log.info("TLS certificate reloaded", {
+      why,
+      cert: certFile,
+      names: pair.names,
+      not_after: pair.notAfter.toISOString(),
+    });
     return { status: "swapped", pair };
   };
 
@@ -99,7 +109,13 @@ export async function watchCertificateFiles(opts: TlsReloadOptions): Promise<Cer
   let settle: ReturnType<typeof setTimeout> | undefined;
   const onEvent = (_event: string, name: string | Buffer | null) => {
     const changed = name === null ? undefined : String(name);
-    if (changed !== undefined && changed !== basename(certFile) && changed !== basename(keyFile) && !changed.startsWith("..")) return;
+    if (
+      changed !== undefined &&
+      changed !== basename(certFile) &&
+      changed !== basename(keyFile) &&
+      !changed.startsWith("..")
+    )
+      return;
     clearTimeout(settle);
     settle = setTimeout(() => void reload("file change"), opts.settleMs ?? 250);
   };

@@ -4,13 +4,20 @@
  * first sight of a channel and when the stored state cannot explain a payment. Every change of a channel
  * record — a payment, a token's planned amount, a claim, a dead nonce — is a `commit` here.
  */
-import { type ChannelState, type PaymentInClaim, fromChain, isUnknownOnChain, mergeWithChain } from "../core/channel.ts";
-import { foreignGroup, foreignRecipient, storeUnavailable } from "../core/messages/payments.ts";
-import type { Address } from "../core/signatures.ts";
+
 import type { MpeReader } from "../chain/mpe.ts";
 import type { ChannelFreshness } from "../chain/mpe-events.ts";
+import {
+  type ChannelState,
+  fromChain,
+  isUnknownOnChain,
+  mergeWithChain,
+  type PaymentInClaim,
+} from "../core/channel.ts";
+import { foreignGroup, foreignRecipient, storeUnavailable } from "../core/messages/payments.ts";
+import type { Address } from "../core/signatures.ts";
 import { type Compare, type Operation, type Store, StoreUnavailableError } from "../store/contract.ts";
-import { type Keys, decodeChannel, decodeClaim, encodeChannel } from "../store/records.ts";
+import { decodeChannel, decodeClaim, encodeChannel, type Keys } from "../store/records.ts";
 
 export interface ChannelBookDeps {
   store: Store;
@@ -106,7 +113,12 @@ export function channelBook(d: ChannelBookDeps) {
    * Writes `state` iff the record is still at `version`; extras ride in the same transaction. The new
    * version when it did, undefined when the compares failed.
    */
-  const commit = async (id: bigint, version: bigint, state: ChannelState, extra: CommitExtras = {}): Promise<bigint | undefined> => {
+  const commit = async (
+    id: bigint,
+    version: bigint,
+    state: ChannelState,
+    extra: CommitExtras = {},
+  ): Promise<bigint | undefined> => {
     own.delete(id);
     const r = await storeCall("store channel", () =>
       d.store.transact({
@@ -125,7 +137,10 @@ export function channelBook(d: ChannelBookDeps) {
      * `epoch`: the caller holds the channel's slot (slots.ts), so a cached record is exact and a dead
      * nonce may be written back; without it a shared store's record is read and never written.
      */
-    async load(id: bigint, opts: { refreshFromChain?: boolean; epoch?: number } = {}): Promise<LoadedChannel | undefined> {
+    async load(
+      id: bigint,
+      opts: { refreshFromChain?: boolean; epoch?: number } = {},
+    ): Promise<LoadedChannel | undefined> {
       const entry = await readStored(id, opts.epoch);
       if (!entry) {
         const token = d.freshness?.readToken() ?? 0;
@@ -157,8 +172,13 @@ export function channelBook(d: ChannelBookDeps) {
         // Claimed on-chain without StartClaim: the stored nonce is dead. Record that at once, so no
         // payment nobody could claim is accepted — by the slot's holder (a shared store's other readers
         // only report it). A lost race means another writer moved the record: merge again with what it wrote.
-        if (attempt === WRITE_BACK_ATTEMPTS || !cacheable(opts.epoch)) return { state: merged, version: current.version };
-        if ((await commit(id, current.version, merged, { ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}) })) !== undefined) {
+        if (attempt === WRITE_BACK_ATTEMPTS || !cacheable(opts.epoch))
+          return { state: merged, version: current.version };
+        if (
+          (await commit(id, current.version, merged, {
+            ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
+          })) !== undefined
+        ) {
           d.freshness?.markFresh(id, token);
           return own.get(id) ?? { state: merged, version: current.version };
         }

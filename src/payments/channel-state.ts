@@ -5,7 +5,7 @@
 import type { BlockSource } from "../chain/mpe.ts";
 import { channelNotFound, stateChainUnreadable, stateOnlyForParties } from "../core/messages/payments.ts";
 import { incorrectSignatureLength } from "../core/messages/requests.ts";
-import { type Address, type SignerRecovery, channelStateMessage } from "../core/signatures.ts";
+import { type Address, channelStateMessage, type SignerRecovery } from "../core/signatures.ts";
 import type { ChannelBook } from "./channel-book.ts";
 import { requestSigner, requireFreshBlock } from "./request-auth.ts";
 
@@ -46,7 +46,8 @@ export async function readChannelState(d: ChannelStateDeps, req: ChannelStateReq
   const { state } = loaded;
   if (signer !== state.signer && signer !== state.sender && signer !== state.recipient) throw stateOnlyForParties();
   const answer: ChannelStateAnswer = { nonce: state.nonce };
-  if (state.authorisedAmount > 0n && state.signature) answer.signed = { amount: state.authorisedAmount, signature: state.signature };
+  if (state.authorisedAmount > 0n && state.signature)
+    answer.signed = { amount: state.authorisedAmount, signature: state.signature };
   if (state.nonce > 0n) {
     const old = (await d.book.claimsOf(id)).find((c) => c.payment.nonce === state.nonce - 1n);
     if (old) {
@@ -54,7 +55,8 @@ export async function readChannelState(d: ChannelStateDeps, req: ChannelStateReq
       const chain = await d.book.readChain(id).catch((err: unknown) => {
         throw stateChainUnreadable(err);
       });
-      if (chain && chain.nonce < state.nonce) answer.oldNonce = { amount: old.payment.amount, signature: old.payment.signature };
+      if (chain && chain.nonce < state.nonce)
+        answer.oldNonce = { amount: old.payment.amount, signature: old.payment.signature };
     }
   }
   if (d.prepaid) answer.prepaid = await d.prepaid(id);

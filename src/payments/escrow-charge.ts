@@ -22,18 +22,29 @@ const RESTORE_RETRY_MAX_MS = 500;
 
 /** The store failed, and the write may still have been applied. */
 export const outcomeUnknown = (err: unknown): err is SnetError =>
-  err instanceof SnetError && err.code === Code.UNAVAILABLE && !(err.cause instanceof StoreUnavailableError && err.cause.outcome === "not-applied");
+  err instanceof SnetError &&
+  err.code === Code.UNAVAILABLE &&
+  !(err.cause instanceof StoreUnavailableError && err.cause.outcome === "not-applied");
 
 const same = (a: ChannelState, b: ChannelState) =>
   a.nonce === b.nonce &&
   a.authorisedAmount === b.authorisedAmount &&
-  (a.signature === undefined ? b.signature === undefined : b.signature !== undefined && bytesEqual(a.signature, b.signature));
+  (a.signature === undefined
+    ? b.signature === undefined
+    : b.signature !== undefined && bytesEqual(a.signature, b.signature));
 
 /**
  * Makes the stored record `target` again after a write of `wrong` at `version` whose outcome is unknown.
  * True once it is `target`; false when somebody else's write is there (not ours to undo) or the budget ran out.
  */
-export async function restore(book: ChannelBook, id: bigint, version: bigint, target: ChannelState, wrong: ChannelState, extras: CommitExtras): Promise<boolean> {
+export async function restore(
+  book: ChannelBook,
+  id: bigint,
+  version: bigint,
+  target: ChannelState,
+  wrong: ChannelState,
+  extras: CommitExtras,
+): Promise<boolean> {
   const started = Date.now();
   let expected = version;
   for (let attempt = 0; Date.now() - started < RESTORE_BUDGET_MS; attempt++) {

@@ -8,15 +8,20 @@ import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
 import { chainMayKnowBetter, checkEscrow } from "../core/escrow.ts";
 import { userNotAllowed } from "../core/messages/operations.ts";
-import { channelBusy, chargeOutcomeUnknown, paymentChannelNotFound, paymentNotStored } from "../core/messages/payments.ts";
+import {
+  channelBusy,
+  chargeOutcomeUnknown,
+  paymentChannelNotFound,
+  paymentNotStored,
+} from "../core/messages/payments.ts";
 import type { EscrowPayment } from "../core/payment-headers.ts";
-import { type Address, type SignerRecovery, checksumAddress, claimMessage, recoverSigner } from "../core/signatures.ts";
+import { type Address, checksumAddress, claimMessage, recoverSigner, type SignerRecovery } from "../core/signatures.ts";
 import type { Keys } from "../store/records.ts";
-import type { ChannelBook, CommitExtras } from "./channel-book.ts";
 import type { Background } from "./background.ts";
+import type { ChannelBook, CommitExtras } from "./channel-book.ts";
 import { outcomeUnknown, restore } from "./escrow-charge.ts";
-import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 import type { PayerLimit } from "./payer-limit.ts";
+import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
 export interface EscrowDeps {
   mpe: Address;
@@ -68,7 +73,14 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
     let loaded = await d.book.load(id, { epoch });
     if (!loaded) throw paymentChannelNotFound(id);
     const check = async (price: bigint | undefined) =>
-      checkEscrow({ channel: loaded!.state, payment, signer, head: await d.blocks.head(), expirationThreshold: d.expirationThreshold, price });
+      checkEscrow({
+        channel: loaded!.state,
+        payment,
+        signer,
+        head: await d.blocks.head(),
+        expirationThreshold: d.expirationThreshold,
+        price,
+      });
     let failed = await check(undefined);
     if (failed && chainMayKnowBetter(failed.failure, payment.nonce, loaded.state.nonce)) {
       loaded = (await d.book.load(id, { refreshFromChain: true, epoch })) ?? loaded;
@@ -93,7 +105,10 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
         throw err;
       }
       // Maybe stored: the slot stays held until the record is the uncharged one again.
-      giveBackLater(d, restore(d.book, id, accepted.version, accepted.state, charged, { epoch }).then(() => slot.release("uncertain")));
+      giveBackLater(
+        d,
+        restore(d.book, id, accepted.version, accepted.state, charged, { epoch }).then(() => slot.release("uncertain")),
+      );
       restoring = true;
       throw chargeOutcomeUnknown(err);
     }
@@ -113,7 +128,10 @@ export async function admitEscrow(d: EscrowDeps, path: string, payment: EscrowPa
           given = (await d.book.commit(id, chargedAt, accepted.state, guarded())) !== undefined;
         } catch {
           // Refused or unknown: keep trying in the background; the slot is held until the record is settled.
-          giveBackLater(d, restore(d.book, id, chargedAt, accepted.state, charged, { epoch }).then(() => slot.release("uncertain")));
+          giveBackLater(
+            d,
+            restore(d.book, id, chargedAt, accepted.state, charged, { epoch }).then(() => slot.release("uncertain")),
+          );
           return undefined;
         }
         // Not given: someone else wrote the record (the slot was lost), and the charge stands.

@@ -14,23 +14,28 @@
  */
 import type { BlockSource } from "../chain/mpe.ts";
 import type { Admission } from "../core/admission.ts";
-import { MAX_TOKEN_LIFETIME_BLOCKS, allowedCalls, availableCalls, parseFreeCallToken, signFreeCallToken } from "../core/free-call-token.ts";
+import {
+  allowedCalls,
+  availableCalls,
+  MAX_TOKEN_LIFETIME_BLOCKS,
+  parseFreeCallToken,
+  signFreeCallToken,
+} from "../core/free-call-token.ts";
 import { userNotAllowed } from "../core/messages/operations.ts";
 import {
   balanceTooLow,
+  freeCallsNotEnabled,
   freeCallTokenExpired,
   freeCallTokenForged,
   freeCallWrongSigner,
-  freeCallsNotEnabled,
   tokenRequestWrongSigner,
   userIdNotTrusted,
 } from "../core/messages/tokens.ts";
 import type { FreeCallPayment, FreeCallV5, FreeCallV6 } from "../core/payment-headers.ts";
 import {
   type Address,
-  type FreeCallRequestFields,
-  type SignerRecovery,
   checksumAddress,
+  type FreeCallRequestFields,
   freeCallInvocationMessage,
   freeCallTokenMessage,
   freeCallTokenRequestMessage,
@@ -38,6 +43,7 @@ import {
   freeCallV5TokenMessage,
   normalizeAddress,
   recoverSigner,
+  type SignerRecovery,
 } from "../core/signatures.ts";
 import { type FreeCallUsageDeps, giveBackFreeCall, madeBy, reserveFreeCall } from "./free-call-usage.ts";
 import type { PayerLimit } from "./payer-limit.ts";
@@ -76,7 +82,12 @@ const enabled = (d: FreeCallDeps) => {
   return d.signer;
 };
 
-const fieldsOf = (d: FreeCallDeps, addressText: string, userId: string, currentBlock: bigint): FreeCallRequestFields => ({
+const fieldsOf = (
+  d: FreeCallDeps,
+  addressText: string,
+  userId: string,
+  currentBlock: bigint,
+): FreeCallRequestFields => ({
   addressText,
   userId,
   orgId: d.orgId,
@@ -100,9 +111,17 @@ async function verifyV6(d: FreeCallDeps, r: Omit<FreeCallV6, "type">): Promise<A
   const key = enabled(d);
   const token = parseFreeCallToken(r.token);
   const claimed = normalizeAddress(r.addressText);
-  const user = recoverSigner(d.recovery, freeCallInvocationMessage(fieldsOf(d, r.addressText, r.userId, r.currentBlock), r.token), r.signature);
+  const user = recoverSigner(
+    d.recovery,
+    freeCallInvocationMessage(fieldsOf(d, r.addressText, r.userId, r.currentBlock), r.token),
+    r.signature,
+  );
   if (user !== claimed) throw freeCallWrongSigner(r.addressText, user ? checksumAddress(user) : "nobody");
-  const tokenSigner = recoverSigner(d.recovery, freeCallTokenMessage(d.orgId, d.groupName, user, r.userId, token.expiryBlock), token.signature);
+  const tokenSigner = recoverSigner(
+    d.recovery,
+    freeCallTokenMessage(d.orgId, d.groupName, user, r.userId, token.expiryBlock),
+    token.signature,
+  );
   if (tokenSigner !== key.address) throw freeCallTokenForged();
   await requireUnexpired(d, token.expiryBlock, r.currentBlock);
   return user;
@@ -111,7 +130,13 @@ async function verifyV6(d: FreeCallDeps, r: Omit<FreeCallV6, "type">): Promise<A
 /** v5: the caller is whoever signed; the token may come from the group's signer or a trusted signer. */
 async function verifyV5(d: FreeCallDeps, r: Omit<FreeCallV5, "type">): Promise<Address> {
   const key = enabled(d);
-  const fields = { userId: r.userId, orgId: d.orgId, serviceId: d.serviceId, groupIdBase64: d.groupIdBase64, currentBlock: r.currentBlock };
+  const fields = {
+    userId: r.userId,
+    orgId: d.orgId,
+    serviceId: d.serviceId,
+    groupIdBase64: d.groupIdBase64,
+    currentBlock: r.currentBlock,
+  };
   const user = recoverSigner(d.recovery, freeCallV5InvocationMessage(fields, r.token), r.signature);
   if (!user) throw freeCallWrongSigner(r.userId, "nobody");
   const tokenSigner = recoverSigner(d.recovery, freeCallV5TokenMessage(r.userId, user, r.expiryBlock), r.token);
@@ -126,9 +151,17 @@ async function requireUnexpired(d: FreeCallDeps, expiryBlock: bigint, currentBlo
 }
 
 /** Calls allowed to and made by a verified user; `poor` when the balance rule excludes them. */
-async function quotaOf(d: FreeCallDeps, user: Address, userId: string): Promise<{ allowed: bigint | undefined; made: bigint; poor: boolean }> {
+async function quotaOf(
+  d: FreeCallDeps,
+  user: Address,
+  userId: string,
+): Promise<{ allowed: bigint | undefined; made: bigint; poor: boolean }> {
   const made = await madeBy(d, user, userId);
-  const poor = d.minBalance > 0n && !d.trustedSigners.has(user) && d.balanceOf !== undefined && (await d.balanceOf(user)) < d.minBalance;
+  const poor =
+    d.minBalance > 0n &&
+    !d.trustedSigners.has(user) &&
+    d.balanceOf !== undefined &&
+    (await d.balanceOf(user)) < d.minBalance;
   return { allowed: allowedCalls(d.perAddress, d.defaultQuota, user), made, poor };
 }
 
@@ -150,14 +183,26 @@ export function freeCallTokens(d: FreeCallDeps) {
     // Read per request: live metadata may turn free calls on or off, or change the signer.
     const tokenKey = "off" in d.signer ? throwaway : d.signer.privateKey;
     const claimed = normalizeAddress(req.address);
-    const signer = requestSigner(d.recovery, freeCallTokenRequestMessage(fieldsOf(d, req.address, req.userId, req.currentBlock)), req.signature);
+    const signer = requestSigner(
+      d.recovery,
+      freeCallTokenRequestMessage(fieldsOf(d, req.address, req.userId, req.currentBlock)),
+      req.signature,
+    );
     if (signer !== claimed) throw tokenRequestWrongSigner(req.address, checksumAddress(signer));
     await requireFreshBlock(d.blocks, req.currentBlock);
     if (req.userId !== "" && !d.trustedSigners.has(signer)) throw userIdNotTrusted();
     if (d.allowedSigners && !d.allowedSigners.has(signer)) throw userNotAllowed();
     const lifetime = req.tokenLifetimeInBlocks;
-    const expiryBlock = (await d.blocks.head()) + (lifetime === undefined || lifetime > MAX_TOKEN_LIFETIME_BLOCKS ? MAX_TOKEN_LIFETIME_BLOCKS : lifetime);
-    const token = signFreeCallToken(tokenKey, { orgId: d.orgId, groupName: d.groupName, user: signer, userId: req.userId, expiryBlock });
+    const expiryBlock =
+      (await d.blocks.head()) +
+      (lifetime === undefined || lifetime > MAX_TOKEN_LIFETIME_BLOCKS ? MAX_TOKEN_LIFETIME_BLOCKS : lifetime);
+    const token = signFreeCallToken(tokenKey, {
+      orgId: d.orgId,
+      groupName: d.groupName,
+      user: signer,
+      userId: req.userId,
+      expiryBlock,
+    });
     return { token, expiryBlock };
   };
 }

@@ -4,9 +4,9 @@
  * prices, so they never ask for a dynamic one.
  */
 import type { Admission, PaidRequest, PaymentGate } from "../core/admission.ts";
-import { type FreeCallPayment, type PrepaidPayment, parsePayment } from "../core/payment-headers.ts";
 import { freeCallsNotEnabled, prepaidNotEnabled } from "../core/messages/tokens.ts";
-import { type EscrowDeps, admitEscrow } from "./escrow-gate.ts";
+import { type FreeCallPayment, type PrepaidPayment, parsePayment } from "../core/payment-headers.ts";
+import { admitEscrow, type EscrowDeps } from "./escrow-gate.ts";
 
 export interface GateDeps {
   escrow: EscrowDeps;

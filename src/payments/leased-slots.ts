@@ -59,7 +59,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const unref = (t: ReturnType<typeof setTimeout>) => (t as { unref?: () => void }).unref?.();
 
 /** Slots of one replica of a group, on `lease`, handed over on request. */
-export function leasedSlots(store: Store, lease: Lease, owner: string, o: LeasedSlotsOptions): ChannelSlots & { close(): void } {
+export function leasedSlots(
+  store: Store,
+  lease: Lease,
+  owner: string,
+  o: LeasedSlotsOptions,
+): ChannelSlots & { close(): void } {
   const handoffWaitMs = o.handoffWaitMs ?? 1000;
   const idleReleaseMs = o.idleReleaseMs ?? 30_000;
   const held = new Map<string, Held>();
@@ -104,7 +109,9 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
     // Busy: say so by deleting the request (the asker then refuses at once), and give the slot up after.
     h.wanted = true;
     const request = event.entry;
-    void store.commit({ compare: [{ key: request.key, version: request.version }], then: [{ op: "delete", key: request.key }] }).catch(() => undefined);
+    void store
+      .commit({ compare: [{ key: request.key, version: request.version }], then: [{ op: "delete", key: request.key }] })
+      .catch(() => undefined);
   }
 
   function relist() {
@@ -117,7 +124,10 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
     );
   }
 
-  const ensureWatch = () => (watching ??= store.watch ? store.watch(o.handoffPrefix, onRequest).catch(() => undefined) : Promise.resolve(undefined));
+  const ensureWatch = () =>
+    (watching ??= store.watch
+      ? store.watch(o.handoffPrefix, onRequest).catch(() => undefined)
+      : Promise.resolve(undefined));
 
   function own(key: string, version: bigint, leaseId: bigint): Slot {
     const h: Held = { key, version, epoch: ++epochs, lease: leaseId, busy: true, wanted: false, idleSince: 0 };
@@ -133,7 +143,12 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
       epoch: h.epoch,
       guard(opts): SlotGuard {
         guardGivesUp = h.wanted && opts?.keep !== true;
-        const ops: Operation[] = guardGivesUp ? [{ op: "delete", key: h.key }, { op: "delete", key: o.handoffKey(h.key) }] : [];
+        const ops: Operation[] = guardGivesUp
+          ? [
+              { op: "delete", key: h.key },
+              { op: "delete", key: o.handoffKey(h.key) },
+            ]
+          : [];
         return { compare: [{ key: h.key, version: h.version }], ops };
       },
       async release(outcome) {
@@ -156,7 +171,13 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
     if (held.get(h.key) !== h) return;
     held.delete(h.key);
     try {
-      const ok = await store.commit({ compare: [{ key: h.key, version: h.version }], then: [{ op: "delete", key: h.key }, { op: "delete", key: o.handoffKey(h.key) }] });
+      const ok = await store.commit({
+        compare: [{ key: h.key, version: h.version }],
+        then: [
+          { op: "delete", key: h.key },
+          { op: "delete", key: o.handoffKey(h.key) },
+        ],
+      });
       if (!ok) markSuspect(h.key);
     } catch {
       markSuspect(h.key);
@@ -177,7 +198,9 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
       if (asked) ops.push({ op: "delete", key: o.handoffKey(key) });
       let created: Awaited<ReturnType<Store["transact"]>>;
       try {
-        created = await storeCall("take the channel slot", () => store.transact({ compare: [{ key, version: 0n }], then: ops }));
+        created = await storeCall("take the channel slot", () =>
+          store.transact({ compare: [{ key, version: 0n }], then: ops }),
+        );
       } catch (err) {
         // The create may still land; the sweep deletes it if it does.
         markSuspect(key);
@@ -190,7 +213,9 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
         // Ours, and no call of ours holds it: a create whose answer was lost, a release that failed, or a
         // slot this replica held before it was killed and restarted.
         // Rewritten before it is held, so a sweep that saw the old version can no longer delete it.
-        const adopted = await storeCall("take the channel slot", () => store.transact({ compare: [{ key, version: entry.version }], then: ops }));
+        const adopted = await storeCall("take the channel slot", () =>
+          store.transact({ compare: [{ key, version: entry.version }], then: ops }),
+        );
         if (!adopted.succeeded) continue;
         o.onLeftover?.(key);
         return own(key, adopted.revision, l.id);
@@ -198,11 +223,14 @@ export function leasedSlots(store: Store, lease: Lease, owner: string, o: Leased
       // Our request gone while the slot is still another's: its holder answered "busy".
       if (asked && !(await storeCall("ask for the channel slot", () => store.get(o.handoffKey(key))))) return undefined;
       if (Date.now() >= deadline) {
-        if (asked) void store.commit({ compare: [], then: [{ op: "delete", key: o.handoffKey(key) }] }).catch(() => undefined);
+        if (asked)
+          void store.commit({ compare: [], then: [{ op: "delete", key: o.handoffKey(key) }] }).catch(() => undefined);
         return undefined;
       }
       if (!asked) {
-        await storeCall("ask for the channel slot", () => store.commit({ compare: [], then: [{ op: "put", key: o.handoffKey(key), value: owner, lease: l.id }] }));
+        await storeCall("ask for the channel slot", () =>
+          store.commit({ compare: [], then: [{ op: "put", key: o.handoffKey(key), value: owner, lease: l.id }] }),
+        );
         asked = true;
       }
       await sleep(Math.min(5 * 2 ** attempt, 100, Math.max(deadline - Date.now(), 1)));
@@ -279,6 +307,7 @@ export function replicaSlots(
     ...opts,
     handoffPrefix: keys.handoffs,
     handoffKey: (slotKey) => `${keys.handoffs}${slotKey.slice(keys.slots.length)}`,
-    slotKeyOf: (handoffKey) => (handoffKey.startsWith(keys.handoffs) ? `${keys.slots}${handoffKey.slice(keys.handoffs.length)}` : undefined),
+    slotKeyOf: (handoffKey) =>
+      handoffKey.startsWith(keys.handoffs) ? `${keys.slots}${handoffKey.slice(keys.handoffs.length)}` : undefined,
   });
 }

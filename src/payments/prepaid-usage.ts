@@ -6,7 +6,13 @@
  */
 import { usageExceeded } from "../core/messages/tokens.ts";
 import type { Compare, Operation, Store } from "../store/contract.ts";
-import { NO_PREPAID_USAGE, type PrepaidUsage, decodePrepaid, encodePrepaid, updateRecord } from "../store/prepaid-records.ts";
+import {
+  decodePrepaid,
+  encodePrepaid,
+  NO_PREPAID_USAGE,
+  type PrepaidUsage,
+  updateRecord,
+} from "../store/prepaid-records.ts";
 import type { Keys } from "../store/records.ts";
 import { storeCall } from "./channel-book.ts";
 
@@ -16,13 +22,23 @@ export interface PrepaidUsageDeps {
 }
 
 /** P and U of a channel with the record's version (zeros and version 0 before its first GetToken). */
-export async function readUsage(d: PrepaidUsageDeps, channelId: bigint): Promise<{ usage: PrepaidUsage; version: bigint }> {
+export async function readUsage(
+  d: PrepaidUsageDeps,
+  channelId: bigint,
+): Promise<{ usage: PrepaidUsage; version: bigint }> {
   const entry = await storeCall("read prepaid usage", () => d.store.get(d.keys.prepaid(channelId)));
-  return entry ? { usage: decodePrepaid(entry.value), version: entry.version } : { usage: NO_PREPAID_USAGE, version: 0n };
+  return entry
+    ? { usage: decodePrepaid(entry.value), version: entry.version }
+    : { usage: NO_PREPAID_USAGE, version: 0n };
 }
 
 /** The compare and put that raise P to `next`, for the channel commit of GetToken. */
-export function plannedChange(d: PrepaidUsageDeps, channelId: bigint, read: { version: bigint }, next: PrepaidUsage): { compare: Compare; op: Operation } {
+export function plannedChange(
+  d: PrepaidUsageDeps,
+  channelId: bigint,
+  read: { version: bigint },
+  next: PrepaidUsage,
+): { compare: Compare; op: Operation } {
   const key = d.keys.prepaid(channelId);
   return { compare: { key, version: read.version }, op: { op: "put", key, value: encodePrepaid(next) } };
 }

@@ -14,13 +14,13 @@ import { channelBusy, channelNotFound, paymentNotStored } from "../core/messages
 import { signedAmountTooLow, tokenOnlyForParties } from "../core/messages/tokens.ts";
 import type { EscrowPayment, PrepaidPayment } from "../core/payment-headers.ts";
 import type { PrepaidTokens } from "../core/prepaid-token.ts";
-import { type Address, type SignerRecovery, checksumAddress, prepaidTokenRequestMessage } from "../core/signatures.ts";
+import { type Address, checksumAddress, prepaidTokenRequestMessage, type SignerRecovery } from "../core/signatures.ts";
 import { backoff } from "../store/prepaid-records.ts";
 import type { ChannelBook } from "./channel-book.ts";
 import { paymentSigner } from "./escrow-gate.ts";
-import { type PrepaidUsageDeps, giveBack, plannedChange, readUsage, reserve } from "./prepaid-usage.ts";
-import { requestSigner, requireFreshBlock } from "./request-auth.ts";
 import type { PayerLimit } from "./payer-limit.ts";
+import { giveBack, type PrepaidUsageDeps, plannedChange, readUsage, reserve } from "./prepaid-usage.ts";
+import { requestSigner, requireFreshBlock } from "./request-auth.ts";
 import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
 export interface PrepaidDeps extends PrepaidUsageDeps {
@@ -61,9 +61,19 @@ const GET_TOKEN_ATTEMPTS = 64;
 export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<TokenAnswer> {
   const id = req.channelId;
   // The outer signature covers the claim signature and the block.
-  const outer = requestSigner(d.recovery, prepaidTokenRequestMessage(req.claimSignature, req.currentBlock), req.signature);
+  const outer = requestSigner(
+    d.recovery,
+    prepaidTokenRequestMessage(req.claimSignature, req.currentBlock),
+    req.signature,
+  );
   await requireFreshBlock(d.blocks, req.currentBlock);
-  const payment: EscrowPayment = { type: "escrow", channelId: id, nonce: req.currentNonce, amount: req.signedAmount, signature: req.claimSignature };
+  const payment: EscrowPayment = {
+    type: "escrow",
+    channelId: id,
+    nonce: req.currentNonce,
+    amount: req.signedAmount,
+    signature: req.claimSignature,
+  };
   const inner = paymentSigner(d.recovery, d.mpe, payment);
   if (inner && d.allowedSigners && !d.allowedSigners.has(inner)) throw userNotAllowed();
 
@@ -80,7 +90,14 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
       if (outer !== signer && outer !== sender && outer !== recipient) throw tokenOnlyForParties();
       // An escrow payment at current_nonce for signed_amount, without the price check.
       const check = async () =>
-        checkEscrow({ channel: loaded!.state, payment, signer: inner, head: await d.blocks.head(), expirationThreshold: d.expirationThreshold, price: undefined });
+        checkEscrow({
+          channel: loaded!.state,
+          payment,
+          signer: inner,
+          head: await d.blocks.head(),
+          expirationThreshold: d.expirationThreshold,
+          price: undefined,
+        });
       let failed = await check();
       if (failed && chainMayKnowBetter(failed.failure, payment.nonce, loaded.state.nonce)) {
         loaded = (await d.book.load(id, { refreshFromChain: true, epoch })) ?? loaded;
@@ -98,7 +115,12 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
         const planned = plannedChange(d, id, read, usage);
         const guard = slot.guard();
         outcome = "uncertain";
-        const ok = (await d.book.commit(id, loaded.version, channel, { compare: [planned.compare, ...guard.compare], ops: [planned.op, ...guard.ops], epoch })) !== undefined;
+        const ok =
+          (await d.book.commit(id, loaded.version, channel, {
+            compare: [planned.compare, ...guard.compare],
+            ops: [planned.op, ...guard.ops],
+            epoch,
+          })) !== undefined;
         outcome = ok ? "committed" : "uncertain";
         if (!ok) {
           if (attempt >= GET_TOKEN_ATTEMPTS) throw paymentNotStored();
@@ -115,7 +137,11 @@ export async function getToken(d: PrepaidDeps, req: TokenRequest): Promise<Token
 }
 
 /** Admission of a `prepaid-call`: token, price, then U += price iff U + price ≤ P. */
-export async function admitPrepaid(d: Pick<PrepaidDeps, "store" | "keys" | "tokens" | "price" | "limit">, path: string, p: PrepaidPayment): Promise<Admission> {
+export async function admitPrepaid(
+  d: Pick<PrepaidDeps, "store" | "keys" | "tokens" | "price" | "limit">,
+  path: string,
+  p: PrepaidPayment,
+): Promise<Admission> {
   const id = p.channelId;
   const { user } = await d.tokens.verify(p.token, id);
   d.limit?.({ payer: user, channel: id });

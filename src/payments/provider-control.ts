@@ -4,16 +4,16 @@
  * payment address; list and multi-claim requests are block-stamped.
  */
 import type { BlockSource } from "../chain/mpe.ts";
-import { claimChannelNotFound, mpeMismatch, notPaymentAddress, nothingToClaim } from "../core/messages/payments.ts";
 import type { PaymentInClaim } from "../core/channel.ts";
+import { claimChannelNotFound, mpeMismatch, nothingToClaim, notPaymentAddress } from "../core/messages/payments.ts";
 import {
   type Address,
-  type SignerRecovery,
   checksumAddress,
   isAddress,
   listInProgressMessage,
   listUnclaimedMessage,
   multiClaimMessage,
+  type SignerRecovery,
   startClaimMessage,
 } from "../core/signatures.ts";
 import { requestSigner, requireFreshBlock } from "./request-auth.ts";

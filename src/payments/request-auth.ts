@@ -5,13 +5,17 @@
  */
 import type { BlockSource } from "../chain/mpe.ts";
 import { incorrectSignature, signatureExpired } from "../core/messages/payments.ts";
-import { type Address, type SignerRecovery, parseSignature, personalDigest } from "../core/signatures.ts";
+import { type Address, parseSignature, personalDigest, type SignerRecovery } from "../core/signatures.ts";
 
 /** Blocks a request's `current_block` may differ from the head. */
 export const BLOCK_WINDOW = 5n;
 
 /** Refuses a request stamped more than `window` blocks away from the head. */
-export async function requireFreshBlock(blocks: BlockSource, currentBlock: bigint, window = BLOCK_WINDOW): Promise<void> {
+export async function requireFreshBlock(
+  blocks: BlockSource,
+  currentBlock: bigint,
+  window = BLOCK_WINDOW,
+): Promise<void> {
   let head = await blocks.head();
   // A client ahead of the cached head by more than the window means the cache lags the chain (fast
   // blocks, anvil automine), not that the client is wrong: ask the chain once before refusing.

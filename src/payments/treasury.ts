@@ -6,8 +6,8 @@
  */
 import type { PaymentInClaim } from "../core/channel.ts";
 import { channelBusy, claimChannelNotFound, nothingToClaim } from "../core/messages/payments.ts";
-import { type Keys, decodeClaim, encodeClaim } from "../store/records.ts";
 import type { Store } from "../store/contract.ts";
+import { decodeClaim, encodeClaim, type Keys } from "../store/records.ts";
 import { type ChannelBook, storeCall } from "./channel-book.ts";
 import type { ChannelSlots, SlotOutcome } from "./slots.ts";
 
@@ -47,7 +47,9 @@ export function treasury(d: TreasuryDeps) {
         chainCache.set(payment.channelId, chain);
       }
       if (chain && chain.nonce > payment.nonce) {
-        await storeCall("finish claim", () => d.store.commit({ compare: [{ key: e.key, version: e.version }], then: [{ op: "delete", key: e.key }] }));
+        await storeCall("finish claim", () =>
+          d.store.commit({ compare: [{ key: e.key, version: e.version }], then: [{ op: "delete", key: e.key }] }),
+        );
         continue;
       }
       if (payment.signature.length !== 65 || payment.amount === 0n) continue;
@@ -60,7 +62,14 @@ export function treasury(d: TreasuryDeps) {
   async function unclaimed(): Promise<UnclaimedChannel[]> {
     return (await d.book.list())
       .filter((c) => c.authorisedAmount > 0n)
-      .map((c) => ({ channelId: c.channelId, nonce: c.nonce, amount: c.authorisedAmount, expiration: c.expiration, fullAmount: c.fullAmount, sender: c.sender }));
+      .map((c) => ({
+        channelId: c.channelId,
+        nonce: c.nonce,
+        amount: c.authorisedAmount,
+        expiration: c.expiration,
+        fullAmount: c.fullAmount,
+        sender: c.sender,
+      }));
   }
 
   /**
@@ -78,17 +87,28 @@ export function treasury(d: TreasuryDeps) {
       const { state } = entry;
       if (signedNonce !== undefined && state.nonce !== signedNonce) throw channelBusy(channelId);
       if (state.authorisedAmount === 0n || !state.signature) throw nothingToClaim(channelId);
-      const payment: PaymentInClaim = { channelId, nonce: state.nonce, amount: state.authorisedAmount, signature: state.signature };
-      const next = { ...state, nonce: state.nonce + 1n, fullAmount: state.fullAmount - state.authorisedAmount, authorisedAmount: 0n };
+      const payment: PaymentInClaim = {
+        channelId,
+        nonce: state.nonce,
+        amount: state.authorisedAmount,
+        signature: state.signature,
+      };
+      const next = {
+        ...state,
+        nonce: state.nonce + 1n,
+        fullAmount: state.fullAmount - state.authorisedAmount,
+        authorisedAmount: 0n,
+      };
       delete (next as { signature?: Uint8Array }).signature;
       const claimKey = d.keys.claim(channelId, state.nonce);
       const guard = slot.guard();
       outcome = "uncertain";
-      const ok = (await d.book.commit(channelId, entry.version, next, {
-        compare: guard.compare,
-        ops: [{ op: "put", key: claimKey, value: encodeClaim(payment) }, ...guard.ops],
-        epoch: slot.epoch,
-      })) !== undefined;
+      const ok =
+        (await d.book.commit(channelId, entry.version, next, {
+          compare: guard.compare,
+          ops: [{ op: "put", key: claimKey, value: encodeClaim(payment) }, ...guard.ops],
+          epoch: slot.epoch,
+        })) !== undefined;
       if (!ok) throw channelBusy(channelId);
       outcome = "committed";
       return payment;

@@ -23,9 +23,7 @@ export interface Compare {
   version: bigint;
 }
 
-export type Operation =
-  | { op: "put"; key: string; value: string; lease?: bigint }
-  | { op: "delete"; key: string };
+export type Operation = { op: "put"; key: string; value: string; lease?: bigint } | { op: "delete"; key: string };
 
 export interface Transaction {
   compare: readonly Compare[];
@@ -58,7 +56,10 @@ export interface Lease {
  * broken watch could not resume where it stopped because etcd had compacted that history away, so changes
  * before `revision` may be missed; the listener re-reads what it watches (`list`). Events go on from there.
  */
-export type WatchEvent = { type: "put"; entry: Entry } | { type: "delete"; key: string } | { type: "compacted"; revision: bigint };
+export type WatchEvent =
+  | { type: "put"; entry: Entry }
+  | { type: "delete"; key: string }
+  | { type: "compacted"; revision: bigint };
 
 export interface Watcher {
   /** Stops delivering events. */

@@ -16,7 +16,7 @@
  *   for all when the request may have reached etcd).
  */
 import type { CommitResult, Transaction } from "./contract.ts";
-import { EtcdRequestError, commitOutcome } from "./etcd-errors.ts";
+import { commitOutcome, EtcdRequestError } from "./etcd-errors.ts";
 
 /** How a batch reaches etcd: one commit as a plain Txn, several as one Txn of nested Txns (results in order). */
 export interface TxnSender {

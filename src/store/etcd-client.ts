@@ -10,10 +10,18 @@
  * Sessions are per member (etcd-connection.ts); there is no background reconnection.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
-import { type DescMessage, type DescMethod, type MessageShape, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { encodeFrame, decodeGrpcMessage, formatGrpcTimeout, frameReader } from "../core/grpc-frames.ts";
-import { type KeepaliveOptions, type MemberConnection, type TlsMaterial, memberConnection } from "./etcd-connection.ts";
-import { EtcdRequestError, HTTP2_REFUSED_STREAM, errnoOf, memberUnwell, neverSent, readRetriable, statusName } from "./etcd-errors.ts";
+import { type DescMessage, type DescMethod, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { decodeGrpcMessage, encodeFrame, formatGrpcTimeout, frameReader } from "../core/grpc-frames.ts";
+import { type KeepaliveOptions, type MemberConnection, memberConnection, type TlsMaterial } from "./etcd-connection.ts";
+import {
+  EtcdRequestError,
+  errnoOf,
+  HTTP2_REFUSED_STREAM,
+  memberUnwell,
+  neverSent,
+  readRetriable,
+  statusName,
+} from "./etcd-errors.ts";
 
 /** A method of proto/etcd/rpc.proto, e.g. `KV.method.range`. */
 export type Rpc<I extends DescMessage, O extends DescMessage> = DescMethod & { input: I; output: O };
@@ -53,9 +61,17 @@ export interface StreamHandlers<O extends DescMessage> {
 export interface EtcdClient {
   /** The endpoints, quoted and joined, for error messages. */
   readonly where: string;
-  unary<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, request: MessageShape<I>, opts: CallOptions): Promise<MessageShape<O>>;
+  unary<I extends DescMessage, O extends DescMessage>(
+    rpc: Rpc<I, O>,
+    request: MessageShape<I>,
+    opts: CallOptions,
+  ): Promise<MessageShape<O>>;
   /** Opens a stream on the first endpoint that connects, trying each in turn until `deadline`. */
-  stream<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, handlers: StreamHandlers<O>, deadline: number): Promise<BidiStream<I>>;
+  stream<I extends DescMessage, O extends DescMessage>(
+    rpc: Rpc<I, O>,
+    handlers: StreamHandlers<O>,
+    deadline: number,
+  ): Promise<BidiStream<I>>;
   close(): void;
 }
 
@@ -86,11 +102,22 @@ export function etcdClient(opts: EtcdClientOptions): EtcdClient {
     if (s) return s;
     const left = deadline - Date.now();
     const bound = Math.min(opts.connectionTimeoutMs, members.length > 1 ? Math.max(left / 2, 1) : left);
-    if (left <= 0) return Promise.reject(new EtcdRequestError(`no time left to connect to "${m.endpoint}"`, { endpoint: m.endpoint, sent: false, timedOut: true }));
+    if (left <= 0)
+      return Promise.reject(
+        new EtcdRequestError(`no time left to connect to "${m.endpoint}"`, {
+          endpoint: m.endpoint,
+          sent: false,
+          timedOut: true,
+        }),
+      );
     return m.connect(bound);
   };
 
-  async function unary<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, request: MessageShape<I>, call: CallOptions): Promise<MessageShape<O>> {
+  async function unary<I extends DescMessage, O extends DescMessage>(
+    rpc: Rpc<I, O>,
+    request: MessageShape<I>,
+    call: CallOptions,
+  ): Promise<MessageShape<O>> {
     const frame = encodeFrame(toBinary(rpc.input, request));
     const path = pathOf(rpc);
     let refusals = 0;
@@ -116,7 +143,11 @@ export function etcdClient(opts: EtcdClientOptions): EtcdClient {
     }
   }
 
-  async function stream<I extends DescMessage, O extends DescMessage>(rpc: Rpc<I, O>, handlers: StreamHandlers<O>, deadline: number): Promise<BidiStream<I>> {
+  async function stream<I extends DescMessage, O extends DescMessage>(
+    rpc: Rpc<I, O>,
+    handlers: StreamHandlers<O>,
+    deadline: number,
+  ): Promise<BidiStream<I>> {
     let last: unknown;
     for (let attempt = 0; attempt < members.length * CONNECT_ROUNDS && Date.now() < deadline && !closed; attempt++) {
       const index = current;
@@ -125,15 +156,34 @@ export function etcdClient(opts: EtcdClientOptions): EtcdClient {
         const s = sessionOf(index, deadline);
         const session = s instanceof Promise ? await s : s;
         // etcd's "hasleader" metadata: a member cut off from the leader ends the stream instead of serving it stale.
-        const h2 = member.request(session, { ":method": "POST", ":path": pathOf(rpc), "content-type": "application/grpc", te: "trailers", hasleader: "true" });
+        const h2 = member.request(session, {
+          ":method": "POST",
+          ":path": pathOf(rpc),
+          "content-type": "application/grpc",
+          te: "trailers",
+          hasleader: "true",
+        });
         return bidi(member, h2, rpc, handlers, () => demote(index));
       } catch (err) {
-        last = err instanceof EtcdRequestError ? err : new EtcdRequestError(`cannot open a stream to "${member.endpoint}": ${(err as Error).message}`, { endpoint: member.endpoint, sent: false }, { cause: err });
+        last =
+          err instanceof EtcdRequestError
+            ? err
+            : new EtcdRequestError(
+                `cannot open a stream to "${member.endpoint}": ${(err as Error).message}`,
+                { endpoint: member.endpoint, sent: false },
+                { cause: err },
+              );
         demote(index);
         if ((attempt + 1) % members.length === 0) await sleep(RETRY_PAUSE_MS);
       }
     }
-    throw last ?? new EtcdRequestError(closed ? "the etcd client is closed" : `no etcd member of ${where} accepted a stream in time`, { endpoint: where, sent: false, timedOut: !closed });
+    throw (
+      last ??
+      new EtcdRequestError(
+        closed ? "the etcd client is closed" : `no etcd member of ${where} accepted a stream in time`,
+        { endpoint: where, sent: false, timedOut: !closed },
+      )
+    );
   }
 
   return {
@@ -156,33 +206,75 @@ function statusOf(h: IncomingHttpHeaders): { status: number; message: string } |
 }
 
 /** What a stream that ended without status 0 says about the request. */
-function failureOf(endpoint: string, answer: { status: number; message: string } | undefined, h2: ClientHttp2Stream, streamError: unknown, timedOut: boolean): EtcdRequestError {
+function failureOf(
+  endpoint: string,
+  answer: { status: number; message: string } | undefined,
+  h2: ClientHttp2Stream,
+  streamError: unknown,
+  timedOut: boolean,
+): EtcdRequestError {
   if (answer) {
-    return new EtcdRequestError(`"${endpoint}" answered ${statusName(answer.status)}: ${answer.message || "(no message)"}`, { endpoint, sent: true, status: answer.status, ...(timedOut ? { timedOut } : {}) });
+    return new EtcdRequestError(
+      `"${endpoint}" answered ${statusName(answer.status)}: ${answer.message || "(no message)"}`,
+      { endpoint, sent: true, status: answer.status, ...(timedOut ? { timedOut } : {}) },
+    );
   }
   const rstCode = h2.rstCode;
   const errno = errnoOf(streamError);
   const refused = rstCode === HTTP2_REFUSED_STREAM;
-  const why = timedOut ? "no answer before the deadline" : refused ? "the stream was refused" : streamError instanceof Error ? streamError.message : `the stream ended with code ${rstCode ?? "none"}`;
+  const why = timedOut
+    ? "no answer before the deadline"
+    : refused
+      ? "the stream was refused"
+      : streamError instanceof Error
+        ? streamError.message
+        : `the stream ended with code ${rstCode ?? "none"}`;
   return new EtcdRequestError(
     `"${endpoint}" gave no answer: ${why}`,
-    { endpoint, sent: !refused, ...(errno ? { errno } : {}), ...(rstCode ? { rstCode } : {}), ...(timedOut ? { timedOut } : {}) },
+    {
+      endpoint,
+      sent: !refused,
+      ...(errno ? { errno } : {}),
+      ...(rstCode ? { rstCode } : {}),
+      ...(timedOut ? { timedOut } : {}),
+    },
     streamError === undefined ? {} : { cause: streamError },
   );
 }
 
 /** One unary request on a connected session: the single response message, or an EtcdRequestError. */
-function once(member: MemberConnection, session: ClientHttp2Session, path: string, frame: Uint8Array, deadline: number): Promise<Uint8Array> {
+function once(
+  member: MemberConnection,
+  session: ClientHttp2Session,
+  path: string,
+  frame: Uint8Array,
+  deadline: number,
+): Promise<Uint8Array> {
   const endpoint = member.endpoint;
   return new Promise<Uint8Array>((resolve, reject) => {
     const left = deadline - Date.now();
-    if (left <= 0) return reject(new EtcdRequestError("no time left to send the request", { endpoint, sent: false, timedOut: true }));
+    if (left <= 0)
+      return reject(
+        new EtcdRequestError("no time left to send the request", { endpoint, sent: false, timedOut: true }),
+      );
     let h2: ClientHttp2Stream;
     try {
-      h2 = member.request(session, { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", "grpc-timeout": formatGrpcTimeout(left) });
+      h2 = member.request(session, {
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-timeout": formatGrpcTimeout(left),
+      });
     } catch (err) {
       // The session refused to open a stream (closing, GOAWAY): nothing was written.
-      return reject(new EtcdRequestError(`cannot open a stream to "${endpoint}": ${(err as Error).message}`, { endpoint, sent: false }, { cause: err }));
+      return reject(
+        new EtcdRequestError(
+          `cannot open a stream to "${endpoint}": ${(err as Error).message}`,
+          { endpoint, sent: false },
+          { cause: err },
+        ),
+      );
     }
     let answer: { status: number; message: string } | undefined;
     let streamError: unknown;
@@ -202,7 +294,13 @@ function once(member: MemberConnection, session: ClientHttp2Session, path: strin
       if (answer?.status === 0 && !timedOut) {
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (body.length >= 5 && body.readUInt32BE(1) === body.length - 5) return resolve(body.subarray(5));
-        return reject(new EtcdRequestError(`"${endpoint}" answered OK without exactly one message`, { endpoint, sent: true, status: 13 }));
+        return reject(
+          new EtcdRequestError(`"${endpoint}" answered OK without exactly one message`, {
+            endpoint,
+            sent: true,
+            status: 13,
+          }),
+        );
       }
       reject(failureOf(endpoint, answer?.status === 0 ? undefined : answer, h2, streamError, timedOut));
     });

@@ -40,7 +40,11 @@ export interface MemberConnection {
 const WINDOW_BYTES = 1024 * 1024;
 
 /** The connection to the member at `endpoint` (`http://` for h2c, `https://` with `tls`). */
-export function memberConnection(endpoint: string, tls: TlsMaterial | undefined, keepalive: KeepaliveOptions = {}): MemberConnection {
+export function memberConnection(
+  endpoint: string,
+  tls: TlsMaterial | undefined,
+  keepalive: KeepaliveOptions = {},
+): MemberConnection {
   const url = new URL(endpoint);
   const authority = `${url.protocol}//${url.host}`;
   const pingEveryMs = keepalive.intervalMs ?? 10_000;
@@ -53,14 +57,23 @@ export function memberConnection(endpoint: string, tls: TlsMaterial | undefined,
 
   const notConnected = (message: string, cause?: unknown) => {
     const errno = errnoOf(cause);
-    return new EtcdRequestError(message, { endpoint, sent: false, ...(errno ? { errno } : {}) }, cause === undefined ? {} : { cause });
+    return new EtcdRequestError(
+      message,
+      { endpoint, sent: false, ...(errno ? { errno } : {}) },
+      cause === undefined ? {} : { cause },
+    );
   };
 
   const start = (timeoutMs: number): Promise<ClientHttp2Session> => {
     const s = http2.connect(authority, {
       settings: { initialWindowSize: WINDOW_BYTES },
       ...(url.protocol === "https:" && tls
-        ? { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}), ...(tls.serverName ? { servername: tls.serverName } : {}) }
+        ? {
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            ...(tls.cert ? { cert: tls.cert } : {}),
+            ...(tls.key ? { key: tls.key } : {}),
+            ...(tls.serverName ? { servername: tls.serverName } : {}),
+          }
         : {}),
     });
     session = s;
@@ -125,7 +138,10 @@ export function memberConnection(endpoint: string, tls: TlsMaterial | undefined,
   /** A ping not acknowledged in time means the member or the path to it is gone: drop the session. */
   const ping = (s: ClientHttp2Session) => {
     if (open === 0 || s.destroyed) return;
-    const timer = setTimeout(() => s.destroy(new Error(`"${endpoint}" did not answer a keep-alive ping within ${pingTimeoutMs} ms`)), pingTimeoutMs);
+    const timer = setTimeout(
+      () => s.destroy(new Error(`"${endpoint}" did not answer a keep-alive ping within ${pingTimeoutMs} ms`)),
+      pingTimeoutMs,
+    );
     try {
       s.ping((err) => {
         clearTimeout(timer);

@@ -130,7 +130,13 @@ export function memberUnwell(err: unknown): boolean {
  * The store error for a failed request: what failed, where, and — for a commit that may have reached
  * etcd — outcome "unknown", which the payment layer answers by giving the charge back under the slot.
  */
-export function etcdFailure(where: string, what: string, timeoutMs: number, isCommit: boolean, err: unknown): StoreUnavailableError {
+export function etcdFailure(
+  where: string,
+  what: string,
+  timeoutMs: number,
+  isCommit: boolean,
+  err: unknown,
+): StoreUnavailableError {
   if (err instanceof StoreUnavailableError) return err;
   const outcome: CommitOutcome = isCommit ? commitOutcome(err) : "not-applied";
   const unknown = outcome === "unknown";

@@ -5,7 +5,16 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { KeyValue } from "../gen/etcd/kv_pb.ts";
-import { Compare_CompareResult, Compare_CompareTarget, KV, RangeRequestSchema, type RequestOp, RequestOpSchema, type TxnRequest, TxnRequestSchema } from "../gen/etcd/rpc_pb.ts";
+import {
+  Compare_CompareResult,
+  Compare_CompareTarget,
+  KV,
+  RangeRequestSchema,
+  type RequestOp,
+  RequestOpSchema,
+  type TxnRequest,
+  TxnRequestSchema,
+} from "../gen/etcd/rpc_pb.ts";
 import type { CommitResult, Entry, Transaction } from "./contract.ts";
 import type { EtcdClient } from "./etcd-client.ts";
 import { EtcdRequestError, GrpcStatus } from "./etcd-errors.ts";
@@ -56,8 +65,16 @@ export function keyspace(namespace: string): Keyspace {
 }
 
 /** The entry at `key`, or undefined (a linearizable read). */
-export async function getOne(client: EtcdClient, ks: Keyspace, key: string, deadline: number): Promise<Entry | undefined> {
-  const res = await client.unary(KV.method.range, create(RangeRequestSchema, { key: ks.toKey(key) }), { deadline, resend: true });
+export async function getOne(
+  client: EtcdClient,
+  ks: Keyspace,
+  key: string,
+  deadline: number,
+): Promise<Entry | undefined> {
+  const res = await client.unary(KV.method.range, create(RangeRequestSchema, { key: ks.toKey(key) }), {
+    deadline,
+    resend: true,
+  });
   const kv = res.kvs[0];
   return kv ? ks.entry(kv) : undefined;
 }
@@ -68,7 +85,11 @@ export async function listPrefix(client: EtcdClient, ks: Keyspace, prefix: strin
   const out: Entry[] = [];
   let revision = 0n;
   for (;;) {
-    const res = await client.unary(KV.method.range, create(RangeRequestSchema, { key, rangeEnd: end, limit: PAGE, revision }), { deadline, resend: true });
+    const res = await client.unary(
+      KV.method.range,
+      create(RangeRequestSchema, { key, rangeEnd: end, limit: PAGE, revision }),
+      { deadline, resend: true },
+    );
     if (revision === 0n) revision = res.header?.revision ?? 0n;
     for (const kv of res.kvs) out.push(ks.entry(kv));
     const last = res.kvs.at(-1);
@@ -84,7 +105,12 @@ function txnRequest(ks: Keyspace, txn: Transaction): TxnRequest {
       RequestOpSchema,
       op.op === "delete"
         ? { request: { case: "requestDeleteRange", value: { key: ks.toKey(op.key) } } }
-        : { request: { case: "requestPut", value: { key: ks.toKey(op.key), value: Buffer.from(op.value, "utf8"), lease: op.lease ?? 0n } } },
+        : {
+            request: {
+              case: "requestPut",
+              value: { key: ks.toKey(op.key), value: Buffer.from(op.value, "utf8"), lease: op.lease ?? 0n },
+            },
+          },
     ),
   );
   return create(TxnRequestSchema, {
@@ -102,7 +128,12 @@ function txnRequest(ks: Keyspace, txn: Transaction): TxnRequest {
  * Applies `txn` as one etcd Txn iff every compare on mod revision holds; whether it did and the revision it
  * wrote at. Never resent once sent.
  */
-export async function commitTxn(client: EtcdClient, ks: Keyspace, txn: Transaction, deadline: number): Promise<CommitResult> {
+export async function commitTxn(
+  client: EtcdClient,
+  ks: Keyspace,
+  txn: Transaction,
+  deadline: number,
+): Promise<CommitResult> {
   const res = await client.unary(KV.method.txn, txnRequest(ks, txn), { deadline, resend: false });
   return { succeeded: res.succeeded, revision: res.header?.revision ?? 0n };
 }
@@ -111,7 +142,12 @@ export async function commitTxn(client: EtcdClient, ks: Keyspace, txn: Transacti
  * Applies each of `txns` iff its own compares hold, all in one etcd Txn of nested Txns (etcd-batch.ts: their
  * keys are all different); one result per transaction, in order. Never resent once sent.
  */
-export async function commitTxns(client: EtcdClient, ks: Keyspace, txns: readonly Transaction[], deadline: number): Promise<CommitResult[]> {
+export async function commitTxns(
+  client: EtcdClient,
+  ks: Keyspace,
+  txns: readonly Transaction[],
+  deadline: number,
+): Promise<CommitResult[]> {
   const request = create(TxnRequestSchema, {
     success: txns.map((t) => create(RequestOpSchema, { request: { case: "requestTxn", value: txnRequest(ks, t) } })),
   });
@@ -122,7 +158,10 @@ export async function commitTxns(client: EtcdClient, ks: Keyspace, txns: readonl
     const r = res.responses[i]?.response;
     if (r?.case !== "responseTxn") {
       const facts = { endpoint: client.where, sent: true, status: GrpcStatus.INTERNAL };
-      throw new EtcdRequestError(`etcd at ${client.where} answered a batch of ${txns.length} transactions without a result for each`, facts);
+      throw new EtcdRequestError(
+        `etcd at ${client.where} answered a batch of ${txns.length} transactions without a result for each`,
+        facts,
+      );
     }
     return { succeeded: r.value.succeeded, revision };
   });

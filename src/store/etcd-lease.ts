@@ -7,7 +7,12 @@
  * an outage renewals resume and the slots held on it stay held — or etcd says the lease is gone.
  */
 import { create } from "@bufbuild/protobuf";
-import { Lease as LeaseService, LeaseGrantRequestSchema, LeaseKeepAliveRequestSchema, LeaseRevokeRequestSchema } from "../gen/etcd/rpc_pb.ts";
+import {
+  LeaseGrantRequestSchema,
+  LeaseKeepAliveRequestSchema,
+  LeaseRevokeRequestSchema,
+  Lease as LeaseService,
+} from "../gen/etcd/rpc_pb.ts";
 import type { Lease } from "./contract.ts";
 import type { BidiStream, EtcdClient } from "./etcd-client.ts";
 import { EtcdRequestError, GrpcStatus } from "./etcd-errors.ts";
@@ -115,12 +120,27 @@ export function leaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
         throw new Error(`a lease TTL must be a whole number of seconds of at least 1, got "${ttlSeconds}"`);
       }
       const res = await deps.bounded(`grant a ${ttlSeconds} s lease`, false, async (deadline) => {
-        const r = await client.unary(LeaseService.method.leaseGrant, create(LeaseGrantRequestSchema, { TTL: BigInt(ttlSeconds) }), { deadline, resend: true });
-        if (r.error) throw new EtcdRequestError(`etcd refused the lease: ${r.error}`, { endpoint: client.where, sent: true, status: GrpcStatus.FAILED_PRECONDITION });
+        const r = await client.unary(
+          LeaseService.method.leaseGrant,
+          create(LeaseGrantRequestSchema, { TTL: BigInt(ttlSeconds) }),
+          { deadline, resend: true },
+        );
+        if (r.error)
+          throw new EtcdRequestError(`etcd refused the lease: ${r.error}`, {
+            endpoint: client.where,
+            sent: true,
+            status: GrpcStatus.FAILED_PRECONDITION,
+          });
         return r;
       });
       const ttlMs = Number(res.TTL > 0n ? res.TTL : BigInt(ttlSeconds)) * 1000;
-      const h: Held = { id: res.ID, ttlMs, renewedAt: Date.now(), lost: false, timer: setInterval(() => renew(h), Math.max(ttlMs / 3, 100)) };
+      const h: Held = {
+        id: res.ID,
+        ttlMs,
+        renewedAt: Date.now(),
+        lost: false,
+        timer: setInterval(() => renew(h), Math.max(ttlMs / 3, 100)),
+      };
       h.timer.unref?.();
       if (closed) forget(h);
       else held.set(h.id, h);
@@ -134,7 +154,10 @@ export function leaseKeeper(deps: LeaseKeeperDeps): LeaseKeeper {
           forget(h);
           return deps.bounded(`revoke lease "${h.id}"`, false, async (deadline) => {
             try {
-              await client.unary(LeaseService.method.leaseRevoke, create(LeaseRevokeRequestSchema, { ID: h.id }), { deadline, resend: true });
+              await client.unary(LeaseService.method.leaseRevoke, create(LeaseRevokeRequestSchema, { ID: h.id }), {
+                deadline,
+                resend: true,
+              });
             } catch (err) {
               // Already expired or revoked: the keys are gone, which is what revoking asks for.
               if (!(err instanceof EtcdRequestError && err.status === GrpcStatus.NOT_FOUND)) throw err;

@@ -15,7 +15,17 @@
  * await member.stop();
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import { delimiter, join } from "node:path";
 import { Code, SnetError } from "../core/errors.ts";
@@ -70,7 +80,12 @@ const fail = (key: string, message: string, cause?: unknown): never => {
 };
 
 function findBinary(binary: string): string {
-  const candidates = binary.includes("/") ? [binary] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((d) => join(d, binary));
+  const candidates = binary.includes("/")
+    ? [binary]
+    : (process.env.PATH ?? "")
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, binary));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -87,16 +102,26 @@ function findBinary(binary: string): string {
 
 function checkCluster(opts: ManagedEtcdOptions, peerUrl: string) {
   const members = new Map<string, string[]>();
-  for (const part of opts.cluster.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of opts.cluster
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf("=");
     if (eq <= 0) fail("cluster", `cluster entry "${part}" is not NAME=URL, in "${opts.cluster}"`);
     const name = part.slice(0, eq);
     members.set(name, [...(members.get(name) ?? []), part.slice(eq + 1)]);
   }
   const own = members.get(opts.id);
-  if (!own) fail("cluster", `cluster "${opts.cluster}" has no entry for this member's id "${opts.id}": add "${opts.id}=${peerUrl}"`);
+  if (!own)
+    fail(
+      "cluster",
+      `cluster "${opts.cluster}" has no entry for this member's id "${opts.id}": add "${opts.id}=${peerUrl}"`,
+    );
   if (!own!.includes(peerUrl)) {
-    fail("cluster", `cluster entry for "${opts.id}" is "${own!.join(",")}" but this member's peer URL is "${peerUrl}": make them equal`);
+    fail(
+      "cluster",
+      `cluster entry for "${opts.id}" is "${own!.join(",")}" but this member's peer URL is "${peerUrl}": make them equal`,
+    );
   }
 }
 
@@ -118,8 +143,14 @@ function checkPort(host: string, port: number, key: string): Promise<void> {
     server.once("error", (err: NodeJS.ErrnoException) => {
       reject(
         err.code === "EADDRINUSE"
-          ? new ManagedEtcdError(`${SECTION}.${key}`, `port ${port} on "${host}" is already in use (another etcd or daemon?): choose a free ${key}`, { cause: err })
-          : new ManagedEtcdError(`${SECTION}.host`, `cannot listen on "${host}:${port}": ${err.message}`, { cause: err }),
+          ? new ManagedEtcdError(
+              `${SECTION}.${key}`,
+              `port ${port} on "${host}" is already in use (another etcd or daemon?): choose a free ${key}`,
+              { cause: err },
+            )
+          : new ManagedEtcdError(`${SECTION}.host`, `cannot listen on "${host}:${port}": ${err.message}`, {
+              cause: err,
+            }),
       );
     });
     server.listen(port, host, () => server.close(() => resolve()));
@@ -154,7 +185,9 @@ async function healthy(clientUrl: string): Promise<boolean> {
 }
 
 const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once("exit", () => resolve()));
 
 /** Starts an etcd member as a child process and waits until it is healthy. */
 export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<ManagedEtcd> {
@@ -179,19 +212,31 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
   };
 
   const args = [
-    "--name", opts.id,
-    "--data-dir", opts.dataDir,
-    "--listen-client-urls", clientUrl,
-    "--advertise-client-urls", clientUrl,
-    "--listen-peer-urls", peerUrl,
-    "--initial-advertise-peer-urls", peerUrl,
-    "--initial-cluster", opts.cluster,
-    "--initial-cluster-token", opts.token,
+    "--name",
+    opts.id,
+    "--data-dir",
+    opts.dataDir,
+    "--listen-client-urls",
+    clientUrl,
+    "--advertise-client-urls",
+    clientUrl,
+    "--listen-peer-urls",
+    peerUrl,
+    "--initial-advertise-peer-urls",
+    peerUrl,
+    "--initial-cluster",
+    opts.cluster,
+    "--initial-cluster-token",
+    opts.token,
     // protocol/config.md#etcd-member: the cluster state is always "new"; an existing data dir makes etcd ignore it.
-    "--initial-cluster-state", "new",
-    "--logger", "zap",
-    "--log-level", opts.logLevel ?? "info",
-    "--log-outputs", opts.logFile ?? "stderr",
+    "--initial-cluster-state",
+    "new",
+    "--logger",
+    "zap",
+    "--log-level",
+    opts.logLevel ?? "info",
+    "--log-outputs",
+    opts.logFile ?? "stderr",
   ];
   let child: ChildProcess;
   try {
@@ -225,7 +270,10 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
       const err = await Promise.race([spawnError, new Promise<undefined>((r) => setTimeout(() => r(undefined), 0))]);
       if (err) fail("binary", `cannot run etcd binary "${binary}": ${err.message}`, err);
       if (child.exitCode !== null || child.signalCode !== null) {
-        fail("", `etcd exited with ${child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode} while starting${lastLines()}`);
+        fail(
+          "",
+          `etcd exited with ${child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode} while starting${lastLines()}`,
+        );
       }
       if (await healthy(clientUrl)) break;
       if (Date.now() >= deadline) {

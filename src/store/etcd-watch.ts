@@ -8,7 +8,12 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Event_EventType } from "../gen/etcd/kv_pb.ts";
-import { Watch, type WatchRequestSchema, WatchRequestSchema as RequestSchema, type WatchResponse } from "../gen/etcd/rpc_pb.ts";
+import {
+  WatchRequestSchema as RequestSchema,
+  Watch,
+  type WatchRequestSchema,
+  type WatchResponse,
+} from "../gen/etcd/rpc_pb.ts";
 import type { WatchEvent, Watcher } from "./contract.ts";
 import type { BidiStream, EtcdClient } from "./etcd-client.ts";
 import { EtcdRequestError } from "./etcd-errors.ts";
@@ -28,7 +33,11 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2_000;
 
 /** Watches every key under `prefix`; resolves once etcd has created the watch. */
-export async function watchPrefix(deps: WatchDeps, prefix: string, listener: (event: WatchEvent) => void): Promise<Watcher> {
+export async function watchPrefix(
+  deps: WatchDeps,
+  prefix: string,
+  listener: (event: WatchEvent) => void,
+): Promise<Watcher> {
   const { client, ks } = deps;
   const { key, end } = keyRange(ks.toKey(prefix));
   /** The first revision not yet delivered; 0 until etcd created the watch ("from now"). */
@@ -64,17 +73,24 @@ export async function watchPrefix(deps: WatchDeps, prefix: string, listener: (ev
         deliver({ type: "compacted", revision: res.compactRevision });
         return void open();
       }
-      deps.log?.warn(`etcd cancelled the watch on "${prefix}" at ${client.where}: ${res.cancelReason || "no reason given"}`);
+      deps.log?.warn(
+        `etcd cancelled the watch on "${prefix}" at ${client.where}: ${res.cancelReason || "no reason given"}`,
+      );
       return retry();
     }
     for (const ev of res.events) {
       const kv = ev.kv;
       if (!kv) continue;
-      deliver(ev.type === Event_EventType.DELETE ? { type: "delete", key: ks.fromKey(kv.key) } : { type: "put", entry: ks.entry(kv) });
+      deliver(
+        ev.type === Event_EventType.DELETE
+          ? { type: "delete", key: ks.fromKey(kv.key) }
+          : { type: "put", entry: ks.entry(kv) },
+      );
       next = kv.modRevision + 1n;
     }
     // A progress notification: every change up to this revision has been delivered.
-    if (!res.created && res.events.length === 0 && res.header && res.header.revision >= next) next = res.header.revision + 1n;
+    if (!res.created && res.events.length === 0 && res.header && res.header.revision >= next)
+      next = res.header.revision + 1n;
   };
 
   const onEnd = (err: EtcdRequestError | undefined) => {
@@ -122,28 +138,38 @@ export async function watchPrefix(deps: WatchDeps, prefix: string, listener: (ev
       stream = undefined;
     },
   };
-  await deps.bounded(`watch "${prefix}"`, false, (deadline) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => failed?.(new EtcdRequestError("no answer before the deadline", { endpoint: client.where, sent: true, timedOut: true })),
-        Math.max(0, deadline - Date.now()),
-      );
-      const settle = () => {
-        clearTimeout(timer);
-        created = undefined;
-        failed = undefined;
-      };
-      created = () => {
-        settle();
-        resolve();
-      };
-      failed = (err) => {
-        settle();
-        watcher.close();
-        reject(err);
-      };
-      void open(deadline);
-    }),
+  await deps.bounded(
+    `watch "${prefix}"`,
+    false,
+    (deadline) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            failed?.(
+              new EtcdRequestError("no answer before the deadline", {
+                endpoint: client.where,
+                sent: true,
+                timedOut: true,
+              }),
+            ),
+          Math.max(0, deadline - Date.now()),
+        );
+        const settle = () => {
+          clearTimeout(timer);
+          created = undefined;
+          failed = undefined;
+        };
+        created = () => {
+          settle();
+          resolve();
+        };
+        failed = (err) => {
+          settle();
+          watcher.close();
+          reject(err);
+        };
+        void open(deadline);
+      }),
   );
   return watcher;
 }

@@ -21,10 +21,10 @@ import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Maintenance, StatusRequestSchema } from "../gen/etcd/rpc_pb.ts";
 import { type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
+import { groupCommits } from "./etcd-batch.ts";
 import { etcdClient } from "./etcd-client.ts";
 import type { KeepaliveOptions, TlsMaterial } from "./etcd-connection.ts";
 import { etcdFailure } from "./etcd-errors.ts";
-import { groupCommits } from "./etcd-batch.ts";
 import { commitTxn, commitTxns, getOne, keyspace, listPrefix } from "./etcd-kv.ts";
 import { type Bounded, leaseKeeper } from "./etcd-lease.ts";
 import { watchPrefix } from "./etcd-watch.ts";
@@ -119,7 +119,12 @@ export async function etcdStore(opts: EtcdStoreOptions, deps: EtcdStoreDeps = {}
   let closed = false;
 
   /** Runs `fn` under one absolute deadline; any failure becomes StoreUnavailableError naming the endpoints. */
-  async function run<T>(what: string, timeoutMs: number, isCommit: boolean, fn: (deadline: number) => Promise<T>): Promise<T> {
+  async function run<T>(
+    what: string,
+    timeoutMs: number,
+    isCommit: boolean,
+    fn: (deadline: number) => Promise<T>,
+  ): Promise<T> {
     if (closed) throw new StoreUnavailableError(`the etcd store for ${where} is closed`);
     try {
       return await fn(Date.now() + timeoutMs);

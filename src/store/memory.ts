@@ -31,7 +31,9 @@ export function memoryStore(): Store {
       return data.get(key);
     },
     async list(prefix) {
-      return [...data.values()].filter((e) => e.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      return [...data.values()]
+        .filter((e) => e.key.startsWith(prefix))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async commit(txn: Transaction) {
       return (await this.transact(txn)).succeeded;
@@ -43,7 +45,12 @@ export function memoryStore(): Store {
         if (op.op === "delete") {
           if (data.delete(op.key)) notify({ type: "delete", key: op.key });
         } else {
-          const entry: Entry = { key: op.key, value: op.value, version: revision, ...(op.lease !== undefined ? { lease: op.lease } : {}) };
+          const entry: Entry = {
+            key: op.key,
+            value: op.value,
+            version: revision,
+            ...(op.lease !== undefined ? { lease: op.lease } : {}),
+          };
           data.set(op.key, entry);
           notify({ type: "put", entry });
         }

@@ -26,7 +26,12 @@ export interface MigrateStoreReturnType {
 }
 
 /** Copies every unleased key under `prefix` that the target lacks; never overwrites. */
-export async function migrateStore(from: Store, to: Store, prefix: string, opts: MigrateStoreOptions = {}): Promise<MigrateStoreReturnType> {
+export async function migrateStore(
+  from: Store,
+  to: Store,
+  prefix: string,
+  opts: MigrateStoreOptions = {},
+): Promise<MigrateStoreReturnType> {
   const result: MigrateStoreReturnType = { copied: 0, skipped: 0, conflicts: [] };
   const existing = new Map((await to.list(prefix)).map((e) => [e.key, e.value]));
   const compareWithTarget = (key: string, value: string, targetValue: string) => {
@@ -47,7 +52,10 @@ export async function migrateStore(from: Store, to: Store, prefix: string, opts:
       result.copied++;
       continue;
     }
-    const created = await to.commit({ compare: [{ key: entry.key, version: 0n }], then: [{ op: "put", key: entry.key, value: entry.value }] });
+    const created = await to.commit({
+      compare: [{ key: entry.key, version: 0n }],
+      then: [{ op: "put", key: entry.key, value: entry.value }],
+    });
     if (created) {
       result.copied++;
       continue;

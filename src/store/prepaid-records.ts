@@ -16,7 +16,8 @@ import { RECORD_VERSION } from "./records.ts";
 
 function parse(kind: string, text: string): Record<string, unknown> {
   const obj = JSON.parse(text) as Record<string, unknown>;
-  if (obj.v !== RECORD_VERSION) throw new Error(`${kind} record has encoding version ${String(obj.v)}, this snetd reads version ${RECORD_VERSION}`);
+  if (obj.v !== RECORD_VERSION)
+    throw new Error(`${kind} record has encoding version ${String(obj.v)}, this snetd reads version ${RECORD_VERSION}`);
   return obj;
 }
 
@@ -68,13 +69,24 @@ export function freeCallServicePrefix(serviceId: string): string {
 
 /** The stored text of one user's free-call usage. */
 export function encodeFreeCall(u: FreeCallUsage): string {
-  return JSON.stringify({ v: RECORD_VERSION, address: u.address, user_id: u.userId, service_id: u.serviceId, made: u.made.toString() });
+  return JSON.stringify({
+    v: RECORD_VERSION,
+    address: u.address,
+    user_id: u.userId,
+    service_id: u.serviceId,
+    made: u.made.toString(),
+  });
 }
 
 /** One user's free-call usage from its stored text. */
 export function decodeFreeCall(text: string): FreeCallUsage {
   const o = parse("free call", text);
-  return { address: o.address as Address, userId: o.user_id as string, serviceId: o.service_id as string, made: big(o.made) };
+  return {
+    address: o.address as Address,
+    userId: o.user_id as string,
+    serviceId: o.service_id as string,
+    made: big(o.made),
+  };
 }
 
 /** The stored text of a generated group secret. */
@@ -116,9 +128,13 @@ export async function updateRecord<T, R>(
     const entry = await store.get(key);
     const decided = step(entry ? decode(entry.value) : undefined);
     if (decided.next === undefined) return decided.result;
-    const ok = await store.commit({ compare: [{ key, version: entry?.version ?? 0n }], then: [{ op: "put", key, value: encode(decided.next) }] });
+    const ok = await store.commit({
+      compare: [{ key, version: entry?.version ?? 0n }],
+      then: [{ op: "put", key, value: encode(decided.next) }],
+    });
     if (ok) return decided.result;
-    if (attempt >= maxAttempts) throw new StoreUnavailableError(`gave up updating "${key}" after ${attempt} conflicting writes`);
+    if (attempt >= maxAttempts)
+      throw new StoreUnavailableError(`gave up updating "${key}" after ${attempt} conflicting writes`);
     await backoff(attempt);
   }
 }

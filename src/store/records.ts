@@ -49,7 +49,8 @@ export type Keys = ReturnType<typeof keys>;
 
 function parse(kind: string, text: string): Record<string, unknown> {
   const obj = JSON.parse(text) as Record<string, unknown>;
-  if (obj.v !== RECORD_VERSION) throw new Error(`${kind} record has encoding version ${String(obj.v)}, this snetd reads version ${RECORD_VERSION}`);
+  if (obj.v !== RECORD_VERSION)
+    throw new Error(`${kind} record has encoding version ${String(obj.v)}, this snetd reads version ${RECORD_VERSION}`);
   return obj;
 }
 
@@ -103,5 +104,10 @@ export function encodeClaim(p: PaymentInClaim): string {
 /** A claim record from its stored text. */
 export function decodeClaim(text: string): PaymentInClaim {
   const o = parse("claim", text);
-  return { channelId: big(o.channel_id), nonce: big(o.nonce), amount: big(o.amount), signature: hexToBytes(o.signature as string) };
+  return {
+    channelId: big(o.channel_id),
+    nonce: big(o.nonce),
+    amount: big(o.amount),
+    signature: hexToBytes(o.signature as string),
+  };
 }

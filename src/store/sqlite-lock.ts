@@ -28,7 +28,9 @@ export function lockStoreFile(dbPath: string): () => void {
     closeSync(fd);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-      throw new StoreUnavailableError(`cannot create the store lock "${lockPath}": ${(err as Error).message}`, { cause: err });
+      throw new StoreUnavailableError(`cannot create the store lock "${lockPath}": ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const holder = Number.parseInt(readFileSync(lockPath, "utf8").trim(), 10);
     if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {

@@ -1,6 +1,7 @@
 /** Worker thread of the embedded store: owns the write connection (see sqlite-writer.ts). */
-import { type SqliteWriter, openWriter } from "./sqlite-writer.ts";
+
 import type { WorkerReply, WorkerRequest } from "./sqlite.ts";
+import { openWriter, type SqliteWriter } from "./sqlite-writer.ts";
 
 declare const self: { onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null; postMessage(m: WorkerReply): void };
 

@@ -9,10 +9,17 @@
  * Leases die with the process: keys attached to a lease are removed when the store is opened again.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { type CommitResult, type Entry, type Lease, type Store, StoreUnavailableError, type Transaction } from "./contract.ts";
+import {
+  type CommitResult,
+  type Entry,
+  type Lease,
+  type Store,
+  StoreUnavailableError,
+  type Transaction,
+} from "./contract.ts";
 import { ensurePrivateFile } from "./private-files.ts";
 import { lockStoreFile } from "./sqlite-lock.ts";
-import { SCHEMA, type SqliteWriter, openWriter, openWriterOn } from "./sqlite-writer.ts";
+import { openWriter, openWriterOn, SCHEMA, type SqliteWriter } from "./sqlite-writer.ts";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" (implies inline writes). */
@@ -29,7 +36,9 @@ export type WorkerRequest =
   | { id: number; op: "lease" }
   | { id: number; op: "revoke"; lease: bigint }
   | { id: number; op: "close" };
-export type WorkerReply = { id: number; ok: true; results?: bigint[]; lease?: bigint } | { id: number; ok: false; error: string };
+export type WorkerReply =
+  | { id: number; ok: true; results?: bigint[]; lease?: bigint }
+  | { id: number; ok: false; error: string };
 
 interface Pending {
   txn: Transaction;
@@ -68,7 +77,9 @@ function inlineWriter(w: SqliteWriter): Writer {
  * import.meta.url is the binary itself and the worker is embedded under the src/ root (build.ts).
  */
 function workerUrl(): string {
-  return import.meta.url.includes("$bunfs") ? new URL("./store/sqlite-worker.ts", import.meta.url).href : new URL("./sqlite-worker.ts", import.meta.url).href;
+  return import.meta.url.includes("$bunfs")
+    ? new URL("./store/sqlite-worker.ts", import.meta.url).href
+    : new URL("./sqlite-worker.ts", import.meta.url).href;
 }
 
 function workerWriter(path: string): Writer {
@@ -130,7 +141,9 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
     }
   } catch (err) {
     unlock();
-    throw new StoreUnavailableError(`cannot open the store file "${options.path}": ${(err as Error).message}`, { cause: err });
+    throw new StoreUnavailableError(`cannot open the store file "${options.path}": ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const q = {
     get: db.prepare("SELECT key, value, version, lease FROM kv WHERE key = ?"),
@@ -164,7 +177,10 @@ export function sqliteStore(options: SqliteStoreOptions): Store {
         });
       } catch (err) {
         // A failure inside COMMIT (a failed fsync) leaves the outcome to the next reader.
-        const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, { cause: err, outcome: "unknown" });
+        const failure = new StoreUnavailableError(`the store could not commit: ${(err as Error).message}`, {
+          cause: err,
+          outcome: "unknown",
+        });
         for (const p of batch) p.reject(failure);
       }
     }

@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { PassThrough, type Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { type SnetError, toSnetError } from "../core/errors.ts";
+import { encodeFrame, FRAME_HEADER } from "../core/grpc-frames.ts";
 import {
   badConnectTimeout,
   badConnectVersion,
@@ -32,7 +33,6 @@ import {
   type ReplyFormat,
 } from "./connect-response.ts";
 import { corsHeaders } from "./cors.ts";
-import { encodeFrame, FRAME_HEADER } from "../core/grpc-frames.ts";
 import { BROWSER_HEADERS } from "./grpc-web-call.ts";
 import { metadataFromRaw } from "./metadata.ts";
 

@@ -8,10 +8,10 @@ import { gunzipSync, inflateSync } from "node:zlib";
 import type { DescMessage, Registry } from "@bufbuild/protobuf";
 import { BinaryReader, base64Encode, WireType } from "@bufbuild/protobuf/wire";
 import { type SnetError, toSnetError } from "../core/errors.ts";
+import { decodeFrames, decodeGrpcMessage } from "../core/grpc-frames.ts";
 import { connectReplyCount, connectReplyUndecodable } from "../core/messages/connect.ts";
 import type { HeaderMap } from "./call.ts";
 import { binaryToJson } from "./connect-codec.ts";
-import { decodeFrames, decodeGrpcMessage } from "../core/grpc-frames.ts";
 import { decodeBinaryHeader } from "./metadata.ts";
 
 /** Connect's code names, indexed by gRPC status code, with the HTTP status of each (the Connect protocol's table). */

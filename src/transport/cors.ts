@@ -7,12 +7,16 @@ export const EXPOSED_HEADERS =
 export function corsHeaders(origin: string | undefined, exposeAlso: readonly string[] = []): Record<string, string> {
   return {
     "access-control-allow-origin": origin || "*",
-    "access-control-expose-headers": exposeAlso.length ? `${EXPOSED_HEADERS}, ${exposeAlso.join(", ")}` : EXPOSED_HEADERS,
+    "access-control-expose-headers": exposeAlso.length
+      ? `${EXPOSED_HEADERS}, ${exposeAlso.join(", ")}`
+      : EXPOSED_HEADERS,
     vary: "Origin",
   };
 }
 
-export function preflightHeaders(requestHeaders: Record<string, string | string[] | undefined>): Record<string, string> {
+export function preflightHeaders(
+  requestHeaders: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const origin = requestHeaders.origin as string | undefined;
   const out: Record<string, string> = {
     ...corsHeaders(origin),

@@ -9,6 +9,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
 import type { SnetError } from "../core/errors.ts";
+import { FRAME_HEADER } from "../core/grpc-frames.ts";
 import {
   cancelledByClient,
   clientMessageTooLarge,
@@ -18,7 +19,6 @@ import {
   requestUndecompressable,
 } from "../core/messages/service.ts";
 import type { ServerCall } from "./call.ts";
-import { FRAME_HEADER } from "../core/grpc-frames.ts";
 
 export interface FirstMessage {
   /** The message, unframed and decompressed. */

@@ -3,10 +3,10 @@
  * gRPC's; trailers travel as a last frame flagged 0x80 (protocol/headers.md#grpc-web). Text mode is base64 both ways,
  * encoded in 3-byte groups so the whole response is one valid base64 string however it is chunked.
  */
-import { Transform, type Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
+import { encodeFrame, parseGrpcTimeout, TRAILER_FLAG } from "../core/grpc-frames.ts";
 import type { HeaderMap, ServerCall } from "./call.ts";
 import { corsHeaders } from "./cors.ts";
-import { TRAILER_FLAG, encodeFrame, parseGrpcTimeout } from "../core/grpc-frames.ts";
 import { metadataFromRaw } from "./metadata.ts";
 
 /** The minimal HTTP response surface shared by node:http's ServerResponse and an HTTP/2 stream. */
@@ -19,7 +19,18 @@ export interface HttpResponder {
 }
 
 /** Request headers a browser adds that are not call metadata. */
-export const BROWSER_HEADERS = ["x-grpc-web", "x-user-agent", "origin", "referer", "accept", "accept-encoding", "accept-language", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"];
+export const BROWSER_HEADERS = [
+  "x-grpc-web",
+  "x-user-agent",
+  "origin",
+  "referer",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "sec-fetch-mode",
+  "sec-fetch-site",
+  "sec-fetch-dest",
+];
 
 export function isGrpcWeb(contentType: string | undefined): boolean {
   return !!contentType && contentType.startsWith("application/grpc-web");
@@ -106,7 +117,8 @@ export function grpcWebCall(opts: {
       finished = true;
       ensureHeaders();
       let block = "";
-      for (const [k, v] of Object.entries(trailers)) for (const item of Array.isArray(v) ? v : [v]) block += `${k}: ${item}\r\n`;
+      for (const [k, v] of Object.entries(trailers))
+        for (const item of Array.isArray(v) ? v : [v]) block += `${k}: ${item}\r\n`;
       emit(encodeFrame(new TextEncoder().encode(block), TRAILER_FLAG), true);
       opts.res.end();
     },

@@ -8,9 +8,13 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import http2 from "node:http2";
 import { connect } from "node:net";
-import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus as Status } from "../gen/grpc/health/v1/health_pb.ts";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { decodeFrames, encodeFrame } from "../core/grpc-frames.ts";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../gen/grpc/health/v1/health_pb.ts";
 import type { Upstream } from "./upstream.ts";
 
 export type ProbeResult = { serving: boolean; detail: string };
@@ -42,7 +46,11 @@ export async function probeUpstream(up: Upstream, timeoutMs = 2000): Promise<Pro
     req.on("close", () => {
       clearTimeout(timer);
       if (status === "12") return resolve({ serving: true, detail: "reachable (no health service)" });
-      if (status !== "0") return resolve({ serving: false, detail: status === undefined ? "no answer" : `health check failed with status ${status}` });
+      if (status !== "0")
+        return resolve({
+          serving: false,
+          detail: status === undefined ? "no answer" : `health check failed with status ${status}`,
+        });
       try {
         const frame = decodeFrames(Buffer.concat(chunks))[0];
         const reply = fromBinary(HealthCheckResponseSchema, frame?.payload ?? new Uint8Array());
@@ -77,7 +85,9 @@ export async function probeHeartbeatUrl(url: string, timeoutMs = 2000): Promise<
   try {
     const res = await fetch(url, { method: "GET", signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel().catch(() => {});
-    return res.ok ? { serving: true, detail: `heartbeat HTTP ${res.status}` } : { serving: false, detail: `heartbeat answered HTTP ${res.status}` };
+    return res.ok
+      ? { serving: true, detail: `heartbeat HTTP ${res.status}` }
+      : { serving: false, detail: `heartbeat answered HTTP ${res.status}` };
   } catch (err) {
     return { serving: false, detail: `heartbeat unreachable: ${(err as Error).message}` };
   }
@@ -94,7 +104,9 @@ export function probeTcp(endpoint: string, timeoutMs = 2000): Promise<ProbeResul
       socket.destroy();
       resolve(r);
     };
-    socket.setTimeout(timeoutMs, () => done({ serving: false, detail: `no TCP connection to ${url.host} within ${timeoutMs} ms` }));
+    socket.setTimeout(timeoutMs, () =>
+      done({ serving: false, detail: `no TCP connection to ${url.host} within ${timeoutMs} ms` }),
+    );
     socket.once("connect", () => done({ serving: true, detail: `accepts TCP connections (${url.host})` }));
     socket.once("error", (err) => done({ serving: false, detail: `unreachable: ${err.message}` }));
   });

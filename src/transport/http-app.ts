@@ -21,8 +21,12 @@ export function httpApp(source: HeartbeatSource): Hono {
     for (const [k, v] of Object.entries(corsHeaders(c.req.header("origin")))) c.res.headers.set(k, v);
   });
   // "Any method, first path segment" (protocol/headers.md#http-endpoints).
-  app.all("/heartbeat/*", async (c) => c.text(`${JSON.stringify(await source.heartbeat())}\n`, 200, { "content-type": "application/json" }));
-  app.all("/heartbeat", async (c) => c.text(`${JSON.stringify(await source.heartbeat())}\n`, 200, { "content-type": "application/json" }));
+  app.all("/heartbeat/*", async (c) =>
+    c.text(`${JSON.stringify(await source.heartbeat())}\n`, 200, { "content-type": "application/json" }),
+  );
+  app.all("/heartbeat", async (c) =>
+    c.text(`${JSON.stringify(await source.heartbeat())}\n`, 200, { "content-type": "application/json" }),
+  );
   app.all("/encoding", (c) => c.text(`${source.encoding()}\n`));
   app.all("/encoding/*", (c) => c.text(`${source.encoding()}\n`));
   app.get("/metrics", async (c) => {

@@ -15,7 +15,11 @@ const TOO_LARGE = Symbol("too large");
  * The whole body, or TOO_LARGE as soon as it passes `max`: then the stream is paused, not destroyed, since
  * destroying a request takes its connection (HTTP/1.1) or stream (HTTP/2) and the 413 with it.
  */
-function readBody(body: Readable, declared: string | string[] | undefined, max: number): Promise<Buffer | undefined | typeof TOO_LARGE> {
+function readBody(
+  body: Readable,
+  declared: string | string[] | undefined,
+  max: number,
+): Promise<Buffer | undefined | typeof TOO_LARGE> {
   if (typeof declared === "string" && Number(declared) > max) return Promise.resolve(TOO_LARGE);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -44,24 +48,41 @@ function readBody(body: Readable, declared: string | string[] | undefined, max: 
 
 const plainText = { "content-type": "text/plain; charset=utf-8" };
 
-function toRequest(method: string, url: string, headers: Record<string, string | string[] | undefined>, body: Buffer | undefined): Request {
+function toRequest(
+  method: string,
+  url: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer | undefined,
+): Request {
   const h = new Headers();
   for (const [k, v] of Object.entries(headers)) {
     if (k.startsWith(":") || v === undefined) continue;
     for (const item of Array.isArray(v) ? v : [v]) h.append(k, item);
   }
-  return new Request(url, { method, headers: h, ...(body && method !== "GET" && method !== "HEAD" ? { body: new Uint8Array(body) } : {}) });
+  return new Request(url, {
+    method,
+    headers: h,
+    ...(body && method !== "GET" && method !== "HEAD" ? { body: new Uint8Array(body) } : {}),
+  });
 }
 
-export async function serveHttp1(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, maxBody: number): Promise<void> {
+export async function serveHttp1(
+  handler: FetchHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBody: number,
+): Promise<void> {
   const method = req.method ?? "GET";
-  const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req, req.headers["content-length"], maxBody);
+  const body =
+    method === "GET" || method === "HEAD" ? undefined : await readBody(req, req.headers["content-length"], maxBody);
   if (body === TOO_LARGE) {
     // The listener's guard then drops the rest for a moment and closes the connection (transport/limits.ts).
     res.writeHead(413, { ...plainText, connection: "close" }).end(`${httpBodyTooLarge(maxBody)}\n`);
     return;
   }
-  const response = await handler(toRequest(method, `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, req.headers, body));
+  const response = await handler(
+    toRequest(method, `http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, req.headers, body),
+  );
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => {
     headers[k] = v;
@@ -70,9 +91,15 @@ export async function serveHttp1(handler: FetchHandler, req: IncomingMessage, re
   res.end(method === "HEAD" ? undefined : Buffer.from(await response.arrayBuffer()));
 }
 
-export async function serveHttp2(handler: FetchHandler, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, maxBody: number): Promise<void> {
+export async function serveHttp2(
+  handler: FetchHandler,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  maxBody: number,
+): Promise<void> {
   const method = headers[":method"] ?? "GET";
-  const body = method === "GET" || method === "HEAD" ? undefined : await readBody(stream, headers["content-length"], maxBody);
+  const body =
+    method === "GET" || method === "HEAD" ? undefined : await readBody(stream, headers["content-length"], maxBody);
   if (body === TOO_LARGE) {
     if (stream.destroyed) return;
     stream.respond({ ":status": 413, ...plainText });

@@ -1,8 +1,8 @@
 /** ServerCall over a native gRPC HTTP/2 stream (h2c or h2 with TLS). */
-import { type IncomingHttpHeaders, type ServerHttp2Stream, constants } from "node:http2";
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { Readable } from "node:stream";
-import type { HeaderMap, ServerCall } from "./call.ts";
 import { parseGrpcTimeout } from "../core/grpc-frames.ts";
+import type { HeaderMap, ServerCall } from "./call.ts";
 import { metadataFromRaw } from "./metadata.ts";
 
 /** Above this many buffered bytes `write` asks the producer to wait for 'drain'. */

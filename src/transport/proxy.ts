@@ -6,6 +6,7 @@
 import http2 from "node:http2";
 import type { Admission } from "../core/admission.ts";
 import type { SnetError } from "../core/errors.ts";
+import { formatGrpcTimeout, frameSizeWatcher } from "../core/grpc-frames.ts";
 import {
   cancelledByClient,
   cannotConnect,
@@ -15,7 +16,6 @@ import {
   serviceMessageTooLarge,
 } from "../core/messages/service.ts";
 import type { HeaderMap, ServerCall } from "./call.ts";
-import { formatGrpcTimeout, frameSizeWatcher } from "../core/grpc-frames.ts";
 import { callEnd } from "./call-end.ts";
 import type { Upstream } from "./upstream.ts";
 
@@ -31,15 +31,28 @@ export interface ProxyOptions {
  */
 const MAX_TIMEOUT_MS = 2_147_483_000;
 
-const RESPONSE_HOP_HEADERS = new Set([":status", "date", "connection", "transfer-encoding", "content-length", "keep-alive"]);
+const RESPONSE_HOP_HEADERS = new Set([
+  ":status",
+  "date",
+  "connection",
+  "transfer-encoding",
+  "content-length",
+  "keep-alive",
+]);
 
 function withoutPseudo(h: http2.IncomingHttpHeaders): HeaderMap {
   const out: HeaderMap = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !RESPONSE_HOP_HEADERS.has(k) && !k.startsWith(":")) out[k] = v;
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined && !RESPONSE_HOP_HEADERS.has(k) && !k.startsWith(":")) out[k] = v;
   return out;
 }
 
-export async function proxyCall(call: ServerCall, up: Upstream, admission: Admission, opts: ProxyOptions): Promise<void> {
+export async function proxyCall(
+  call: ServerCall,
+  up: Upstream,
+  admission: Admission,
+  opts: ProxyOptions,
+): Promise<void> {
   const { settle, fail } = callEnd(call, admission);
 
   let session: http2.ClientHttp2Session;
@@ -63,7 +76,10 @@ export async function proxyCall(call: ServerCall, up: Upstream, admission: Admis
     if (k === "grpc-timeout" || admission.dropHeaders.includes(k)) continue;
     headers[k] = v.length === 1 ? (v[0] as string) : [...v];
   }
-  headers["content-type"] = call.protocol === "grpc" ? ((headers["content-type"] as string | undefined) ?? "application/grpc") : "application/grpc";
+  headers["content-type"] =
+    call.protocol === "grpc"
+      ? ((headers["content-type"] as string | undefined) ?? "application/grpc")
+      : "application/grpc";
   Object.assign(headers, admission.setHeaders);
 
   let req: http2.ClientHttp2Stream;

@@ -15,12 +15,12 @@ import type { ServerCall } from "./call.ts";
 import { connectOverHttp1, connectOverHttp2, isConnectUnary } from "./connect-call.ts";
 import type { ConnectCodec } from "./connect-codec.ts";
 import { preflightHeaders } from "./cors.ts";
-import type { DaemonMethod } from "./services/method.ts";
 import { grpcWebCall, isGrpcWeb } from "./grpc-web-call.ts";
 import { type FetchHandler, serveHttp1, serveHttp2 } from "./http-bridge.ts";
-import { DEFAULT_LIMITS, type LimitHit, type ListenerLimits, connectionGuard } from "./limits.ts";
+import { connectionGuard, DEFAULT_LIMITS, type LimitHit, type ListenerLimits } from "./limits.ts";
 import { nativeCall } from "./native-call.ts";
 import { adoptSocketsFrom, recycleSessions } from "./runtime.ts";
+import type { DaemonMethod } from "./services/method.ts";
 
 export interface ServerHandlers {
   /** The daemon's own methods, by path. */

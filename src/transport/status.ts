@@ -1,7 +1,7 @@
 /** How a SnetError ends a gRPC call: the status code and its message, percent-encoded as gRPC requires. */
 import { RetryLaterError, type SnetError } from "../core/errors.ts";
-import type { HeaderMap } from "./call.ts";
 import { encodeGrpcMessage } from "../core/grpc-frames.ts";
+import type { HeaderMap } from "./call.ts";
 
 /** Trailers carrying `err` as the call's status. */
 export function statusTrailers(err: SnetError): HeaderMap {

@@ -8,11 +8,11 @@
  */
 import type { Admission } from "../core/admission.ts";
 import { toSnetError } from "../core/errors.ts";
-import type { UnaryUpstream } from "./upstreams/unary.ts";
-import type { ServerCall } from "./call.ts";
-import { type FirstMessage, readFirstMessage } from "./first-message.ts";
 import { encodeFrame } from "../core/grpc-frames.ts";
+import type { ServerCall } from "./call.ts";
 import { callEnd } from "./call-end.ts";
+import { type FirstMessage, readFirstMessage } from "./first-message.ts";
+import type { UnaryUpstream } from "./upstreams/unary.ts";
 
 export interface UnaryBridgeOptions {
   readonly maxMessageBytes: number;

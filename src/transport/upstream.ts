@@ -35,7 +35,8 @@ export function upstream(opts: UpstreamOptions): Upstream {
       settings: { initialWindowSize: 4 * 1024 * 1024, maxHeaderListSize: 64 * 1024 },
     });
     const forget = () => {
-      if ((state.kind === "ready" || state.kind === "connecting") && state.session === session) state = { kind: "idle" };
+      if ((state.kind === "ready" || state.kind === "connecting") && state.session === session)
+        state = { kind: "idle" };
     };
     session.on("close", forget);
     session.on("goaway", forget);

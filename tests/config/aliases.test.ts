@@ -53,7 +53,12 @@ describe("aliases", () => {
       expect(get(fromFile.config, to)).toEqual(sample.parsed);
       expect(fromFile.warnings).toContain(`config key "${upper}" in ${file} is deprecated, use "${to}" instead`);
 
-      const partnerEnv = Object.fromEntries(Object.entries(partner).map(([k, v]) => [`SNET_${k.toUpperCase()}`, typeof v === "string" ? v : JSON.stringify(v)]));
+      const partnerEnv = Object.fromEntries(
+        Object.entries(partner).map(([k, v]) => [
+          `SNET_${k.toUpperCase()}`,
+          typeof v === "string" ? v : JSON.stringify(v),
+        ]),
+      );
       const fromEnv = load({ cwd: dir, env: { [`SNET_${upper}`]: String(sample.given), ...partnerEnv } });
       expect(get(fromEnv.config, to)).toEqual(sample.parsed);
       expect(fromEnv.warnings[0]).toStartWith(
@@ -150,8 +155,9 @@ test("keys documented but never read are ignored with a warning", () => {
   const file = write(dir, "ignored.yaml", keys.map((k) => `${k.toUpperCase()}: x`).join("\n"));
   const { warnings } = load({ cwd: dir, file });
   expect(warnings).toEqual(
-    keys.map((k) =>
-      `config key "${k.toUpperCase()}" in ${file} is ignored: the reference daemon documents it but never reads it`
+    keys.map(
+      (k) =>
+        `config key "${k.toUpperCase()}" in ${file} is ignored: the reference daemon documents it but never reads it`,
     ),
   );
 });

@@ -205,9 +205,7 @@ describe("values", () => {
       one(
         `allowed_user_flag: true\nallowed_user_addresses: ['0x${"1".repeat(40)}']\nblockchain_network_selected: main\n`,
       ),
-    ).toStartWith(
-      'allowed_user_flag: true is true on network "main"',
-    );
+    ).toStartWith('allowed_user_flag: true is true on network "main"');
     expect(one("service_heartbeat_type: http\n")).toStartWith(
       'heartbeat_endpoint: "" is empty while service_heartbeat_type is "http"',
     );
@@ -272,7 +270,9 @@ describe("admin listener keys", () => {
 
   test("a short admin_token is refused without showing it", () => {
     const text = one("admin_endpoint: 127.0.0.1:9090\nadmin_token: short\n");
-    expect(text).toBe("admin_token: the value (hidden) is 5 bytes long, expected at least 16 bytes of random text (e.g. `openssl rand -hex 24`)");
+    expect(text).toBe(
+      "admin_token: the value (hidden) is 5 bytes long, expected at least 16 bytes of random text (e.g. `openssl rand -hex 24`)",
+    );
     expect(text).not.toContain("short");
   });
 });

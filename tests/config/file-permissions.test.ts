@@ -14,7 +14,11 @@ const permissionWarnings = (name: string) => load({ file: name, cwd: dir }).warn
 describe("config files holding secrets", () => {
   test("group- or world-readable: one warning naming the file, the keys and chmod 600", () => {
     for (const mode of [0o644, 0o640, 0o604]) {
-      const name = write(dir, `loose-${mode.toString(8)}.json`, JSON.stringify({ private_key: KEY, token_secret_key: "s".repeat(40), log: { level: "info" } }));
+      const name = write(
+        dir,
+        `loose-${mode.toString(8)}.json`,
+        JSON.stringify({ private_key: KEY, token_secret_key: "s".repeat(40), log: { level: "info" } }),
+      );
       chmodSync(join(dir, name), mode);
       const path = join(dir, name);
       expect(permissionWarnings(name)).toEqual([
@@ -24,7 +28,11 @@ describe("config files holding secrets", () => {
   });
 
   test("the warning never shows a secret's value", () => {
-    const name = write(dir, "shown.yaml", `private_key_for_free_calls: "${KEY}"\nalerts_smtp:\n  password: hunter2-hunter2\n`);
+    const name = write(
+      dir,
+      "shown.yaml",
+      `private_key_for_free_calls: "${KEY}"\nalerts_smtp:\n  password: hunter2-hunter2\n`,
+    );
     chmodSync(join(dir, name), 0o644);
     const [line] = permissionWarnings(name);
     expect(line).toContain('"private_key_for_free_calls", "alerts_smtp.password"');

@@ -3,7 +3,7 @@ import { afterAll, expect } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, type LoadConfigOptions, type LoadedConfig } from "../../src/config/load.ts";
+import { ConfigError, type LoadConfigOptions, type LoadedConfig, loadConfig } from "../../src/config/load.ts";
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "snetd-config-"));

@@ -40,7 +40,7 @@ test("init-config YAML has a one-line comment above every key", () => {
     '# ★ listen address for gRPC, gRPC-Web and HTTP\ndaemon_endpoint: "127.0.0.1:8080"',
   );
   expect(renderConfig("yaml")).toContain(
-    'SingularityNET-hosted usage metering (accepted for compatibility; not used by snetd yet)\nmetering_enabled: false',
+    "SingularityNET-hosted usage metering (accepted for compatibility; not used by snetd yet)\nmetering_enabled: false",
   );
 });
 

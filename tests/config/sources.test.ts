@@ -164,8 +164,7 @@ test("keys are case-insensitive at every level", () => {
 
 test("normalisation: service_endpoint gains http://, daemon_endpoint loses its scheme, addresses are lower-cased", () => {
   const mixed = `0x${"AB".repeat(20)}`;
-  const text =
-    `service_endpoint: localhost:7003\ndaemon_endpoint: http://0.0.0.0:7000/\nfree_calls_per_address: {"${mixed}": 5}\n`;
+  const text = `service_endpoint: localhost:7003\ndaemon_endpoint: http://0.0.0.0:7000/\nfree_calls_per_address: {"${mixed}": 5}\n`;
   const file = write(dir, "norm.yaml", text);
   const { config } = load({ cwd: dir, file });
   expect(config.service_endpoint).toBe("http://localhost:7003");

@@ -55,7 +55,10 @@ test("service_credentials: any JSON value in the body, text, numbers and boolean
 
 test("service_user_address_header: empty by default (not sent), else a header name", () => {
   expect(load({ cwd: dir }).config.service_user_address_header).toBe("");
-  expect(load({ cwd: dir, env: { SNET_SERVICE_USER_ADDRESS_HEADER: "X-Snet-User-Address" } }).config.service_user_address_header).toBe("X-Snet-User-Address");
+  expect(
+    load({ cwd: dir, env: { SNET_SERVICE_USER_ADDRESS_HEADER: "X-Snet-User-Address" } }).config
+      .service_user_address_header,
+  ).toBe("X-Snet-User-Address");
   expect(problemsOf({ cwd: dir, env: { SNET_SERVICE_USER_ADDRESS_HEADER: "X Payer" } }).format()).toBe(
     'service_user_address_header: "X Payer" is not an HTTP header name, expected a header name such as X-Snet-User-Address, or empty',
   );

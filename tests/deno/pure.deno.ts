@@ -5,15 +5,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import vectors from "../vectors/signatures.json" with { type: "json" };
+import { loadConfig } from "../../src/config/load.ts";
+import { checkEscrow } from "../../src/core/escrow.ts";
 import { nobleRecovery, signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes, parseDecimal } from "../../src/core/numbers.ts";
 import { claimMessage, personalDigest, recoverSigner } from "../../src/core/signatures.ts";
-import { checkEscrow } from "../../src/core/escrow.ts";
-import { loadConfig } from "../../src/config/load.ts";
+import type { Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { sqliteStore } from "../../src/store/sqlite.ts";
-import type { Store } from "../../src/store/contract.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
 
 declare const Deno: { test(name: string, fn: () => void | Promise<void>): void };
 
@@ -36,8 +36,25 @@ Deno.test("numbers are canonical decimal only", () => {
 });
 
 Deno.test("escrow validation reports the nonce first, as the reference", () => {
-  const channel = { channelId: 1n, nonce: 2n, sender: "0x01" as const, signer: "0x01" as const, recipient: "0x02" as const, groupId: "0x00" as const, fullAmount: 10n, expiration: 1000n, authorisedAmount: 0n };
-  const r = checkEscrow({ channel, payment: { type: "escrow", channelId: 1n, nonce: 1n, amount: 999n, signature: new Uint8Array(65) }, signer: undefined, head: 0n, expirationThreshold: 0n, price: 1n });
+  const channel = {
+    channelId: 1n,
+    nonce: 2n,
+    sender: "0x01" as const,
+    signer: "0x01" as const,
+    recipient: "0x02" as const,
+    groupId: "0x00" as const,
+    fullAmount: 10n,
+    expiration: 1000n,
+    authorisedAmount: 0n,
+  };
+  const r = checkEscrow({
+    channel,
+    payment: { type: "escrow", channelId: 1n, nonce: 1n, amount: 999n, signature: new Uint8Array(65) },
+    signer: undefined,
+    head: 0n,
+    expirationThreshold: 0n,
+    price: 1n,
+  });
   assert.equal(r?.error.code, 1000);
 });
 
@@ -45,13 +62,23 @@ Deno.test("config: env overrides file and problems are listed", () => {
   const { config } = loadConfig({ env: { SNET_LOG__LEVEL: "debug", SNET_BLOCKCHAIN_ENABLED: "false" }, cwd: tmpdir() });
   assert.equal(config.log.level, "debug");
   assert.equal(config.blockchain_enabled, false);
-  assert.throws(() => loadConfig({ env: { SNET_MAX_MESSAGE_SIZE_IN_MB: "0" }, cwd: tmpdir() }), /max_message_size_in_mb/);
+  assert.throws(
+    () => loadConfig({ env: { SNET_MAX_MESSAGE_SIZE_IN_MB: "0" }, cwd: tmpdir() }),
+    /max_message_size_in_mb/,
+  );
 });
 
 async function contract(store: Store) {
-  assert.equal(await store.commit({ compare: [{ key: "k", version: 0n }], then: [{ op: "put", key: "k", value: "v" }] }), true);
+  assert.equal(
+    await store.commit({ compare: [{ key: "k", version: 0n }], then: [{ op: "put", key: "k", value: "v" }] }),
+    true,
+  );
   const v = (await store.get("k"))!.version;
-  const results = await Promise.all([1, 2, 3].map((i) => store.commit({ compare: [{ key: "k", version: v }], then: [{ op: "put", key: "k", value: String(i) }] })));
+  const results = await Promise.all(
+    [1, 2, 3].map((i) =>
+      store.commit({ compare: [{ key: "k", version: v }], then: [{ op: "put", key: "k", value: String(i) }] }),
+    ),
+  );
   assert.equal(results.filter(Boolean).length, 1);
   await store.close();
 }

@@ -12,8 +12,17 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { parse as parseYaml } from "yaml";
-import { SNETD_BINARY, ensureBinary, runCli } from "../kit/daemon.ts";
-import { FAIL_TRAILERS, type EchoService, bidi, call, echoClient, patternBytes, serverStream, startEchoService } from "../kit/echo-service.ts";
+import { ensureBinary, runCli, SNETD_BINARY } from "../kit/daemon.ts";
+import {
+  bidi,
+  call,
+  type EchoService,
+  echoClient,
+  FAIL_TRAILERS,
+  patternBytes,
+  serverStream,
+  startEchoService,
+} from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 
 const repoRoot = resolve(import.meta.dir, "../..");
@@ -62,7 +71,9 @@ describe("snetd version and help", () => {
 
   test("the binary checks signatures with the embedded libsecp256k1 (10x faster than the pure-JS fallback)", async () => {
     if (process.platform !== "linux" || process.arch !== "x64") {
-      console.log(`skipped: the native addon is embedded for linux-x64 only, this is ${process.platform}-${process.arch}`);
+      console.log(
+        `skipped: the native addon is embedded for linux-x64 only, this is ${process.platform}-${process.arch}`,
+      );
       return;
     }
     const info = JSON.parse((await snetd(["version", "--json"])).stdout) as Record<string, string>;
@@ -80,7 +91,10 @@ describe("snetd version and help", () => {
       expect(usage.code).toBe(0);
       expect(usage.stdout).toStartWith(`Usage: snetd ${name}`);
       expect(usage.stderr).toBe("");
-      for (const args of [[name, "-h"], ["help", name]]) {
+      for (const args of [
+        [name, "-h"],
+        ["help", name],
+      ]) {
         const r = await snetd(args);
         expect(r.code).toBe(0);
         expect(r.stdout).toBe(usage.stdout);
@@ -108,7 +122,14 @@ describe("snetd init-config", () => {
     const r = await snetd(["init-config", "-o", "x.yaml"], { cwd: dir });
     expect(r.code).toBe(0);
     const config = parseYaml(readFileSync(join(dir, "x.yaml"), "utf8")) as Record<string, unknown>;
-    for (const key of ["blockchain_enabled", "daemon_endpoint", "service_endpoint", "max_message_size_in_mb", "ssl_cert", "drain_timeout"]) {
+    for (const key of [
+      "blockchain_enabled",
+      "daemon_endpoint",
+      "service_endpoint",
+      "max_message_size_in_mb",
+      "ssl_cert",
+      "drain_timeout",
+    ]) {
       expect(config).toHaveProperty(key);
     }
 
@@ -152,13 +173,23 @@ describe("snetd serve from an empty directory with an empty environment", () => 
       SNET_SERVICE_ENDPOINT: `http://${service.address}`,
       SNET_DAEMON_ENDPOINT: `127.0.0.1:${port}`,
     };
-    const proc = Bun.spawn({ cmd: [binary, "serve", "-c", "x.yaml"], cwd: workDir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn({
+      cmd: [binary, "serve", "-c", "x.yaml"],
+      cwd: workDir,
+      env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
     let client: grpc.Client | undefined;
     try {
       const deadline = Date.now() + 20_000;
       for (;;) {
-        const ok = await fetch(`http://127.0.0.1:${port}/heartbeat`).then((res) => res.ok, () => false);
+        const ok = await fetch(`http://127.0.0.1:${port}/heartbeat`).then(
+          (res) => res.ok,
+          () => false,
+        );
         if (ok) break;
         if (proc.exitCode !== null || Date.now() > deadline) {
           proc.kill("SIGKILL");
@@ -170,7 +201,12 @@ describe("snetd serve from an empty directory with an empty environment", () => 
 
       client = echoClient(`127.0.0.1:${port}`);
       const payload = patternBytes(1024 * 1024 + 3);
-      const unary = await call(client, "Echo", { text: "bin", payload }, { "x-from": "cli", "x-bytes-bin": Uint8Array.of(1, 0, 255) });
+      const unary = await call(
+        client,
+        "Echo",
+        { text: "bin", payload },
+        { "x-from": "cli", "x-bytes-bin": Uint8Array.of(1, 0, 255) },
+      );
       expect(unary.status.code).toBe(grpc.status.OK);
       expect(unary.response?.payload.equals(payload)).toBe(true);
       expect(unary.response?.metadata["x-from"]).toBe("cli");
@@ -184,7 +220,11 @@ describe("snetd serve from an empty directory with an empty environment", () => 
       const both = await bidi(client, [{ text: "p" }, { text: "q" }]);
       expect(both.responses.map((m) => m.text)).toEqual(["p", "q"]);
 
-      const failed = await call(client, "Fail", { code: grpc.status.UNAUTHENTICATED, message: "who are you", send_headers: true });
+      const failed = await call(client, "Fail", {
+        code: grpc.status.UNAUTHENTICATED,
+        message: "who are you",
+        send_headers: true,
+      });
       expect(failed.status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "who are you" });
       expect((failed.trailers["x-error-detail-bin"] as Buffer).equals(FAIL_TRAILERS["x-error-detail-bin"])).toBe(true);
 
@@ -205,7 +245,12 @@ describe("snetd serve refuses bad configuration with exit 2, one line per proble
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(r.stdout).not.toMatch(STACK_FRAME);
-    expect(r.stderr.trim().split("\n").filter((line) => line !== "invalid configuration:")).toHaveLength(problems);
+    expect(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((line) => line !== "invalid configuration:"),
+    ).toHaveLength(problems);
   };
 
   test("a config file that does not exist", async () => {
@@ -217,7 +262,10 @@ describe("snetd serve refuses bad configuration with exit 2, one line per proble
   });
 
   test("a file that is not YAML", async () => {
-    const file = writeConfig("broken.yaml", "blockchain_enabled: false\nservice_endpoint: [unclosed\n  daemon_endpoint: }\n");
+    const file = writeConfig(
+      "broken.yaml",
+      "blockchain_enabled: false\nservice_endpoint: [unclosed\n  daemon_endpoint: }\n",
+    );
     const r = await snetd(["serve", "-c", file]);
     expectUsageError(r);
     expect(r.stderr).toContain("broken.yaml");
@@ -234,7 +282,13 @@ describe("snetd serve refuses bad configuration with exit 2, one line per proble
   test("values of the wrong type: every problem reported, each on its own line", async () => {
     const file = writeConfig(
       "types.yaml",
-      ['blockchain_enabled: "maybe"', 'max_message_size_in_mb: "lots"', "service_timeout: 7", "daemon_endpoint: 12", ""].join("\n"),
+      [
+        'blockchain_enabled: "maybe"',
+        'max_message_size_in_mb: "lots"',
+        "service_timeout: 7",
+        "daemon_endpoint: 12",
+        "",
+      ].join("\n"),
     );
     const r = await snetd(["serve", "-c", file]);
     const keys = ["blockchain_enabled", "max_message_size_in_mb", "service_timeout", "daemon_endpoint"];
@@ -249,7 +303,12 @@ describe("snetd serve refuses bad configuration with exit 2, one line per proble
     const port = await freePort();
     const file = writeConfig(
       "same.yaml",
-      ["blockchain_enabled: false", `daemon_endpoint: 127.0.0.1:${port}`, `service_endpoint: http://127.0.0.1:${port}`, ""].join("\n"),
+      [
+        "blockchain_enabled: false",
+        `daemon_endpoint: 127.0.0.1:${port}`,
+        `service_endpoint: http://127.0.0.1:${port}`,
+        "",
+      ].join("\n"),
     );
     const r = await snetd(["serve", "-c", file]);
     expectUsageError(r);
@@ -266,7 +325,12 @@ describe("snetd serve refuses bad configuration with exit 2, one line per proble
     try {
       const file = writeConfig(
         "busy.yaml",
-        ["blockchain_enabled: false", `daemon_endpoint: 127.0.0.1:${port}`, `service_endpoint: http://127.0.0.1:${await freePort()}`, ""].join("\n"),
+        [
+          "blockchain_enabled: false",
+          `daemon_endpoint: 127.0.0.1:${port}`,
+          `service_endpoint: http://127.0.0.1:${await freePort()}`,
+          "",
+        ].join("\n"),
       );
       const r = await snetd(["serve", "-c", file]);
       expectUsageError(r);

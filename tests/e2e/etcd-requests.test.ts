@@ -10,7 +10,7 @@ import { call, echoClient } from "../kit/echo-service.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
 import { channelState } from "../kit/paid-daemon.ts";
 import { freePort } from "../kit/ports.ts";
-import { type World, startWorld } from "../kit/world.ts";
+import { startWorld, type World } from "../kit/world.ts";
 
 const CALLS = 20;
 let world: World;
@@ -27,7 +27,10 @@ beforeAll(async () => {
     health_probe_interval: "1h",
     log: { level: "info" },
   });
-  for (let i = 0; i < 2; i++) daemons.push(await startDaemon({ config: { ...config, daemon_endpoint: `127.0.0.1:${await freePort()}` }, binary: true }));
+  for (let i = 0; i < 2; i++)
+    daemons.push(
+      await startDaemon({ config: { ...config, daemon_endpoint: `127.0.0.1:${await freePort()}` }, binary: true }),
+    );
 }, 120_000);
 
 afterAll(async () => {
@@ -59,7 +62,9 @@ describe("etcd requests per paid call", () => {
         expect(first).toEqual({ txn: 2, range: 1 });
         const steady = await counted(async () => {
           for (let i = 2n; i <= BigInt(CALLS) + 1n; i++) {
-            expect((await call(client, "Echo", { text: "paid" }, ch.pay(i * world.price))).status.code).toBe(grpc.status.OK);
+            expect((await call(client, "Echo", { text: "paid" }, ch.pay(i * world.price))).status.code).toBe(
+              grpc.status.OK,
+            );
           }
         });
         expect(steady).toEqual({ txn: CALLS, range: 0 });
@@ -75,7 +80,11 @@ describe("etcd requests per paid call", () => {
     try {
       for (let i = 1n; i <= 10n; i++) {
         const r = await call(clients[Number(i % 2n)]!, "Echo", { text: "turns" }, ch.pay(i * world.price));
-        expect({ call: i, code: r.status.code, details: r.status.details }).toEqual({ call: i, code: grpc.status.OK, details: "OK" });
+        expect({ call: i, code: r.status.code, details: r.status.details }).toEqual({
+          call: i,
+          code: grpc.status.OK,
+          details: "OK",
+        });
       }
       expect((await channelState(world, daemons[0]!.endpoint, ch)).amount).toBe(10n * world.price);
     } finally {

@@ -9,16 +9,23 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { type EchoReply, type EchoService, FAIL_TRAILERS, patternBytes, startEchoService } from "../kit/echo-service.ts";
+import {
+  type EchoReply,
+  type EchoService,
+  FAIL_TRAILERS,
+  patternBytes,
+  startEchoService,
+} from "../kit/echo-service.ts";
 
 type Definition = grpc.MethodDefinition<object, EchoReply>;
 const loaderOptions = { keepCase: true, longs: String, enums: String, defaults: true };
-const echoMethods = protoLoader.loadSync(join(import.meta.dir, "../kit/echo.proto"), loaderOptions)["example.Echo"] as Record<string, Definition>;
+const echoMethods = protoLoader.loadSync(join(import.meta.dir, "../kit/echo.proto"), loaderOptions)[
+  "example.Echo"
+] as Record<string, Definition>;
 const healthCheckMethod = (
-  protoLoader.loadSync(join(import.meta.dir, "../../proto/grpc/health/v1/health.proto"), loaderOptions)["grpc.health.v1.Health"] as Record<
-    string,
-    grpc.MethodDefinition<object, { status: string }>
-  >
+  protoLoader.loadSync(join(import.meta.dir, "../../proto/grpc/health/v1/health.proto"), loaderOptions)[
+    "grpc.health.v1.Health"
+  ] as Record<string, grpc.MethodDefinition<object, { status: string }>>
 ).Check!;
 
 function method(name: string): Definition {
@@ -27,7 +34,16 @@ function method(name: string): Definition {
   return m;
 }
 
-const EXPOSED = ["grpc-status", "grpc-message", "grpc-encoding", "grpc-accept-encoding", "grpc-timeout", "grpc-status-details-bin", "x-grpc-web", "retry-after"];
+const EXPOSED = [
+  "grpc-status",
+  "grpc-message",
+  "grpc-encoding",
+  "grpc-accept-encoding",
+  "grpc-timeout",
+  "grpc-status-details-bin",
+  "x-grpc-web",
+  "retry-after",
+];
 
 function frame(payload: Uint8Array, flag = 0): Buffer {
   const out = Buffer.alloc(5 + payload.length);
@@ -83,7 +99,11 @@ describe("gRPC-Web (payments off)", () => {
   let daemon: DaemonProcess;
 
   /** One gRPC-Web call over HTTP/1.1 with fetch. */
-  async function webCall(path: string, message: Uint8Array, opts: { text?: boolean; headers?: Record<string, string>; signal?: AbortSignal } = {}) {
+  async function webCall(
+    path: string,
+    message: Uint8Array,
+    opts: { text?: boolean; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ) {
     const body = frame(message);
     const res = await fetch(`${daemon.url}${path}`, {
       method: "POST",
@@ -109,14 +129,17 @@ describe("gRPC-Web (payments off)", () => {
 
   beforeAll(async () => {
     service = await startEchoService();
-    daemon = await startDaemon({ config: { service_endpoint: `http://${service.address}`, blockchain_enabled: false } });
+    daemon = await startDaemon({
+      config: { service_endpoint: `http://${service.address}`, blockchain_enabled: false },
+    });
   }, 60_000);
   afterAll(async () => {
     await daemon?.stop();
     await service?.stop();
   }, 30_000);
 
-  const spec = (name: string, fn: () => Promise<void>, timeoutMs = 20_000) => test(name, () => daemon.showLogsOnFailure(fn), timeoutMs);
+  const spec = (name: string, fn: () => Promise<void>, timeoutMs = 20_000) =>
+    test(name, () => daemon.showLogsOnFailure(fn), timeoutMs);
 
   for (const text of [false, true]) {
     const kind = text ? "text (base64)" : "binary";
@@ -148,7 +171,8 @@ describe("gRPC-Web (payments off)", () => {
       // Metadata reaches the service; browser plumbing and a claimed identity do not.
       expect(reply.metadata["x-custom"]).toBe("v");
       expect(reply.metadata["x-trace-bin"]).toBe(Buffer.of(0, 255, 1).toString("base64"));
-      for (const k of ["x-grpc-web", "x-user-agent", "origin", "snet-user-address", "content-type"]) expect(reply.metadata).not.toHaveProperty(k);
+      for (const k of ["x-grpc-web", "x-user-agent", "origin", "snet-user-address", "content-type"])
+        expect(reply.metadata).not.toHaveProperty(k);
 
       expect(r.trailers["grpc-status"]).toBe("0");
       expect(r.trailers["x-service-trailer"]).toBe("done");
@@ -170,13 +194,19 @@ describe("gRPC-Web (payments off)", () => {
     spec(`HTTP/1.1 ${kind} service error: status, message and trailing metadata (-bin as base64)`, async () => {
       for (const sendHeaders of [true, false]) {
         const message = "gone: 100% ü";
-        const r = await webCall("/example.Echo/Fail", method("Fail").requestSerialize({ code: 5, message, send_headers: sendHeaders }), { text });
+        const r = await webCall(
+          "/example.Echo/Fail",
+          method("Fail").requestSerialize({ code: 5, message, send_headers: sendHeaders }),
+          { text },
+        );
         expect(r.status).toBe(200);
         expect(r.messages).toHaveLength(0);
         expect(r.trailers["grpc-status"]).toBe("5");
         expect(decodeURIComponent(r.trailers["grpc-message"] ?? "")).toBe(message);
         expect(r.trailers["x-error-detail"]).toBe(FAIL_TRAILERS["x-error-detail"]);
-        expect(Buffer.from(r.trailers["x-error-detail-bin"] ?? "", "base64").equals(FAIL_TRAILERS["x-error-detail-bin"])).toBe(true);
+        expect(
+          Buffer.from(r.trailers["x-error-detail-bin"] ?? "", "base64").equals(FAIL_TRAILERS["x-error-detail-bin"]),
+        ).toBe(true);
         expect(r.leftover).toBe(0);
       }
     });
@@ -184,7 +214,9 @@ describe("gRPC-Web (payments off)", () => {
 
   spec("HTTP/1.1 grpc-timeout is honoured and the service sees the cancellation", async () => {
     const before = service.cancelled;
-    const r = await webCall("/example.Echo/Slow", method("Slow").requestSerialize({ millis: 60_000 }), { headers: { "grpc-timeout": "300m" } });
+    const r = await webCall("/example.Echo/Slow", method("Slow").requestSerialize({ millis: 60_000 }), {
+      headers: { "grpc-timeout": "300m" },
+    });
     expect(r.trailers["grpc-status"]).toBe("4");
     await service.waitCancelled(before + 1, 10_000);
   });
@@ -192,7 +224,9 @@ describe("gRPC-Web (payments off)", () => {
   spec("HTTP/1.1 a browser that goes away cancels the call at the service", async () => {
     const before = { calls: service.calls, cancelled: service.cancelled };
     const controller = new AbortController();
-    const pending = webCall("/example.Echo/Slow", method("Slow").requestSerialize({ millis: 60_000 }), { signal: controller.signal }).catch((e: Error) => e);
+    const pending = webCall("/example.Echo/Slow", method("Slow").requestSerialize({ millis: 60_000 }), {
+      signal: controller.signal,
+    }).catch((e: Error) => e);
     const deadline = Date.now() + 10_000;
     while (service.calls === before.calls && Date.now() < deadline) await Bun.sleep(20);
     expect(service.calls).toBe(before.calls + 1);
@@ -202,7 +236,9 @@ describe("gRPC-Web (payments off)", () => {
   });
 
   spec("HTTP/1.1 the daemon's own health Check answers over gRPC-Web", async () => {
-    const r = await webCall("/grpc.health.v1.Health/Check", healthCheckMethod.requestSerialize({ service: "" }), { text: true });
+    const r = await webCall("/grpc.health.v1.Health/Check", healthCheckMethod.requestSerialize({ service: "" }), {
+      text: true,
+    });
     expect(r.trailers["grpc-status"]).toBe("0");
     expect(r.messages).toHaveLength(1);
     expect(healthCheckMethod.responseDeserialize(r.messages[0]!).status).toBe("SERVING");
@@ -227,7 +263,10 @@ describe("gRPC-Web (payments off)", () => {
     expect(res.headers.get("access-control-allow-private-network")).toBe("true");
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
 
-    const plain = await fetch(`${daemon.url}/heartbeat`, { method: "OPTIONS", headers: { "access-control-request-method": "GET" } });
+    const plain = await fetch(`${daemon.url}/heartbeat`, {
+      method: "OPTIONS",
+      headers: { "access-control-request-method": "GET" },
+    });
     await plain.arrayBuffer();
     expect(plain.status).toBe(204);
     expect(plain.headers.get("access-control-allow-origin")).toBe("*");
@@ -250,7 +289,11 @@ describe("gRPC-Web (payments off)", () => {
     afterAll(() => session?.close());
 
     function h2Request(headers: http2.OutgoingHttpHeaders, body?: Uint8Array) {
-      return new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders | undefined; body: Buffer }>((resolve, reject) => {
+      return new Promise<{
+        headers: http2.IncomingHttpHeaders;
+        trailers: http2.IncomingHttpHeaders | undefined;
+        body: Buffer;
+      }>((resolve, reject) => {
         const req = session.request(headers);
         const chunks: Buffer[] = [];
         let responseHeaders: http2.IncomingHttpHeaders = {};
@@ -263,11 +306,20 @@ describe("gRPC-Web (payments off)", () => {
         req.end(body);
       });
     }
-    const webHeaders = (path: string, contentType: string) => ({ ":method": "POST", ":path": path, "content-type": contentType, "x-grpc-web": "1", "x-h2": "yes" });
+    const webHeaders = (path: string, contentType: string) => ({
+      ":method": "POST",
+      ":path": path,
+      "content-type": contentType,
+      "x-grpc-web": "1",
+      "x-h2": "yes",
+    });
 
     spec("binary unary: routed as gRPC-Web, not native gRPC (protocol/reference-differences.md#d24)", async () => {
       const payload = patternBytes(50_000);
-      const r = await h2Request(webHeaders("/example.Echo/Echo", "application/grpc-web+proto"), frame(method("Echo").requestSerialize({ text: "h2", payload })));
+      const r = await h2Request(
+        webHeaders("/example.Echo/Echo", "application/grpc-web+proto"),
+        frame(method("Echo").requestSerialize({ text: "h2", payload })),
+      );
       expect(Number(r.headers[":status"])).toBe(200);
       expect(r.headers["content-type"]).toBe("application/grpc-web+proto");
       expect(r.headers["access-control-allow-origin"]).toBe("*");

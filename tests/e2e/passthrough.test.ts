@@ -6,20 +6,20 @@
  * health, the plain HTTP endpoints, and graceful shutdown.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import http2 from "node:http2";
 import net from "node:net";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import {
-  type EchoReply,
-  type EchoService,
-  FAIL_TRAILERS,
   bidi,
   call,
   clientStream,
+  type EchoReply,
+  type EchoService,
   echoClient,
+  FAIL_TRAILERS,
   healthCheck,
   patternBytes,
   serverStream,
@@ -116,7 +116,8 @@ for (const mode of modes) {
     let client: grpc.Client;
     let smallClient: grpc.Client;
     const cleanups: (() => Promise<unknown> | unknown)[] = [];
-    const start = (config: Record<string, unknown>) => startDaemon({ binary: mode.binary, config: { blockchain_enabled: false, ...config } });
+    const start = (config: Record<string, unknown>) =>
+      startDaemon({ binary: mode.binary, config: { blockchain_enabled: false, ...config } });
     const spec = (name: string, fn: () => Promise<void>, timeoutMs = 20_000) =>
       test(name, () => daemon.showLogsOnFailure(fn), timeoutMs);
 
@@ -137,29 +138,37 @@ for (const mode of modes) {
       await service?.stop();
     }, 60_000);
 
-    spec("unary: payload byte for byte, request metadata to the service, response headers and trailers back", async () => {
-      const payload = patternBytes(300_000);
+    spec(
+      "unary: payload byte for byte, request metadata to the service, response headers and trailers back",
+      async () => {
+        const payload = patternBytes(300_000);
+        const r = await call(
+          client,
+          "Echo",
+          { text: "héllo", payload },
+          { "x-request-id": "r-1", "x-multi": ["a", "b"], "x-trace-bin": Uint8Array.of(0, 255, 1) },
+          { deadlineMs: 10_000 },
+        );
+        expect(r.status).toEqual({ code: grpc.status.OK, details: "OK" });
+        expect(r.response?.text).toBe("héllo");
+        expect(r.response?.payload.equals(payload)).toBe(true);
+        expect(r.response?.metadata["x-request-id"]).toBe("r-1");
+        expect(r.response?.metadata["x-multi"]).toBe("a, b");
+        expect(r.response?.metadata["x-trace-bin"]).toBe(Buffer.of(0, 255, 1).toString("base64"));
+        expect(r.headers["x-service-header"]).toBe("yes");
+        expect(r.headers["echo-x-request-id"]).toBe("r-1");
+        expect([...(r.headers["echo-x-trace-bin"] as Buffer)]).toEqual([0, 255, 1]);
+        expect(r.trailers["x-service-trailer"]).toBe("done");
+      },
+    );
+
+    spec("a client-sent snet-user-address never reaches the service (reference-differences D14)", async () => {
       const r = await call(
         client,
         "Echo",
-        { text: "héllo", payload },
-        { "x-request-id": "r-1", "x-multi": ["a", "b"], "x-trace-bin": Uint8Array.of(0, 255, 1) },
-        { deadlineMs: 10_000 },
+        { text: "who" },
+        { "snet-user-address": "0x00000000000000000000000000000000DeaDBeef", "x-kept": "1" },
       );
-      expect(r.status).toEqual({ code: grpc.status.OK, details: "OK" });
-      expect(r.response?.text).toBe("héllo");
-      expect(r.response?.payload.equals(payload)).toBe(true);
-      expect(r.response?.metadata["x-request-id"]).toBe("r-1");
-      expect(r.response?.metadata["x-multi"]).toBe("a, b");
-      expect(r.response?.metadata["x-trace-bin"]).toBe(Buffer.of(0, 255, 1).toString("base64"));
-      expect(r.headers["x-service-header"]).toBe("yes");
-      expect(r.headers["echo-x-request-id"]).toBe("r-1");
-      expect([...(r.headers["echo-x-trace-bin"] as Buffer)]).toEqual([0, 255, 1]);
-      expect(r.trailers["x-service-trailer"]).toBe("done");
-    });
-
-    spec("a client-sent snet-user-address never reaches the service (reference-differences D14)", async () => {
-      const r = await call(client, "Echo", { text: "who" }, { "snet-user-address": "0x00000000000000000000000000000000DeaDBeef", "x-kept": "1" });
       expect(r.status.code).toBe(grpc.status.OK);
       expect(r.response?.metadata["x-kept"]).toBe("1");
       expect(r.response?.metadata).not.toHaveProperty("snet-user-address");
@@ -178,7 +187,11 @@ for (const mode of modes) {
 
     spec("client streaming: every request reaches the service in order", async () => {
       const parts = [patternBytes(70_000), patternBytes(1), Buffer.alloc(0), patternBytes(200_000).subarray(7)];
-      const r = await clientStream(client, parts.map((payload, i) => ({ payload, text: `${i}` })), { "x-cs": "c" });
+      const r = await clientStream(
+        client,
+        parts.map((payload, i) => ({ payload, text: `${i}` })),
+        { "x-cs": "c" },
+      );
       expect(r.status.code).toBe(grpc.status.OK);
       expect(r.response?.count).toBe(parts.length);
       expect(r.response?.text).toBe("0123");
@@ -226,9 +239,17 @@ for (const mode of modes) {
       const before = { calls: service.calls, cancelled: service.cancelled };
       const m = method("Slow");
       const status = new Promise<grpc.StatusObject>((ok) => {
-        const pending = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, { millis: NEVER_MS }, () => {});
+        const pending = client.makeUnaryRequest(
+          m.path,
+          m.requestSerialize,
+          m.responseDeserialize,
+          { millis: NEVER_MS },
+          () => {},
+        );
         pending.on("status", ok);
-        void until(() => service.calls > before.calls, "the Slow call to reach the service", WAIT).then(() => pending.cancel());
+        void until(() => service.calls > before.calls, "the Slow call to reach the service", WAIT).then(() =>
+          pending.cancel(),
+        );
       });
       expect((await status).code).toBe(grpc.status.CANCELLED);
       await service.waitCancelled(before.cancelled + 1, 10_000);
@@ -262,45 +283,63 @@ for (const mode of modes) {
       }
     });
 
-    spec("an 8 MiB reply and an 8 MiB request pass with max_message_size_in_mb 16", async () => {
-      const size = 8 * MiB;
-      const big = await call(client, "Big", { size });
-      expect(big.status.code).toBe(grpc.status.OK);
-      expect(big.response?.payload.equals(patternBytes(size))).toBe(true);
-      const payload = patternBytes(size);
-      const echoed = await call(client, "Echo", { payload });
-      expect(echoed.status.code).toBe(grpc.status.OK);
-      expect(echoed.response?.payload.equals(payload)).toBe(true);
-    }, 60_000);
+    spec(
+      "an 8 MiB reply and an 8 MiB request pass with max_message_size_in_mb 16",
+      async () => {
+        const size = 8 * MiB;
+        const big = await call(client, "Big", { size });
+        expect(big.status.code).toBe(grpc.status.OK);
+        expect(big.response?.payload.equals(patternBytes(size))).toBe(true);
+        const payload = patternBytes(size);
+        const echoed = await call(client, "Echo", { payload });
+        expect(echoed.status.code).toBe(grpc.status.OK);
+        expect(echoed.response?.payload.equals(payload)).toBe(true);
+      },
+      60_000,
+    );
 
-    spec("with the default 4 MiB limit, a larger request is refused before it reaches the service", async () => {
-      const before = service.calls;
-      const r = await call(smallClient, "Echo", { payload: patternBytes(5 * MiB) });
-      expect(r.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-      expect(r.status.details).toContain(`vs. ${4 * MiB}`);
-      expect(service.calls).toBe(before);
-      // The refusal does not poison the connection.
-      expect((await call(smallClient, "Echo", { text: "after" })).response?.text).toBe("after");
-    }, 60_000);
+    spec(
+      "with the default 4 MiB limit, a larger request is refused before it reaches the service",
+      async () => {
+        const before = service.calls;
+        const r = await call(smallClient, "Echo", { payload: patternBytes(5 * MiB) });
+        expect(r.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+        expect(r.status.details).toContain(`vs. ${4 * MiB}`);
+        expect(service.calls).toBe(before);
+        // The refusal does not poison the connection.
+        expect((await call(smallClient, "Echo", { text: "after" })).response?.text).toBe("after");
+      },
+      60_000,
+    );
 
-    spec("with the default 4 MiB limit, a larger reply becomes RESOURCE_EXHAUSTED", async () => {
-      const r = await call(smallClient, "Big", { size: 5 * MiB });
-      expect(r.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-      expect(r.status.details).toContain(`vs. ${4 * MiB}`);
-      expect((await call(smallClient, "Big", { size: 4 * MiB - 64 })).status.code).toBe(grpc.status.OK);
-    }, 60_000);
+    spec(
+      "with the default 4 MiB limit, a larger reply becomes RESOURCE_EXHAUSTED",
+      async () => {
+        const r = await call(smallClient, "Big", { size: 5 * MiB });
+        expect(r.status.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+        expect(r.status.details).toContain(`vs. ${4 * MiB}`);
+        expect((await call(smallClient, "Big", { size: 4 * MiB - 64 })).status.code).toBe(grpc.status.OK);
+      },
+      60_000,
+    );
 
-    spec("200 concurrent calls all come back right", async () => {
-      const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => call(client, "Echo", { text: `n${i}`, payload: patternBytes(i * 101) }, { "x-i": `${i}` })),
-      );
-      results.forEach((r, i) => {
-        expect(r.status.code).toBe(grpc.status.OK);
-        expect(r.response?.text).toBe(`n${i}`);
-        expect(r.response?.metadata["x-i"]).toBe(`${i}`);
-        expect(r.response?.payload.equals(patternBytes(i * 101))).toBe(true);
-      });
-    }, 60_000);
+    spec(
+      "200 concurrent calls all come back right",
+      async () => {
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            call(client, "Echo", { text: `n${i}`, payload: patternBytes(i * 101) }, { "x-i": `${i}` }),
+          ),
+        );
+        results.forEach((r, i) => {
+          expect(r.status.code).toBe(grpc.status.OK);
+          expect(r.response?.text).toBe(`n${i}`);
+          expect(r.response?.metadata["x-i"]).toBe(`${i}`);
+          expect(r.response?.payload.equals(patternBytes(i * 101))).toBe(true);
+        });
+      },
+      60_000,
+    );
 
     spec("health Check through the daemon follows a real probe of the service", async () => {
       const statusNow = async () => (await healthCheck(client)).response?.status;
@@ -318,7 +357,10 @@ for (const mode of modes) {
     });
 
     spec("/heartbeat answers any method with the reference's field names and types (headers.md)", async () => {
-      for (const [path, methodName] of [["/heartbeat", "GET"], ["/heartbeat/anything", "POST"]] as const) {
+      for (const [path, methodName] of [
+        ["/heartbeat", "GET"],
+        ["/heartbeat/anything", "POST"],
+      ] as const) {
         const res = await fetch(`${daemon.url}${path}`, { method: methodName });
         expect(res.status).toBe(200);
         expect(res.headers.get("content-type")).toContain("application/json");
@@ -330,7 +372,10 @@ for (const mode of modes) {
         expect(Math.abs(Number(body.timestamp) - Date.now() / 1000)).toBeLessThan(600);
         expect(body.status).toBe("Online");
         expect(body.serviceheartbeat).toBeTypeOf("string");
-        expect(JSON.parse(body.serviceheartbeat as string)).toEqual({ serviceID: "YOUR_SERVICE_ID", status: "SERVING" });
+        expect(JSON.parse(body.serviceheartbeat as string)).toEqual({
+          serviceID: "YOUR_SERVICE_ID",
+          status: "SERVING",
+        });
         expect(body.daemonVersion).toBeTypeOf("string");
         expect(body.blockchainEnabled).toBe(false);
         expect(body.blockchainNetwork).toBeTypeOf("string");
@@ -349,53 +394,65 @@ for (const mode of modes) {
       }
     });
 
-    spec("the upstream connection is reused by every call and re-established when it dies", async () => {
-      const relay = await tcpRelay(service.port);
-      cleanups.push(() => relay.close());
-      const viaRelay = await start({ service_endpoint: `http://${relay.address}` });
-      cleanups.push(() => viaRelay.stop());
-      const c = echoClient(viaRelay.endpoint);
-      cleanups.push(() => c.close());
-      const echo = async (text: string) => (await call(c, "Echo", { text })).response?.text;
+    spec(
+      "the upstream connection is reused by every call and re-established when it dies",
+      async () => {
+        const relay = await tcpRelay(service.port);
+        cleanups.push(() => relay.close());
+        const viaRelay = await start({ service_endpoint: `http://${relay.address}` });
+        cleanups.push(() => viaRelay.stop());
+        const c = echoClient(viaRelay.endpoint);
+        cleanups.push(() => c.close());
+        const echo = async (text: string) => (await call(c, "Echo", { text })).response?.text;
 
-      for (let i = 0; i < 10; i++) expect(await echo(`seq${i}`)).toBe(`seq${i}`);
-      const parallel = await Promise.all(Array.from({ length: 50 }, (_, i) => echo(`par${i}`)));
-      expect(parallel).toEqual(Array.from({ length: 50 }, (_, i) => `par${i}`));
-      expect(relay.connections).toBe(1);
+        for (let i = 0; i < 10; i++) expect(await echo(`seq${i}`)).toBe(`seq${i}`);
+        const parallel = await Promise.all(Array.from({ length: 50 }, (_, i) => echo(`par${i}`)));
+        expect(parallel).toEqual(Array.from({ length: 50 }, (_, i) => `par${i}`));
+        expect(relay.connections).toBe(1);
 
-      relay.cut();
-      // A call racing the daemon's discovery of the dead connection may fail; the next ones must not.
-      await until(async () => (await echo("again")) === "again", "a call to succeed after the upstream connection died", WAIT);
-      expect(relay.connections).toBe(2);
-      for (let i = 0; i < 10; i++) expect(await echo(`post${i}`)).toBe(`post${i}`);
-      expect(relay.connections).toBe(2);
-    }, 30_000);
+        relay.cut();
+        // A call racing the daemon's discovery of the dead connection may fail; the next ones must not.
+        await until(
+          async () => (await echo("again")) === "again",
+          "a call to succeed after the upstream connection died",
+          WAIT,
+        );
+        expect(relay.connections).toBe(2);
+        for (let i = 0; i < 10; i++) expect(await echo(`post${i}`)).toBe(`post${i}`);
+        expect(relay.connections).toBe(2);
+      },
+      30_000,
+    );
 
-    spec("upstream unreachable → UNAVAILABLE naming the service; calls work once it is (re)started", async () => {
-      const port = await freePort();
-      const orphan = await start({ service_endpoint: `http://127.0.0.1:${port}` });
-      cleanups.push(() => orphan.stop());
-      const c = echoClient(orphan.endpoint);
-      cleanups.push(() => c.close());
+    spec(
+      "upstream unreachable → UNAVAILABLE naming the service; calls work once it is (re)started",
+      async () => {
+        const port = await freePort();
+        const orphan = await start({ service_endpoint: `http://127.0.0.1:${port}` });
+        cleanups.push(() => orphan.stop());
+        const c = echoClient(orphan.endpoint);
+        cleanups.push(() => c.close());
 
-      const down = await call(c, "Echo", { text: "x" });
-      expect(down.status.code).toBe(grpc.status.UNAVAILABLE);
-      expect(down.status.details).toContain(`127.0.0.1:${port}`);
-      expect((await healthCheck(c)).response?.status).toBe("NOT_SERVING");
+        const down = await call(c, "Echo", { text: "x" });
+        expect(down.status.code).toBe(grpc.status.UNAVAILABLE);
+        expect(down.status.details).toContain(`127.0.0.1:${port}`);
+        expect((await healthCheck(c)).response?.status).toBe("NOT_SERVING");
 
-      let late = await startEchoService({ port });
-      try {
-        expect((await call(c, "Echo", { text: "up" })).response?.text).toBe("up");
-        await late.stop();
-        const again = await call(c, "Echo", { text: "x" });
-        expect(again.status.code).toBe(grpc.status.UNAVAILABLE);
-        expect(again.status.details).toContain(`127.0.0.1:${port}`);
-        late = await startEchoService({ port });
-        expect((await call(c, "Echo", { text: "restarted" })).response?.text).toBe("restarted");
-      } finally {
-        await late.stop();
-      }
-    }, 30_000);
+        let late = await startEchoService({ port });
+        try {
+          expect((await call(c, "Echo", { text: "up" })).response?.text).toBe("up");
+          await late.stop();
+          const again = await call(c, "Echo", { text: "x" });
+          expect(again.status.code).toBe(grpc.status.UNAVAILABLE);
+          expect(again.status.details).toContain(`127.0.0.1:${port}`);
+          late = await startEchoService({ port });
+          expect((await call(c, "Echo", { text: "restarted" })).response?.text).toBe("restarted");
+        } finally {
+          await late.stop();
+        }
+      },
+      30_000,
+    );
 
     spec("SIGTERM: stops accepting, lets the in-flight call finish, exits 0", async () => {
       const own = await startEchoService();
@@ -417,21 +474,25 @@ for (const mode of modes) {
       expect(await exited).toBe(0);
     });
 
-    spec("SIGTERM: a call longer than drain_timeout is cut, the service sees it, exit 0", async () => {
-      const own = await startEchoService();
-      cleanups.push(() => own.stop());
-      const d = await start({ service_endpoint: `http://${own.address}`, drain_timeout: "500ms" });
-      cleanups.push(() => d.stop());
-      const c = echoClient(d.endpoint);
-      cleanups.push(() => c.close());
+    spec(
+      "SIGTERM: a call longer than drain_timeout is cut, the service sees it, exit 0",
+      async () => {
+        const own = await startEchoService();
+        cleanups.push(() => own.stop());
+        const d = await start({ service_endpoint: `http://${own.address}`, drain_timeout: "500ms" });
+        cleanups.push(() => d.stop());
+        const c = echoClient(d.endpoint);
+        cleanups.push(() => c.close());
 
-      const inFlight = call(c, "Slow", { millis: NEVER_MS });
-      await until(() => own.calls > 0, "the Slow call to reach the service", WAIT);
-      const exited = d.kill("SIGTERM");
-      const outcome = await Promise.race([exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
-      expect(outcome).toBe(0);
-      expect((await inFlight).status.code).not.toBe(grpc.status.OK);
-      await own.waitCancelled(1, 10_000);
-    }, 30_000);
+        const inFlight = call(c, "Slow", { millis: NEVER_MS });
+        await until(() => own.calls > 0, "the Slow call to reach the service", WAIT);
+        const exited = d.kill("SIGTERM");
+        const outcome = await Promise.race([exited, Bun.sleep(15_000).then(() => "still running after 15 s")]);
+        expect(outcome).toBe(0);
+        expect((await inFlight).status.code).not.toBe(grpc.status.OK);
+        await own.waitCancelled(1, 10_000);
+      },
+      30_000,
+    );
   });
 }

@@ -12,7 +12,12 @@ import * as grpc from "@grpc/grpc-js";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { hexToBytes } from "../../src/core/numbers.ts";
-import { freeCallInvocationMessage, freeCallTokenRequestMessage, personalDigest, prepaidTokenRequestMessage } from "../../src/core/signatures.ts";
+import {
+  freeCallInvocationMessage,
+  freeCallTokenRequestMessage,
+  personalDigest,
+  prepaidTokenRequestMessage,
+} from "../../src/core/signatures.ts";
 import { FreeCallTokenSchema, GetFreeCallTokenRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { TokenReplySchema, TokenRequestSchema } from "../../src/gen/token_service_pb.ts";
 import { channelOnChain, signPayment } from "../kit/client.ts";
@@ -24,7 +29,7 @@ import { type EtcdCluster, makeTestPki, startEtcd } from "../kit/etcd.ts";
 import { channelState } from "../kit/paid-daemon.ts";
 import { secretScanner } from "../kit/secret-scan.ts";
 import { until } from "../kit/wait.ts";
-import { type Channel, ORG_ID, SERVICE_ID, type World, startWorld } from "../kit/world.ts";
+import { type Channel, ORG_ID, SERVICE_ID, startWorld, type World } from "../kit/world.ts";
 
 const FREE_CALL_KEY = generatePrivateKey();
 const TOKEN_SECRET = "secret-scan-token-secret-0123456789abcdef";
@@ -89,7 +94,8 @@ afterAll(async () => {
 
 /** An echo call whose signature bytes are registered and whose status text is kept for the scan. */
 async function echo(md: Record<string, string | Buffer>): Promise<CallResult<unknown>> {
-  for (const [k, v] of Object.entries(md)) if (k.endsWith("-bin") && typeof v !== "string") scan.signature(v, `the ${k} a client sent`);
+  for (const [k, v] of Object.entries(md))
+    if (k.endsWith("-bin") && typeof v !== "string") scan.signature(v, `the ${k} a client sent`);
   const client = echoClient(daemon.endpoint);
   try {
     const r = await call(client, "Echo", { text: "secret scan" }, md);
@@ -120,15 +126,31 @@ async function prepaidFlows(ch: Channel): Promise<void> {
     const head = await world.head();
     const amount = 20n * world.price;
     const claimSignature = signPayment(ch.client.privateKey, world.deployment.mpe, ch.id, 0n, amount);
-    const signature = signDigest(hexToBytes(ch.client.privateKey), personalDigest(prepaidTokenRequestMessage(claimSignature, head)));
+    const signature = signDigest(
+      hexToBytes(ch.client.privateKey),
+      personalDigest(prepaidTokenRequestMessage(claimSignature, head)),
+    );
     for (const s of [claimSignature, signature]) scan.signature(s, "a GetToken signature");
-    const r = await rpc.call({ channelId: ch.id, currentNonce: 0n, signedAmount: amount, signature, currentBlock: head, claimSignature });
+    const r = await rpc.call({
+      channelId: ch.id,
+      currentNonce: 0n,
+      signedAmount: amount,
+      signature,
+      currentBlock: head,
+      claimSignature,
+    });
     expect(r.status).toEqual({ code: 0, details: "" });
     const token = r.reply!.token;
     scan.secret("a prepaid token", token);
-    const md = { "snet-payment-type": "prepaid-call", "snet-payment-channel-id": ch.id.toString(), "snet-prepaid-auth-token-bin": Buffer.from(token) };
+    const md = {
+      "snet-payment-type": "prepaid-call",
+      "snet-payment-channel-id": ch.id.toString(),
+      "snet-prepaid-auth-token-bin": Buffer.from(token),
+    };
     expect((await echo(md)).status.code).toBe(grpc.status.OK);
-    expect((await echo({ ...md, "snet-prepaid-auth-token-bin": Buffer.from(`${token.slice(0, -4)}AAAA`) })).status.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(
+      (await echo({ ...md, "snet-prepaid-auth-token-bin": Buffer.from(`${token.slice(0, -4)}AAAA`) })).status.code,
+    ).toBe(grpc.status.UNAUTHENTICATED);
   } finally {
     rpc.close();
   }
@@ -136,10 +158,22 @@ async function prepaidFlows(ch: Channel): Promise<void> {
 
 async function freeCallFlows(): Promise<void> {
   const user = privateKeyToAccount(USER_KEY).address;
-  const rpc = daemonRpc(daemon.endpoint, "/escrow.FreeCallStateService/GetFreeCallToken", GetFreeCallTokenRequestSchema, FreeCallTokenSchema);
+  const rpc = daemonRpc(
+    daemon.endpoint,
+    "/escrow.FreeCallStateService/GetFreeCallToken",
+    GetFreeCallTokenRequestSchema,
+    FreeCallTokenSchema,
+  );
   try {
     const block = await world.head();
-    const fields = { addressText: user, userId: "", orgId: ORG_ID, serviceId: SERVICE_ID, groupIdBase64: world.group.base64, currentBlock: block };
+    const fields = {
+      addressText: user,
+      userId: "",
+      orgId: ORG_ID,
+      serviceId: SERVICE_ID,
+      groupIdBase64: world.group.base64,
+      currentBlock: block,
+    };
     const signature = signDigest(hexToBytes(USER_KEY), personalDigest(freeCallTokenRequestMessage(fields)));
     scan.signature(signature, "a GetFreeCallToken signature");
     const r = await rpc.call({ address: user, signature, currentBlock: block });
@@ -156,8 +190,13 @@ async function freeCallFlows(): Promise<void> {
       "snet-payment-channel-signature-bin": Buffer.from(invocation),
     };
     expect((await echo(md)).status.code).toBe(grpc.status.OK);
-    const forged = signDigest(hexToBytes(generatePrivateKey()), personalDigest(freeCallInvocationMessage(fields, token)));
-    expect((await echo({ ...md, "snet-payment-channel-signature-bin": Buffer.from(forged) })).status.code).not.toBe(grpc.status.OK);
+    const forged = signDigest(
+      hexToBytes(generatePrivateKey()),
+      personalDigest(freeCallInvocationMessage(fields, token)),
+    );
+    expect((await echo({ ...md, "snet-payment-channel-signature-bin": Buffer.from(forged) })).status.code).not.toBe(
+      grpc.status.OK,
+    );
   } finally {
     rpc.close();
   }
@@ -171,7 +210,11 @@ describe("secrets never leave the daemon", () => {
       await prepaidFlows(await world.openFundedChannel());
       await freeCallFlows();
       // auto_claim signs a claim transaction with private_key: wait until it reached the chain.
-      await until(async () => (await channelOnChain(world.deployment, ch.id)).nonce > 0n, "the auto-claim of the paid channel", { timeoutMs: 60_000, intervalMs: 500 });
+      await until(
+        async () => (await channelOnChain(world.deployment, ch.id)).nonce > 0n,
+        "the auto-claim of the paid channel",
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
       for (const path of ["/heartbeat", "/metrics"]) {
         const r = await fetch(`${daemon.url}${path}`);
         expect(r.status).toBe(200);

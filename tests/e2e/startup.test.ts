@@ -4,15 +4,15 @@
  * configuration), never a stack trace. And the offline path: metadata from local files.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import { ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { call, echoClient } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 import { metadataUriText, readOrganization, readServiceRegistration } from "../kit/registry-publish.ts";
-import { type World, ORG_ID, SERVICE_ID, startWorld } from "../kit/world.ts";
+import { ORG_ID, SERVICE_ID, startWorld, type World } from "../kit/world.ts";
 
 let world: World;
 let scratch: string;
@@ -72,7 +72,11 @@ describe("start-up failures end with one clear message", () => {
     const port = await freePort();
     const r = await failedStart({
       payment_channel_storage_type: "etcd",
-      payment_channel_storage_client: { endpoints: [`http://127.0.0.1:${port}`], connection_timeout: "2s", request_timeout: "2s" },
+      payment_channel_storage_client: {
+        endpoints: [`http://127.0.0.1:${port}`],
+        connection_timeout: "2s",
+        request_timeout: "2s",
+      },
     });
     expect(r.code).toBe(3);
     expect(r.logs).toContain(`127.0.0.1:${port}`);
@@ -82,7 +86,10 @@ describe("start-up failures end with one clear message", () => {
     const org = await readOrganization(world.deployment, ORG_ID);
     const cid = cidOf(org.metadataUri);
     const original = await (await fetch(`${world.ipfs.url}/api/v0/cat?arg=${cid}`, { method: "POST" })).text();
-    const forged = original.replace(/"payment_address":\s*"0x[0-9a-fA-F]{40}"/, '"payment_address": "0x000000000000000000000000000000000000dEaD"');
+    const forged = original.replace(
+      /"payment_address":\s*"0x[0-9a-fA-F]{40}"/,
+      '"payment_address": "0x000000000000000000000000000000000000dEaD"',
+    );
     expect(forged).not.toBe(original);
     world.ipfs.tamper(cid, new TextEncoder().encode(forged));
     try {
@@ -117,14 +124,19 @@ describe("metadata from local files", () => {
   test("with organization_metadata_file and service_metadata_file the daemon needs no Registry or IPFS and sells calls", async () => {
     const org = await readOrganization(world.deployment, ORG_ID);
     const svc = await readServiceRegistration(world.deployment, ORG_ID, SERVICE_ID);
-    const fetchDoc = async (uri: `0x${string}`) => (await fetch(`${world.ipfs.url}/api/v0/cat?arg=${cidOf(uri)}`, { method: "POST" })).text();
+    const fetchDoc = async (uri: `0x${string}`) =>
+      (await fetch(`${world.ipfs.url}/api/v0/cat?arg=${cidOf(uri)}`, { method: "POST" })).text();
     const orgFile = join(scratch, "org.json");
     const svcFile = join(scratch, "service.json");
     writeFileSync(orgFile, await fetchDoc(org.metadataUri));
     writeFileSync(svcFile, await fetchDoc(svc.metadataUri));
     const closed = await freePort();
     const d = await startDaemon({
-      config: world.daemonConfig({ organization_metadata_file: orgFile, service_metadata_file: svcFile, ipfs_endpoint: `http://127.0.0.1:${closed}` }),
+      config: world.daemonConfig({
+        organization_metadata_file: orgFile,
+        service_metadata_file: svcFile,
+        ipfs_endpoint: `http://127.0.0.1:${closed}`,
+      }),
       binary: true,
     });
     const client = echoClient(d.endpoint);

@@ -12,23 +12,23 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { type DaemonProcess, ensureBinary, runCli, startDaemon } from "../kit/daemon.ts";
 import {
-  type EchoReply,
-  type EchoService,
-  FAIL_TRAILERS,
   bidi,
   call,
   clientStream,
+  type EchoReply,
+  type EchoService,
   echoClient,
+  FAIL_TRAILERS,
   patternBytes,
   serverStream,
   startEchoService,
 } from "../kit/echo-service.ts";
 import { freePort } from "../kit/ports.ts";
 
-const echoMethods = protoLoader.loadSync(join(import.meta.dir, "../kit/echo.proto"), { keepCase: true, defaults: true })["example.Echo"] as Record<
-  string,
-  grpc.MethodDefinition<object, EchoReply>
->;
+const echoMethods = protoLoader.loadSync(join(import.meta.dir, "../kit/echo.proto"), {
+  keepCase: true,
+  defaults: true,
+})["example.Echo"] as Record<string, grpc.MethodDefinition<object, EchoReply>>;
 const echo = echoMethods.Echo!;
 
 const dir = mkdtempSync(join(tmpdir(), "snetd-tls-"));
@@ -40,12 +40,30 @@ function makeCertificate(): void {
   const r = spawnSync(
     "openssl",
     [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=localhost", "-days", "1",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", keyFile, "-out", certFile,
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-days",
+      "1",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
     ],
     { encoding: "utf8" },
   );
-  if (r.error) throw new Error(`These tests make a self-signed certificate with 'openssl', which could not be run: ${r.error.message}; install openssl`);
+  if (r.error)
+    throw new Error(
+      `These tests make a self-signed certificate with 'openssl', which could not be run: ${r.error.message}; install openssl`,
+    );
   if (r.status !== 0) throw new Error(`'openssl req' failed with exit ${r.status}: ${r.stderr}`);
   cert = readFileSync(certFile);
 }
@@ -63,7 +81,10 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const mode of [{ name: "from source", binary: false }, { name: "dist/snetd", binary: true }] as const) {
+for (const mode of [
+  { name: "from source", binary: false },
+  { name: "dist/snetd", binary: true },
+] as const) {
   describe(`TLS on the daemon port (${mode.name})`, () => {
     let service: EchoService;
     let daemon: DaemonProcess;
@@ -74,7 +95,12 @@ for (const mode of [{ name: "from source", binary: false }, { name: "dist/snetd"
       service = await startEchoService();
       daemon = await startDaemon({
         binary: mode.binary,
-        config: { service_endpoint: `http://${service.address}`, blockchain_enabled: false, ssl_cert: certFile, ssl_key: keyFile },
+        config: {
+          service_endpoint: `http://${service.address}`,
+          blockchain_enabled: false,
+          ssl_cert: certFile,
+          ssl_key: keyFile,
+        },
       });
       client = echoClient(daemon.endpoint, {
         credentials: grpc.credentials.createSsl(cert),
@@ -155,7 +181,9 @@ for (const mode of [{ name: "from source", binary: false }, { name: "dist/snetd"
 
     spec("the certificate is the configured one, and plaintext is refused", async () => {
       await expect(fetch(`${daemon.url}/heartbeat`)).rejects.toThrow();
-      await expect(fetch(`http://${daemon.endpoint}/heartbeat`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+      await expect(
+        fetch(`http://${daemon.endpoint}/heartbeat`, { signal: AbortSignal.timeout(5000) }),
+      ).rejects.toThrow();
       const plain = echoClient(daemon.endpoint);
       try {
         const r = await call(plain, "Echo", { text: "x" }, undefined, { deadlineMs: 3000 });
@@ -188,7 +216,15 @@ describe("bad TLS files", () => {
     ];
     for (const { keys, ...files } of cases) {
       const configFile = join(dir, "bad-tls.json");
-      writeFileSync(configFile, JSON.stringify({ blockchain_enabled: false, daemon_endpoint: `127.0.0.1:${await freePort()}`, service_endpoint: "http://127.0.0.1:1", ...files }));
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          blockchain_enabled: false,
+          daemon_endpoint: `127.0.0.1:${await freePort()}`,
+          service_endpoint: "http://127.0.0.1:1",
+          ...files,
+        }),
+      );
       for (const binary of [false, true]) {
         const r = await runCli(["serve", "-c", configFile], { binary });
         expect(r.code).toBe(2);

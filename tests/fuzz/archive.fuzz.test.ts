@@ -4,24 +4,34 @@
 import { describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { type TarFileInput, createTar, createTarGzip } from "nanotar";
+import { createTar, createTarGzip, type TarFileInput } from "nanotar";
 import { Code } from "../../src/core/errors.ts";
-import { MAX_ARCHIVE_ENTRIES, extractProtos } from "../../src/metadata/archive.ts";
+import { extractProtos, MAX_ARCHIVE_ENTRIES } from "../../src/metadata/archive.ts";
 import { check, refusedWith } from "./fuzz-kit.ts";
 
 const FAILED_PRECONDITION = Code.FAILED_PRECONDITION;
-const extract = (bytes: Uint8Array, limits = {}) => refusedWith(FAILED_PRECONDITION, () => extractProtos(bytes, limits), "bad-archive");
+const extract = (bytes: Uint8Array, limits = {}) =>
+  refusedWith(FAILED_PRECONDITION, () => extractProtos(bytes, limits), "bad-archive");
 
 /** Path segments, including the hostile ones. */
-const segment = fc.oneof(fc.stringMatching(/^[a-z0-9_]{1,12}$/), fc.constantFrom("..", ".", "", "C:", "\\..", "a\\..\\.."));
-const entryName = fc.tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom(".proto", ".md", "", "/")).map(
-  ([absolute, parts, ext]) => `${absolute ? "/" : ""}${parts.join("/")}${ext}`,
+const segment = fc.oneof(
+  fc.stringMatching(/^[a-z0-9_]{1,12}$/),
+  fc.constantFrom("..", ".", "", "C:", "\\..", "a\\..\\.."),
 );
-const entry: fc.Arbitrary<TarFileInput> = fc.record({
-  name: entryName,
-  data: fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
-  attrs: fc.option(fc.record({ mode: fc.constantFrom("644", "755", "4755") }), { nil: undefined }),
-}).map((e) => ({ name: e.name, ...(e.data !== undefined ? { data: e.data } : {}), ...(e.attrs ? { attrs: e.attrs } : {}) }));
+const entryName = fc
+  .tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom(".proto", ".md", "", "/"))
+  .map(([absolute, parts, ext]) => `${absolute ? "/" : ""}${parts.join("/")}${ext}`);
+const entry: fc.Arbitrary<TarFileInput> = fc
+  .record({
+    name: entryName,
+    data: fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
+    attrs: fc.option(fc.record({ mode: fc.constantFrom("644", "755", "4755") }), { nil: undefined }),
+  })
+  .map((e) => ({
+    name: e.name,
+    ...(e.data !== undefined ? { data: e.data } : {}),
+    ...(e.attrs ? { attrs: e.attrs } : {}),
+  }));
 
 /** Sets the ustar type flag of the first header and fixes its checksum (links, devices, FIFOs…). */
 function withType(tar: Uint8Array, flag: string): Uint8Array {
@@ -33,9 +43,14 @@ function withType(tar: Uint8Array, flag: string): Uint8Array {
   return out;
 }
 
-const unsafe = (name: string) => /^[\\/]/.test(name) || /^[A-Za-z]:[\\/]/.test(name) || name.split(/[\\/]/).includes("..");
+const unsafe = (name: string) =>
+  /^[\\/]/.test(name) || /^[A-Za-z]:[\\/]/.test(name) || name.split(/[\\/]/).includes("..");
 /** The name nanotar reports for a safe one: "/" separators, no empty or "." segments. */
-const normalised = (name: string) => name.split(/[\\/]/).filter((p) => p !== "" && p !== ".").join("/");
+const normalised = (name: string) =>
+  name
+    .split(/[\\/]/)
+    .filter((p) => p !== "" && p !== ".")
+    .join("/");
 
 describe("proto archives", () => {
   test("random bytes, plain or gzipped, give proto texts or bad-archive", async () => {
@@ -50,11 +65,15 @@ describe("proto archives", () => {
 
   test("a corrupted real archive gives proto texts or bad-archive", async () => {
     await check(
-      fc.asyncProperty(fc.array(entry, { maxLength: 5 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 20 }), async (entries, flips) => {
-        const tar = createTar(entries.filter((e) => !unsafe(e.name)));
-        for (const [at, value] of flips) if (tar.length > 0) tar[at % tar.length] = value;
-        await extract(tar);
-      }),
+      fc.asyncProperty(
+        fc.array(entry, { maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 20 }),
+        async (entries, flips) => {
+          const tar = createTar(entries.filter((e) => !unsafe(e.name)));
+          for (const [at, value] of flips) if (tar.length > 0) tar[at % tar.length] = value;
+          await extract(tar);
+        },
+      ),
       1000,
     );
   });
@@ -74,7 +93,8 @@ describe("proto archives", () => {
           return;
         }
         const expected: Record<string, string> = {};
-        for (const e of unique) if (e.name.endsWith(".proto") && e.data !== undefined) expected[normalised(e.name)] = String(e.data ?? "");
+        for (const e of unique)
+          if (e.name.endsWith(".proto") && e.data !== undefined) expected[normalised(e.name)] = String(e.data ?? "");
         expect(protos).toEqual(expected);
       }),
       800,
@@ -87,22 +107,30 @@ describe("proto archives", () => {
 
   test("links, devices and FIFOs are refused whatever they are called", async () => {
     await check(
-      fc.asyncProperty(fc.constantFrom("1", "2", "3", "4", "6"), fc.stringMatching(/^[a-z]{1,8}\.proto$/), async (flag, name) => {
-        expect(await extract(withType(createTar([{ name, data: "syntax" }]), flag))).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("1", "2", "3", "4", "6"),
+        fc.stringMatching(/^[a-z]{1,8}\.proto$/),
+        async (flag, name) => {
+          expect(await extract(withType(createTar([{ name, data: "syntax" }]), flag))).toBeUndefined();
+        },
+      ),
       100,
     );
   });
 
   test("tar bombs: more entries than the limit, or more bytes once inflated, are refused", async () => {
     await check(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 64 }), async (maxEntries, inflatedKiB) => {
-        const many = createTar(Array.from({ length: maxEntries + 1 }, (_, i) => ({ name: `f${i}.proto`, data: "" })));
-        expect(await extract(many, { maxEntries })).toBeUndefined();
-        // A gzip bomb: a few hundred bytes that inflate past the limit.
-        const bomb = gzipSync(new Uint8Array(inflatedKiB * 1024 + 1));
-        expect(await extract(bomb, { maxBytes: inflatedKiB * 1024 })).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 64 }),
+        async (maxEntries, inflatedKiB) => {
+          const many = createTar(Array.from({ length: maxEntries + 1 }, (_, i) => ({ name: `f${i}.proto`, data: "" })));
+          expect(await extract(many, { maxEntries })).toBeUndefined();
+          // A gzip bomb: a few hundred bytes that inflate past the limit.
+          const bomb = gzipSync(new Uint8Array(inflatedKiB * 1024 + 1));
+          expect(await extract(bomb, { maxBytes: inflatedKiB * 1024 })).toBeUndefined();
+        },
+      ),
       50,
     );
   });

@@ -9,7 +9,12 @@ import { encodeFrame } from "../../src/core/grpc-frames.ts";
 import { encodeBinaryHeader } from "../../src/transport/metadata.ts";
 import { nastyBytes, nastyString } from "./fuzz-kit.ts";
 
-export const ECHO_PATHS = ["/example.Echo/Echo", "/example.Echo/Slow", "/example.Echo/ServerStream", "/example.Echo/Nope"];
+export const ECHO_PATHS = [
+  "/example.Echo/Echo",
+  "/example.Echo/Slow",
+  "/example.Echo/ServerStream",
+  "/example.Echo/Nope",
+];
 export const DAEMON_PATHS = [
   "/escrow.PaymentChannelStateService/GetChannelState",
   "/escrow.FreeCallStateService/GetFreeCallToken",
@@ -61,7 +66,9 @@ export const garbageMetadata = (channelId: bigint): fc.Arbitrary<Record<string, 
 export const garbageBody: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
   fc.uint8Array({ maxLength: 300 }).map((p) => encodeFrame(p)),
-  fc.tuple(fc.uint8Array({ maxLength: 60 }), fc.integer({ min: 1, max: 4 })).map(([p, cut]) => encodeFrame(p).subarray(0, Math.max(0, 5 + p.length - cut))),
+  fc
+    .tuple(fc.uint8Array({ maxLength: 60 }), fc.integer({ min: 1, max: 4 }))
+    .map(([p, cut]) => encodeFrame(p).subarray(0, Math.max(0, 5 + p.length - cut))),
   fc.integer({ min: 0, max: 255 }).map((flag) => encodeFrame(Uint8Array.of(10, 2, 104, 105), flag)),
   fc.constant(Uint8Array.of(0, 0x7f, 0xff, 0xff, 0xff)),
 );
@@ -70,8 +77,19 @@ export const garbageBody: fc.Arbitrary<Uint8Array> = fc.oneof(
 const sendable = (v: string) => /^[\x20-\x7e]*$/.test(v) && v.trim() === v;
 
 /** One gRPC request on `session`; resolves with the daemon's answer (never rejects on a refusal). */
-export function h2Request(session: http2.ClientHttp2Session, path: string, metadata: Record<string, string>, body: Uint8Array, contentType = "application/grpc"): Promise<Answer> {
-  const headers: http2.OutgoingHttpHeaders = { ":method": "POST", ":path": path, "content-type": contentType, te: "trailers" };
+export function h2Request(
+  session: http2.ClientHttp2Session,
+  path: string,
+  metadata: Record<string, string>,
+  body: Uint8Array,
+  contentType = "application/grpc",
+): Promise<Answer> {
+  const headers: http2.OutgoingHttpHeaders = {
+    ":method": "POST",
+    ":path": path,
+    "content-type": contentType,
+    te: "trailers",
+  };
   for (const [k, v] of Object.entries(metadata)) if (sendable(v)) headers[k] = v;
   return new Promise((resolve, reject) => {
     const stream = session.request(headers, { endStream: false });
@@ -100,10 +118,24 @@ export function h2Request(session: http2.ClientHttp2Session, path: string, metad
 }
 
 /** One gRPC-Web request over HTTP/1.1 (fetch), binary or base64 text; the status from the trailer frame. */
-export async function grpcWebRequest(baseUrl: string, path: string, metadata: Record<string, string>, body: Uint8Array, text: boolean): Promise<Answer> {
-  const headers: Record<string, string> = { "content-type": text ? "application/grpc-web-text" : "application/grpc-web+proto", "x-grpc-web": "1" };
+export async function grpcWebRequest(
+  baseUrl: string,
+  path: string,
+  metadata: Record<string, string>,
+  body: Uint8Array,
+  text: boolean,
+): Promise<Answer> {
+  const headers: Record<string, string> = {
+    "content-type": text ? "application/grpc-web-text" : "application/grpc-web+proto",
+    "x-grpc-web": "1",
+  };
   for (const [k, v] of Object.entries(metadata)) if (sendable(v)) headers[k] = v;
-  const response = await fetch(`${baseUrl}${path}`, { method: "POST", headers, body: text ? Buffer.from(body).toString("base64") : Buffer.from(body), signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: "POST",
+    headers,
+    body: text ? Buffer.from(body).toString("base64") : Buffer.from(body),
+    signal: AbortSignal.timeout(15_000),
+  });
   let bytes = Buffer.from(await response.arrayBuffer());
   if (text) bytes = Buffer.from(bytes.toString("latin1"), "base64");
   const fromHeader = response.headers.get("grpc-status");
@@ -113,7 +145,10 @@ export async function grpcWebRequest(baseUrl: string, path: string, metadata: Re
   for (let at = 0; at + 5 <= bytes.length; ) {
     const length = bytes.readUInt32BE(at + 1);
     if ((bytes[at] as number) & 0x80) {
-      for (const line of bytes.subarray(at + 5, at + 5 + length).toString("latin1").split("\r\n")) {
+      for (const line of bytes
+        .subarray(at + 5, at + 5 + length)
+        .toString("latin1")
+        .split("\r\n")) {
         const [k, ...v] = line.split(":");
         if (k?.trim().toLowerCase() === "grpc-status") grpcStatus = Number(v.join(":").trim());
         if (k?.trim().toLowerCase() === "grpc-message") grpcMessage = decodeURIComponent(v.join(":").trim());

@@ -15,14 +15,23 @@ import { sqliteStore } from "../../src/store/sqlite.ts";
 import { encodeBinaryHeader } from "../../src/transport/metadata.ts";
 import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { echoOnce } from "../kit/paid-daemon.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
-import { type Answer, DAEMON_PATHS, ECHO_PATHS, garbageBody, garbageMetadata, grpcWebRequest, h2Request } from "./daemon-wire.ts";
+import { type Channel, startWorld, type World } from "../kit/world.ts";
+import {
+  type Answer,
+  DAEMON_PATHS,
+  ECHO_PATHS,
+  garbageBody,
+  garbageMetadata,
+  grpcWebRequest,
+  h2Request,
+} from "./daemon-wire.ts";
 import { check } from "./fuzz-kit.ts";
 
 const FREE_CALL_SIGNER = generatePrivateKey();
 const SECRET = "fuzz-prepaid-secret-0123456789-0123456789";
 /** The INTERNAL texts the catalogue uses for the reference's sake; any other INTERNAL is a crash leaking out. */
-const CATALOGUE_INTERNAL = /^internal error: (free call token expired|free call limit has been exceeded|Usage Exceeded)/;
+const CATALOGUE_INTERNAL =
+  /^internal error: (free call token expired|free call limit has been exceeded|Usage Exceeded)/;
 
 let world: World;
 let daemon: DaemonProcess;
@@ -35,7 +44,13 @@ beforeAll(async () => {
   world = await startWorld({ freeCallSignerAddress: privateKeyToAccount(FREE_CALL_SIGNER).address, freeCalls: 3 });
   dataDir = mkdtempSync(join(tmpdir(), "snetd-fuzz-daemon-"));
   daemon = await startDaemon({
-    config: world.daemonConfig({ data_dir: dataDir, block_cache_ms: 0, token_secret_key: SECRET, private_key_for_free_calls: FREE_CALL_SIGNER, log: { level: "warn" } }),
+    config: world.daemonConfig({
+      data_dir: dataDir,
+      block_cache_ms: 0,
+      token_secret_key: SECRET,
+      private_key_for_free_calls: FREE_CALL_SIGNER,
+      log: { level: "warn" },
+    }),
     binary: true,
   });
   ch = await world.openFundedChannel();
@@ -74,7 +89,9 @@ function expectClearRefusal(a: Answer, what: string, okAllowed = false): void {
 
 /** Escrow headers for `amount` signed correctly by the channel's client, as the wire carries them. */
 const signedHeaders = (amount: bigint, nonce = 0n): Record<string, string> =>
-  Object.fromEntries(Object.entries(ch.pay(amount, nonce)).map(([k, v]) => [k, typeof v === "string" ? v : encodeBinaryHeader(v)]));
+  Object.fromEntries(
+    Object.entries(ch.pay(amount, nonce)).map(([k, v]) => [k, typeof v === "string" ? v : encodeBinaryHeader(v)]),
+  );
 
 describe("garbage against a running daemon", () => {
   let before: { store: string[]; calls: number };
@@ -89,7 +106,8 @@ describe("garbage against a running daemon", () => {
     await check(
       fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 6 }), async (batch) => {
         const answers = await Promise.all(batch.map(([path, md, body]) => h2Request(session, path, md, body)));
-        for (const [i, a] of answers.entries()) expectClearRefusal(a, `${batch[i]?.[0]} ${JSON.stringify(batch[i]?.[1])}`);
+        for (const [i, a] of answers.entries())
+          expectClearRefusal(a, `${batch[i]?.[0]} ${JSON.stringify(batch[i]?.[1])}`);
       }),
       300,
     );
@@ -98,16 +116,33 @@ describe("garbage against a running daemon", () => {
   test("payments that are signed but wrong (amount, nonce, channel, signer, one header changed) are refused", async () => {
     const tamper = fc.oneof(
       // Any cumulative amount except exactly one price more than stored.
-      fc.bigInt({ min: 0n, max: 10n ** 6n }).filter((a) => a !== 2n * world.price).map((a) => signedHeaders(a)),
+      fc
+        .bigInt({ min: 0n, max: 10n ** 6n })
+        .filter((a) => a !== 2n * world.price)
+        .map((a) => signedHeaders(a)),
       fc.bigInt({ min: 1n, max: 2n ** 64n }).map((n) => signedHeaders(2n * world.price, n)),
-      fc.bigInt({ min: 0n, max: 2n ** 64n }).map((id) => ({ ...signedHeaders(2n * world.price), "snet-payment-channel-id": (id === ch.id ? id + 1n : id).toString() })),
-      fc.bigInt({ min: 0n, max: 10n ** 6n }).map((a) => ({ ...signedHeaders(2n * world.price), "snet-payment-channel-amount": (2n * world.price + 1n + a).toString() })),
-      fc.uint8Array({ minLength: 65, maxLength: 65 }).map((sig) => ({ ...signedHeaders(2n * world.price), "snet-payment-channel-signature-bin": encodeBinaryHeader(sig) })),
-      fc.constantFrom("prepaid-call", "free-call", "Escrow", "escrow,escrow").map((t) => ({ ...signedHeaders(2n * world.price), "snet-payment-type": t })),
+      fc.bigInt({ min: 0n, max: 2n ** 64n }).map((id) => ({
+        ...signedHeaders(2n * world.price),
+        "snet-payment-channel-id": (id === ch.id ? id + 1n : id).toString(),
+      })),
+      fc.bigInt({ min: 0n, max: 10n ** 6n }).map((a) => ({
+        ...signedHeaders(2n * world.price),
+        "snet-payment-channel-amount": (2n * world.price + 1n + a).toString(),
+      })),
+      fc.uint8Array({ minLength: 65, maxLength: 65 }).map((sig) => ({
+        ...signedHeaders(2n * world.price),
+        "snet-payment-channel-signature-bin": encodeBinaryHeader(sig),
+      })),
+      fc
+        .constantFrom("prepaid-call", "free-call", "Escrow", "escrow,escrow")
+        .map((t) => ({ ...signedHeaders(2n * world.price), "snet-payment-type": t })),
     );
     await check(
       fc.asyncProperty(tamper, async (md) => {
-        expectClearRefusal(await h2Request(session, "/example.Echo/Echo", md, Uint8Array.of(0, 0, 0, 0, 0)), JSON.stringify(md));
+        expectClearRefusal(
+          await h2Request(session, "/example.Echo/Echo", md, Uint8Array.of(0, 0, 0, 0, 0)),
+          JSON.stringify(md),
+        );
       }),
       400,
     );
@@ -115,18 +150,33 @@ describe("garbage against a running daemon", () => {
 
   test("garbage gRPC-Web requests, binary and text, over HTTP/1.1: refused before the service", async () => {
     await check(
-      fc.asyncProperty(fc.constantFrom(...ECHO_PATHS, ...DAEMON_PATHS), garbageMetadata(ch.id), garbageBody, fc.boolean(), async (path, md, body, text) => {
-        expectClearRefusal(await grpcWebRequest(daemon.url, path, md, body, text), `grpc-web ${text ? "text " : ""}${path}`, DAEMON_PATHS.includes(path));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...ECHO_PATHS, ...DAEMON_PATHS),
+        garbageMetadata(ch.id),
+        garbageBody,
+        fc.boolean(),
+        async (path, md, body, text) => {
+          expectClearRefusal(
+            await grpcWebRequest(daemon.url, path, md, body, text),
+            `grpc-web ${text ? "text " : ""}${path}`,
+            DAEMON_PATHS.includes(path),
+          );
+        },
+      ),
       150,
     );
   }, 120_000);
 
   test("garbage requests to the daemon's own services: a clear status, never INTERNAL", async () => {
     await check(
-      fc.asyncProperty(fc.constantFrom(...DAEMON_PATHS), garbageMetadata(ch.id), garbageBody, async (path, md, body) => {
-        expectClearRefusal(await h2Request(session, path, md, body), path, true);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...DAEMON_PATHS),
+        garbageMetadata(ch.id),
+        garbageBody,
+        async (path, md, body) => {
+          expectClearRefusal(await h2Request(session, path, md, body), path, true);
+        },
+      ),
       500,
     );
   }, 120_000);

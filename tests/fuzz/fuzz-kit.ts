@@ -13,7 +13,9 @@ import fc from "fast-check";
 import { type Code, SnetError } from "../../src/core/errors.ts";
 
 /** One seed per test process, so one environment variable replays a whole file. */
-export const FUZZ_SEED = process.env.SNETD_FUZZ_SEED ? Number(process.env.SNETD_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+export const FUZZ_SEED = process.env.SNETD_FUZZ_SEED
+  ? Number(process.env.SNETD_FUZZ_SEED)
+  : Math.floor(Math.random() * 2 ** 31);
 const SCALE = Number(process.env.SNETD_FUZZ_SCALE ?? "1");
 /** A run that takes this long is a hang, not slowness: the property fails with its input. */
 const RUN_TIMEOUT_MS = 10_000;
@@ -41,7 +43,8 @@ export async function refusedWith<T>(code: Code, f: () => T | Promise<T>, reason
   try {
     return await f();
   } catch (err) {
-    if (!(err instanceof SnetError)) throw new Error(`expected a SnetError with code ${code}, got ${String(err)}`, { cause: err });
+    if (!(err instanceof SnetError))
+      throw new Error(`expected a SnetError with code ${code}, got ${String(err)}`, { cause: err });
     expect({ code: err.code, message: err.message }).toEqual({ code, message: expect.any(String) });
     if (reason !== undefined) expect((err as SnetError & { reason?: string }).reason).toBe(reason);
     // A clear message: sentence case, says something, no stack.
@@ -57,11 +60,33 @@ export const nastyString = (): fc.Arbitrary<string> =>
     fc.string({ unit: "grapheme", maxLength: 80 }),
     fc.string({ unit: "binary", maxLength: 80 }),
     fc.bigInt({ min: -(2n ** 300n), max: 2n ** 300n }).map(String),
-    fc.constantFrom("", "0", "00", "-1", "+1", "0x10", "1e3", "1_000", " 1", "1 ", "NaN", "Infinity", "=", "==", "AAAA====", "\u0000", "%00", "\uFEFF1"),
+    fc.constantFrom(
+      "",
+      "0",
+      "00",
+      "-1",
+      "+1",
+      "0x10",
+      "1e3",
+      "1_000",
+      " 1",
+      "1 ",
+      "NaN",
+      "Infinity",
+      "=",
+      "==",
+      "AAAA====",
+      "\u0000",
+      "%00",
+      "\uFEFF1",
+    ),
     fc.base64String({ maxLength: 120 }),
     fc.stringMatching(/^[0-9]{70,90}$/),
   );
 
 /** Random bytes, biased to the lengths that matter (empty, 65-byte signatures, frame headers). */
 export const nastyBytes = (): fc.Arbitrary<Uint8Array> =>
-  fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(65, 64, 66, 5, 0).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })));
+  fc.oneof(
+    fc.uint8Array({ maxLength: 200 }),
+    fc.constantFrom(65, 64, 66, 5, 0).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+  );

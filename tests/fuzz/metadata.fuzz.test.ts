@@ -9,7 +9,13 @@ import { UnixFS } from "ipfs-unixfs";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
 import { Code, MetadataError } from "../../src/core/errors.ts";
-import { MAX_DAG_BLOCKS, assembleDag, cidOfContent, verifyContent, verifyContentWithBlocks } from "../../src/metadata/cid.ts";
+import {
+  assembleDag,
+  cidOfContent,
+  MAX_DAG_BLOCKS,
+  verifyContent,
+  verifyContentWithBlocks,
+} from "../../src/metadata/cid.ts";
 import { parseContentUri } from "../../src/metadata/ipfs.ts";
 import { parseJsonLossless, parseOrgMetadata, parseServiceMetadata } from "../../src/metadata/model.ts";
 import { orgMetadata, serviceMetadata } from "../metadata/fixtures.ts";
@@ -52,10 +58,15 @@ describe("metadata documents", () => {
   });
 
   test("regression: a section where a number belongs is an invalid document, not 'JSON.stringify cannot serialize BigInt'", async () => {
-    const text = stringify(orgMetadata()).replace('"payment_expiration_threshold":100', '"payment_expiration_threshold":{"":0}');
+    const text = stringify(orgMetadata()).replace(
+      '"payment_expiration_threshold":100',
+      '"payment_expiration_threshold":{"":0}',
+    );
     expect(text).toContain('"payment_expiration_threshold":{"":0}');
     await refusedWith(FAILED_PRECONDITION, () => parseOrgMetadata(text), "invalid-document");
-    expect(() => parseOrgMetadata(text)).toThrow('groups[0].payment.payment_expiration_threshold: expected a non-negative integer, got {"":0}');
+    expect(() => parseOrgMetadata(text)).toThrow(
+      'groups[0].payment.payment_expiration_threshold: expected a non-negative integer, got {"":0}',
+    );
   });
 
   test("bytes that are not a JSON document (not UTF-8, truncated, deeply nested) are an invalid document", async () => {
@@ -63,11 +74,17 @@ describe("metadata documents", () => {
       nastyBytes(),
       fc.nat({ max: 200 }).map((n) => new TextEncoder().encode(stringify(serviceMetadata()).slice(0, n))),
       fc.integer({ min: 1000, max: 200_000 }).map((n) => new TextEncoder().encode(`${"[".repeat(n)}${"]".repeat(n)}`)),
-      fc.integer({ min: 1000, max: 100_000 }).map((n) => new TextEncoder().encode(`{"groups":${'{"a":'.repeat(n)}1${"}".repeat(n)}}`)),
+      fc
+        .integer({ min: 1000, max: 100_000 })
+        .map((n) => new TextEncoder().encode(`{"groups":${'{"a":'.repeat(n)}1${"}".repeat(n)}}`)),
     );
     await check(
       fc.asyncProperty(text, fc.boolean(), async (bytes, isOrg) => {
-        await refusedWith(FAILED_PRECONDITION, () => (isOrg ? parseOrgMetadata(bytes) : parseServiceMetadata(bytes)), "invalid-document");
+        await refusedWith(
+          FAILED_PRECONDITION,
+          () => (isOrg ? parseOrgMetadata(bytes) : parseServiceMetadata(bytes)),
+          "invalid-document",
+        );
       }),
       300,
     );
@@ -85,7 +102,11 @@ describe("metadata documents", () => {
 
 describe("metadata URIs and CIDs", () => {
   test("any URI text parses to a scheme and a CID, or is refused as a bad URI", async () => {
-    const uri = fc.oneof(nastyString(), nastyString().map((s) => `ipfs://${s}`), nastyString().map((s) => `filecoin://Qm${s}`));
+    const uri = fc.oneof(
+      nastyString(),
+      nastyString().map((s) => `ipfs://${s}`),
+      nastyString().map((s) => `filecoin://Qm${s}`),
+    );
     await check(
       fc.asyncProperty(uri, async (text) => {
         const parsed = await refusedWith(FAILED_PRECONDITION, () => parseContentUri(text), "bad-uri");
@@ -112,7 +133,9 @@ describe("metadata URIs and CIDs", () => {
 /** A dag-pb block storing a UnixFS file node with `data` and `links`; returns its CID. */
 function putNode(blocks: Map<string, Uint8Array>, data: Uint8Array | undefined, links: CID[]): CID {
   const node = new UnixFS({ type: "file", ...(data ? { data } : {}) });
-  const block = dagPb.encode(dagPb.prepare({ Data: node.marshal(), Links: links.map((Hash) => ({ Hash, Name: "", Tsize: 0 })) }));
+  const block = dagPb.encode(
+    dagPb.prepare({ Data: node.marshal(), Links: links.map((Hash) => ({ Hash, Name: "", Tsize: 0 })) }),
+  );
   const cid = CID.createV0(Digest.create(0x12, sha256(block)));
   blocks.set(cid.toString(), block);
   return cid;
@@ -142,11 +165,20 @@ describe("a hostile DAG behind a metadata CID", () => {
 
   test("diamond DAGs of any shape end in a content mismatch, never a hang", async () => {
     await check(
-      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 40 }), fc.option(fc.uint8Array({ maxLength: 8 })), async (levels, fanout, leaf) => {
-        const dag = diamondDag(levels, fanout, leaf ?? undefined);
-        await refusedWith(FAILED_PRECONDITION, () => verifyContentWithBlocks(dag.root, new Uint8Array([1, 2, 3]), dag.fetchBlock), "content-mismatch");
-        expect(dag.fetched()).toBeLessThanOrEqual(MAX_DAG_BLOCKS);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.option(fc.uint8Array({ maxLength: 8 })),
+        async (levels, fanout, leaf) => {
+          const dag = diamondDag(levels, fanout, leaf ?? undefined);
+          await refusedWith(
+            FAILED_PRECONDITION,
+            () => verifyContentWithBlocks(dag.root, new Uint8Array([1, 2, 3]), dag.fetchBlock),
+            "content-mismatch",
+          );
+          expect(dag.fetched()).toBeLessThanOrEqual(MAX_DAG_BLOCKS);
+        },
+      ),
       12,
     );
   });

@@ -27,8 +27,14 @@ const TYPES = ["escrow", "prepaid-call", "free-call", "Escrow", "", "free_call",
 const hostileMetadata = fc
   .array(
     fc.tuple(
-      fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 30 }).map((k) => k.toLowerCase())),
-      fc.array(fc.oneof(nastyString(), fc.constantFrom(...TYPES), nastyBytes().map(encodeBinaryHeader)), { minLength: 1, maxLength: 3 }),
+      fc.oneof(
+        fc.constantFrom(...KEYS),
+        fc.string({ maxLength: 30 }).map((k) => k.toLowerCase()),
+      ),
+      fc.array(fc.oneof(nastyString(), fc.constantFrom(...TYPES), nastyBytes().map(encodeBinaryHeader)), {
+        minLength: 1,
+        maxLength: 3,
+      }),
     ),
     { maxLength: 12 },
   )
@@ -57,48 +63,67 @@ describe("parsePayment on generated metadata", () => {
 
   test("every escrow payment a client can sign is read back exactly, with padded or unpadded base64", async () => {
     await check(
-      fc.property(uint256, uint256, uint256, fc.uint8Array({ minLength: 65, maxLength: 65 }), fc.boolean(), (id, nonce, amount, sig, padded) => {
-        const b64 = padded ? Buffer.from(sig).toString("base64") : encodeBinaryHeader(sig);
-        const md = new Map([
-          ["snet-payment-channel-id", one(id.toString())],
-          ["snet-payment-channel-nonce", one(nonce.toString())],
-          ["snet-payment-channel-amount", one(amount.toString())],
-          ["snet-payment-channel-signature-bin", one(b64)],
-        ]);
-        expect(parsePayment(md, decodeBinaryHeader)).toEqual({ type: "escrow", channelId: id, nonce, amount, signature: Uint8Array.from(sig) });
-      }),
+      fc.property(
+        uint256,
+        uint256,
+        uint256,
+        fc.uint8Array({ minLength: 65, maxLength: 65 }),
+        fc.boolean(),
+        (id, nonce, amount, sig, padded) => {
+          const b64 = padded ? Buffer.from(sig).toString("base64") : encodeBinaryHeader(sig);
+          const md = new Map([
+            ["snet-payment-channel-id", one(id.toString())],
+            ["snet-payment-channel-nonce", one(nonce.toString())],
+            ["snet-payment-channel-amount", one(amount.toString())],
+            ["snet-payment-channel-signature-bin", one(b64)],
+          ]);
+          expect(parsePayment(md, decodeBinaryHeader)).toEqual({
+            type: "escrow",
+            channelId: id,
+            nonce,
+            amount,
+            signature: Uint8Array.from(sig),
+          });
+        },
+      ),
       500,
     );
   });
 
   test("free-call and prepaid payments round-trip; their tokens stay opaque bytes until checked", async () => {
     await check(
-      fc.property(uint256, fc.uint8Array({ maxLength: 120 }), fc.string({ maxLength: 40 }), fc.string({ maxLength: 60 }), (n, token, userId, address) => {
-        const prepaid = new Map([
-          ["snet-payment-type", one("prepaid-call")],
-          ["snet-payment-channel-id", one(n.toString())],
-          ["snet-prepaid-auth-token-bin", one(encodeBinaryHeader(token))],
-        ]);
-        const p = parsePayment(prepaid, decodeBinaryHeader);
-        expect(p).toEqual({ type: "prepaid-call", channelId: n, token: new TextDecoder().decode(token) });
-        const free = new Map([
-          ["snet-payment-type", one("free-call")],
-          ["snet-free-call-user-address", one(address)],
-          ["snet-free-call-user-id", one(userId)],
-          ["snet-current-block-number", one(n.toString())],
-          ["snet-free-call-auth-token-bin", one(encodeBinaryHeader(token))],
-          ["snet-payment-channel-signature-bin", one(encodeBinaryHeader(token))],
-        ]);
-        expect(parsePayment(free, decodeBinaryHeader)).toEqual({
-          type: "free-call",
-          dialect: "v6",
-          addressText: address,
-          userId,
-          currentBlock: n,
-          token: Uint8Array.from(token),
-          signature: Uint8Array.from(token),
-        });
-      }),
+      fc.property(
+        uint256,
+        fc.uint8Array({ maxLength: 120 }),
+        fc.string({ maxLength: 40 }),
+        fc.string({ maxLength: 60 }),
+        (n, token, userId, address) => {
+          const prepaid = new Map([
+            ["snet-payment-type", one("prepaid-call")],
+            ["snet-payment-channel-id", one(n.toString())],
+            ["snet-prepaid-auth-token-bin", one(encodeBinaryHeader(token))],
+          ]);
+          const p = parsePayment(prepaid, decodeBinaryHeader);
+          expect(p).toEqual({ type: "prepaid-call", channelId: n, token: new TextDecoder().decode(token) });
+          const free = new Map([
+            ["snet-payment-type", one("free-call")],
+            ["snet-free-call-user-address", one(address)],
+            ["snet-free-call-user-id", one(userId)],
+            ["snet-current-block-number", one(n.toString())],
+            ["snet-free-call-auth-token-bin", one(encodeBinaryHeader(token))],
+            ["snet-payment-channel-signature-bin", one(encodeBinaryHeader(token))],
+          ]);
+          expect(parsePayment(free, decodeBinaryHeader)).toEqual({
+            type: "free-call",
+            dialect: "v6",
+            addressText: address,
+            userId,
+            currentBlock: n,
+            token: Uint8Array.from(token),
+            signature: Uint8Array.from(token),
+          });
+        },
+      ),
       500,
     );
   });
@@ -112,16 +137,21 @@ describe("parsePayment on generated metadata", () => {
       uint256.map((n) => ` ${n}`),
     );
     await check(
-      fc.asyncProperty(fc.constantFrom("snet-payment-channel-id", "snet-payment-channel-nonce", "snet-payment-channel-amount"), bad, fc.boolean(), async (key, text, repeat) => {
-        const md = new Map([
-          ["snet-payment-channel-id", one("1")],
-          ["snet-payment-channel-nonce", one("0")],
-          ["snet-payment-channel-amount", one("10")],
-          ["snet-payment-channel-signature-bin", one("AA")],
-        ]);
-        md.set(key, repeat ? ["1", "1"] : [text]);
-        expect(await refusedWith(Code.INVALID_ARGUMENT, () => parsePayment(md, decodeBinaryHeader))).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("snet-payment-channel-id", "snet-payment-channel-nonce", "snet-payment-channel-amount"),
+        bad,
+        fc.boolean(),
+        async (key, text, repeat) => {
+          const md = new Map([
+            ["snet-payment-channel-id", one("1")],
+            ["snet-payment-channel-nonce", one("0")],
+            ["snet-payment-channel-amount", one("10")],
+            ["snet-payment-channel-signature-bin", one("AA")],
+          ]);
+          md.set(key, repeat ? ["1", "1"] : [text]);
+          expect(await refusedWith(Code.INVALID_ARGUMENT, () => parsePayment(md, decodeBinaryHeader))).toBeUndefined();
+        },
+      ),
       500,
     );
   });

@@ -34,9 +34,16 @@ describe("free-call tokens", () => {
 
   test("a token the daemon issues is read back exactly, whatever bytes its signature holds (0x5f included)", async () => {
     await check(
-      fc.property(fc.uint8Array({ minLength: 65, maxLength: 65 }), fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), (sig, expiry) => {
-        expect(parseFreeCallToken(encodeFreeCallToken(sig, expiry))).toEqual({ signature: Uint8Array.from(sig), expiryBlock: expiry });
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 65, maxLength: 65 }),
+        fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+        (sig, expiry) => {
+          expect(parseFreeCallToken(encodeFreeCallToken(sig, expiry))).toEqual({
+            signature: Uint8Array.from(sig),
+            expiryBlock: expiry,
+          });
+        },
+      ),
       1000,
     );
   });
@@ -45,12 +52,20 @@ describe("free-call tokens", () => {
 describe("prepaid tokens", () => {
   test("garbage text is refused with UNAUTHENTICATED", async () => {
     const jwtLike = fc
-      .tuple(fc.base64String({ maxLength: 60 }), fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 60 }))
+      .tuple(
+        fc.base64String({ maxLength: 60 }),
+        fc.base64String({ maxLength: 200 }),
+        fc.base64String({ maxLength: 60 }),
+      )
       .map((parts) => parts.map((p) => p.replace(/=/g, "").replace(/\+/g, "-").replace(/\//g, "_")).join("."));
     await check(
-      fc.asyncProperty(fc.oneof(nastyString(), jwtLike), fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), async (token, channel) => {
-        expect(await refusedWith(Code.UNAUTHENTICATED, () => tokens.verify(token, channel))).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.oneof(nastyString(), jwtLike),
+        fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+        async (token, channel) => {
+          expect(await refusedWith(Code.UNAUTHENTICATED, () => tokens.verify(token, channel))).toBeUndefined();
+        },
+      ),
       1000,
     );
   });
@@ -58,13 +73,17 @@ describe("prepaid tokens", () => {
   test("a tampered token is refused, unless the change only touched bits base64url does not carry", async () => {
     const token = await tokens.issue(42n, USER);
     await check(
-      fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=".split("")), async (at, c) => {
-        const tampered = token.slice(0, at) + c + token.slice(at + 1);
-        const result = await refusedWith(Code.UNAUTHENTICATED, () => tokens.verify(tampered, 42n));
-        // jose decodes base64url leniently in the last character's unused bits: those tokens still carry
-        // the very bytes that were signed, so they must verify to the same user.
-        if (result !== undefined) expect(result).toEqual({ user: USER });
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: token.length - 1 }),
+        fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=".split("")),
+        async (at, c) => {
+          const tampered = token.slice(0, at) + c + token.slice(at + 1);
+          const result = await refusedWith(Code.UNAUTHENTICATED, () => tokens.verify(tampered, 42n));
+          // jose decodes base64url leniently in the last character's unused bits: those tokens still carry
+          // the very bytes that were signed, so they must verify to the same user.
+          if (result !== undefined) expect(result).toEqual({ user: USER });
+        },
+      ),
       1000,
     );
   });
@@ -72,12 +91,16 @@ describe("prepaid tokens", () => {
   test("a genuine token is refused for any other channel, and by a daemon with another secret", async () => {
     const other = prepaidTokens({ secret: new Uint8Array(32).fill(8), ...scope, lifetimeMinutes: 60 });
     await check(
-      fc.asyncProperty(fc.bigInt({ min: 0n, max: 2n ** 64n }), fc.bigInt({ min: 0n, max: 2n ** 64n }), async (issued, used) => {
-        const token = await tokens.issue(issued, USER);
-        if (issued === used) expect(await tokens.verify(token, used)).toEqual({ user: USER });
-        else expect(await refusedWith(Code.UNAUTHENTICATED, () => tokens.verify(token, used))).toBeUndefined();
-        expect(await refusedWith(Code.UNAUTHENTICATED, () => other.verify(token, issued))).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        fc.bigInt({ min: 0n, max: 2n ** 64n }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n }),
+        async (issued, used) => {
+          const token = await tokens.issue(issued, USER);
+          if (issued === used) expect(await tokens.verify(token, used)).toEqual({ user: USER });
+          else expect(await refusedWith(Code.UNAUTHENTICATED, () => tokens.verify(token, used))).toBeUndefined();
+          expect(await refusedWith(Code.UNAUTHENTICATED, () => other.verify(token, issued))).toBeUndefined();
+        },
+      ),
       200,
     );
   });

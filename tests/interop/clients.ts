@@ -45,11 +45,36 @@ const venv = (name: string) => () => join(INTEROP_CACHE, name);
 
 const CLIENTS: Record<ClientName, ClientSpec> = {
   "snet-cli 3.1.1": { home: venv(NEWEST_VENV), marker: "bin/snet", variable: "SNETD_SNET_VENV", setup: SETUP },
-  "snet-sdk-python 6.0.0": { home: venv(NEWEST_VENV), marker: "bin/python", variable: "SNETD_SNET_SDK_VENV", setup: SETUP },
-  "snet-cli 3.0.0": { home: venv("snet-cli-3.0.0"), marker: "bin/snet", variable: "SNETD_SNET_LEGACY_VENV", setup: `${SETUP} --legacy` },
-  "snet-sdk-python 5.0.0": { home: venv("snet-sdk-5.0.0"), marker: "bin/python", variable: "SNETD_SNET_SDK_LEGACY_VENV", setup: `${SETUP} --legacy` },
-  "snet-sdk 2.0.0": { home: () => JS_DIR, marker: "node_modules/snet-sdk/package.json", variable: "SNETD_INTEROP_JS", setup: SETUP },
-  "snet-sdk-web 4.2.2": { home: () => JS_DIR, marker: "node_modules/snet-sdk-web/package.json", variable: "SNETD_INTEROP_JS", setup: SETUP },
+  "snet-sdk-python 6.0.0": {
+    home: venv(NEWEST_VENV),
+    marker: "bin/python",
+    variable: "SNETD_SNET_SDK_VENV",
+    setup: SETUP,
+  },
+  "snet-cli 3.0.0": {
+    home: venv("snet-cli-3.0.0"),
+    marker: "bin/snet",
+    variable: "SNETD_SNET_LEGACY_VENV",
+    setup: `${SETUP} --legacy`,
+  },
+  "snet-sdk-python 5.0.0": {
+    home: venv("snet-sdk-5.0.0"),
+    marker: "bin/python",
+    variable: "SNETD_SNET_SDK_LEGACY_VENV",
+    setup: `${SETUP} --legacy`,
+  },
+  "snet-sdk 2.0.0": {
+    home: () => JS_DIR,
+    marker: "node_modules/snet-sdk/package.json",
+    variable: "SNETD_INTEROP_JS",
+    setup: SETUP,
+  },
+  "snet-sdk-web 4.2.2": {
+    home: () => JS_DIR,
+    marker: "node_modules/snet-sdk-web/package.json",
+    variable: "SNETD_INTEROP_JS",
+    setup: SETUP,
+  },
 };
 
 export interface ClientGate {
@@ -90,8 +115,10 @@ function decide(client: ClientName, tier: Tier): ClientGate {
   if (!tierRuns(tier)) return skip(`it runs in 'npm run test:interop' (SNETD_INTEROP=all), not in 'npm test'`);
   const installed = existsSync(join(home, spec.marker));
   // CI ran the setup: a missing client there is a broken install, which the suite's preflight reports.
-  if (!installed && tier === "legacy") return skip(`'${join(home, spec.marker)}' not found; run '${spec.setup}' to install it`);
-  if (!installed && process.env.CI !== "true") return skip(`'${join(home, spec.marker)}' not found; run '${spec.setup}' first`);
+  if (!installed && tier === "legacy")
+    return skip(`'${join(home, spec.marker)}' not found; run '${spec.setup}' to install it`);
+  if (!installed && process.env.CI !== "true")
+    return skip(`'${join(home, spec.marker)}' not found; run '${spec.setup}' first`);
   return { client, run: true, reason: "", home };
 }
 
@@ -99,6 +126,8 @@ function decide(client: ClientName, tier: Tier): ClientGate {
 export function requireInstalled(gate: ClientGate): void {
   const spec = CLIENTS[gate.client];
   if (!existsSync(join(gate.home, spec.marker))) {
-    throw new Error(`${gate.client} is not installed: '${join(gate.home, spec.marker)}' not found; run '${spec.setup}' (or set ${spec.variable}; see tests/interop/README.md)`);
+    throw new Error(
+      `${gate.client} is not installed: '${join(gate.home, spec.marker)}' not found; run '${spec.setup}' (or set ${spec.variable}; see tests/interop/README.md)`,
+    );
   }
 }

@@ -13,11 +13,19 @@ import { bigintToMinimalBytes, bytesToBigint, hexToBytes } from "../../src/core/
 import { personalDigest, startClaimMessage } from "../../src/core/signatures.ts";
 import { PaymentReplySchema, StartClaimRequestSchema } from "../../src/gen/control_service_pb.ts";
 import { fundClient } from "../kit/client.ts";
-import { CLIENTS, DEPLOYER, FREE_CALL_SIGNER, PROVIDER, type TestAccount, sendContractTx, tokenAbi } from "../kit/contracts.ts";
+import {
+  CLIENTS,
+  DEPLOYER,
+  FREE_CALL_SIGNER,
+  PROVIDER,
+  sendContractTx,
+  type TestAccount,
+  tokenAbi,
+} from "../kit/contracts.ts";
 import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
 import { daemonRpc } from "../kit/daemon-client.ts";
 import { freePort } from "../kit/ports.ts";
-import { GROUP_NAME, ORG_ID, SERVICE_ID, type World, type WorldOptions, startWorld } from "../kit/world.ts";
+import { GROUP_NAME, ORG_ID, SERVICE_ID, startWorld, type World, type WorldOptions } from "../kit/world.ts";
 
 /** What a client-side script needs to talk to the world; printed as JSON by world-up.ts. */
 export interface InteropInfo {
@@ -68,7 +76,11 @@ export async function startInteropWorld(options: InteropWorldOptions = {}): Prom
       ? {
           ...options,
           freeCallSignerAddress: FREE_CALL_SIGNER.address,
-          daemonConfig: { private_key_for_free_calls: FREE_CALL_SIGNER.privateKey.slice(2), min_balance_for_free_call: 0, ...options.daemonConfig },
+          daemonConfig: {
+            private_key_for_free_calls: FREE_CALL_SIGNER.privateKey.slice(2),
+            min_balance_for_free_call: 0,
+            ...options.daemonConfig,
+          },
         }
       : options;
   const mint = opts.mint ?? 10_000_000n;
@@ -83,7 +95,13 @@ export async function startInteropWorld(options: InteropWorldOptions = {}): Prom
     // deposit too: snet-sdk-python 5.0.0 sends an account's first transaction with nonce 1, which never
     // mines (Account._get_nonce), so SDK accounts must have sent a transaction before.
     for (const [i, client] of clients.entries()) {
-      if (i === 0) await sendContractTx(world.deployment, DEPLOYER.privateKey, { address: world.deployment.token, abi: tokenAbi, functionName: "mint", args: [client.address, mint] });
+      if (i === 0)
+        await sendContractTx(world.deployment, DEPLOYER.privateKey, {
+          address: world.deployment.token,
+          abi: tokenAbi,
+          functionName: "mint",
+          args: [client.address, mint],
+        });
       else await fundClient(world.deployment, client.privateKey, mint);
     }
 
@@ -137,13 +155,33 @@ export interface StartedClaim {
  * `ProviderControlService/StartClaim` as the provider, without the on-chain claim that snet-cli sends
  * right after: leaves the channel "claim in flight" (daemon nonce = chain nonce + 1, protocol/payments.md#old-nonce).
  */
-export async function startClaimOnly(endpoint: string, mpe: Address, channelId: bigint, daemonNonce: bigint): Promise<StartedClaim> {
-  const rpc = daemonRpc(endpoint, "/escrow.ProviderControlService/StartClaim", StartClaimRequestSchema, PaymentReplySchema);
+export async function startClaimOnly(
+  endpoint: string,
+  mpe: Address,
+  channelId: bigint,
+  daemonNonce: bigint,
+): Promise<StartedClaim> {
+  const rpc = daemonRpc(
+    endpoint,
+    "/escrow.ProviderControlService/StartClaim",
+    StartClaimRequestSchema,
+    PaymentReplySchema,
+  );
   try {
-    const signature = signDigest(hexToBytes(PROVIDER.privateKey), personalDigest(startClaimMessage(mpe, channelId, daemonNonce)));
+    const signature = signDigest(
+      hexToBytes(PROVIDER.privateKey),
+      personalDigest(startClaimMessage(mpe, channelId, daemonNonce)),
+    );
     const r = await rpc.call({ mpeAddress: mpe, channelId: bigintToMinimalBytes(channelId), signature });
-    if (!r.reply) throw new Error(`StartClaim of channel ${channelId} at nonce ${daemonNonce} failed: ${r.status.code} "${r.status.details}"`);
-    return { nonce: bytesToBigint(r.reply.channelNonce), amount: bytesToBigint(r.reply.signedAmount), signature: r.reply.signature };
+    if (!r.reply)
+      throw new Error(
+        `StartClaim of channel ${channelId} at nonce ${daemonNonce} failed: ${r.status.code} "${r.status.details}"`,
+      );
+    return {
+      nonce: bytesToBigint(r.reply.channelNonce),
+      amount: bytesToBigint(r.reply.signedAmount),
+      signature: r.reply.signature,
+    };
   } finally {
     rpc.close();
   }

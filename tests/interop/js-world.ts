@@ -73,7 +73,11 @@ export function v5FreeCallToken(input: { userId: string; user: Address; expiryBl
   const expiry = hexToBytes(`0x${input.expiryBlock.toString(16).padStart(64, "0")}`);
   const message = concatBytes(new TextEncoder().encode(input.userId), hexToBytes(input.user), expiry);
   const token = signDigest(hexToBytes(FREE_CALL_SIGNER.privateKey), personalDigest(message));
-  return { email: input.userId, tokenToMakeFreeCall: bytesToHex(token), tokenExpirationBlock: Number(input.expiryBlock) };
+  return {
+    email: input.userId,
+    tokenToMakeFreeCall: bytesToHex(token),
+    tokenExpirationBlock: Number(input.expiryBlock),
+  };
 }
 
 export interface JsCallResult {
@@ -91,9 +95,17 @@ export interface NodeScriptRun {
 }
 
 /** Runs a script of tests/interop/js under Node and parses its RESULT line; throws with its output otherwise. */
-export async function runNodeScript(jsDir: string, script: string, args: string[], w: InteropWorld): Promise<NodeScriptRun> {
+export async function runNodeScript(
+  jsDir: string,
+  script: string,
+  args: string[],
+  w: InteropWorld,
+): Promise<NodeScriptRun> {
   const r = await runCli([`${jsDir}/${script}`, ...args], { command: ["node"], cwd: jsDir, timeoutMs: 180_000 });
   const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (r.code !== 0 || !line) throw new Error(`node ${script} exited ${r.code}\nstdout:\n${r.stdout.slice(-6000)}\nstderr:\n${r.stderr.slice(-6000)}\nsnetd:\n${w.daemon.logs()}`);
+  if (r.code !== 0 || !line)
+    throw new Error(
+      `node ${script} exited ${r.code}\nstdout:\n${r.stdout.slice(-6000)}\nstderr:\n${r.stderr.slice(-6000)}\nsnetd:\n${w.daemon.logs()}`,
+    );
   return { results: JSON.parse(line.slice("RESULT ".length)) as JsCallResult[], stdout: r.stdout };
 }

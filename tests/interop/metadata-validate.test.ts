@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FREE_CALL_SIGNER, PROVIDER } from "../kit/contracts.ts";
 import { metadataUriText, readOrganization, readServiceRegistration } from "../kit/registry-publish.ts";
-import { ORG_ID, SERVICE_ID, type World, startWorld } from "../kit/world.ts";
+import { ORG_ID, SERVICE_ID, startWorld, type World } from "../kit/world.ts";
 import { clientGate } from "./clients.ts";
 import { preflight, runPython } from "./python-env.ts";
 
@@ -38,12 +38,23 @@ describe.skipIf(!gate.run)(`${gate.client} validate-metadata on the test kit's d
     await preflight(gate);
     home = mkdtempSync(join(tmpdir(), "snetd-validate-"));
     // snet refuses every command until an identity exists; validating needs no chain.
-    const id = await runPython(gate, "snet", ["identity", "create", "validator", "key", "--private-key", PROVIDER.privateKey, "-de"], home);
+    const id = await runPython(
+      gate,
+      "snet",
+      ["identity", "create", "validator", "key", "--private-key", PROVIDER.privateKey, "-de"],
+      home,
+    );
     if (id.code !== 0) throw new Error(`'snet identity create' exited ${id.code}:\n${id.stdout}${id.stderr}`);
     // The free-call variant carries every optional field the kit writes.
-    world = await startWorld({ freeCalls: 2, freeCallSignerAddress: FREE_CALL_SIGNER.address, endpoints: ["http://127.0.0.1:7000"] });
+    world = await startWorld({
+      freeCalls: 2,
+      freeCallSignerAddress: FREE_CALL_SIGNER.address,
+      endpoints: ["http://127.0.0.1:7000"],
+    });
     published.org = await cat(metadataUriText((await readOrganization(world.deployment, ORG_ID)).metadataUri));
-    published.service = await cat(metadataUriText((await readServiceRegistration(world.deployment, ORG_ID, SERVICE_ID)).metadataUri));
+    published.service = await cat(
+      metadataUriText((await readServiceRegistration(world.deployment, ORG_ID, SERVICE_ID)).metadataUri),
+    );
   }, STEP_MS);
 
   afterAll(async () => {
@@ -51,31 +62,49 @@ describe.skipIf(!gate.run)(`${gate.client} validate-metadata on the test kit's d
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  test("the published organization metadata is valid and ready to publish", async () => {
-    const out = await validate("organization", published.org as object);
-    expect(out).toContain("Organization metadata is valid and ready to publish.");
-    expect(out).not.toContain("errors found");
-  }, STEP_MS);
+  test(
+    "the published organization metadata is valid and ready to publish",
+    async () => {
+      const out = await validate("organization", published.org as object);
+      expect(out).toContain("Organization metadata is valid and ready to publish.");
+      expect(out).not.toContain("errors found");
+    },
+    STEP_MS,
+  );
 
-  test("the published service metadata is valid", async () => {
-    const out = await validate("service", published.service as object);
-    expect(out).toContain("Service metadata is valid.");
-    expect(out).not.toContain("errors found");
-  }, STEP_MS);
+  test(
+    "the published service metadata is valid",
+    async () => {
+      const out = await validate("service", published.service as object);
+      expect(out).toContain("Service metadata is valid.");
+      expect(out).not.toContain("errors found");
+    },
+    STEP_MS,
+  );
 
-  test("the validators catch what the kit used to publish: empty descriptions, storage endpoints, daemon addresses", async () => {
-    const org = structuredClone(published.org) as { description: Record<string, string>; groups: { payment: { payment_channel_storage_client: { endpoints: string[] } } }[] };
-    org.description = { description: "", short_description: "", url: "" };
-    (org.groups[0] as (typeof org.groups)[0]).payment.payment_channel_storage_client.endpoints = [];
-    const orgOut = await validate("organization", org);
-    expect(orgOut).toContain("`description` -> `description` - '' should be non-empty");
-    expect(orgOut).toContain("`endpoints` - [] should be non-empty");
+  test(
+    "the validators catch what the kit used to publish: empty descriptions, storage endpoints, daemon addresses",
+    async () => {
+      const org = structuredClone(published.org) as {
+        description: Record<string, string>;
+        groups: { payment: { payment_channel_storage_client: { endpoints: string[] } } }[];
+      };
+      org.description = { description: "", short_description: "", url: "" };
+      (org.groups[0] as (typeof org.groups)[0]).payment.payment_channel_storage_client.endpoints = [];
+      const orgOut = await validate("organization", org);
+      expect(orgOut).toContain("`description` -> `description` - '' should be non-empty");
+      expect(orgOut).toContain("`endpoints` - [] should be non-empty");
 
-    const service = structuredClone(published.service) as { groups: Record<string, unknown>[]; contributors?: unknown };
-    (service.groups[0] as Record<string, unknown>).daemon_addresses = [];
-    delete service.contributors;
-    const serviceOut = await validate("service", service);
-    expect(serviceOut).toContain("`groups` -> `0` -> `daemon_addresses` - minimum 1 item required.");
-    expect(serviceOut).toContain("'contributors' is a required property");
-  }, STEP_MS);
+      const service = structuredClone(published.service) as {
+        groups: Record<string, unknown>[];
+        contributors?: unknown;
+      };
+      (service.groups[0] as Record<string, unknown>).daemon_addresses = [];
+      delete service.contributors;
+      const serviceOut = await validate("service", service);
+      expect(serviceOut).toContain("`groups` -> `0` -> `daemon_addresses` - minimum 1 item required.");
+      expect(serviceOut).toContain("'contributors' is a required property");
+    },
+    STEP_MS,
+  );
 });

@@ -38,10 +38,15 @@ export async function preflight(gate: ClientGate): Promise<void> {
   requireInstalled(gate);
   const [name, version] = gate.client.split(" ") as [string, string];
   const distribution = name === "snet-sdk-python" ? "snet-sdk" : name;
-  const r = await runCli(["-c", PREFLIGHT, distribution, version], { command: [join(gate.home, "bin/python")], timeoutMs: 60_000 });
+  const r = await runCli(["-c", PREFLIGHT, distribution, version], {
+    command: [join(gate.home, "bin/python")],
+    timeoutMs: 60_000,
+  });
   const problems = r.stdout.trim();
   if (r.code !== 0 || problems !== "") {
-    throw new Error(`The venv '${gate.home}' is not usable for ${gate.client}:\n${problems}${r.stderr}\nSee tests/interop/README.md`);
+    throw new Error(
+      `The venv '${gate.home}' is not usable for ${gate.client}:\n${problems}${r.stderr}\nSee tests/interop/README.md`,
+    );
   }
 }
 
@@ -52,7 +57,13 @@ export interface RunResult {
 }
 
 /** Runs a venv program with HOME set to the suite's throwaway home (clients keep state in ~/.snet). */
-export async function runPython(gate: ClientGate, program: string, args: string[], home: string, timeoutMs = 180_000): Promise<RunResult> {
+export async function runPython(
+  gate: ClientGate,
+  program: string,
+  args: string[],
+  home: string,
+  timeoutMs = 180_000,
+): Promise<RunResult> {
   return runCli(args, {
     command: [join(gate.home, "bin", program)],
     cwd: home,

@@ -9,10 +9,17 @@ import { join } from "node:path";
 import { channelOnChain } from "../kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
 import { channelState } from "../kit/paid-daemon.ts";
-import { JS_DIR, clientGate, requireInstalled } from "./clients.ts";
-import { type InteropWorld, startInteropWorld } from "./interop-world.ts";
-import { type JsCallResult, type JsWorldInfo, jsWorldInfo, runNodeScript, jsTest, v5FreeCallToken } from "./js-world.ts";
+import { clientGate, JS_DIR, requireInstalled } from "./clients.ts";
 import { daemonProblems } from "./daemon-log.ts";
+import { type InteropWorld, startInteropWorld } from "./interop-world.ts";
+import {
+  type JsCallResult,
+  type JsWorldInfo,
+  jsTest,
+  jsWorldInfo,
+  runNodeScript,
+  v5FreeCallToken,
+} from "./js-world.ts";
 
 const gate = clientGate("snet-sdk 2.0.0", "fast");
 const STEP_MS = 240_000;
@@ -28,7 +35,8 @@ let home: string;
 let worldFile: string;
 
 const run = async (mode: "escrow" | "prepaid" | "free", calls: number, extra: string[] = []): Promise<JsCallResult[]> =>
-  (await runNodeScript(JS_DIR, "node-calls.mjs", [worldFile, mode, String(calls), String(CLIENT_INDEX), ...extra], w)).results;
+  (await runNodeScript(JS_DIR, "node-calls.mjs", [worldFile, mode, String(calls), String(CLIENT_INDEX), ...extra], w))
+    .results;
 const paid = (type: string, texts: string[]) => texts.map((text) => ({ ok: true, text, payer: CLIENT.address, type }));
 const signed = async () => (await channelState(w.world, w.daemon.endpoint, { id: CHANNEL_ID, client: CLIENT })).amount;
 
@@ -47,30 +55,58 @@ describe.skipIf(!gate.run)(`${gate.client} (Node) against snetd`, () => {
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  jsTest("snet-sdk 2.0.0: escrow calls open a channel and sign one price more per call", async () => {
-    expect(await run("escrow", 2)).toEqual(paid("escrow", ["node escrow 0", "node escrow 1"]));
-    const channel = await channelOnChain(w.world.deployment, CHANNEL_ID);
-    expect({ sender: channel.sender, recipient: channel.recipient }).toEqual({ sender: CLIENT.address, recipient: PROVIDER.address });
-    expect(await signed()).toBe(2n * w.world.price);
-  }, STEP_MS);
+  jsTest(
+    "snet-sdk 2.0.0: escrow calls open a channel and sign one price more per call",
+    async () => {
+      expect(await run("escrow", 2)).toEqual(paid("escrow", ["node escrow 0", "node escrow 1"]));
+      const channel = await channelOnChain(w.world.deployment, CHANNEL_ID);
+      expect({ sender: channel.sender, recipient: channel.recipient }).toEqual({
+        sender: CLIENT.address,
+        recipient: PROVIDER.address,
+      });
+      expect(await signed()).toBe(2n * w.world.price);
+    },
+    STEP_MS,
+  );
 
-  jsTest("snet-sdk 2.0.0: prepaid calls pay with one GetToken for both calls on the same channel", async () => {
-    expect(await run("prepaid", 2)).toEqual(paid("prepaid-call", ["node prepaid 0", "node prepaid 1"]));
-    // The SDK signed the escrow amount plus two prices in one GetToken request.
-    expect(await signed()).toBe(4n * w.world.price);
-  }, STEP_MS);
+  jsTest(
+    "snet-sdk 2.0.0: prepaid calls pay with one GetToken for both calls on the same channel",
+    async () => {
+      expect(await run("prepaid", 2)).toEqual(paid("prepaid-call", ["node prepaid 0", "node prepaid 1"]));
+      // The SDK signed the escrow amount plus two prices in one GetToken request.
+      expect(await signed()).toBe(4n * w.world.price);
+    },
+    STEP_MS,
+  );
 
   let freeRun: JsCallResult[] = [];
-  jsTest("snet-sdk 2.0.0: the default strategy with a v5 free-call token completes every call", async () => {
-    const token = v5FreeCallToken({ userId: "node-user@example.com", user: CLIENT.address, expiryBlock: (await w.world.head()) + 10_000n });
-    const tokenFile = join(home, "free-call.json");
-    writeFileSync(tokenFile, JSON.stringify(token));
-    freeRun = await run("free", FREE_CALLS + 1, [tokenFile]);
-    expect(freeRun.map((r) => ({ ok: r.ok, text: r.text, payer: r.payer }))).toEqual(["node free 0", "node free 1", "node free 2"].map((text) => ({ ok: true, text, payer: CLIENT.address })));
-  }, STEP_MS);
+  jsTest(
+    "snet-sdk 2.0.0: the default strategy with a v5 free-call token completes every call",
+    async () => {
+      const token = v5FreeCallToken({
+        userId: "node-user@example.com",
+        user: CLIENT.address,
+        expiryBlock: (await w.world.head()) + 10_000n,
+      });
+      const tokenFile = join(home, "free-call.json");
+      writeFileSync(tokenFile, JSON.stringify(token));
+      freeRun = await run("free", FREE_CALLS + 1, [tokenFile]);
+      expect(freeRun.map((r) => ({ ok: r.ok, text: r.text, payer: r.payer }))).toEqual(
+        ["node free 0", "node free 1", "node free 2"].map((text) => ({ ok: true, text, payer: CLIENT.address })),
+      );
+    },
+    STEP_MS,
+  );
 
-  jsTest("snet-sdk 2.0.0: the default strategy with a v5 free-call token uses the free calls, then pays", async () => {
-    expect(freeRun).toEqual([...paid("free-call", ["node free 0", "node free 1"]), ...paid("prepaid-call", ["node free 2"])]);
-    expect(daemonProblems(w.daemon.logs())).toEqual([]);
-  }, STEP_MS);
+  jsTest(
+    "snet-sdk 2.0.0: the default strategy with a v5 free-call token uses the free calls, then pays",
+    async () => {
+      expect(freeRun).toEqual([
+        ...paid("free-call", ["node free 0", "node free 1"]),
+        ...paid("prepaid-call", ["node free 2"]),
+      ]);
+      expect(daemonProblems(w.daemon.logs())).toEqual([]);
+    },
+    STEP_MS,
+  );
 });

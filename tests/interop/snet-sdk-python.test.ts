@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { channelOnChain, claimOnChain, mpeBalance } from "../kit/client.ts";
 import { CLIENTS, PROVIDER, type TestAccount } from "../kit/contracts.ts";
 import { channelState } from "../kit/paid-daemon.ts";
-import { type ClientName, type Tier, clientGate } from "./clients.ts";
+import { type ClientName, clientGate, type Tier } from "./clients.ts";
 import { type InteropWorld, startClaimOnly, startInteropWorld } from "./interop-world.ts";
 import { preflight, runPython } from "./python-env.ts";
 
@@ -31,7 +31,8 @@ interface CallResult {
   trace?: string;
 }
 
-const succeeded = (type: string, texts: string[]) => texts.map((text) => ({ ok: true, text, payer: CLIENT.address, type }));
+const succeeded = (type: string, texts: string[]) =>
+  texts.map((text) => ({ ok: true, text, payer: CLIENT.address, type }));
 
 sdkSuite("snet-sdk-python 6.0.0", "fast");
 sdkSuite("snet-sdk-python 5.0.0", "legacy");
@@ -46,9 +47,17 @@ function sdkSuite(client: ClientName, tier: Tier): void {
   let worldFile: string;
 
   async function sdkCalls(strategy: Strategy, calls: number): Promise<CallResult[]> {
-    const r = await runPython(gate, "python", [join(import.meta.dir, "sdk_calls.py"), worldFile, strategy, String(calls), String(CLIENT_INDEX)], home);
+    const r = await runPython(
+      gate,
+      "python",
+      [join(import.meta.dir, "sdk_calls.py"), worldFile, strategy, String(calls), String(CLIENT_INDEX)],
+      home,
+    );
     const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-    if (r.code !== 0 || !line) throw new Error(`sdk_calls.py exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nsnetd:\n${w.daemon.logs()}`);
+    if (r.code !== 0 || !line)
+      throw new Error(
+        `sdk_calls.py exited ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nsnetd:\n${w.daemon.logs()}`,
+      );
     return JSON.parse(line.slice("RESULT ".length)) as CallResult[];
   }
 
@@ -73,47 +82,71 @@ function sdkSuite(client: ClientName, tier: Tier): void {
       if (home) rmSync(home, { recursive: true, force: true });
     });
 
-    test("PAID_CALL opens a channel and pays each call by escrow", async () => {
-      expect(await sdkCalls("paid", 3)).toEqual(succeeded("escrow", ["sdk paid 0", "sdk paid 1", "sdk paid 2"]));
-      expect((await channelOnChain(w.world.deployment, CHANNEL_ID)).sender).toBe(CLIENT.address);
-      expect(await signedAmount()).toEqual({ nonce: 0n, signed: 3n * w.world.price });
-    }, STEP_MS);
+    test(
+      "PAID_CALL opens a channel and pays each call by escrow",
+      async () => {
+        expect(await sdkCalls("paid", 3)).toEqual(succeeded("escrow", ["sdk paid 0", "sdk paid 1", "sdk paid 2"]));
+        expect((await channelOnChain(w.world.deployment, CHANNEL_ID)).sender).toBe(CLIENT.address);
+        expect(await signedAmount()).toEqual({ nonce: 0n, signed: 3n * w.world.price });
+      },
+      STEP_MS,
+    );
 
-    test.skipIf(!newest)("FREE_CALL makes a free call with a token from the daemon; the channel is untouched", async () => {
-      expect(await sdkCalls("free", 1)).toEqual(succeeded("free-call", ["sdk free 0"]));
-      expect(await signedAmount()).toEqual({ nonce: 0n, signed: 3n * w.world.price });
-    }, STEP_MS);
+    test.skipIf(!newest)(
+      "FREE_CALL makes a free call with a token from the daemon; the channel is untouched",
+      async () => {
+        expect(await sdkCalls("free", 1)).toEqual(succeeded("free-call", ["sdk free 0"]));
+        expect(await signedAmount()).toEqual({ nonce: 0n, signed: 3n * w.world.price });
+      },
+      STEP_MS,
+    );
 
-    test("DEFAULT spends the remaining free calls, then pays with prepaid tokens on the same channel", async () => {
-      expect(await sdkCalls("default", 4)).toEqual([
-        ...succeeded("free-call", ["sdk default 0", "sdk default 1"]),
-        ...succeeded("prepaid-call", ["sdk default 2", "sdk default 3"]),
-      ]);
-      // Each prepaid call asked GetToken for one more price: the channel's claimable amount grew by two.
-      expect(await signedAmount()).toEqual({ nonce: 0n, signed: 5n * w.world.price });
-    }, STEP_MS);
+    test(
+      "DEFAULT spends the remaining free calls, then pays with prepaid tokens on the same channel",
+      async () => {
+        expect(await sdkCalls("default", 4)).toEqual([
+          ...succeeded("free-call", ["sdk default 0", "sdk default 1"]),
+          ...succeeded("prepaid-call", ["sdk default 2", "sdk default 3"]),
+        ]);
+        // Each prepaid call asked GetToken for one more price: the channel's claimable amount grew by two.
+        expect(await signedAmount()).toEqual({ nonce: 0n, signed: 5n * w.world.price });
+      },
+      STEP_MS,
+    );
 
-    test.skipIf(!newest)("PREPAID_CALL pays with a concurrency token, one price more per call", async () => {
-      // One call per service client: the SDK keeps its token until its own (never updated) usage count
-      // reaches the planned amount, so a second call on it is refused "Usage Exceeded" (README.md).
-      expect(await sdkCalls("prepaid", 1)).toEqual(succeeded("prepaid-call", ["sdk prepaid 0"]));
-      expect(await sdkCalls("prepaid", 1)).toEqual(succeeded("prepaid-call", ["sdk prepaid 0"]));
-      expect(await signedAmount()).toEqual({ nonce: 0n, signed: 7n * w.world.price });
-    }, STEP_MS);
+    test.skipIf(!newest)(
+      "PREPAID_CALL pays with a concurrency token, one price more per call",
+      async () => {
+        // One call per service client: the SDK keeps its token until its own (never updated) usage count
+        // reaches the planned amount, so a second call on it is refused "Usage Exceeded" (README.md).
+        expect(await sdkCalls("prepaid", 1)).toEqual(succeeded("prepaid-call", ["sdk prepaid 0"]));
+        expect(await sdkCalls("prepaid", 1)).toEqual(succeeded("prepaid-call", ["sdk prepaid 0"]));
+        expect(await signedAmount()).toEqual({ nonce: 0n, signed: 7n * w.world.price });
+      },
+      STEP_MS,
+    );
 
-    test("while a claim is in flight the SDK's chain-nonce payments are refused; once mined they pass", async () => {
-      const claimable = (newest ? 7n : 5n) * w.world.price;
-      const started = await startClaimOnly(w.daemon.endpoint, w.info.mpe, CHANNEL_ID, 0n);
-      expect({ nonce: started.nonce, amount: started.amount }).toEqual({ nonce: 0n, amount: claimable });
-      const [refused] = await sdkCalls("paid", 1);
-      expect(refused?.ok).toBe(false);
-      expect(refused?.error).toContain("incorrect payment channel nonce, latest: 1, sent: 0");
+    test(
+      "while a claim is in flight the SDK's chain-nonce payments are refused; once mined they pass",
+      async () => {
+        const claimable = (newest ? 7n : 5n) * w.world.price;
+        const started = await startClaimOnly(w.daemon.endpoint, w.info.mpe, CHANNEL_ID, 0n);
+        expect({ nonce: started.nonce, amount: started.amount }).toEqual({ nonce: 0n, amount: claimable });
+        const [refused] = await sdkCalls("paid", 1);
+        expect(refused?.ok).toBe(false);
+        expect(refused?.error).toContain("incorrect payment channel nonce, latest: 1, sent: 0");
 
-      const before = await mpeBalance(w.world.deployment, PROVIDER.address);
-      await claimOnChain(w.world.deployment, PROVIDER.privateKey, { channelId: CHANNEL_ID, amount: started.amount, signature: started.signature });
-      expect(await mpeBalance(w.world.deployment, PROVIDER.address)).toBe(before + started.amount);
-      expect(await sdkCalls("paid", 1)).toEqual(succeeded("escrow", ["sdk paid 0"]));
-      expect(await signedAmount()).toEqual({ nonce: 1n, signed: w.world.price });
-    }, STEP_MS);
+        const before = await mpeBalance(w.world.deployment, PROVIDER.address);
+        await claimOnChain(w.world.deployment, PROVIDER.privateKey, {
+          channelId: CHANNEL_ID,
+          amount: started.amount,
+          signature: started.signature,
+        });
+        expect(await mpeBalance(w.world.deployment, PROVIDER.address)).toBe(before + started.amount);
+        expect(await sdkCalls("paid", 1)).toEqual(succeeded("escrow", ["sdk paid 0"]));
+        expect(await signedAmount()).toEqual({ nonce: 1n, signed: w.world.price });
+      },
+      STEP_MS,
+    );
   });
 }

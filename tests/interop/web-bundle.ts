@@ -18,6 +18,7 @@ export async function bundleWebEntry(outDir: string): Promise<string> {
     define: { "process.env.DEBUG": "undefined", "process.env.NODE_ENV": '"production"', global: "globalThis" },
   });
   const output = result.outputs[0];
-  if (!result.success || !output) throw new Error(`Bundling ${join(JS_DIR, "web-entry.mjs")} failed:\n${result.logs.map(String).join("\n")}`);
+  if (!result.success || !output)
+    throw new Error(`Bundling ${join(JS_DIR, "web-entry.mjs")} failed:\n${result.logs.map(String).join("\n")}`);
   return output.path;
 }

@@ -17,7 +17,10 @@ const logsAt = args.indexOf("--logs");
 const logFile = logsAt === -1 ? undefined : args[logsAt + 1];
 const freeAt = args.indexOf("--free-calls");
 const freeCalls = freeAt === -1 ? undefined : Number(args[freeAt + 1]);
-const w = await startInteropWorld({ binary: !args.includes("--source"), ...(freeCalls === undefined ? {} : { freeCalls }) });
+const w = await startInteropWorld({
+  binary: !args.includes("--source"),
+  ...(freeCalls === undefined ? {} : { freeCalls }),
+});
 // The keys in it are anvil's well-known test-mnemonic keys (tests/kit/contracts.ts), not secrets.
 console.log(JSON.stringify(w.info));
 

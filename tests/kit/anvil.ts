@@ -94,7 +94,9 @@ async function startOnce(port: number, opts: StartAnvilOptions): Promise<Anvil> 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (hasExited) {
-      throw new Error(`anvil on port ${port} exited before answering: ${stderr.trim() || `exit code ${child.exitCode}`}`);
+      throw new Error(
+        `anvil on port ${port} exited before answering: ${stderr.trim() || `exit code ${child.exitCode}`}`,
+      );
     }
     const answered = await rpc<string>(rpcUrl, "eth_chainId", []).catch(() => undefined);
     if (answered !== undefined) {
@@ -104,7 +106,9 @@ async function startOnce(port: number, opts: StartAnvilOptions): Promise<Anvil> 
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`anvil on port ${port} did not answer eth_chainId within ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`);
+      throw new Error(
+        `anvil on port ${port} did not answer eth_chainId within ${READY_TIMEOUT_MS} ms: ${stderr.trim()}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

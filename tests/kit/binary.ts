@@ -39,7 +39,11 @@ async function buildIfStale(): Promise<string> {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) {
     rmSync(outfile, { force: true });
     throw new Error(`'bun build.ts' failed with exit code ${code}:\n${stdout}${stderr}`);
@@ -51,7 +55,8 @@ async function buildIfStale(): Promise<string> {
 /** The latest modification time of anything the binary is built from (plus `extraFiles`, repo-relative). */
 export function newestInput(extraFiles: string[] = []): number {
   let newest = 0;
-  for (const file of ["build.ts", "package.json", ...extraFiles]) newest = Math.max(newest, statSync(join(repoRoot, file)).mtimeMs);
+  for (const file of ["build.ts", "package.json", ...extraFiles])
+    newest = Math.max(newest, statSync(join(repoRoot, file)).mtimeMs);
   for (const entry of readdirSync(join(repoRoot, "src"), { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type DescMessage, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { Server } from "bun";
 import { compileProtos } from "../../src/metadata/protos/compile.ts";
@@ -85,7 +85,13 @@ function counter() {
 const int = (v: unknown) => BigInt((v as string | number | undefined) ?? 0);
 
 /** The answer of a calculator method to numbers a, b (JSON values as the daemon sent them). */
-function compute(method: string, a: bigint, b: bigint, note: string, payer: string | null): Record<string, string> | "fail" | "garbage" | undefined {
+function compute(
+  method: string,
+  a: bigint,
+  b: bigint,
+  note: string,
+  payer: string | null,
+): Record<string, string> | "fail" | "garbage" | undefined {
   switch (method) {
     case "add":
       return { value: String(a + b), note };
@@ -122,7 +128,13 @@ export function startCalcHttpService(): CalcService {
       return Response.json(answer);
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, calls: c.calls, served: c.served, peers: new Set(), stop: () => server.stop(true) };
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    calls: c.calls,
+    served: c.served,
+    peers: new Set(),
+    stop: () => server.stop(true),
+  };
 }
 
 /** The JSON-RPC 2.0 service: `POST /` with {method, params: {a, b}}; `result` {value}, or an error object. */
@@ -133,19 +145,35 @@ export function startCalcJsonRpcService(): CalcService {
     port: 0,
     async fetch(req) {
       if (req.method !== "POST") return new Response("calculator: POST only", { status: 405 });
-      const rpc = (await req.json()) as { method: string; params?: { a?: number; b?: number; note?: string }; id: unknown };
+      const rpc = (await req.json()) as {
+        method: string;
+        params?: { a?: number; b?: number; note?: string };
+        id: unknown;
+      };
       const p = rpc.params ?? {};
       const answer = compute(rpc.method, int(p.a), int(p.b), p.note ?? "", req.headers.get(USER_ADDRESS_HEADER));
-      if (answer === undefined) return Response.json({ jsonrpc: "2.0", error: { code: -32601, message: `no method ${rpc.method}` }, id: rpc.id });
+      if (answer === undefined)
+        return Response.json({
+          jsonrpc: "2.0",
+          error: { code: -32601, message: `no method ${rpc.method}` },
+          id: rpc.id,
+        });
       c.count(rpc.method);
-      if (answer === "fail") return Response.json({ jsonrpc: "2.0", error: { code: -32000, message: "the model crashed" }, id: rpc.id });
+      if (answer === "fail")
+        return Response.json({ jsonrpc: "2.0", error: { code: -32000, message: "the model crashed" }, id: rpc.id });
       if (answer === "garbage") return new Response("this is not JSON", { status: 200 });
       // JSON numbers, as a JSON-RPC service would answer.
       const result = Object.fromEntries(Object.entries(answer).map(([k, v]) => [k, /^-?\d+$/.test(v) ? Number(v) : v]));
       return Response.json({ jsonrpc: "2.0", result, id: rpc.id });
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, calls: c.calls, served: c.served, peers: new Set(), stop: () => server.stop(true) };
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    calls: c.calls,
+    served: c.served,
+    peers: new Set(),
+    stop: () => server.stop(true),
+  };
 }
 
 /** The gRPC service (grpc-js): every method of calculator.proto; `fail` answers INTERNAL. */
@@ -158,7 +186,15 @@ export async function startCalcGrpcService(): Promise<CalcService> {
   const definition = Object.fromEntries(
     methods.map((m) => [
       m,
-      { path: `/calc.Calculator/${m}`, requestStream: false, responseStream: false, requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes },
+      {
+        path: `/calc.Calculator/${m}`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: bytes,
+        requestDeserialize: bytes,
+        responseSerialize: bytes,
+        responseDeserialize: bytes,
+      },
     ]),
   );
   const handler = (m: string) => (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
@@ -167,14 +203,24 @@ export async function startCalcGrpcService(): Promise<CalcService> {
     peers.add(call.getPeer());
     const answer = compute(m, n.a, n.b, n.note, typeof payer === "string" ? payer : null);
     c.count(m);
-    if (answer === "fail" || answer === undefined) return done({ code: grpc.status.INTERNAL, details: "the model crashed" });
+    if (answer === "fail" || answer === undefined)
+      return done({ code: grpc.status.INTERNAL, details: "the model crashed" });
     if (answer === "garbage") return done(null, Buffer.from([0xff, 0xff, 0xff]));
-    if ("price" in answer) return done(null, Buffer.from(toBinary(PriceInCogs, create(PriceInCogs, { price: BigInt(answer.price as string) }))));
-    done(null, Buffer.from(toBinary(Result, create(Result, { value: BigInt(answer.value ?? "0"), note: answer.note ?? "" }))));
+    if ("price" in answer)
+      return done(
+        null,
+        Buffer.from(toBinary(PriceInCogs, create(PriceInCogs, { price: BigInt(answer.price as string) }))),
+      );
+    done(
+      null,
+      Buffer.from(toBinary(Result, create(Result, { value: BigInt(answer.value ?? "0"), note: answer.note ?? "" }))),
+    );
   };
   server.addService(definition, Object.fromEntries(methods.map((m) => [m, handler(m)])));
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   return {
     url: `127.0.0.1:${port}`,

@@ -22,10 +22,12 @@ export interface CapturedLog extends Logger {
 
 export function captureLog(echo = process.env.SNETD_TEST_LOG === "1"): CapturedLog {
   const lines: LogLine[] = [];
-  const add = (level: LogLine["level"]) => (message: string, fields: Fields = {}) => {
-    lines.push({ level, message, fields });
-    if (echo) console.log(level, message, fields);
-  };
+  const add =
+    (level: LogLine["level"]) =>
+    (message: string, fields: Fields = {}) => {
+      lines.push({ level, message, fields });
+      if (echo) console.log(level, message, fields);
+    };
   const matching = (text: string) => lines.filter((l) => l.message.includes(text));
   return {
     lines,

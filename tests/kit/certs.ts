@@ -40,7 +40,10 @@ commonName = supplied
 
 function openssl(args: string[], cwd: string): void {
   const r = spawnSync("openssl", args, { cwd, encoding: "utf8" });
-  if (r.error) throw new Error(`These tests make certificates with 'openssl', which could not be run: ${r.error.message}; run tests/kit/setup.sh`);
+  if (r.error)
+    throw new Error(
+      `These tests make certificates with 'openssl', which could not be run: ${r.error.message}; run tests/kit/setup.sh`,
+    );
   if (r.status !== 0) throw new Error(`'openssl ${args[0]}' failed with exit ${r.status}: ${r.stderr}`);
 }
 
@@ -52,7 +55,19 @@ export function makeCertificate(opts: CertificateOptions = {}): TestCertificate 
   const san = names.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
   const dir = mkdtempSync(join(tmpdir(), "snetd-cert-"));
   try {
-    const common = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${names[0]}`, "-addext", `subjectAltName=${san}`, "-keyout", "key.pem"];
+    const common = [
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      `/CN=${names[0]}`,
+      "-addext",
+      `subjectAltName=${san}`,
+      "-keyout",
+      "key.pem",
+    ];
     if (opts.notBefore || opts.notAfter) {
       const from = opts.notBefore ?? new Date();
       const to = opts.notAfter ?? new Date(from.getTime() + 86_400_000);
@@ -60,7 +75,26 @@ export function makeCertificate(opts: CertificateOptions = {}): TestCertificate 
       writeFileSync(join(dir, "index.txt"), "");
       writeFileSync(join(dir, "serial"), `${Date.now().toString(16).padStart(16, "0")}\n`);
       openssl(["req", "-new", ...common, "-out", "req.csr"], dir);
-      openssl(["ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "key.pem", "-in", "req.csr", "-startdate", asn1Time(from), "-enddate", asn1Time(to), "-out", "cert.pem"], dir);
+      openssl(
+        [
+          "ca",
+          "-batch",
+          "-config",
+          "ca.cnf",
+          "-selfsign",
+          "-keyfile",
+          "key.pem",
+          "-in",
+          "req.csr",
+          "-startdate",
+          asn1Time(from),
+          "-enddate",
+          asn1Time(to),
+          "-out",
+          "cert.pem",
+        ],
+        dir,
+      );
     } else {
       openssl(["req", "-x509", ...common, "-days", String(opts.days ?? 1), "-out", "cert.pem"], dir);
     }

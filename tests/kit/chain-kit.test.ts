@@ -21,12 +21,21 @@ import {
   signChannelStateRequest,
   signPayment,
 } from "./client.ts";
-import { ACCOUNTS, CLIENTS, type Deployment, FRESH_CHAIN_ADDRESSES, PROVIDER, deployContracts, mpeAbi, tokenAbi } from "./contracts.ts";
 import {
-  type IpfsLike,
+  ACCOUNTS,
+  CLIENTS,
+  type Deployment,
+  deployContracts,
+  FRESH_CHAIN_ADDRESSES,
+  mpeAbi,
+  PROVIDER,
+  tokenAbi,
+} from "./contracts.ts";
+import {
   buildOrgMetadata,
   buildProtoArchive,
   buildServiceMetadata,
+  type IpfsLike,
   idToBytes32,
   metadataUriBytes,
   metadataUriText,
@@ -87,9 +96,13 @@ describe("encodings", () => {
     const signature = signPayment(client.privateKey, mpe, 7n, 2n, 300n);
     expect(signature.length).toBe(65);
     expect([27, 28]).toContain(signature[64]!);
-    expect(recoverSigner(nobleRecovery, claimMessage(mpe, 7n, 2n, 300n), signature)).toBe(client.address.toLowerCase() as `0x${string}`);
+    expect(recoverSigner(nobleRecovery, claimMessage(mpe, 7n, 2n, 300n), signature)).toBe(
+      client.address.toLowerCase() as `0x${string}`,
+    );
     const stateSignature = signChannelStateRequest(client.privateKey, mpe, 7n, 42n);
-    expect(recoverSigner(nobleRecovery, channelStateMessage(mpe, 7n, 42n), stateSignature)).toBe(client.address.toLowerCase() as `0x${string}`);
+    expect(recoverSigner(nobleRecovery, channelStateMessage(mpe, 7n, 42n), stateSignature)).toBe(
+      client.address.toLowerCase() as `0x${string}`,
+    );
 
     const md = paymentMetadata({ channelId: 7n, nonce: 2n, amount: 300n, signature });
     expect(md["snet-payment-type"]).toBe("escrow");
@@ -101,12 +114,24 @@ describe("encodings", () => {
   });
 
   test("service metadata puts a default fixed price first; method pricing takes the default", () => {
-    const base = { mpeAddress: FRESH_CHAIN_ADDRESSES.mpe, groupName: "default_group", groupIdBase64: randomGroupId().base64, priceInCogs: 100n } as const;
+    const base = {
+      mpeAddress: FRESH_CHAIN_ADDRESSES.mpe,
+      groupName: "default_group",
+      groupIdBase64: randomGroupId().base64,
+      priceInCogs: 100n,
+    } as const;
     const plain = buildServiceMetadata(base) as { groups: { pricing: Record<string, unknown>[] }[] };
     expect(plain.groups[0]!.pricing).toEqual([{ price_model: "fixed_price", price_in_cogs: 100, default: true }]);
-    const perMethod = buildServiceMetadata({ ...base, methodPricing: { package: "example", service: "Echo", methods: { Say: 3n } } }) as typeof plain;
+    const perMethod = buildServiceMetadata({
+      ...base,
+      methodPricing: { package: "example", service: "Echo", methods: { Say: 3n } },
+    }) as typeof plain;
     expect(perMethod.groups[0]!.pricing[0]).toEqual({ price_model: "fixed_price", price_in_cogs: 100, default: false });
-    expect(perMethod.groups[0]!.pricing[1]).toMatchObject({ price_model: "fixed_price_per_method", default: true, package_name: "example" });
+    expect(perMethod.groups[0]!.pricing[1]).toMatchObject({
+      price_model: "fixed_price_per_method",
+      default: true,
+      package_name: "example",
+    });
     expect(() => buildServiceMetadata({ ...base, priceInCogs: 2n ** 60n })).toThrow(/does not fit a JSON number/);
   });
 });
@@ -169,7 +194,9 @@ describe("on anvil", () => {
     expect(after.value).toBe(500n);
 
     // The same signature is spent: the chain nonce moved on, so a resubmission reverts.
-    await expect(claimOnChain(deployment, PROVIDER.privateKey, { channelId, amount: 100n, signature })).rejects.toThrow(/Invalid signature/);
+    await expect(claimOnChain(deployment, PROVIDER.privateKey, { channelId, amount: 100n, signature })).rejects.toThrow(
+      /Invalid signature/,
+    );
 
     await addFunds(deployment, client.privateKey, channelId, 50n);
     await extendChannel(deployment, client.privateKey, channelId, expiration + 10n);
@@ -202,7 +229,12 @@ describe("on anvil", () => {
       paymentAddress: PROVIDER.address,
       expirationThreshold: 100n,
     });
-    const serviceMetadata = buildServiceMetadata({ mpeAddress: deployment.mpe, groupName: "default_group", groupIdBase64: group.base64, priceInCogs: 100n });
+    const serviceMetadata = buildServiceMetadata({
+      mpeAddress: deployment.mpe,
+      groupName: "default_group",
+      groupIdBase64: group.base64,
+      priceInCogs: 100n,
+    });
     const protoArchive = await buildProtoArchive({ "example.proto": 'syntax = "proto3";\npackage example;\n' });
     const published = await publishService({
       deployment,
@@ -241,7 +273,9 @@ describe("on anvil", () => {
       orgMetadata: { ...orgMetadata, org_name: "Renamed" },
       serviceMetadata,
     });
-    expect(metadataUriText((await readOrganization(deployment, "snet-test-org")).metadataUri)).toBe(`ipfs://${again.orgMetadataCid}`);
+    expect(metadataUriText((await readOrganization(deployment, "snet-test-org")).metadataUri)).toBe(
+      `ipfs://${again.orgMetadataCid}`,
+    );
     expect(again.orgMetadataCid).not.toBe(published.orgMetadataCid);
     expect((await readOrganization(deployment, "unknown-org")).found).toBe(false);
   });

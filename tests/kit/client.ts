@@ -9,13 +9,13 @@
  * const signature = signPayment(client.privateKey, deployment.mpe, id, 0n, 100n);
  * await claimOnChain(deployment, PROVIDER.privateKey, { channelId: id, amount: 100n, signature });
  */
-import { type Address, type Hex, type TransactionReceipt, parseEventLogs } from "viem";
+import { type Address, type Hex, parseEventLogs, type TransactionReceipt } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
 import { channelStateMessage, claimMessage, personalDigest } from "../../src/core/signatures.ts";
 import { rpc } from "./anvil.ts";
-import { type Deployment, DEPLOYER, mpeAbi, sendContractTx, tokenAbi } from "./contracts.ts";
+import { DEPLOYER, type Deployment, mpeAbi, sendContractTx, tokenAbi } from "./contracts.ts";
 
 const addressOf = (key: Hex): Address => privateKeyToAccount(key).address;
 
@@ -30,8 +30,17 @@ export async function fundClient(deployment: Deployment, clientKey: Hex, amountC
   }
   const token = { address: deployment.token, abi: tokenAbi };
   await sendContractTx(deployment, DEPLOYER.privateKey, { ...token, functionName: "mint", args: [client, amountCogs] });
-  await sendContractTx(deployment, clientKey, { ...token, functionName: "approve", args: [deployment.mpe, amountCogs] });
-  await sendContractTx(deployment, clientKey, { address: deployment.mpe, abi: mpeAbi, functionName: "deposit", args: [amountCogs] });
+  await sendContractTx(deployment, clientKey, {
+    ...token,
+    functionName: "approve",
+    args: [deployment.mpe, amountCogs],
+  });
+  await sendContractTx(deployment, clientKey, {
+    address: deployment.mpe,
+    abi: mpeAbi,
+    functionName: "deposit",
+    args: [amountCogs],
+  });
 }
 
 export interface OpenChannelParameters {
@@ -58,7 +67,8 @@ export async function openChannel(deployment: Deployment, p: OpenChannelParamete
   const [event] = parseEventLogs({ abi: mpeAbi, logs: receipt.logs, eventName: "ChannelOpen" });
   // Shape fixed by the packaged ABI's ChannelOpen(uint256 channelId, …); the JSON ABI is not literal-typed.
   const channelId = (event?.args as { channelId?: bigint } | undefined)?.channelId;
-  if (channelId === undefined) throw new Error(`openChannel transaction "${receipt.transactionHash}" emitted no ChannelOpen event`);
+  if (channelId === undefined)
+    throw new Error(`openChannel transaction "${receipt.transactionHash}" emitted no ChannelOpen event`);
   return channelId;
 }
 
@@ -85,12 +95,23 @@ export async function channelOnChain(deployment: Deployment, channelId: bigint):
 }
 
 /** Escrow payment signature (protocol/signatures.md#escrow-claim), 65 bytes with v = 27/28. */
-export function signPayment(clientKey: Hex, mpe: Address, channelId: bigint, nonce: bigint, amount: bigint): Uint8Array {
+export function signPayment(
+  clientKey: Hex,
+  mpe: Address,
+  channelId: bigint,
+  nonce: bigint,
+  amount: bigint,
+): Uint8Array {
   return signDigest(hexToBytes(clientKey), personalDigest(claimMessage(mpe, channelId, nonce, amount)));
 }
 
 /** GetChannelState request signature (protocol/signatures.md#channel-state). */
-export function signChannelStateRequest(clientKey: Hex, mpe: Address, channelId: bigint, currentBlock: bigint): Uint8Array {
+export function signChannelStateRequest(
+  clientKey: Hex,
+  mpe: Address,
+  channelId: bigint,
+  currentBlock: bigint,
+): Uint8Array {
   return signDigest(hexToBytes(clientKey), personalDigest(channelStateMessage(mpe, channelId, currentBlock)));
 }
 
@@ -125,7 +146,11 @@ export interface ClaimParameters {
  * The treasurer's on-chain claim as snet-cli sends it (protocol/payments.md#treasurer-flow step 4):
  * `channelClaim(id, amount, amount, v, r, s, false)` with v forced to 27/28, from the recipient's key.
  */
-export async function claimOnChain(deployment: Deployment, providerKey: Hex, p: ClaimParameters): Promise<TransactionReceipt> {
+export async function claimOnChain(
+  deployment: Deployment,
+  providerKey: Hex,
+  p: ClaimParameters,
+): Promise<TransactionReceipt> {
   if (p.signature.length !== 65) throw new RangeError(`signature is ${p.signature.length} bytes, expected 65`);
   const v = ((p.signature[64] as number) % 27) + 27;
   const r = bytesToHex(p.signature.subarray(0, 32));
@@ -141,21 +166,51 @@ export async function claimOnChain(deployment: Deployment, providerKey: Hex, p: 
 /** Escrow balance (deposited, not in channels) of an address in the MPE. */
 export async function mpeBalance(deployment: Deployment, address: Address): Promise<bigint> {
   // uint256 per the packaged ABI; the JSON ABI is not literal-typed.
-  return (await deployment.publicClient.readContract({ address: deployment.mpe, abi: mpeAbi, functionName: "balances", args: [address] })) as bigint;
+  return (await deployment.publicClient.readContract({
+    address: deployment.mpe,
+    abi: mpeAbi,
+    functionName: "balances",
+    args: [address],
+  })) as bigint;
 }
 
 /** Token balance (cogs) of an address. */
 export async function tokenBalance(deployment: Deployment, address: Address): Promise<bigint> {
   // uint256 per the packaged ABI; the JSON ABI is not literal-typed.
-  return (await deployment.publicClient.readContract({ address: deployment.token, abi: tokenAbi, functionName: "balanceOf", args: [address] })) as bigint;
+  return (await deployment.publicClient.readContract({
+    address: deployment.token,
+    abi: tokenAbi,
+    functionName: "balanceOf",
+    args: [address],
+  })) as bigint;
 }
 
 /** `channelExtend`: only the sender may, and the new expiration must not be earlier. */
-export async function extendChannel(deployment: Deployment, clientKey: Hex, channelId: bigint, newExpiration: bigint): Promise<TransactionReceipt> {
-  return sendContractTx(deployment, clientKey, { address: deployment.mpe, abi: mpeAbi, functionName: "channelExtend", args: [channelId, newExpiration] });
+export async function extendChannel(
+  deployment: Deployment,
+  clientKey: Hex,
+  channelId: bigint,
+  newExpiration: bigint,
+): Promise<TransactionReceipt> {
+  return sendContractTx(deployment, clientKey, {
+    address: deployment.mpe,
+    abi: mpeAbi,
+    functionName: "channelExtend",
+    args: [channelId, newExpiration],
+  });
 }
 
 /** `channelAddFunds` from the caller's escrow balance (anyone may top up any channel). */
-export async function addFunds(deployment: Deployment, clientKey: Hex, channelId: bigint, amount: bigint): Promise<TransactionReceipt> {
-  return sendContractTx(deployment, clientKey, { address: deployment.mpe, abi: mpeAbi, functionName: "channelAddFunds", args: [channelId, amount] });
+export async function addFunds(
+  deployment: Deployment,
+  clientKey: Hex,
+  channelId: bigint,
+  amount: bigint,
+): Promise<TransactionReceipt> {
+  return sendContractTx(deployment, clientKey, {
+    address: deployment.mpe,
+    abi: mpeAbi,
+    functionName: "channelAddFunds",
+    args: [channelId, amount],
+  });
 }

@@ -28,7 +28,13 @@ export interface Account {
   storedBeforeKill: number;
 }
 
-export const newAccount = (ch: Channel): Account => ({ ch, expected: 0n, inFlight: undefined, ok: 0, storedBeforeKill: 0 });
+export const newAccount = (ch: Channel): Account => ({
+  ch,
+  expected: 0n,
+  inFlight: undefined,
+  ok: 0,
+  storedBeforeKill: 0,
+});
 
 /** What the store holds that the client cannot explain: less than acknowledged (lost), or an amount never sent. */
 export interface Finding {
@@ -51,17 +57,29 @@ export function reconcile(a: Account, held: bigint): Finding | undefined {
     return undefined;
   }
   if (held === a.expected) return undefined;
-  const finding: Finding = { channel: a.ch.id, held, expected: a.expected, kind: held < a.expected ? "lost" : "unexplained" };
+  const finding: Finding = {
+    channel: a.ch.id,
+    held,
+    expected: a.expected,
+    kind: held < a.expected ? "lost" : "unexplained",
+  };
   // Carry on from what the store holds, so one finding is not counted again at every later kill.
   a.expected = held;
   return finding;
 }
 
 /** One paid call through a client of its own (daemons come and go under these suites). */
-export async function paidCall(endpoint: string, method: "Echo" | "Slow", md: Record<string, string | Buffer>, slowMs = 30_000) {
+export async function paidCall(
+  endpoint: string,
+  method: "Echo" | "Slow",
+  md: Record<string, string | Buffer>,
+  slowMs = 30_000,
+) {
   const client = echoClient(endpoint);
   try {
-    return method === "Slow" ? await call(client, "Slow", { millis: slowMs }, md) : await call(client, "Echo", { text: "paid" }, md);
+    return method === "Slow"
+      ? await call(client, "Slow", { millis: slowMs }, md)
+      : await call(client, "Echo", { text: "paid" }, md);
   } finally {
     client.close();
   }

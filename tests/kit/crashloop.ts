@@ -18,7 +18,7 @@ import { type DaemonProcess, ensureBinary, runCli, startDaemon } from "./daemon.
 import { type EtcdCluster, startEtcd } from "./etcd.ts";
 import { channelState } from "./paid-daemon.ts";
 import { freePort } from "./ports.ts";
-import { type World, startWorld } from "./world.ts";
+import { startWorld, type World } from "./world.ts";
 
 export type CrashStore = "sqlite" | "etcd";
 
@@ -79,11 +79,16 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopReport
       block_cache_ms: 0,
       log: { level: "warn" },
       ...(etcd
-        ? { payment_channel_storage_type: "etcd", payment_channel_storage_client: { endpoints: etcd.endpoints }, channel_lease_ttl_s: ttl }
+        ? {
+            payment_channel_storage_type: "etcd",
+            payment_channel_storage_client: { endpoints: etcd.endpoints },
+            channel_lease_ttl_s: ttl,
+          }
         : {}),
     });
     const accounts: Account[] = [];
-    for (let i = 0; i < (o.channels ?? 4); i++) accounts.push(newAccount(await world.openFundedChannel({ value: 10n ** 15n })));
+    for (let i = 0; i < (o.channels ?? 4); i++)
+      accounts.push(newAccount(await world.openFundedChannel({ value: 10n ** 15n })));
     const balanceBefore = await mpeBalance(world.deployment, PROVIDER.address);
     const report: CrashLoopReport = {
       store: o.store,
@@ -109,7 +114,9 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopReport
       for (const a of accounts) await settle(world, daemon, a, killedAt + ttl * 1000 + SLACK_MS, report);
       report.kills = kill;
       if (kill % 10 === 0 || kill === o.kills) {
-        log(`crashloop ${o.store}: ${kill}/${o.kills} kills, ${sum(accounts, (a) => a.ok)} acknowledged, ${report.stuckChannels} stuck, ${report.findings.length} findings, ${Math.round((Date.now() - started) / 1000)} s`);
+        log(
+          `crashloop ${o.store}: ${kill}/${o.kills} kills, ${sum(accounts, (a) => a.ok)} acknowledged, ${report.stuckChannels} stuck, ${report.findings.length} findings, ${Math.round((Date.now() - started) / 1000)} s`,
+        );
       }
     }
     report.acknowledged = sum(accounts, (a) => a.ok);
@@ -134,14 +141,24 @@ const sum = (accounts: Account[], f: (a: Account) => number) => accounts.reduce(
  * Every channel pays back to back (some calls Slow, so kills also land while the service works) until a
  * SIGKILL at a random moment; the payments in flight then are left for `settle` to read back.
  */
-async function killDuringCalls(world: World, d: DaemonProcess, accounts: Account[], report: CrashLoopReport): Promise<void> {
+async function killDuringCalls(
+  world: World,
+  d: DaemonProcess,
+  accounts: Account[],
+  report: CrashLoopReport,
+): Promise<void> {
   let killed = false;
   const loops = accounts.map(async (a) => {
     while (!killed) {
       const amount = a.expected + world.price;
       a.inFlight = amount;
       const slow = Math.random() < 0.25;
-      const r = await paidCall(d.endpoint, slow ? "Slow" : "Echo", a.ch.pay(amount), 1 + Math.floor(Math.random() * 40));
+      const r = await paidCall(
+        d.endpoint,
+        slow ? "Slow" : "Echo",
+        a.ch.pay(amount),
+        1 + Math.floor(Math.random() * 40),
+      );
       if (r.status.code !== grpc.status.OK) {
         if (!killed) report.refusedBeforeKill.push(`channel ${a.ch.id}: ${r.status.code} ${r.status.details}`);
         return;
@@ -158,7 +175,13 @@ async function killDuringCalls(world: World, d: DaemonProcess, accounts: Account
 }
 
 /** After a restart: the stored amount is explained, and a correct next payment goes through by `deadline`. */
-async function settle(world: World, d: DaemonProcess, a: Account, deadline: number, report: CrashLoopReport): Promise<void> {
+async function settle(
+  world: World,
+  d: DaemonProcess,
+  a: Account,
+  deadline: number,
+  report: CrashLoopReport,
+): Promise<void> {
   const finding = reconcile(a, (await channelState(world, d.endpoint, a.ch)).amount);
   if (finding) report.findings.push(finding);
   const next = await payNext(d.endpoint, a, world.price, deadline);
@@ -166,17 +189,31 @@ async function settle(world: World, d: DaemonProcess, a: Account, deadline: numb
   report.stuckChannels++;
   // Keep going so the run still measures the rest, unless the channel never comes back.
   const retried = await payNext(d.endpoint, a, world.price, Date.now() + GIVE_UP_MS);
-  if (!retried.ok) throw new Error(`channel ${a.ch.id} refuses correct payments for good: ${retried.status.code} ${retried.status.details}`);
+  if (!retried.ok)
+    throw new Error(
+      `channel ${a.ch.id} refuses correct payments for good: ${retried.status.code} ${retried.status.details}`,
+    );
 }
 
 /**
  * `snetd claim --all` with the provider's key on the stopped daemon's store; returns the cogs acknowledged
  * (as the store holds them) that did not reach the provider's escrow balance.
  */
-async function claimAll(world: World, config: Record<string, unknown>, dir: string, accounts: Account[], before: bigint, log: (l: string) => void): Promise<bigint> {
+async function claimAll(
+  world: World,
+  config: Record<string, unknown>,
+  dir: string,
+  accounts: Account[],
+  before: bigint,
+  log: (l: string) => void,
+): Promise<bigint> {
   const file = join(dir, "claim.config.json");
   writeFileSync(file, JSON.stringify(config));
-  const r = await runCli(["claim", "--all", "-y", "--json", "-c", file], { binary: true, env: { SNET_PRIVATE_KEY: PROVIDER.privateKey }, timeoutMs: 300_000 });
+  const r = await runCli(["claim", "--all", "-y", "--json", "-c", file], {
+    binary: true,
+    env: { SNET_PRIVATE_KEY: PROVIDER.privateKey },
+    timeoutMs: 300_000,
+  });
   if (r.code !== 0) log(`crashloop: snetd claim exited ${r.code}: ${r.stderr.trim()}`);
   const claimed = (await mpeBalance(world.deployment, PROVIDER.address)) - before;
   const owed = accounts.reduce((n, a) => n + a.expected, 0n);

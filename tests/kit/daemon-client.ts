@@ -2,8 +2,16 @@
  * A grpc-js client for the daemon's own services (channel state, tokens, free calls, treasurer), using
  * the same generated schemas as the daemon so tests exercise the real wire encoding.
  */
+
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 
 export interface RpcResult<T> {
   reply: T | undefined;
@@ -16,10 +24,24 @@ export interface RpcChannel {
   options?: grpc.ChannelOptions;
 }
 
-export function daemonRpc<I extends DescMessage, O extends DescMessage>(address: string, path: string, input: I, output: O, channel: RpcChannel = {}) {
-  const client = new grpc.Client(address, channel.credentials ?? grpc.credentials.createInsecure(), channel.options ?? {});
+export function daemonRpc<I extends DescMessage, O extends DescMessage>(
+  address: string,
+  path: string,
+  input: I,
+  output: O,
+  channel: RpcChannel = {},
+) {
+  const client = new grpc.Client(
+    address,
+    channel.credentials ?? grpc.credentials.createInsecure(),
+    channel.options ?? {},
+  );
   return {
-    call(request: MessageInitShape<I>, metadata = new grpc.Metadata(), deadlineMs = 10_000): Promise<RpcResult<MessageShape<O>>> {
+    call(
+      request: MessageInitShape<I>,
+      metadata = new grpc.Metadata(),
+      deadlineMs = 10_000,
+    ): Promise<RpcResult<MessageShape<O>>> {
       return new Promise((resolve) => {
         client.makeUnaryRequest(
           path,

@@ -21,7 +21,7 @@ import { SNETD_BINARY } from "./binary.ts";
 import { denoSnetdCommand } from "./deno.ts";
 import { freePort } from "./ports.ts";
 
-export { SNETD_BINARY, ensureBinary } from "./binary.ts";
+export { ensureBinary, SNETD_BINARY } from "./binary.ts";
 
 const repoRoot = resolve(import.meta.dir, "../..");
 const KEEP_LINES = 200;
@@ -95,14 +95,23 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
   const configured = opts.env?.SNET_DAEMON_ENDPOINT ?? config.daemon_endpoint ?? config.daemon_end_point;
   if (configured === undefined) config.daemon_endpoint = `127.0.0.1:${await freePort()}`;
   const endpoint = dialable(String(configured ?? config.daemon_endpoint));
-  const tls = (typeof config.ssl_cert === "string" && config.ssl_cert !== "") || (typeof config.auto_ssl_domain === "string" && config.auto_ssl_domain !== "");
+  const tls =
+    (typeof config.ssl_cert === "string" && config.ssl_cert !== "") ||
+    (typeof config.auto_ssl_domain === "string" && config.auto_ssl_domain !== "");
   const url = `${tls ? "https" : "http"}://${endpoint}`;
   const configFile = join(dir, "snetd.config.json");
   // 0600, as an operator should keep a file with keys in it (snetd warns otherwise).
   writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });
 
   const cmd = [...(opts.command ?? snetdCommand(opts.binary)), ...(opts.args ?? ["serve"]), "-c", configFile];
-  const proc = Bun.spawn({ cmd, cwd: opts.cwd ?? dir, env: childEnv(opts.env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn({
+    cmd,
+    cwd: opts.cwd ?? dir,
+    env: childEnv(opts.env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   live.add(proc);
   const lines: string[] = [];
   const keep = (line: string) => {
@@ -122,7 +131,9 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
     await drained;
     const result = { code: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode) };
     if (!starting && !stopping && !opts.expectExit) {
-      console.error(`${label} exited unexpectedly (code ${result.code}, signal ${result.signal}); last log lines:\n${logs()}`);
+      console.error(
+        `${label} exited unexpectedly (code ${result.code}, signal ${result.signal}); last log lines:\n${logs()}`,
+      );
     }
     return result;
   });
@@ -169,12 +180,16 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
       if (opts.expectExit) break;
       const { code, signal } = await exit;
       removeTempDir(dir);
-      throw new Error(`${label} exited before answering '${url}/heartbeat' (code ${code}, signal ${signal}); last log lines:\n${logs()}`);
+      throw new Error(
+        `${label} exited before answering '${url}/heartbeat' (code ${code}, signal ${signal}); last log lines:\n${logs()}`,
+      );
     }
     if (Date.now() > deadline) {
       await kill("SIGKILL");
       removeTempDir(dir);
-      throw new Error(`${label} did not answer '${url}/heartbeat' with 200 within ${START_TIMEOUT_MS} ms; last log lines:\n${logs()}`);
+      throw new Error(
+        `${label} did not answer '${url}/heartbeat' with 200 within ${START_TIMEOUT_MS} ms; last log lines:\n${logs()}`,
+      );
     }
   }
   starting = false;
@@ -193,7 +208,10 @@ export interface RunCliOptions {
 }
 
 /** Runs one CLI command to completion; the code is 128+signal when a signal ended it. */
-export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  opts: RunCliOptions = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = [...(opts.command ?? snetdCommand(opts.binary)), ...args];
   const ownDir = opts.cwd === undefined ? makeTempDir("snetd-cli-") : undefined;
   try {
@@ -203,7 +221,11 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
   }
 }
 
-async function runToEnd(cmd: string[], cwd: string, opts: RunCliOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+async function runToEnd(
+  cmd: string[],
+  cwd: string,
+  opts: RunCliOptions,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const input = opts.input;
   const proc = Bun.spawn({
@@ -221,8 +243,15 @@ async function runToEnd(cmd: string[], cwd: string, opts: RunCliOptions): Promis
     proc.kill("SIGKILL");
   }, timeoutMs);
   try {
-    const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (timedOut) throw new Error(`'${cmd.join(" ")}' did not finish within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`);
+    const [stdout, stderr] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    if (timedOut)
+      throw new Error(
+        `'${cmd.join(" ")}' did not finish within ${timeoutMs} ms; stdout:\n${stdout}\nstderr:\n${stderr}`,
+      );
     const signal = proc.signalCode as keyof typeof constants.signals | null;
     const code = proc.exitCode ?? 128 + (signal ? constants.signals[signal] : 0);
     return { code, stdout, stderr };
@@ -237,7 +266,11 @@ function snetdCommand(binary: boolean | undefined): string[] {
   if (process.env.SNETD_TEST_RUNTIME === "deno") return denoSnetdCommand();
   const entry = binary ? SNETD_BINARY : join(repoRoot, "src/main.ts");
   if (!existsSync(entry)) {
-    throw new Error(binary ? `Daemon binary '${entry}' does not exist; run 'npm run build' first` : `Daemon entry '${entry}' does not exist`);
+    throw new Error(
+      binary
+        ? `Daemon binary '${entry}' does not exist; run 'npm run build' first`
+        : `Daemon entry '${entry}' does not exist`,
+    );
   }
   // process.execPath is the Bun running the tests, so no global bun is needed.
   return binary ? [entry] : [process.execPath, entry];
@@ -265,7 +298,12 @@ async function heartbeatOk(url: string, tls: boolean): Promise<boolean> {
   try {
     // Test certificates are self-signed; the heartbeat only tells us the daemon is up.
     // No kept-alive connection left behind: the limit suites count the daemon's connections.
-    const init = { signal: AbortSignal.timeout(2000), keepalive: false, headers: { connection: "close" }, ...(tls ? { tls: { rejectUnauthorized: false } } : {}) };
+    const init = {
+      signal: AbortSignal.timeout(2000),
+      keepalive: false,
+      headers: { connection: "close" },
+      ...(tls ? { tls: { rejectUnauthorized: false } } : {}),
+    };
     const response = await fetch(`${url}/heartbeat`, init);
     await response.arrayBuffer();
     return response.status === 200;

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import {
-  FAIL_TRAILERS,
   bidi,
   call,
   clientStream,
+  type EchoService,
   echoClient,
+  FAIL_TRAILERS,
   healthCheck,
   patternBytes,
   serverStream,
   startEchoService,
-  type EchoService,
 } from "./echo-service.ts";
 
 describe("echo service, called directly", () => {

@@ -15,14 +15,35 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { freePort } from "./ports.ts";
 
-export interface EchoRequest { payload?: Uint8Array; text?: string }
-export interface EchoReply { payload: Buffer; text: string; count: number; metadata: Record<string, string> }
+export interface EchoRequest {
+  payload?: Uint8Array;
+  text?: string;
+}
+export interface EchoReply {
+  payload: Buffer;
+  text: string;
+  count: number;
+  metadata: Record<string, string>;
+}
 type EchoReplyInit = { payload?: Uint8Array; text?: string; count?: number; metadata?: Record<string, string> };
-export interface StreamRequest { count?: number; payload?: Uint8Array }
-export interface FailRequest { code?: number; message?: string; send_headers?: boolean }
-export interface SlowRequest { millis?: number }
-export interface BigRequest { size?: number }
-export interface HealthCheckResponse { status: "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN" }
+export interface StreamRequest {
+  count?: number;
+  payload?: Uint8Array;
+}
+export interface FailRequest {
+  code?: number;
+  message?: string;
+  send_headers?: boolean;
+}
+export interface SlowRequest {
+  millis?: number;
+}
+export interface BigRequest {
+  size?: number;
+}
+export interface HealthCheckResponse {
+  status: "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
+}
 
 /** Trailers `Fail` attaches to every failure, so tests can check a proxy forwards error trailers. */
 export const FAIL_TRAILERS = {
@@ -131,7 +152,11 @@ export async function startEchoService(opts: { port?: number } = {}): Promise<Ec
       const trailers = new grpc.Metadata();
       for (const [key, value] of Object.entries(FAIL_TRAILERS)) trailers.set(key, value);
       if (!(code >= 1 && code <= 16)) {
-        done({ code: grpc.status.INVALID_ARGUMENT, details: `Fail code must be 1..16, got '${code}'`, metadata: trailers });
+        done({
+          code: grpc.status.INVALID_ARGUMENT,
+          details: `Fail code must be 1..16, got '${code}'`,
+          metadata: trailers,
+        });
         return;
       }
       done({ code, details: message, metadata: trailers });
@@ -151,7 +176,10 @@ export async function startEchoService(opts: { port?: number } = {}): Promise<Ec
       started(call);
       const size = call.request.size;
       if (!(size >= 0 && size <= MAX_MESSAGE_BYTES - 1024)) {
-        done({ code: grpc.status.INVALID_ARGUMENT, details: `Big size must be 0..${MAX_MESSAGE_BYTES - 1024}, got '${size}'` });
+        done({
+          code: grpc.status.INVALID_ARGUMENT,
+          details: `Big size must be 0..${MAX_MESSAGE_BYTES - 1024}, got '${size}'`,
+        });
         return;
       }
       done(null, { payload: patternBytes(size), count: size }, serviceTrailers());
@@ -208,7 +236,11 @@ export async function startEchoService(opts: { port?: number } = {}): Promise<Ec
         };
         const timer = setTimeout(() => {
           cancelWaiters.delete(waiter);
-          reject(new Error(`Echo service saw ${cancelled} cancellations within ${timeoutMs} ms, expected at least ${atLeast}`));
+          reject(
+            new Error(
+              `Echo service saw ${cancelled} cancellations within ${timeoutMs} ms, expected at least ${atLeast}`,
+            ),
+          );
         }, timeoutMs);
         cancelWaiters.add(waiter);
       });
@@ -258,7 +290,9 @@ function serviceTrailers(): grpc.Metadata {
 // Client side
 
 export type MetadataInit = grpc.Metadata | Record<string, string | Uint8Array | Array<string | Uint8Array>>;
-export interface CallOptions { deadlineMs?: number }
+export interface CallOptions {
+  deadlineMs?: number;
+}
 export type MetadataMap = Record<string, grpc.MetadataValue>;
 export interface CallResult<T> {
   /** Undefined unless the status is OK. */
@@ -267,9 +301,16 @@ export interface CallResult<T> {
   trailers: MetadataMap;
   status: { code: grpc.status; details: string };
 }
-export interface StreamResult<T> extends Omit<CallResult<T>, "response"> { responses: T[] }
+export interface StreamResult<T> extends Omit<CallResult<T>, "response"> {
+  responses: T[];
+}
 
-interface UnaryMethods { Echo: [EchoRequest, EchoReply]; Fail: [FailRequest, EchoReply]; Slow: [SlowRequest, EchoReply]; Big: [BigRequest, EchoReply] }
+interface UnaryMethods {
+  Echo: [EchoRequest, EchoReply];
+  Fail: [FailRequest, EchoReply];
+  Slow: [SlowRequest, EchoReply];
+  Big: [BigRequest, EchoReply];
+}
 
 const EchoClient = grpc.makeGenericClientConstructor(echoService, "Echo");
 
@@ -296,7 +337,11 @@ export function call<M extends keyof UnaryMethods>(
 }
 
 /** `grpc.health.v1.Health/Check` on whatever `client` points at. */
-export function healthCheck(client: grpc.Client, service = "", opts: CallOptions = {}): Promise<CallResult<HealthCheckResponse>> {
+export function healthCheck(
+  client: grpc.Client,
+  service = "",
+  opts: CallOptions = {},
+): Promise<CallResult<HealthCheckResponse>> {
   return unary(client, definitionOf(healthService, "Check"), { service }, undefined, opts);
 }
 
@@ -307,7 +352,14 @@ export function serverStream(
   opts: CallOptions = {},
 ): Promise<StreamResult<EchoReply>> {
   const m = definitionOf(echoService, "ServerStream");
-  const stream = client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, request, toMetadata(metadata), callOptions(opts));
+  const stream = client.makeServerStreamRequest(
+    m.path,
+    m.requestSerialize,
+    m.responseDeserialize,
+    request,
+    toMetadata(metadata),
+    callOptions(opts),
+  );
   return collect<EchoReply>(stream);
 }
 
@@ -319,9 +371,16 @@ export function clientStream(
 ): Promise<CallResult<EchoReply>> {
   const m = definitionOf(echoService, "ClientStream");
   let response: EchoReply | undefined;
-  const stream = client.makeClientStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, toMetadata(metadata), callOptions(opts), (_error, value) => {
-    response = value as EchoReply | undefined;
-  });
+  const stream = client.makeClientStreamRequest(
+    m.path,
+    m.requestSerialize,
+    m.responseDeserialize,
+    toMetadata(metadata),
+    callOptions(opts),
+    (_error, value) => {
+      response = value as EchoReply | undefined;
+    },
+  );
   for (const request of requests) stream.write(request);
   stream.end();
   return observe(stream, () => response);
@@ -334,7 +393,13 @@ export function bidi(
   opts: CallOptions = {},
 ): Promise<StreamResult<EchoReply>> {
   const m = definitionOf(echoService, "Bidi");
-  const stream = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, toMetadata(metadata), callOptions(opts));
+  const stream = client.makeBidiStreamRequest(
+    m.path,
+    m.requestSerialize,
+    m.responseDeserialize,
+    toMetadata(metadata),
+    callOptions(opts),
+  );
   for (const request of requests) stream.write(request);
   stream.end();
   return collect<EchoReply>(stream);
@@ -349,11 +414,25 @@ function definitionOf(service: grpc.ServiceDefinition, name: string): MethodDefi
   return definition as MethodDefinition;
 }
 
-function unary<T>(client: grpc.Client, m: MethodDefinition, request: unknown, metadata: MetadataInit | undefined, opts: CallOptions) {
+function unary<T>(
+  client: grpc.Client,
+  m: MethodDefinition,
+  request: unknown,
+  metadata: MetadataInit | undefined,
+  opts: CallOptions,
+) {
   let response: T | undefined;
-  const pending = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, toMetadata(metadata), callOptions(opts), (_error, value) => {
-    response = value as T | undefined;
-  });
+  const pending = client.makeUnaryRequest(
+    m.path,
+    m.requestSerialize,
+    m.responseDeserialize,
+    request,
+    toMetadata(metadata),
+    callOptions(opts),
+    (_error, value) => {
+      response = value as T | undefined;
+    },
+  );
   return observe(pending, () => response);
 }
 
@@ -374,7 +453,9 @@ function observe<T>(callEvents: NodeJS.EventEmitter, response: () => T | undefin
   });
 }
 
-function collect<T>(stream: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>): Promise<StreamResult<T>> {
+function collect<T>(
+  stream: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+): Promise<StreamResult<T>> {
   const responses: T[] = [];
   stream.on("data", (message: T) => responses.push(message));
   // Status can arrive before the last buffered message is read; wait for both on success.
@@ -392,7 +473,8 @@ function toMetadata(init: MetadataInit | undefined): grpc.Metadata {
   if (init instanceof grpc.Metadata) return init;
   const metadata = new grpc.Metadata();
   for (const [key, value] of Object.entries(init ?? {})) {
-    for (const v of Array.isArray(value) ? value : [value]) metadata.add(key, typeof v === "string" ? v : Buffer.from(v));
+    for (const v of Array.isArray(value) ? value : [value])
+      metadata.add(key, typeof v === "string" ? v : Buffer.from(v));
   }
   return metadata;
 }

@@ -47,7 +47,12 @@ let exitHookInstalled = false;
 /** Absolute path of the etcd binary, or an error telling how to install it. */
 export function etcdBinary(): string {
   const fromEnv = process.env.ETCD_BIN;
-  const candidates = fromEnv ? [fromEnv] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((d) => join(d, "etcd"));
+  const candidates = fromEnv
+    ? [fromEnv]
+    : (process.env.PATH ?? "")
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, "etcd"));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -89,7 +94,8 @@ async function grpcStarted(metricsUrl: string, method: string): Promise<number> 
   const text = await (await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
   let total = 0;
   for (const line of text.split("\n")) {
-    if (line.startsWith("grpc_server_started_total{") && line.includes(`grpc_method="${method}"`)) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith("grpc_server_started_total{") && line.includes(`grpc_method="${method}"`))
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return total;
 }
@@ -111,7 +117,14 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
   const specs = [];
   for (let i = 1; i <= count; i++) {
     const name = `m${i}`;
-    specs.push({ name, clientPort: await freePort(), peerPort: await freePort(), metricsPort: await freePort(), dataDir: join(root, `${name}.etcd`), log: join(root, `${name}.log`) });
+    specs.push({
+      name,
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      metricsPort: await freePort(),
+      dataDir: join(root, `${name}.etcd`),
+      log: join(root, `${name}.log`),
+    });
   }
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(",");
 
@@ -119,7 +132,15 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
     const clientUrl = `${opts.tls ? "https" : "http"}://127.0.0.1:${s.clientPort}`;
     const healthUrl = `http://127.0.0.1:${s.metricsPort}`;
     const tlsArgs = opts.tls
-      ? ["--cert-file", opts.tls.certFile, "--key-file", opts.tls.keyFile, "--trusted-ca-file", opts.tls.caFile, "--client-cert-auth"]
+      ? [
+          "--cert-file",
+          opts.tls.certFile,
+          "--key-file",
+          opts.tls.keyFile,
+          "--trusted-ca-file",
+          opts.tls.caFile,
+          "--client-cert-auth",
+        ]
       : [];
     const peerUrl = `http://127.0.0.1:${s.peerPort}`;
     let child: ChildProcess | undefined;
@@ -129,18 +150,30 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
         child = spawn(
           binary,
           [
-            "--name", s.name,
-            "--data-dir", s.dataDir,
-            "--listen-client-urls", clientUrl,
-            "--advertise-client-urls", clientUrl,
-            "--listen-peer-urls", peerUrl,
-            "--initial-advertise-peer-urls", peerUrl,
-            "--initial-cluster", initialCluster,
-            "--initial-cluster-token", token,
-            "--initial-cluster-state", "new",
-            "--logger", "zap",
-            "--log-level", "warn",
-            "--listen-metrics-urls", healthUrl,
+            "--name",
+            s.name,
+            "--data-dir",
+            s.dataDir,
+            "--listen-client-urls",
+            clientUrl,
+            "--advertise-client-urls",
+            clientUrl,
+            "--listen-peer-urls",
+            peerUrl,
+            "--initial-advertise-peer-urls",
+            peerUrl,
+            "--initial-cluster",
+            initialCluster,
+            "--initial-cluster-token",
+            token,
+            "--initial-cluster-state",
+            "new",
+            "--logger",
+            "zap",
+            "--log-level",
+            "warn",
+            "--listen-metrics-urls",
+            healthUrl,
             ...tlsArgs,
           ],
           { stdio: ["ignore", fd, fd] },
@@ -186,7 +219,10 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
       const dead = targets.find((m) => !m.alive());
       if (dead) throw new Error(`etcd member "${dead.name}" exited while starting: ${tail(dead.log)}`);
       if ((await Promise.all(targets.map((m) => healthy(m.healthUrl)))).every(Boolean)) return;
-      if (Date.now() > deadline) throw new Error(`etcd members were not healthy within ${HEALTHY_WITHIN_MS} ms: ${targets.map((m) => tail(m.log)).join("\n")}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `etcd members were not healthy within ${HEALTHY_WITHIN_MS} ms: ${targets.map((m) => tail(m.log)).join("\n")}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -210,10 +246,19 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
  * Calls etcd's JSON gateway (`POST /v3/...`) of a plain-http member, so tests can inspect or poke etcd
  * without going through the client under test. 64-bit numbers are decimal strings in etcd's JSON.
  */
-export async function etcdGateway<T = Record<string, unknown>>(clientUrl: string, path: string, body: unknown = {}): Promise<T> {
-  const res = await fetch(`${clientUrl}${path}`, { method: "POST", body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+export async function etcdGateway<T = Record<string, unknown>>(
+  clientUrl: string,
+  path: string,
+  body: unknown = {},
+): Promise<T> {
+  const res = await fetch(`${clientUrl}${path}`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
   const json = (await res.json()) as T & { error?: string };
-  if (!res.ok || json.error) throw new Error(`etcd gateway ${path} at "${clientUrl}" failed: ${res.status} ${json.error ?? ""}`);
+  if (!res.ok || json.error)
+    throw new Error(`etcd gateway ${path} at "${clientUrl}" failed: ${res.status} ${json.error ?? ""}`);
   return json;
 }
 
@@ -244,7 +289,8 @@ export interface TestPki {
 export function makeTestPki(dir: string): TestPki {
   const run = (args: string[]) => {
     const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-    if (r.error) throw new Error(`openssl is needed for the TLS tests: apt-get install -y openssl (${r.error.message})`);
+    if (r.error)
+      throw new Error(`openssl is needed for the TLS tests: apt-get install -y openssl (${r.error.message})`);
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   };
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -252,7 +298,24 @@ export function makeTestPki(dir: string): TestPki {
   const issue = (name: string, ext: string) => {
     writeFileSync(join(dir, `${name}.ext`), ext);
     run(["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=snetd test ${name}`]);
-    run(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", String(Date.now()), "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`]);
+    run([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-set_serial",
+      String(Date.now()),
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.pem`,
+    ]);
   };
   issue("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
   issue("client", "extendedKeyUsage=clientAuth\n");

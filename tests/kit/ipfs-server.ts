@@ -93,7 +93,10 @@ export async function startIpfsServer(): Promise<IpfsServer> {
 
   /** `Qm…`, `/ipfs/Qm…`, `Qm…/name` → the CID of the file or directory it names. */
   const resolvePath = (arg: string): { cid?: string; error?: string } => {
-    const parts = arg.replace(/^\/ipfs\//, "").split("/").filter(Boolean);
+    const parts = arg
+      .replace(/^\/ipfs\//, "")
+      .split("/")
+      .filter(Boolean);
     const first = parts.shift();
     let cid = first === undefined ? undefined : canonical(first);
     if (cid === undefined) return { error: `invalid path "${arg}": selected encoding not supported` };
@@ -108,7 +111,11 @@ export async function startIpfsServer(): Promise<IpfsServer> {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (req.method === "OPTIONS") {
-      res.writeHead(204, { ...CORS, "access-control-allow-methods": "GET, POST", "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*" });
+      res.writeHead(204, {
+        ...CORS,
+        "access-control-allow-methods": "GET, POST",
+        "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "*",
+      });
       res.end();
       return;
     }

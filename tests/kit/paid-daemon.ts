@@ -19,17 +19,27 @@ import { expect } from "bun:test";
 import type * as grpc from "@grpc/grpc-js";
 import type { Hex } from "viem";
 import { bigintToMinimalBytes, bytesToBigint } from "../../src/core/numbers.ts";
-import { type ChannelStateReply, ChannelStateReplySchema, ChannelStateRequestSchema } from "../../src/gen/state_service_pb.ts";
+import {
+  type ChannelStateReply,
+  ChannelStateReplySchema,
+  ChannelStateRequestSchema,
+} from "../../src/gen/state_service_pb.ts";
 import { signChannelStateRequest } from "./client.ts";
-import { type DaemonProcess, ensureBinary, startDaemon } from "./daemon.ts";
-import { type RpcChannel, daemonRpc } from "./daemon-client.ts";
-import { type MetadataInit, call, echoClient } from "./echo-service.ts";
 import type { TestAccount } from "./contracts.ts";
+import { type DaemonProcess, ensureBinary, startDaemon } from "./daemon.ts";
+import { daemonRpc, type RpcChannel } from "./daemon-client.ts";
+import { call, echoClient, type MetadataInit } from "./echo-service.ts";
 import type { World } from "./world.ts";
 
 /** A GetChannelState client for the daemon at `endpoint`; close it when done. */
 export function stateRpc(endpoint: string, channel: RpcChannel = {}) {
-  return daemonRpc(endpoint, "/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema, channel);
+  return daemonRpc(
+    endpoint,
+    "/escrow.PaymentChannelStateService/GetChannelState",
+    ChannelStateRequestSchema,
+    ChannelStateReplySchema,
+    channel,
+  );
 }
 
 export type StateRpc = ReturnType<typeof stateRpc>;
@@ -42,14 +52,22 @@ export interface ChannelRef {
 
 /** A GetChannelState request for `ch` at `block`, signed by `key` (the channel's client by default). */
 export function stateRequest(world: World, ch: ChannelRef, block: bigint, key: Hex = ch.client.privateKey) {
-  return { channelId: bigintToMinimalBytes(ch.id), signature: signChannelStateRequest(key, world.deployment.mpe, ch.id, block), currentBlock: block };
+  return {
+    channelId: bigintToMinimalBytes(ch.id),
+    signature: signChannelStateRequest(key, world.deployment.mpe, ch.id, block),
+    currentBlock: block,
+  };
 }
 
 /**
  * GetChannelState at the current head through `via` (a client, or an endpoint to open one for this
  * request only); expects OK and returns the reply.
  */
-export async function channelStateReply(world: World, via: StateRpc | string, ch: ChannelRef): Promise<ChannelStateReply> {
+export async function channelStateReply(
+  world: World,
+  via: StateRpc | string,
+  ch: ChannelRef,
+): Promise<ChannelStateReply> {
   const rpc = typeof via === "string" ? stateRpc(via) : via;
   try {
     const r = await rpc.call(stateRequest(world, ch, await world.head()));

@@ -13,7 +13,12 @@ import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { hexToBytes } from "../../src/core/numbers.ts";
-import { freeCallInvocationMessage, freeCallTokenRequestMessage, personalDigest, prepaidTokenRequestMessage } from "../../src/core/signatures.ts";
+import {
+  freeCallInvocationMessage,
+  freeCallTokenRequestMessage,
+  personalDigest,
+  prepaidTokenRequestMessage,
+} from "../../src/core/signatures.ts";
 import { FreeCallTokenSchema, GetFreeCallTokenRequestSchema } from "../../src/gen/state_service_pb.ts";
 import { TokenReplySchema, TokenRequestSchema } from "../../src/gen/token_service_pb.ts";
 import { signPayment } from "./client.ts";
@@ -32,7 +37,12 @@ export const callerOf = (key: Hex): Caller => ({ key, address: privateKeyToAccou
 export function payKit(world: World, endpoint: string) {
   const echo = echoClient(endpoint);
   const tokens = daemonRpc(endpoint, "/escrow.TokenService/GetToken", TokenRequestSchema, TokenReplySchema);
-  const freeTokens = daemonRpc(endpoint, "/escrow.FreeCallStateService/GetFreeCallToken", GetFreeCallTokenRequestSchema, FreeCallTokenSchema);
+  const freeTokens = daemonRpc(
+    endpoint,
+    "/escrow.FreeCallStateService/GetFreeCallToken",
+    GetFreeCallTokenRequestSchema,
+    FreeCallTokenSchema,
+  );
   const fields = (addressText: string, currentBlock: bigint) => ({
     addressText,
     userId: "",
@@ -48,8 +58,18 @@ export function payKit(world: World, endpoint: string) {
     async prepaidToken(ch: Channel, amount: bigint) {
       const head = await world.head();
       const claimSignature = signPayment(ch.client.privateKey, world.deployment.mpe, ch.id, 0n, amount);
-      const signature = signDigest(hexToBytes(ch.client.privateKey), personalDigest(prepaidTokenRequestMessage(claimSignature, head)));
-      return tokens.call({ channelId: ch.id, currentNonce: 0n, signedAmount: amount, signature, currentBlock: head, claimSignature });
+      const signature = signDigest(
+        hexToBytes(ch.client.privateKey),
+        personalDigest(prepaidTokenRequestMessage(claimSignature, head)),
+      );
+      return tokens.call({
+        channelId: ch.id,
+        currentNonce: 0n,
+        signedAmount: amount,
+        signature,
+        currentBlock: head,
+        claimSignature,
+      });
     },
     prepaidMetadata: (channelId: bigint, token: string) => ({
       "snet-payment-type": "prepaid-call",
@@ -60,20 +80,31 @@ export function payKit(world: World, endpoint: string) {
     /** GetFreeCallToken signed by `who`. */
     async freeCallToken(who: Caller) {
       const block = await world.head();
-      const signature = signDigest(hexToBytes(who.key), personalDigest(freeCallTokenRequestMessage(fields(who.address, block))));
+      const signature = signDigest(
+        hexToBytes(who.key),
+        personalDigest(freeCallTokenRequestMessage(fields(who.address, block))),
+      );
       return freeTokens.call({ address: who.address, signature, currentBlock: block });
     },
     /** One free Echo by `who` with `token`. */
     async freeCall(who: Caller, token: Uint8Array) {
       const block = await world.head();
-      const signature = signDigest(hexToBytes(who.key), personalDigest(freeCallInvocationMessage(fields(who.address, block), token)));
-      return call(echo, "Echo", { text: "free" }, {
-        "snet-payment-type": "free-call",
-        "snet-free-call-user-address": who.address,
-        "snet-current-block-number": block.toString(),
-        "snet-free-call-auth-token-bin": Buffer.from(token),
-        "snet-payment-channel-signature-bin": Buffer.from(signature),
-      });
+      const signature = signDigest(
+        hexToBytes(who.key),
+        personalDigest(freeCallInvocationMessage(fields(who.address, block), token)),
+      );
+      return call(
+        echo,
+        "Echo",
+        { text: "free" },
+        {
+          "snet-payment-type": "free-call",
+          "snet-free-call-user-address": who.address,
+          "snet-current-block-number": block.toString(),
+          "snet-free-call-auth-token-bin": Buffer.from(token),
+          "snet-payment-channel-signature-bin": Buffer.from(signature),
+        },
+      );
     },
     close() {
       echo.close();

@@ -84,7 +84,13 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   const pebbleBin = findTool("pebble", "PEBBLE_BIN");
   const challBin = findTool("pebble-challtestsrv", "PEBBLE_CHALLTESTSRV_BIN");
   const dir = mkdtempSync(join(tmpdir(), "snetd-pebble-"));
-  const [acmePort, mgmtPort, dnsPort, challMgmtPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [acmePort, mgmtPort, dnsPort, challMgmtPort, tlsPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const tlsPair = makeCertificate({ names: ["localhost", "127.0.0.1"], days: 2 });
   writeFileSync(join(dir, "cert.pem"), tlsPair.cert);
   writeFileSync(join(dir, "key.pem"), tlsPair.key);
@@ -111,13 +117,35 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   const pebbleOut = { text: "" };
   const chall = run(
     challBin,
-    ["-dnsserver", `127.0.0.1:${dnsPort}`, "-management", `127.0.0.1:${challMgmtPort}`, "-http01", "", "-https01", "", "-doh", "", "-tlsalpn01", "", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+    [
+      "-dnsserver",
+      `127.0.0.1:${dnsPort}`,
+      "-management",
+      `127.0.0.1:${challMgmtPort}`,
+      "-http01",
+      "",
+      "-https01",
+      "",
+      "-doh",
+      "",
+      "-tlsalpn01",
+      "",
+      "-defaultIPv4",
+      "127.0.0.1",
+      "-defaultIPv6",
+      "",
+    ],
     {},
     dnsOut,
   );
   // No random 0–15 s sleep before validating, and no deliberately rejected nonces: tests wait for
   // progress, and acme-client's nonce retry is not what they test.
-  const pebble = run(pebbleBin, ["-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" }, pebbleOut);
+  const pebble = run(
+    pebbleBin,
+    ["-config", join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${dnsPort}`],
+    { PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" },
+    pebbleOut,
+  );
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
   const directoryCa = tlsPair.cert.toString("utf8");
 
@@ -134,8 +162,15 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   try {
     await until(
       async () => {
-        if (pebble.exitCode !== null || chall.exitCode !== null) throw new Error(`Pebble exited at start:\n${pebbleOut.text}\n${dnsOut.text}`);
-        return (await listening(challMgmtPort)) && (await get(directoryUrl, directoryCa).then((r) => r.status === 200, () => false));
+        if (pebble.exitCode !== null || chall.exitCode !== null)
+          throw new Error(`Pebble exited at start:\n${pebbleOut.text}\n${dnsOut.text}`);
+        return (
+          (await listening(challMgmtPort)) &&
+          (await get(directoryUrl, directoryCa).then(
+            (r) => r.status === 200,
+            () => false,
+          ))
+        );
       },
       "Pebble's ACME directory",
       { timeoutMs: 20_000, intervalMs: 100 },

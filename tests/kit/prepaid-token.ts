@@ -20,8 +20,18 @@ export async function prepaidToken(world: World, endpoint: string, ch: Channel, 
   try {
     const head = await world.head();
     const claimSignature = signPayment(ch.client.privateKey, world.deployment.mpe, ch.id, 0n, amount);
-    const signature = signDigest(hexToBytes(ch.client.privateKey), personalDigest(prepaidTokenRequestMessage(claimSignature, head)));
-    const r = await rpc.call({ channelId: ch.id, currentNonce: 0n, signedAmount: amount, signature, currentBlock: head, claimSignature });
+    const signature = signDigest(
+      hexToBytes(ch.client.privateKey),
+      personalDigest(prepaidTokenRequestMessage(claimSignature, head)),
+    );
+    const r = await rpc.call({
+      channelId: ch.id,
+      currentNonce: 0n,
+      signedAmount: amount,
+      signature,
+      currentBlock: head,
+      claimSignature,
+    });
     if (!r.reply) throw new Error(`GetToken refused: ${r.status.code} "${r.status.details}"`);
     return r.reply.token;
   } finally {

@@ -60,7 +60,8 @@ export function randomGroupId(): GroupId {
 
 // Metadata JSON carries prices as numbers (clients parse them so); tests use small ones.
 function jsonNumber(value: bigint, what: string): number {
-  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`${what} ${value} does not fit a JSON number exactly, expected 0..2^53-1`);
+  if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`${what} ${value} does not fit a JSON number exactly, expected 0..2^53-1`);
   return Number(value);
 }
 
@@ -147,7 +148,11 @@ export const DEFAULT_DAEMON_URL = "http://127.0.0.1:8080";
  */
 export function buildServiceMetadata(input: ServiceMetadataInput): Record<string, unknown> {
   const pricing: Record<string, unknown>[] = [
-    { price_model: "fixed_price", price_in_cogs: jsonNumber(input.priceInCogs, "price"), default: input.methodPricing === undefined },
+    {
+      price_model: "fixed_price",
+      price_in_cogs: jsonNumber(input.priceInCogs, "price"),
+      default: input.methodPricing === undefined,
+    },
   ];
   if (input.methodPricing) {
     const { package: packageName, service, methods } = input.methodPricing;
@@ -189,7 +194,8 @@ export function buildServiceMetadata(input: ServiceMetadataInput): Record<string
     service_description: {
       url: "https://example.com/snetd-tests/echo",
       short_description: "Echoes the request text (snetd test service)",
-      description: "The example AI service of the snetd test kit: answers each call with the text it was sent and the payment it saw.",
+      description:
+        "The example AI service of the snetd test kit: answers each call with the text it was sent and the payment it saw.",
     },
     contributors: [{ name: "snetd tests", email_id: "tests@example.com" }],
     tags: ["test"],
@@ -199,7 +205,10 @@ export function buildServiceMetadata(input: ServiceMetadataInput): Record<string
 /** A `.tar.gz` of the given files (name → text), as snet-cli ≥ 3.0 uploads a service's protos. */
 export async function buildProtoArchive(files: Record<string, string>): Promise<Uint8Array> {
   // A fixed mtime keeps the archive, and so its CID, the same from run to run.
-  return createTarGzip(Object.entries(files).map(([name, data]) => ({ name, data })), { attrs: { mtime: 0 } });
+  return createTarGzip(
+    Object.entries(files).map(([name, data]) => ({ name, data })),
+    { attrs: { mtime: 0 } },
+  );
 }
 
 export interface PublishServiceOptions {
@@ -236,15 +245,25 @@ export async function publishService(opts: PublishServiceOptions): Promise<Publi
     protoCid = await ipfs.add(opts.protoArchive, "proto.tar.gz");
     serviceMetadata = { ...serviceMetadata, service_api_source: `ipfs://${protoCid}`, model_ipfs_hash: protoCid };
   }
-  const orgMetadataCid = await ipfs.add(encoder.encode(JSON.stringify(opts.orgMetadata, null, 2)), "organization_metadata.json");
-  const serviceMetadataCid = await ipfs.add(encoder.encode(JSON.stringify(serviceMetadata, null, 2)), "service_metadata.json");
+  const orgMetadataCid = await ipfs.add(
+    encoder.encode(JSON.stringify(opts.orgMetadata, null, 2)),
+    "organization_metadata.json",
+  );
+  const serviceMetadataCid = await ipfs.add(
+    encoder.encode(JSON.stringify(serviceMetadata, null, 2)),
+    "service_metadata.json",
+  );
 
   const registry = { address: deployment.registry, abi: registryAbi };
   const org = await readOrganization(deployment, opts.orgId);
   const orgUri = metadataUriBytes(`ipfs://${orgMetadataCid}`);
-  await sendContractTx(deployment, ownerKey, org.found
-    ? { ...registry, functionName: "changeOrganizationMetadataURI", args: [orgId32, orgUri] }
-    : { ...registry, functionName: "createOrganization", args: [orgId32, orgUri, []] });
+  await sendContractTx(
+    deployment,
+    ownerKey,
+    org.found
+      ? { ...registry, functionName: "changeOrganizationMetadataURI", args: [orgId32, orgUri] }
+      : { ...registry, functionName: "createOrganization", args: [orgId32, orgUri, []] },
+  );
 
   const service = await readServiceRegistration(deployment, opts.orgId, opts.serviceId);
   const serviceUri = metadataUriBytes(`ipfs://${serviceMetadataCid}`);
@@ -254,7 +273,9 @@ export async function publishService(opts: PublishServiceOptions): Promise<Publi
     args: [orgId32, serviceId32, serviceUri],
   });
 
-  return protoCid === undefined ? { orgMetadataCid, serviceMetadataCid } : { orgMetadataCid, serviceMetadataCid, protoCid };
+  return protoCid === undefined
+    ? { orgMetadataCid, serviceMetadataCid }
+    : { orgMetadataCid, serviceMetadataCid, protoCid };
 }
 
 export interface OrganizationRecord {
@@ -286,7 +307,11 @@ export interface ServiceRegistrationRecord {
 }
 
 /** `getServiceRegistrationById` decoded (protocol/metadata.md#registry). */
-export async function readServiceRegistration(deployment: Deployment, orgId: string, serviceId: string): Promise<ServiceRegistrationRecord> {
+export async function readServiceRegistration(
+  deployment: Deployment,
+  orgId: string,
+  serviceId: string,
+): Promise<ServiceRegistrationRecord> {
   // Typed by the packaged ABI's output tuple; the JSON ABI is not literal-typed.
   const [found, id, metadataUri] = (await deployment.publicClient.readContract({
     address: deployment.registry,

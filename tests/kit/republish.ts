@@ -9,7 +9,13 @@
  */
 import type { Address } from "viem";
 import { PROVIDER, registryAbi, sendContractTx } from "./contracts.ts";
-import { buildOrgMetadata, buildServiceMetadata, idToBytes32, metadataUriBytes, publishService } from "./registry-publish.ts";
+import {
+  buildOrgMetadata,
+  buildServiceMetadata,
+  idToBytes32,
+  metadataUriBytes,
+  publishService,
+} from "./registry-publish.ts";
 import { GROUP_NAME, ORG_ID, SERVICE_ID, type World } from "./world.ts";
 
 export interface RepublishOptions {
@@ -45,7 +51,13 @@ export function worldDocuments(world: World, o: RepublishOptions = {}) {
 /** Publishes new documents for the world's organization and service. */
 export async function republish(world: World, o: RepublishOptions = {}) {
   const docs = worldDocuments(world, o);
-  return publishService({ deployment: world.deployment, ipfs: world.ipfs, orgId: ORG_ID, serviceId: SERVICE_ID, ...docs });
+  return publishService({
+    deployment: world.deployment,
+    ipfs: world.ipfs,
+    orgId: ORG_ID,
+    serviceId: SERVICE_ID,
+    ...docs,
+  });
 }
 
 /** Points the service's Registry entry at `uri` as it is (e.g. a CID whose content was tampered with). */

@@ -54,7 +54,8 @@ export function secretScanner(): SecretScanner {
       }
     },
     pem(label, pem) {
-      for (const line of pem.split("\n")) if (!line.startsWith("-----") && line.trim().length >= 16) add(`${label} (PEM body line)`, line.trim());
+      for (const line of pem.split("\n"))
+        if (!line.startsWith("-----") && line.trim().length >= 16) add(`${label} (PEM body line)`, line.trim());
     },
     signature(bytes, label = "a full signature") {
       add(label, Buffer.from(bytes).toString("hex"));
@@ -63,7 +64,8 @@ export function secretScanner(): SecretScanner {
     text(where, text) {
       const lower = text.toLowerCase();
       for (const [spelling, label] of needles) {
-        if (text.includes(spelling) || (/^[0-9a-f]+$/.test(spelling) && lower.includes(spelling))) found.add(`${label} in ${where}: ${excerpt(text, spelling)}`);
+        if (text.includes(spelling) || (/^[0-9a-f]+$/.test(spelling) && lower.includes(spelling)))
+          found.add(`${label} in ${where}: ${excerpt(text, spelling)}`);
       }
     },
     hits: () => [...found],

@@ -37,7 +37,8 @@ process.on("exit", () => {
 
 export async function startSmtpServer(opts: { user?: string; password?: string } = {}): Promise<SmtpServer> {
   const python = process.env.SNETD_SMTP_PYTHON ?? join(TOOLS_DIR, "smtp-venv", "bin", "python");
-  if (!existsSync(python)) throw new Error(`No Python with aiosmtpd at "${python}": run tests/kit/setup.sh (or set SNETD_SMTP_PYTHON)`);
+  if (!existsSync(python))
+    throw new Error(`No Python with aiosmtpd at "${python}": run tests/kit/setup.sh (or set SNETD_SMTP_PYTHON)`);
   const port = await freePort();
   const args = [join(import.meta.dir, "smtp_sink.py"), "--port", String(port)];
   if (opts.user) args.push("--user", opts.user, "--password", opts.password ?? "");
@@ -68,7 +69,11 @@ export async function startSmtpServer(opts: { user?: string; password?: string }
     port,
     messages,
     waitForMessages: (count, timeoutMs = 20_000) =>
-      waitFor(`${count} e-mail(s) at the SMTP server`, () => (messages.length >= count ? messages.slice(0, count) : undefined), { timeoutMs }),
+      waitFor(
+        `${count} e-mail(s) at the SMTP server`,
+        () => (messages.length >= count ? messages.slice(0, count) : undefined),
+        { timeoutMs },
+      ),
     async stop() {
       if (exitedEarly()) return;
       const gone = new Promise((r) => child.once("exit", r));

@@ -13,7 +13,14 @@ export function findTool(name: string, envVar: string, extra: string[] = []): st
   const fromEnv = process.env[envVar];
   const candidates = fromEnv
     ? [fromEnv]
-    : [join(TOOLS_DIR, "bin", name), ...extra, ...(process.env.PATH ?? "").split(delimiter).filter(Boolean).map((d) => join(d, name))];
+    : [
+        join(TOOLS_DIR, "bin", name),
+        ...extra,
+        ...(process.env.PATH ?? "")
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, name)),
+      ];
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -22,5 +29,7 @@ export function findTool(name: string, envVar: string, extra: string[] = []): st
       // not this one
     }
   }
-  throw new Error(`'${name}' is not installed: run tests/kit/setup.sh (looked for ${fromEnv ? `${envVar}="${fromEnv}"` : `${join(TOOLS_DIR, "bin", name)} and "${name}" on PATH`})`);
+  throw new Error(
+    `'${name}' is not installed: run tests/kit/setup.sh (looked for ${fromEnv ? `${envVar}="${fromEnv}"` : `${join(TOOLS_DIR, "bin", name)} and "${name}" on PATH`})`,
+  );
 }

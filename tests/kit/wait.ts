@@ -16,7 +16,11 @@ export interface WaitOptions {
 }
 
 /** Polls `probe` until it returns something other than undefined, and returns that. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  opts: WaitOptions = {},
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -28,6 +32,10 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 }
 
 /** Polls `ready` until it holds. */
-export async function until(ready: () => boolean | Promise<boolean>, what: string, opts: WaitOptions = {}): Promise<void> {
+export async function until(
+  ready: () => boolean | Promise<boolean>,
+  what: string,
+  opts: WaitOptions = {},
+): Promise<void> {
   await waitFor(what, async () => ((await ready()) ? true : undefined), opts);
 }

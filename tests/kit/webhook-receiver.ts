@@ -27,7 +27,9 @@ export interface WebhookReceiver {
   stop(): Promise<void>;
 }
 
-export async function startWebhookReceiver(opts: { failFirst?: number; failStatus?: number } = {}): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(
+  opts: { failFirst?: number; failStatus?: number } = {},
+): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   let failing = opts.failFirst ?? 0;
   let failStatus = opts.failStatus ?? 503;

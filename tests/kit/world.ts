@@ -3,16 +3,32 @@
  * IPFS, the example AI service, org + service published on the Registry exactly as snet-cli does, and
  * a daemon config pointing at all of it. Used by the end-to-end suites, `npm run demo` and the benchmark.
  */
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Address, Hex } from "viem";
+import { bigintToMinimalBytes } from "../../src/core/numbers.ts";
 import { type Anvil, blockNumber, startAnvil } from "./anvil.ts";
-import { channelOnChain, fundClient, openChannel, signChannelStateRequest, signPayment, paymentMetadata } from "./client.ts";
-import { CLIENTS, type Deployment, PROVIDER, type TestAccount, deployContracts } from "./contracts.ts";
+import {
+  channelOnChain,
+  fundClient,
+  openChannel,
+  paymentMetadata,
+  signChannelStateRequest,
+  signPayment,
+} from "./client.ts";
+import { CLIENTS, type Deployment, deployContracts, PROVIDER, type TestAccount } from "./contracts.ts";
 import { type EchoService, startEchoService } from "./echo-service.ts";
 import { type IpfsServer, startIpfsServer } from "./ipfs-server.ts";
-import { type GroupId, type MethodPricingInput, buildOrgMetadata, buildProtoArchive, buildServiceMetadata, publishService, randomGroupId } from "./registry-publish.ts";
-import { readFileSync } from "node:fs";
-import { bigintToMinimalBytes } from "../../src/core/numbers.ts";
-import { join } from "node:path";
+import {
+  buildOrgMetadata,
+  buildProtoArchive,
+  buildServiceMetadata,
+  type GroupId,
+  type MethodPricingInput,
+  publishService,
+  randomGroupId,
+} from "./registry-publish.ts";
 
 export const ORG_ID = "snet-test-org";
 export const SERVICE_ID = "example-service";
@@ -95,8 +111,18 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
       ...(opts.serviceType ? { serviceType: opts.serviceType } : {}),
       ...(opts.encoding ? { encoding: opts.encoding } : {}),
     });
-    const protoArchive = await buildProtoArchive(opts.protos ?? { "echo.proto": readFileSync(join(import.meta.dir, "echo.proto"), "utf8") });
-    await publishService({ deployment, ipfs, orgId: ORG_ID, serviceId: SERVICE_ID, orgMetadata, serviceMetadata, protoArchive });
+    const protoArchive = await buildProtoArchive(
+      opts.protos ?? { "echo.proto": readFileSync(join(import.meta.dir, "echo.proto"), "utf8") },
+    );
+    await publishService({
+      deployment,
+      ipfs,
+      orgId: ORG_ID,
+      serviceId: SERVICE_ID,
+      orgMetadata,
+      serviceMetadata,
+      protoArchive,
+    });
 
     const world: World = {
       anvil,
@@ -142,7 +168,12 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
           value,
           expiration,
           pay: (amount, nonce = 0n) =>
-            paymentMetadata({ channelId: id, nonce, amount, signature: signPayment(client.privateKey, deployment.mpe, id, nonce, amount) }),
+            paymentMetadata({
+              channelId: id,
+              nonce,
+              amount,
+              signature: signPayment(client.privateKey, deployment.mpe, id, nonce, amount),
+            }),
           stateRequest: (currentBlock) => ({
             channel_id: bigintToMinimalBytes(id),
             signature: signChannelStateRequest(client.privateKey, deployment.mpe, id, currentBlock),

@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { call } from "../kit/echo-service.ts";
 import { limitedDaemon } from "./limited-daemon.ts";
-import { ECHO, callOn, grpcFrame, h2Session, http1Request, rawConnection, webTrailers } from "./raw-clients.ts";
+import { callOn, ECHO, grpcFrame, h2Session, http1Request, rawConnection, webTrailers } from "./raw-clients.ts";
 
 const MiB = 1024 * 1024;
 const MAX_HTTP_BODY = 64 * 1024;

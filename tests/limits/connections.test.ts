@@ -10,18 +10,18 @@ import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
 import { type EchoService, startEchoService } from "../kit/echo-service.ts";
 import { until } from "../kit/wait.ts";
 import {
-  ECHO,
-  FRAME,
-  OTHER_ADDRESS,
-  PREFACE,
-  type RawConnection,
   callOn,
-  echoRequest,
+  ECHO,
   echoes,
+  echoRequest,
+  FRAME,
   frame,
   h2Session,
   http1Request,
+  OTHER_ADDRESS,
+  PREFACE,
   parseFrames,
+  type RawConnection,
   rawConnection,
 } from "./raw-clients.ts";
 

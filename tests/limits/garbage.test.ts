@@ -13,16 +13,16 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { makeCertificate } from "../kit/certs.ts";
 import { type DaemonProcess, ensureBinary, startDaemon } from "../kit/daemon.ts";
-import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
+import { call, type EchoService, echoClient, startEchoService } from "../kit/echo-service.ts";
 import { until } from "../kit/wait.ts";
 import {
   ECHO,
   FLAG,
   FRAME,
-  PREFACE,
   frame,
   goaway,
   grpcHeaders,
+  PREFACE,
   parseFrames,
   randomBytes,
   rawConnection,

@@ -8,18 +8,18 @@
 import { describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { call } from "../kit/echo-service.ts";
-import { limitedDaemon } from "./limited-daemon.ts";
 import { until } from "../kit/wait.ts";
+import { limitedDaemon } from "./limited-daemon.ts";
 import {
   ECHO,
+  echoRequest,
   FLAG,
   FRAME,
-  PREFACE,
-  echoRequest,
   frame,
   goaway,
   grpcFrame,
   grpcHeaders,
+  PREFACE,
   parseFrames,
   rawConnection,
   resets,

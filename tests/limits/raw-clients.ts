@@ -10,12 +10,12 @@ import net from "node:net";
 export {
   FLAG,
   FRAME,
-  PREFACE,
   type Frame,
   frame,
   goaway,
   grpcHeaders,
   hpack,
+  PREFACE,
   parseFrames,
   resets,
 } from "./h2-frames.ts";

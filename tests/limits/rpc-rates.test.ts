@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
 import { type EchoService, startEchoService } from "../kit/echo-service.ts";
-import { type GrpcOutcome, OTHER_ADDRESS, grpcCall } from "./raw-clients.ts";
+import { type GrpcOutcome, grpcCall, OTHER_ADDRESS } from "./raw-clients.ts";
 
 const FREE_CALL_TOKEN = "/escrow.FreeCallStateService/GetFreeCallToken";
 const GET_TOKEN = "/escrow.TokenService/GetToken";

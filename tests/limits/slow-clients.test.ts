@@ -16,16 +16,16 @@ import { startDaemon } from "../kit/daemon.ts";
 import { call } from "../kit/echo-service.ts";
 import { limitedDaemon } from "./limited-daemon.ts";
 import {
-  ECHO,
-  FRAME,
-  PREFACE,
   callOn,
+  ECHO,
   echoRequest,
+  FRAME,
   frame,
   goaway,
   grpcHeaders,
   h2Session,
   hpack,
+  PREFACE,
   parseFrames,
   rawConnection,
 } from "./raw-clients.ts";

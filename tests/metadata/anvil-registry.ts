@@ -64,7 +64,14 @@ export async function startRegistryChain(): Promise<RegistryChain> {
     if (!receipt.contractAddress) throw new Error("Registry deployment produced no contract address");
     const registry = receipt.contractAddress;
     const send = async (functionName: string, args: unknown[]) => {
-      const tx = await wallet.writeContract({ address: registry, abi: registryAbi, functionName, args, account: DEPLOYER, chain: foundry });
+      const tx = await wallet.writeContract({
+        address: registry,
+        abi: registryAbi,
+        functionName,
+        args,
+        account: DEPLOYER,
+        chain: foundry,
+      });
       const r = await publicClient.waitForTransactionReceipt({ hash: tx });
       if (r.status !== "success") throw new Error(`${functionName} reverted`);
     };
@@ -72,7 +79,8 @@ export async function startRegistryChain(): Promise<RegistryChain> {
       rpcUrl,
       registry,
       publicClient,
-      createOrganization: (orgId, uri) => send("createOrganization", [orgIdToBytes32(orgId), snetCliUriBytes(uri), [DEPLOYER]]),
+      createOrganization: (orgId, uri) =>
+        send("createOrganization", [orgIdToBytes32(orgId), snetCliUriBytes(uri), [DEPLOYER]]),
       createService: (orgId, serviceId, uri) =>
         send("createServiceRegistration", [orgIdToBytes32(orgId), serviceIdToBytes32(serviceId), snetCliUriBytes(uri)]),
       stop,

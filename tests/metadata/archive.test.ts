@@ -4,7 +4,8 @@ import { createTar, createTarGzip, type TarFileInput } from "nanotar";
 import { extractProtos } from "../../src/metadata/archive.ts";
 import { reasonOf } from "./reason-of.ts";
 
-const PROTO = 'syntax = "proto3";\npackage example_service;\nservice Calculator { rpc add(Numbers) returns (Result) {} }\n';
+const PROTO =
+  'syntax = "proto3";\npackage example_service;\nservice Calculator { rpc add(Numbers) returns (Result) {} }\n';
 const files: TarFileInput[] = [
   { name: "example_service.proto", data: PROTO },
   { name: "nested/" },
@@ -18,7 +19,10 @@ function setType(tar: Uint8Array, index: number, flag: string): Uint8Array {
   const out = tar.slice();
   let offset = 0;
   for (let i = 0; i < index; i++) {
-    const size = Number.parseInt(new TextDecoder().decode(out.subarray(offset + 124, offset + 136)).replace(/\0/g, ""), 8);
+    const size = Number.parseInt(
+      new TextDecoder().decode(out.subarray(offset + 124, offset + 136)).replace(/\0/g, ""),
+      8,
+    );
     offset += 512 + Math.ceil(size / 512) * 512;
   }
   out[offset + 156] = flag.charCodeAt(0);

@@ -5,7 +5,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { UnixFS } from "ipfs-unixfs";
 import { CID } from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
-import vectors from "../vectors/signatures.json" with { type: "json" };
+import { MetadataError } from "../../src/core/errors.ts";
+import { bytesToHex } from "../../src/core/numbers.ts";
 import {
   assembleDag,
   buildFileDag,
@@ -15,8 +16,7 @@ import {
   verifyContent,
   verifyContentWithBlocks,
 } from "../../src/metadata/cid.ts";
-import { MetadataError } from "../../src/core/errors.ts";
-import { bytesToHex } from "../../src/core/numbers.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const rawV0 = (content: Uint8Array) => CID.createV0(Digest.create(0x12, sha256(content))).toString();
@@ -104,9 +104,11 @@ describe("verifyContent", () => {
   });
 
   test("a raw CIDv1 does not accept the UnixFS framing of its content", () => {
-    expect(reasonOf(() => verifyContent("bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4", unixFsLeafBlock(hello)))).toBe(
-      "content-mismatch",
-    );
+    expect(
+      reasonOf(() =>
+        verifyContent("bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4", unixFsLeafBlock(hello)),
+      ),
+    ).toBe("content-mismatch");
   });
 
   test("refuses what is not a CID, and unsupported hashes and codecs", () => {
@@ -152,7 +154,9 @@ describe("verifyContentWithBlocks", () => {
 
   test("refuses content that differs from the DAG", async () => {
     const other = utf8("hello world\nsecond lime\n");
-    await expect(verifyContentWithBlocks(root.toString(), other, fetchBlock)).rejects.toThrow("its DAG holds other bytes");
+    await expect(verifyContentWithBlocks(root.toString(), other, fetchBlock)).rejects.toThrow(
+      "its DAG holds other bytes",
+    );
   });
 
   test("refuses a block that does not hash to its link", async () => {

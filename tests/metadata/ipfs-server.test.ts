@@ -1,8 +1,8 @@
 // The test IPFS server speaks the Kubo API subset of protocol/metadata.md#test-ipfs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as dagPb from "@ipld/dag-pb";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { CID } from "multiformats/cid";
-import * as dagPb from "@ipld/dag-pb";
 import { bytesToHex } from "../../src/core/numbers.ts";
 import { type IpfsServer, startIpfsServer } from "../kit/ipfs-server.ts";
 
@@ -35,7 +35,10 @@ describe("test IPFS server", () => {
     form.append("file", new Blob([utf8("hello world\n")]), "hello.txt");
     const r = await fetch(`${ipfs.url}/api/v0/add?pin=true&stream-channels=true`, { method: "POST", body: form });
     expect(r.status).toBe(200);
-    const lines = (await r.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await r.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([{ Name: "hello.txt", Hash: "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", Size: "20" }]);
   });
 
@@ -50,7 +53,10 @@ describe("test IPFS server", () => {
       headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
       body,
     });
-    const lines = (await r.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await r.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.Name, l.Hash])).toEqual([
       ["a b.json", "QmZQt76i99ncwewqJXxh2HBeGzD5HGZAx5wSdobP8CASKn"],
       ["hello", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"],
@@ -88,7 +94,9 @@ describe("test IPFS server", () => {
   });
 
   test("unknown CIDs: Kubo-like 500 JSON errors", async () => {
-    const r = await fetch(`${ipfs.url}/api/v0/cat?arg=QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH`, { method: "POST" });
+    const r = await fetch(`${ipfs.url}/api/v0/cat?arg=QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH`, {
+      method: "POST",
+    });
     expect(r.status).toBe(500);
     expect(await r.json()).toEqual({ Message: "merkledag: not found", Code: 0, Type: "error" });
     const bad = await fetch(`${ipfs.url}/api/v0/cat?arg=nonsense`, { method: "POST" });

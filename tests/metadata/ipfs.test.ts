@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http from "node:http";
 import type net from "node:net";
-import { fetchVerified, type FetchVerifiedOptions, parseContentUri } from "../../src/metadata/ipfs.ts";
 import { CHUNK_SIZE } from "../../src/metadata/cid.ts";
+import { type FetchVerifiedOptions, fetchVerified, parseContentUri } from "../../src/metadata/ipfs.ts";
 import { type IpfsServer, startIpfsServer } from "../kit/ipfs-server.ts";
 import { freePort } from "../kit/ports.ts";
 import { reasonOf } from "./reason-of.ts";
@@ -36,7 +36,9 @@ describe("parseContentUri", () => {
       scheme: "ipfs",
       cid: "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o",
     });
-    expect(parseContentUri("filecoin://bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4").scheme).toBe("filecoin");
+    expect(parseContentUri("filecoin://bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4").scheme).toBe(
+      "filecoin",
+    );
     expect(parseContentUri("QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o").scheme).toBe("ipfs");
   });
 
@@ -117,7 +119,10 @@ describe("fetchVerified through the test IPFS server", () => {
   test("nothing listening: unreachable, naming the endpoint", async () => {
     const port = await freePort();
     const reason = await reasonOf(
-      fetchVerified("ipfs://QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH", { ...opts, ipfsEndpoint: `http://127.0.0.1:${port}` }),
+      fetchVerified("ipfs://QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH", {
+        ...opts,
+        ipfsEndpoint: `http://127.0.0.1:${port}`,
+      }),
     );
     expect(reason).toStartWith("unreachable: ");
     expect(reason).toContain(`127.0.0.1:${port}`);

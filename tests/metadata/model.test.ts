@@ -1,11 +1,18 @@
 // Metadata documents: lossless integers, validation messages, group selection (protocol/metadata.md).
 import { describe, expect, test } from "bun:test";
-import vectors from "../vectors/signatures.json" with { type: "json" };
-import { bytesToHex } from "../../src/core/numbers.ts";
 import { MetadataError } from "../../src/core/errors.ts";
+import { bytesToHex } from "../../src/core/numbers.ts";
 import { parseJsonLossless, parseOrgMetadata, parseServiceMetadata, selectGroup } from "../../src/metadata/model.ts";
 import { priceOf } from "../../src/metadata/pricing.ts";
-import { FREE_CALL_SIGNER, GROUP_ID_BASE64, MPE_ADDRESS, orgMetadata, PAYMENT_ADDRESS, serviceMetadata } from "./fixtures.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
+import {
+  FREE_CALL_SIGNER,
+  GROUP_ID_BASE64,
+  MPE_ADDRESS,
+  orgMetadata,
+  PAYMENT_ADDRESS,
+  serviceMetadata,
+} from "./fixtures.ts";
 
 const json = (v: unknown) => JSON.stringify(v);
 const messageOf = (fn: () => unknown) => {
@@ -32,10 +39,15 @@ describe("parseJsonLossless", () => {
 describe("parseOrgMetadata / parseServiceMetadata", () => {
   test("snet-cli documents parse; big integers stay exact", () => {
     const org = parseOrgMetadata(
-      json(orgMetadata()).replace('"payment_expiration_threshold":100', '"payment_expiration_threshold":18446744073709551617'),
+      json(orgMetadata()).replace(
+        '"payment_expiration_threshold":100',
+        '"payment_expiration_threshold":18446744073709551617',
+      ),
     );
     expect(org.groups[0]?.payment.payment_expiration_threshold).toBe(18446744073709551617n);
-    const service = parseServiceMetadata(json(serviceMetadata()).replace('"price_in_cogs":100', '"price_in_cogs":340282366920938463463374607431768211457'));
+    const service = parseServiceMetadata(
+      json(serviceMetadata()).replace('"price_in_cogs":100', '"price_in_cogs":340282366920938463463374607431768211457'),
+    );
     expect(service.groups[0]?.pricing[0]?.price_in_cogs).toBe(340282366920938463463374607431768211457n);
   });
 
@@ -46,15 +58,23 @@ describe("parseOrgMetadata / parseServiceMetadata", () => {
   test("errors name the document, its origin and the field path", () => {
     const org = orgMetadata();
     (org.groups[0] as { payment: { payment_address: string } }).payment.payment_address = "0x1234";
-    const msg = messageOf(() => parseOrgMetadata(json(org), 'organization metadata of "snet-test-org" from "ipfs://QmOrg"'));
-    expect(msg).toStartWith('invalid-document: organization metadata of "snet-test-org" from "ipfs://QmOrg" is invalid: ');
-    expect(msg).toContain('groups[0].payment.payment_address: expected a 0x-prefixed 20-byte hex address, got "0x1234"');
+    const msg = messageOf(() =>
+      parseOrgMetadata(json(org), 'organization metadata of "snet-test-org" from "ipfs://QmOrg"'),
+    );
+    expect(msg).toStartWith(
+      'invalid-document: organization metadata of "snet-test-org" from "ipfs://QmOrg" is invalid: ',
+    );
+    expect(msg).toContain(
+      'groups[0].payment.payment_address: expected a 0x-prefixed 20-byte hex address, got "0x1234"',
+    );
   });
 
   test("non-integer and negative amounts are refused", () => {
     for (const bad of ["1.5", "-1", '"ten"']) {
       const text = json(serviceMetadata()).replace('"price_in_cogs":100', `"price_in_cogs":${bad}`);
-      expect(messageOf(() => parseServiceMetadata(text))).toContain("groups[0].pricing[0].price_in_cogs: expected a non-negative integer");
+      expect(messageOf(() => parseServiceMetadata(text))).toContain(
+        "groups[0].pricing[0].price_in_cogs: expected a non-negative integer",
+      );
     }
     // A decimal string is exact, so it is accepted.
     const text = json(serviceMetadata()).replace('"price_in_cogs":100', '"price_in_cogs":"100"');
@@ -64,7 +84,9 @@ describe("parseOrgMetadata / parseServiceMetadata", () => {
   test("group_id must be base64 of 32 bytes", () => {
     const org = orgMetadata();
     (org.groups[0] as { group_id: string }).group_id = "c2hvcnQ=";
-    expect(messageOf(() => parseOrgMetadata(json(org)))).toContain('groups[0].group_id: expected base64 of 32 bytes, got "c2hvcnQ="');
+    expect(messageOf(() => parseOrgMetadata(json(org)))).toContain(
+      'groups[0].group_id: expected base64 of 32 bytes, got "c2hvcnQ="',
+    );
   });
 
   test("durations must be Go durations", () => {
@@ -75,7 +97,9 @@ describe("parseOrgMetadata / parseServiceMetadata", () => {
   test("a group without a default pricing entry is refused at parse time", () => {
     const svc = serviceMetadata();
     (svc.groups[0] as { pricing: unknown[] }).pricing = [{ price_model: "fixed_price", price_in_cogs: 1 }];
-    expect(messageOf(() => parseServiceMetadata(json(svc)))).toContain('group "default_group" has no pricing entry with "default": true');
+    expect(messageOf(() => parseServiceMetadata(json(svc)))).toContain(
+      'group "default_group" has no pricing entry with "default": true',
+    );
   });
 
   test("not JSON", () => {
@@ -115,7 +139,12 @@ describe("selectGroup", () => {
   });
 
   test("defaults: no free-call signer, legacy model_ipfs_hash, org id from the document", () => {
-    const svc = serviceMetadata({ service_api_source: undefined, model_ipfs_hash: "QmLegacy", encoding: undefined, service_type: undefined });
+    const svc = serviceMetadata({
+      service_api_source: undefined,
+      model_ipfs_hash: "QmLegacy",
+      encoding: undefined,
+      service_type: undefined,
+    });
     const group = selectGroup(org, parseServiceMetadata(json(svc)), "default_group");
     expect(group.orgId).toBe("snet-test-org");
     expect(group.freeCallSignerAddress).toBeUndefined();
@@ -127,12 +156,21 @@ describe("selectGroup", () => {
   test("missing group: names the group, the document and the available groups", () => {
     const svc = parseServiceMetadata(json(serviceMetadata()));
     const twoGroups = parseOrgMetadata(
-      json(orgMetadata({ groups: [{ ...orgMetadata().groups[0], group_name: "a" }, { ...orgMetadata().groups[0], group_name: "b" }] })),
+      json(
+        orgMetadata({
+          groups: [
+            { ...orgMetadata().groups[0], group_name: "a" },
+            { ...orgMetadata().groups[0], group_name: "b" },
+          ],
+        }),
+      ),
     );
     expect(messageOf(() => selectGroup(twoGroups, svc, "default_group", ids))).toBe(
       'not-found: group "default_group" not found in organization metadata of "snet-test-org", available: "a", "b"; check daemon_group_name',
     );
-    const svcOther = parseServiceMetadata(json(serviceMetadata({ groups: [{ ...serviceMetadata().groups[0], group_name: "other" }] })));
+    const svcOther = parseServiceMetadata(
+      json(serviceMetadata({ groups: [{ ...serviceMetadata().groups[0], group_name: "other" }] })),
+    );
     expect(messageOf(() => selectGroup(org, svcOther, "default_group", ids))).toBe(
       'not-found: group "default_group" not found in service metadata of "snet-test-org"/"example-service", available: "other"; check daemon_group_name',
     );

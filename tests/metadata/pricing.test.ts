@@ -1,8 +1,8 @@
 // Pricing models of protocol/payments.md#pricing.
 import { describe, expect, test } from "bun:test";
 import { Code, SnetError } from "../../src/core/errors.ts";
-import { parseServiceMetadata, selectGroup, parseOrgMetadata } from "../../src/metadata/model.ts";
-import { buildPricing, priceOf, type PricingEntry } from "../../src/metadata/pricing.ts";
+import { parseOrgMetadata, parseServiceMetadata, selectGroup } from "../../src/metadata/model.ts";
+import { buildPricing, type PricingEntry, priceOf } from "../../src/metadata/pricing.ts";
 import { orgMetadata, serviceMetadata } from "./fixtures.ts";
 
 const where = 'group "default_group"';
@@ -72,10 +72,24 @@ describe("priceOf", () => {
   test("from a parsed document with a price above 2^64", () => {
     const text = JSON.stringify(
       serviceMetadata({
-        groups: [{ ...serviceMetadata().groups[0], pricing: [{ ...perMethod("pkg"), details: [{ service_name: "S", method_pricing: [{ method_name: "m", price_in_cogs: 1 }] }] }] }],
+        groups: [
+          {
+            ...serviceMetadata().groups[0],
+            pricing: [
+              {
+                ...perMethod("pkg"),
+                details: [{ service_name: "S", method_pricing: [{ method_name: "m", price_in_cogs: 1 }] }],
+              },
+            ],
+          },
+        ],
       }),
     ).replace('"price_in_cogs":1', '"price_in_cogs":36893488147419103233');
-    const group = selectGroup(parseOrgMetadata(JSON.stringify(orgMetadata())), parseServiceMetadata(text), "default_group");
+    const group = selectGroup(
+      parseOrgMetadata(JSON.stringify(orgMetadata())),
+      parseServiceMetadata(text),
+      "default_group",
+    );
     expect(priceOf(group.pricing, "/pkg.S/m")).toBe(36893488147419103233n);
   });
 });
@@ -93,8 +107,16 @@ describe("buildPricing refuses", () => {
       'has 2 pricing entries with "default": true',
     ],
     ["fixed_price without a price", [{ price_model: "fixed_price", default: true }], 'has no "price_in_cogs"'],
-    ["unknown model", [{ price_model: "dynamic", default: true }], 'price_model "dynamic" of the default pricing entry is not supported'],
-    ["per-method without methods", [{ price_model: "fixed_price_per_method", default: true, details: [] }], "prices no method"],
+    [
+      "unknown model",
+      [{ price_model: "dynamic", default: true }],
+      'price_model "dynamic" of the default pricing entry is not supported',
+    ],
+    [
+      "per-method without methods",
+      [{ price_model: "fixed_price_per_method", default: true, details: [] }],
+      "prices no method",
+    ],
     [
       "a method priced twice differently",
       [

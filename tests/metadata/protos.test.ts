@@ -44,8 +44,13 @@ describe("compile", () => {
   });
 
   test("an import that is not an entry name fails and names both files", () => {
-    const text = compileError({ "protos/a.proto": 'syntax = "proto3"; import "b.proto"; message A {}', "protos/b.proto": 'syntax = "proto3";' });
-    expect(text).toBe('failed to compile proto files: file "protos/a.proto" imports "b.proto", which is neither among the proto files nor a standard file');
+    const text = compileError({
+      "protos/a.proto": 'syntax = "proto3"; import "b.proto"; message A {}',
+      "protos/b.proto": 'syntax = "proto3";',
+    });
+    expect(text).toBe(
+      'failed to compile proto files: file "protos/a.proto" imports "b.proto", which is neither among the proto files nor a standard file',
+    );
   });
 
   test("a syntax error names the file and the line", () => {
@@ -60,12 +65,17 @@ describe("compile", () => {
       "a.proto": 'syntax = "proto3"; package a; message A { b.B inner = 1; }',
       "b.proto": 'syntax = "proto3"; package b; message B {}',
     });
-    expect(text).toBe('failed to compile proto files: file "a.proto": field "a.A.inner" uses "b.B" from "b.proto", which "a.proto" does not import');
+    expect(text).toBe(
+      'failed to compile proto files: file "a.proto": field "a.A.inner" uses "b.B" from "b.proto", which "a.proto" does not import',
+    );
   });
 
   test("an unknown type and an import cycle are refused", () => {
     expect(compileError({ "a.proto": 'syntax = "proto3"; message A { Nope x = 1; }' })).toContain("Nope");
-    const cycle = compileError({ "a.proto": 'syntax = "proto3"; import "b.proto";', "b.proto": 'syntax = "proto3"; import "a.proto";' });
+    const cycle = compileError({
+      "a.proto": 'syntax = "proto3"; import "b.proto";',
+      "b.proto": 'syntax = "proto3"; import "a.proto";',
+    });
     expect(cycle).toBe('failed to compile proto files: import cycle: "a.proto" → "b.proto" → "a.proto"');
   });
 
@@ -77,7 +87,8 @@ describe("compile", () => {
 
   test("proto2 files keep required fields, defaults and closed enums", () => {
     const protos = compileProtos({
-      "old.proto": 'syntax = "proto2"; package old; enum E { A = 1; B = 2; } message M { required int32 id = 1; optional E e = 2 [default = B]; optional string s = 3 [default = "hi"]; }',
+      "old.proto":
+        'syntax = "proto2"; package old; enum E { A = 1; B = 2; } message M { required int32 id = 1; optional E e = 2 [default = B]; optional string s = 3 [default = "hi"]; }',
     });
     const m = protos.registry.getMessage("old.M");
     expect(m?.field.id?.proto.label).toBe(2); // LABEL_REQUIRED
@@ -89,7 +100,8 @@ describe("compile", () => {
   test("a provider's copy of a well-known file or training.proto is replaced by the standard one", () => {
     const protos = compileProtos({
       ...kitchen,
-      "google/protobuf/timestamp.proto": 'syntax = "proto3"; package google.protobuf; message Timestamp { int64 seconds = 1; }',
+      "google/protobuf/timestamp.proto":
+        'syntax = "proto3"; package google.protobuf; message Timestamp { int64 seconds = 1; }',
       "training.proto": 'syntax = "proto3"; package training; message ModelID { string model_id = 1; }',
     });
     expect(protos.replaced).toEqual(["google/protobuf/timestamp.proto", "training.proto"]);
@@ -100,7 +112,8 @@ describe("compile", () => {
 
 describe("method lookup", () => {
   const two = compileProtos({
-    "a.proto": 'syntax = "proto3"; package a; message M {} service S { rpc run(M) returns (M); rpc only_a(M) returns (M); }',
+    "a.proto":
+      'syntax = "proto3"; package a; message M {} service S { rpc run(M) returns (M); rpc only_a(M) returns (M); }',
     "b.proto": 'syntax = "proto3"; package b; import "a.proto"; service T { rpc run(a.M) returns (a.M); }',
     "c.proto": 'syntax = "proto3"; import "a.proto"; service Bare { rpc go(a.M) returns (a.M); }',
   });
@@ -147,7 +160,11 @@ service ${name} {
 }`;
 
   test("both option syntaxes, every file merged, package-less services keyed /<Service>/<rpc>", () => {
-    const protos = compileProtos({ "pricing.proto": pricingProto, "calc.proto": service("calc", "Calc"), "bare.proto": service("", "Bare").replace("message In", "message BareIn").replaceAll("(In)", "(BareIn)") });
+    const protos = compileProtos({
+      "pricing.proto": pricingProto,
+      "calc.proto": service("calc", "Calc"),
+      "bare.proto": service("", "Bare").replace("message In", "message BareIn").replaceAll("(In)", "(BareIn)"),
+    });
     const { priceMethods, warnings } = dynamicPricing(protos);
     expect(Object.fromEntries(priceMethods)).toEqual({
       "/Bare/work": "/Bare/price",
@@ -159,7 +176,10 @@ service ${name} {
   });
 
   test("pricing.proto is supplied when the archive lacks it, and a wrong price method is a warning", () => {
-    const text = service("calc", "Calc").replace("rpc price(In) returns (pricing.PriceInCogs);", "rpc price(In) returns (In);");
+    const text = service("calc", "Calc").replace(
+      "rpc price(In) returns (pricing.PriceInCogs);",
+      "rpc price(In) returns (In);",
+    );
     const { priceMethods, warnings } = dynamicPricing(compileProtos({ "calc.proto": text }));
     expect(priceMethods.get("/calc.Calc/work")).toBe("/calc.Calc/price");
     expect(warnings).toContain('price method "/calc.Calc/price" returns "calc.In", expected "pricing.PriceInCogs"');
@@ -167,20 +187,29 @@ service ${name} {
 
   test("other method options (google.api.http from the archive) compile alongside", () => {
     const protos = compileProtos({
-      "google/api/http.proto": 'syntax = "proto3"; package google.api; message HttpRule { oneof pattern { string get = 2; string post = 4; } string body = 7; repeated HttpRule additional_bindings = 11; }',
-      "google/api/annotations.proto": 'syntax = "proto3"; package google.api; import "google/api/http.proto"; import "google/protobuf/descriptor.proto"; extend google.protobuf.MethodOptions { HttpRule http = 72295728; }',
-      "svc.proto": 'syntax = "proto3"; package svc; import "google/api/annotations.proto"; message M {} service S { rpc a(M) returns (M) { option (google.api.http) = { post: "/v1/a" body: "*" additional_bindings { get: "/v1/a" } }; } }',
+      "google/api/http.proto":
+        'syntax = "proto3"; package google.api; message HttpRule { oneof pattern { string get = 2; string post = 4; } string body = 7; repeated HttpRule additional_bindings = 11; }',
+      "google/api/annotations.proto":
+        'syntax = "proto3"; package google.api; import "google/api/http.proto"; import "google/protobuf/descriptor.proto"; extend google.protobuf.MethodOptions { HttpRule http = 72295728; }',
+      "svc.proto":
+        'syntax = "proto3"; package svc; import "google/api/annotations.proto"; message M {} service S { rpc a(M) returns (M) { option (google.api.http) = { post: "/v1/a" body: "*" additional_bindings { get: "/v1/a" } }; } }',
     });
     const method = protos.registry.getService("svc.S")?.methods[0];
     const http = protos.registry.getExtension("google.api.http");
     const rule = method?.proto.options && http && getExtension(method.proto.options, http);
-    expect(rule).toMatchObject({ pattern: { case: "post", value: "/v1/a" }, body: "*", additionalBindings: [{ pattern: { case: "get", value: "/v1/a" } }] });
+    expect(rule).toMatchObject({
+      pattern: { case: "post", value: "/v1/a" },
+      body: "*",
+      additionalBindings: [{ pattern: { case: "get", value: "/v1/a" } }],
+    });
     expect(dynamicPricing(protos).priceMethods.size).toBe(0);
   });
 
   test("an option naming no extension fails the compile", () => {
     const text = 'syntax = "proto3"; message M {} service S { rpc a(M) returns (M) { option (nope.x).y = "z"; } }';
-    expect(compileError({ "s.proto": text })).toBe('failed to compile proto files: file "s.proto": option (nope.x) of method "S.a" names no known extension');
+    expect(compileError({ "s.proto": text })).toBe(
+      'failed to compile proto files: file "s.proto": option (nope.x) of method "S.a" names no known extension',
+    );
   });
 });
 
@@ -217,8 +246,13 @@ service Gen {
   });
 
   test("a training option of the wrong type fails the compile, naming it", () => {
-    const bad = text.replace("option (training.max_models_per_user) = 3;", 'option (training.max_models_per_user) = "many";');
-    expect(compileError({ "img.proto": bad })).toStartWith('failed to compile proto files: file "img.proto": option (training.max_models_per_user) of method "img.Gen.draw" has a bad value: ');
+    const bad = text.replace(
+      "option (training.max_models_per_user) = 3;",
+      'option (training.max_models_per_user) = "many";',
+    );
+    expect(compileError({ "img.proto": bad })).toStartWith(
+      'failed to compile proto files: file "img.proto": option (training.max_models_per_user) of method "img.Gen.draw" has a bad value: ',
+    );
   });
 
   test("no ModelID field: no trainable method", () => {

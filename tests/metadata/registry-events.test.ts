@@ -26,8 +26,19 @@ async function publish(orgId: string, serviceId: string, price: bigint) {
     ipfs,
     orgId,
     serviceId,
-    orgMetadata: buildOrgMetadata({ orgId, groupName: "g", groupIdBase64: group.base64, paymentAddress: PROVIDER.address, expirationThreshold: 100n }),
-    serviceMetadata: buildServiceMetadata({ mpeAddress: deployment.mpe, groupName: "g", groupIdBase64: group.base64, priceInCogs: price }),
+    orgMetadata: buildOrgMetadata({
+      orgId,
+      groupName: "g",
+      groupIdBase64: group.base64,
+      paymentAddress: PROVIDER.address,
+      expirationThreshold: 100n,
+    }),
+    serviceMetadata: buildServiceMetadata({
+      mpeAddress: deployment.mpe,
+      groupName: "g",
+      groupIdBase64: group.base64,
+      priceInCogs: price,
+    }),
   });
 }
 

@@ -1,8 +1,6 @@
 // Registry id and URI encodings against the vectors, and reads from the packaged Registry on anvil.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPublicClient, http } from "viem";
-import vectors from "../vectors/signatures.json" with { type: "json" };
-import { freePort } from "../kit/ports.ts";
 import {
   bytes32ToText,
   decodeMetadataUri,
@@ -15,6 +13,8 @@ import {
 } from "../../src/chain/registry.ts";
 import { MetadataError } from "../../src/core/errors.ts";
 import { parseContentUri } from "../../src/metadata/ipfs.ts";
+import { freePort } from "../kit/ports.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
 import { type RegistryChain, snetCliUriBytes, startRegistryChain } from "./anvil-registry.ts";
 
 async function messageOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
@@ -49,7 +49,9 @@ describe("encodings", () => {
     test(`on-chain metadata URI ${v.uri.slice(0, 12)}…`, () => {
       expect(decodeMetadataUri(v.onchain_bytes_hex as `0x${string}`)).toBe(v.uri);
       expect(snetCliUriBytes(v.uri)).toBe(v.onchain_bytes_hex as `0x${string}`);
-      expect(parseContentUri(decodeMetadataUri(v.onchain_bytes_hex as `0x${string}`)).cid).toBe(v.uri.split("://")[1] as string);
+      expect(parseContentUri(decodeMetadataUri(v.onchain_bytes_hex as `0x${string}`)).cid).toBe(
+        v.uri.split("://")[1] as string,
+      );
     });
   }
 
@@ -78,7 +80,9 @@ describe("Registry on anvil", () => {
 
   test("reads the organization and service URIs snet-cli would publish", async () => {
     expect(await readOrganizationUri(chain.publicClient, chain.registry, "snet-test-org")).toBe(orgUri);
-    expect(await readServiceUri(chain.publicClient, chain.registry, "snet-test-org", "example-service")).toBe(serviceUri);
+    expect(await readServiceUri(chain.publicClient, chain.registry, "snet-test-org", "example-service")).toBe(
+      serviceUri,
+    );
   });
 
   test("32-byte ids round-trip", async () => {
@@ -108,7 +112,9 @@ describe("Registry on anvil", () => {
     const dead = `http://127.0.0.1:${await freePort()}/v3/secret-api-key`;
     const client = createPublicClient({ transport: http(dead, { retryCount: 0 }) });
     const msg = await messageOf(readOrganizationUri(client, chain.registry, "snet-test-org"));
-    expect(msg).toStartWith(`unreachable: could not read organization "snet-test-org" from the Registry at ${chain.registry}: `);
+    expect(msg).toStartWith(
+      `unreachable: could not read organization "snet-test-org" from the Registry at ${chain.registry}: `,
+    );
     expect(msg).not.toContain("secret-api-key");
   });
 });

@@ -109,7 +109,19 @@ describe("from the Registry and IPFS", () => {
 
   test("a local file wins over the chain copy for that document only", async () => {
     const file = path.join(dir, "org-local.json");
-    await writeFile(file, JSON.stringify(orgMetadata({ groups: [{ ...orgMetadata().groups[0], payment: { ...orgMetadata().groups[0]?.payment, payment_expiration_threshold: 7 } }] })));
+    await writeFile(
+      file,
+      JSON.stringify(
+        orgMetadata({
+          groups: [
+            {
+              ...orgMetadata().groups[0],
+              payment: { ...orgMetadata().groups[0]?.payment, payment_expiration_threshold: 7 },
+            },
+          ],
+        }),
+      ),
+    );
     const logs: string[] = [];
     const loaded = await loadMetadata(
       { publicClient: chain.publicClient, readFile: readFileDep, log: (m) => logs.push(m) },
@@ -123,12 +135,17 @@ describe("from the Registry and IPFS", () => {
   test("the published Registry is used when none is configured; a local chain has none", async () => {
     const { registry_address: _, ...noRegistry } = base;
     const msg = await reasonOf(loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, noRegistry));
-    expect(msg).toBe("no-registry: no Registry is published for chain id 31337; set registry_address_key to the Registry address");
+    expect(msg).toBe(
+      "no-registry: no Registry is published for chain id 31337; set registry_address_key to the Registry address",
+    );
   });
 
   test("an unregistered service names the ids", async () => {
     const msg = await reasonOf(
-      loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, service_id: "other-service" }),
+      loadMetadata(
+        { publicClient: chain.publicClient, readFile: readFileDep },
+        { ...base, service_id: "other-service" },
+      ),
     );
     expect(msg).toStartWith('not-found: service "other-service" of organization "snet-test-org" is not registered');
   });
@@ -154,7 +171,9 @@ describe("from the Registry and IPFS", () => {
     const svcFile = path.join(dir, "service-tampered-archive.json");
     await writeFile(svcFile, JSON.stringify(serviceMetadata({ service_api_source: `ipfs://${archive2}` })));
     ipfs.tamper(archive2, await createTarGzip([{ name: "other.proto", data: "forged" }]));
-    const archiveMsg = await reasonOf(loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }));
+    const archiveMsg = await reasonOf(
+      loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }),
+    );
     expect(archiveMsg).toStartWith(`content-mismatch: proto archive "ipfs://${archive2}" of service metadata`);
   });
 
@@ -163,7 +182,9 @@ describe("from the Registry and IPFS", () => {
     const unpinned = "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH";
     await writeFile(svcFile, JSON.stringify(serviceMetadata({ service_api_source: `ipfs://${unpinned}` })));
     const deps = { publicClient: chain.publicClient, readFile: readFileDep };
-    expect((await loadMetadata(deps, { ...base, service_metadata_file: svcFile })).group.apiSource).toBe(`ipfs://${unpinned}`);
+    expect((await loadMetadata(deps, { ...base, service_metadata_file: svcFile })).group.apiSource).toBe(
+      `ipfs://${unpinned}`,
+    );
     const msg = await reasonOf(loadMetadata(deps, { ...base, service_metadata_file: svcFile, needProtos: true }));
     expect(msg).toStartWith(`http-status: proto archive "ipfs://${unpinned}" of service metadata`);
   });
@@ -172,16 +193,24 @@ describe("from the Registry and IPFS", () => {
     const bad = await ipfs.add(utf8(JSON.stringify(orgMetadata({ groups: "none" }))));
     await chain.createOrganization("bad-org", `ipfs://${bad}`);
     const msg = await reasonOf(
-      loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, organization_id: "bad-org" }),
+      loadMetadata(
+        { publicClient: chain.publicClient, readFile: readFileDep },
+        { ...base, organization_id: "bad-org" },
+      ),
     );
-    expect(msg).toStartWith(`invalid-document: organization metadata of "bad-org" from "ipfs://${bad}" is invalid: groups: `);
+    expect(msg).toStartWith(
+      `invalid-document: organization metadata of "bad-org" from "ipfs://${bad}" is invalid: groups: `,
+    );
   });
 
   test("protos requested but the service names no archive", async () => {
     const svcFile = path.join(dir, "service-no-archive.json");
     await writeFile(svcFile, JSON.stringify(serviceMetadata({ service_api_source: undefined })));
     const msg = await reasonOf(
-      loadMetadata({ publicClient: chain.publicClient, readFile: readFileDep }, { ...base, service_metadata_file: svcFile, needProtos: true }),
+      loadMetadata(
+        { publicClient: chain.publicClient, readFile: readFileDep },
+        { ...base, service_metadata_file: svcFile, needProtos: true },
+      ),
     );
     expect(msg).toContain("has neither service_api_source nor model_ipfs_hash");
   });

@@ -14,9 +14,12 @@ import { CLIENTS, FREE_CALL_SIGNER, type TestAccount } from "../kit/contracts.ts
 import { call } from "../kit/echo-service.ts";
 import { type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { callerOf, payKit } from "../kit/pay-kit.ts";
-import { GROUP_NAME, ORG_ID, type World, startWorld } from "../kit/world.ts";
+import { GROUP_NAME, ORG_ID, startWorld, type World } from "../kit/world.ts";
 
-const NOT_ALLOWED = { code: grpc.status.PERMISSION_DENIED, details: "you are not Authorized to call this service during curation process" };
+const NOT_ALLOWED = {
+  code: grpc.status.PERMISSION_DENIED,
+  details: "you are not Authorized to call this service during curation process",
+};
 const OK = { code: grpc.status.OK, details: "OK" };
 const ALLOWED = CLIENTS[0] as TestAccount;
 const OUTSIDER = CLIENTS[1] as TestAccount;
@@ -57,18 +60,26 @@ describe("allowed_user_flag", () => {
 
   test("prepaid: an outsider gets no token, the listed payer gets one and its calls go through", async () => {
     const theirs = await world.openFundedChannel({ client: OUTSIDER });
-    expect((await pay.prepaidToken(theirs, 10n * world.price)).status).toEqual({ code: NOT_ALLOWED.code, details: NOT_ALLOWED.details });
+    expect((await pay.prepaidToken(theirs, 10n * world.price)).status).toEqual({
+      code: NOT_ALLOWED.code,
+      details: NOT_ALLOWED.details,
+    });
     expect((await snetd.state(theirs)).amount).toBe(0n);
 
     const mine = await world.openFundedChannel({ client: ALLOWED });
     const t = await pay.prepaidToken(mine, 10n * world.price);
     expect(t.status).toEqual({ code: grpc.status.OK, details: "" });
-    expect((await call(snetd.echo, "Echo", { text: "prepaid" }, pay.prepaidMetadata(mine.id, t.reply!.token))).status).toEqual(OK);
+    expect(
+      (await call(snetd.echo, "Echo", { text: "prepaid" }, pay.prepaidMetadata(mine.id, t.reply!.token))).status,
+    ).toEqual(OK);
   });
 
   test("free calls: an outsider gets no token, and a call with a valid token for them is refused too", async () => {
     const outsider = callerOf(OUTSIDER.privateKey);
-    expect((await pay.freeCallToken(outsider)).status).toEqual({ code: NOT_ALLOWED.code, details: NOT_ALLOWED.details });
+    expect((await pay.freeCallToken(outsider)).status).toEqual({
+      code: NOT_ALLOWED.code,
+      details: NOT_ALLOWED.details,
+    });
     // A token the group's signer did issue (before the list changed, say) does not get past the list.
     const token = signFreeCallToken(hexToBytes(FREE_CALL_SIGNER.privateKey), {
       orgId: ORG_ID,

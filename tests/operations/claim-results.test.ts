@@ -10,7 +10,7 @@ import { call } from "../kit/echo-service.ts";
 import { type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { freePort } from "../kit/ports.ts";
 import { waitFor } from "../kit/wait.ts";
-import { type World, startWorld } from "../kit/world.ts";
+import { startWorld, type World } from "../kit/world.ts";
 
 let world: World;
 let snetd: PaidDaemon;
@@ -52,7 +52,11 @@ describe("claim results", () => {
         },
         { timeoutMs: 60_000, intervalMs: 200 },
       );
-      expect(snapshot.claims[0]).toMatchObject({ channelIds: [String(ch.id)], amountCogs: String(world.price), status: "mined" });
+      expect(snapshot.claims[0]).toMatchObject({
+        channelIds: [String(ch.id)],
+        amountCogs: String(world.price),
+        status: "mined",
+      });
       expect(snapshot.claims[0]!.tx).toMatch(/^0x[0-9a-f]{64}$/);
       expect(snapshot.earnings.claimedCogs).toBe(String(world.price));
       const metrics = await (await fetch(`${admin}/metrics`)).text();

@@ -14,7 +14,7 @@ import { launchChromium } from "../kit/chromium.ts";
 import { call } from "../kit/echo-service.ts";
 import { type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { freePort } from "../kit/ports.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
+import { type Channel, startWorld, type World } from "../kit/world.ts";
 
 const TOKEN = "dashboard-live-token-0123456789abcdef";
 const OUT = join(import.meta.dir, "../../.test-output");
@@ -28,7 +28,11 @@ let ch: Channel;
 const grouped = (n: bigint) => n.toLocaleString("en-US");
 /** Waits (bounded) until the element's text is `expected`, then returns it. */
 async function shows(selector: string, expected: string): Promise<string | null> {
-  await page.waitForFunction(([s, e]) => document.querySelector(s as string)?.textContent === e, [selector, expected], { timeout: 15_000 }).catch(() => {});
+  await page
+    .waitForFunction(([s, e]) => document.querySelector(s as string)?.textContent === e, [selector, expected], {
+      timeout: 15_000,
+    })
+    .catch(() => {});
   return page.locator(selector).first().textContent();
 }
 
@@ -36,7 +40,11 @@ beforeAll(async () => {
   world = await startWorld();
   const port = await freePort();
   admin = `http://127.0.0.1:${port}`;
-  snetd = await startPaidDaemon(world, { admin_endpoint: `127.0.0.1:${port}`, admin_token: TOKEN, health_probe_interval: "500ms" });
+  snetd = await startPaidDaemon(world, {
+    admin_endpoint: `127.0.0.1:${port}`,
+    admin_token: TOKEN,
+    health_probe_interval: "500ms",
+  });
   ch = await world.openFundedChannel();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 1200 } });
@@ -54,7 +62,8 @@ describe("dashboard of a running daemon in Chromium", () => {
       await page.goto(`${admin}/dashboard/#token=${TOKEN}`);
       expect(await shows("#status", "live")).toBe("live");
       expect(await page.locator("#who").textContent()).toBe("snet-test-org / example-service / default_group");
-      for (const name of ["service", "chain", "store", "ipfs"]) expect(await shows(`.tile[data-name="${name}"] .state`, "up")).toBe("up");
+      for (const name of ["service", "chain", "store", "ipfs"])
+        expect(await shows(`.tile[data-name="${name}"] .state`, "up")).toBe("up");
       expect(await page.locator("#calls-total").textContent()).toBe("0");
     });
   });
@@ -72,7 +81,9 @@ describe("dashboard of a running daemon in Chromium", () => {
       // A refusal, counted by reason with the numbers taken out.
       const wrong = await call(snetd.echo, "Echo", { text: "underpaid" }, ch.pay(world.price + 1n));
       expect(wrong.status.code).toBe(grpc.status.UNAUTHENTICATED);
-      expect(await shows("#refusals tr td", "income N does not equal to price N")).toBe("income N does not equal to price N");
+      expect(await shows("#refusals tr td", "income N does not equal to price N")).toBe(
+        "income N does not equal to price N",
+      );
 
       mkdirSync(OUT, { recursive: true });
       await page.screenshot({ path: join(OUT, "dashboard-live.png"), fullPage: true });

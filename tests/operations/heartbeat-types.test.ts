@@ -24,21 +24,33 @@ afterAll(async () => {
 });
 
 async function daemonWith(config: Record<string, unknown>): Promise<DaemonProcess> {
-  const d = await startDaemon({ config: { blockchain_enabled: false, service_endpoint: `http://${service.address}`, ...config } });
+  const d = await startDaemon({
+    config: { blockchain_enabled: false, service_endpoint: `http://${service.address}`, ...config },
+  });
   daemons.push(d);
   return d;
 }
 
-const status = async (d: DaemonProcess) => ((await (await fetch(`${d.url}/heartbeat`)).json()) as { status: string }).status;
+const status = async (d: DaemonProcess) =>
+  ((await (await fetch(`${d.url}/heartbeat`)).json()) as { status: string }).status;
 
 test("http: the provider's heartbeat URL decides, and a non-2xx answer is Offline", async () => {
   let healthy = true;
-  const heartbeat = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(healthy ? "ok" : "down", { status: healthy ? 200 : 503 }) });
+  const heartbeat = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => new Response(healthy ? "ok" : "down", { status: healthy ? 200 : 503 }),
+  });
   try {
-    const d = await daemonWith({ service_heartbeat_type: "http", heartbeat_endpoint: `http://127.0.0.1:${heartbeat.port}/health` });
+    const d = await daemonWith({
+      service_heartbeat_type: "http",
+      heartbeat_endpoint: `http://127.0.0.1:${heartbeat.port}/health`,
+    });
     expect(await status(d)).toBe("Online");
     healthy = false;
-    await until(async () => (await status(d)) === "Offline", "the daemon to report the heartbeat's 503", { timeoutMs: 10_000 });
+    await until(async () => (await status(d)) === "Offline", "the daemon to report the heartbeat's 503", {
+      timeoutMs: 10_000,
+    });
   } finally {
     heartbeat.stop(true);
   }

@@ -15,8 +15,8 @@ import { type PaidDaemon, startPaidDaemon } from "../kit/paid-daemon.ts";
 import { callerOf, payKit } from "../kit/pay-kit.ts";
 import { registerServiceUri, republish, worldDocuments } from "../kit/republish.ts";
 import { until, waitFor } from "../kit/wait.ts";
-import { type WebhookReceiver, startWebhookReceiver } from "../kit/webhook-receiver.ts";
-import { type Channel, type World, startWorld } from "../kit/world.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../kit/webhook-receiver.ts";
+import { type Channel, startWorld, type World } from "../kit/world.ts";
 
 let world: World;
 let hook: WebhookReceiver;
@@ -24,7 +24,11 @@ let snetd: PaidDaemon;
 let pay: ReturnType<typeof payKit>;
 let ch: Channel;
 
-const refusals = () => hook.delivered().map((r) => r.body as Alert).filter((a) => a.kind === "metadata_refused");
+const refusals = () =>
+  hook
+    .delivered()
+    .map((r) => r.body as Alert)
+    .filter((a) => a.kind === "metadata_refused");
 
 /** Pays the next call at `price` (retrying while the daemon still charges another price); the status. */
 async function payAt(price: bigint) {
@@ -34,7 +38,11 @@ async function payAt(price: bigint) {
 
 /** Waits until the daemon charges `price`, i.e. a call paying it goes through. */
 const chargesNow = (price: bigint) =>
-  waitFor(`the daemon to charge ${price} cogs`, async () => ((await payAt(price)).status.code === grpc.status.OK ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+  waitFor(
+    `the daemon to charge ${price} cogs`,
+    async () => ((await payAt(price)).status.code === grpc.status.OK ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
 
 /** After a refused document: the refusal is logged and alerted once, and `price` is still charged. */
 async function stillServing(price: bigint, alertsBefore: number, reason: RegExp) {
@@ -72,7 +80,10 @@ describe("metadata changes on the Registry", () => {
       await republish(world, { price: 150n });
       await chargesNow(150n);
       const old = await payAt(100n);
-      expect(old.status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "income 100 does not equal to price 150" });
+      expect(old.status).toEqual({
+        code: grpc.status.UNAUTHENTICATED,
+        details: "income 100 does not equal to price 150",
+      });
       expect(snetd.daemon.logs()).toContain("metadata updated without a restart");
       expect(snetd.daemon.logs()).toContain("fixed_price 100 cogs → fixed_price 150 cogs");
       // Refused payments were not charged: 100 + 150 (+ the probe calls of chargesNow, all at 150).
@@ -124,7 +135,13 @@ describe("metadata changes on the Registry", () => {
       // No pricing entry marked default: the daemon could not price any call.
       await republish(world, {
         price: 175n,
-        editService: (doc) => ({ ...doc, groups: (doc.groups as Record<string, unknown>[]).map((g) => ({ ...g, pricing: [{ price_model: "fixed_price", price_in_cogs: 175 }] })) }),
+        editService: (doc) => ({
+          ...doc,
+          groups: (doc.groups as Record<string, unknown>[]).map((g) => ({
+            ...g,
+            pricing: [{ price_model: "fixed_price", price_in_cogs: 175 }],
+          })),
+        }),
       });
       await stillServing(150n, before, /default/);
     });
@@ -135,7 +152,10 @@ describe("metadata changes on the Registry", () => {
       const before = refusals().length;
       const good = new TextEncoder().encode(JSON.stringify(worldDocuments(world, { price: 200n }).serviceMetadata));
       const cid = await world.ipfs.add(good, "service_metadata.json");
-      world.ipfs.tamper(cid, new TextEncoder().encode(JSON.stringify(worldDocuments(world, { price: 1n }).serviceMetadata)));
+      world.ipfs.tamper(
+        cid,
+        new TextEncoder().encode(JSON.stringify(worldDocuments(world, { price: 1n }).serviceMetadata)),
+      );
       await registerServiceUri(world, `ipfs://${cid}`);
       await stillServing(150n, before, /CID|match/i);
     });

@@ -8,11 +8,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as grpc from "@grpc/grpc-js";
 import { generatePrivateKey } from "viem/accounts";
-import { signPayment, paymentMetadata } from "../kit/client.ts";
+import { paymentMetadata, signPayment } from "../kit/client.ts";
 import { CLIENTS, type TestAccount } from "../kit/contracts.ts";
 import { call, healthCheck } from "../kit/echo-service.ts";
-import { type PaidDaemon, decodeState, stateRequest, startPaidDaemon } from "../kit/paid-daemon.ts";
-import { type World, startWorld } from "../kit/world.ts";
+import { decodeState, type PaidDaemon, startPaidDaemon, stateRequest } from "../kit/paid-daemon.ts";
+import { startWorld, type World } from "../kit/world.ts";
 
 const LIMITED = { code: grpc.status.RESOURCE_EXHAUSTED, details: "rate limiting , too many requests to handle" };
 const OK = { code: grpc.status.OK, details: "OK" };
@@ -64,7 +64,12 @@ describe("global bucket (rate_limit_per_minute, burst_size)", () => {
 
 describe("per-channel and per-payer buckets", () => {
   test("a busy channel and a busy payer are held back; other payers are not; forged payments spend nothing", async () => {
-    const d = await daemon({ rate_limit_per_channel_per_minute: 1, burst_size_per_channel: 2, rate_limit_per_payer_per_minute: 1, burst_size_per_payer: 3 });
+    const d = await daemon({
+      rate_limit_per_channel_per_minute: 1,
+      burst_size_per_channel: 2,
+      rate_limit_per_payer_per_minute: 1,
+      burst_size_per_payer: 3,
+    });
     await d.daemon.showLogsOnFailure(async () => {
       const busy = CLIENTS[2] as TestAccount;
       const other = CLIENTS[3] as TestAccount;
@@ -75,7 +80,12 @@ describe("per-channel and per-payer buckets", () => {
       // Forged payments for channel c (signed by a stranger) are refused as such and take no token.
       const stranger = generatePrivateKey();
       for (let i = 1n; i <= 3n; i++) {
-        const forged = paymentMetadata({ channelId: c.id, nonce: 0n, amount: i * world.price, signature: signPayment(stranger, world.deployment.mpe, c.id, 0n, i * world.price) });
+        const forged = paymentMetadata({
+          channelId: c.id,
+          nonce: 0n,
+          amount: i * world.price,
+          signature: signPayment(stranger, world.deployment.mpe, c.id, 0n, i * world.price),
+        });
         const r = await call(d.echo, "Echo", { text: "forged" }, forged);
         expect(r.status.code).toBe(grpc.status.UNAUTHENTICATED);
       }

@@ -16,7 +16,7 @@ import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { makeCertificate } from "../kit/certs.ts";
 import { type DaemonProcess, startDaemon } from "../kit/daemon.ts";
-import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
+import { call, type EchoService, echoClient, startEchoService } from "../kit/echo-service.ts";
 import { type Pebble, startPebble } from "../kit/pebble.ts";
 import { freePort } from "../kit/ports.ts";
 import { until } from "../kit/wait.ts";
@@ -40,10 +40,19 @@ const fingerprint = (pem: Buffer | string) => new X509Certificate(pem).fingerpri
 function servedFingerprint(endpoint: string, servername?: string): Promise<string> {
   const [host, port] = endpoint.split(":") as [string, string];
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port: Number(port), rejectUnauthorized: false, ...(servername ? { servername } : {}), ALPNProtocols: ["h2"] }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256);
-      socket.destroy();
-    });
+    const socket = tls.connect(
+      {
+        host,
+        port: Number(port),
+        rejectUnauthorized: false,
+        ...(servername ? { servername } : {}),
+        ALPNProtocols: ["h2"],
+      },
+      () => {
+        resolve(socket.getPeerCertificate().fingerprint256);
+        socket.destroy();
+      },
+    );
     socket.on("error", reject);
   });
 }
@@ -65,7 +74,13 @@ describe("ssl_cert/ssl_key reloaded", () => {
     install(first);
     daemon = await startDaemon({
       binary: true,
-      config: { blockchain_enabled: false, service_endpoint: `http://${echo.address}`, ssl_cert: certFile, ssl_key: keyFile, ssl_reload_interval: "500ms" },
+      config: {
+        blockchain_enabled: false,
+        service_endpoint: `http://${echo.address}`,
+        ssl_cert: certFile,
+        ssl_key: keyFile,
+        ssl_reload_interval: "500ms",
+      },
     });
   });
   afterAll(() => daemon?.stop());
@@ -81,7 +96,10 @@ describe("ssl_cert/ssl_key reloaded", () => {
         const slow = call(client, "Slow", { millis: 1500 });
         await until(() => echo.calls > 0, "the slow call to reach the service");
         install(second);
-        await until(async () => (await servedFingerprint(daemon.endpoint, "localhost")) === fingerprint(second.cert), "the new certificate with SNI");
+        await until(
+          async () => (await servedFingerprint(daemon.endpoint, "localhost")) === fingerprint(second.cert),
+          "the new certificate with SNI",
+        );
         expect(await servedFingerprint(daemon.endpoint)).toBe(fingerprint(second.cert));
         expect((await slow).status).toEqual({ code: grpc.status.OK, details: "OK" });
         expect(daemon.logs()).toContain("TLS certificate reloaded");
@@ -94,7 +112,10 @@ describe("ssl_cert/ssl_key reloaded", () => {
   test("a broken file is refused with a log line and the served certificate stays", async () => {
     await daemon.showLogsOnFailure(async () => {
       writeFileSync(certFile, "-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n");
-      await until(() => daemon.logs().includes("TLS certificate not reloaded; still serving the previous one"), "the refusal in the log");
+      await until(
+        () => daemon.logs().includes("TLS certificate not reloaded; still serving the previous one"),
+        "the refusal in the log",
+      );
       expect(await servedFingerprint(daemon.endpoint, "localhost")).toBe(fingerprint(second.cert));
     });
   });
@@ -102,7 +123,10 @@ describe("ssl_cert/ssl_key reloaded", () => {
   test("a repaired pair is served again; SIGHUP (reload) keeps the daemon serving", async () => {
     await daemon.showLogsOnFailure(async () => {
       install(first);
-      await until(async () => (await servedFingerprint(daemon.endpoint)) === fingerprint(first.cert), "the repaired certificate");
+      await until(
+        async () => (await servedFingerprint(daemon.endpoint)) === fingerprint(first.cert),
+        "the repaired certificate",
+      );
       process.kill(daemon.pid, "SIGHUP");
       const r = await fetch(`${daemon.url}/heartbeat`, { tls: { rejectUnauthorized: false } });
       expect(r.status).toBe(200);
@@ -144,7 +168,10 @@ describe("auto_ssl_domain with an ACME server", () => {
   test("obtains a certificate over HTTP-01 that a client trusting the CA accepts, and caches it privately", async () => {
     await daemon.showLogsOnFailure(async () => {
       const root = await pebble.rootCertificate();
-      const client = echoClient(daemon.endpoint, { credentials: grpc.credentials.createSsl(Buffer.from(root)), options: { "grpc.ssl_target_name_override": DOMAIN } });
+      const client = echoClient(daemon.endpoint, {
+        credentials: grpc.credentials.createSsl(Buffer.from(root)),
+        options: { "grpc.ssl_target_name_override": DOMAIN },
+      });
       try {
         const r = await call(client, "Echo", { text: "over ACME" });
         expect(r.status).toEqual({ code: grpc.status.OK, details: "OK" });

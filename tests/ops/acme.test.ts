@@ -10,8 +10,13 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
-import { type ChallengeResponder, type ChallengeStore, createChallengeStore, startChallengeResponder } from "../../src/ops/acme-challenges.ts";
 import { renewalTime, startAcme } from "../../src/ops/acme.ts";
+import {
+  type ChallengeResponder,
+  type ChallengeStore,
+  createChallengeStore,
+  startChallengeResponder,
+} from "../../src/ops/acme-challenges.ts";
 import { createCertificateHolder } from "../../src/ops/tls-holder.ts";
 import { captureLog } from "../kit/capture-log.ts";
 import { type Pebble, startPebble } from "../kit/pebble.ts";
@@ -24,20 +29,34 @@ const store = createChallengeStore();
 let responder: ChallengeResponder;
 let pebble: Pebble;
 
-const validations = (p: Pebble) => p.logs().split("\n").filter((l) => l.includes(`Attempting to validate w/ HTTP: http://${DOMAIN}:`)).length;
+const validations = (p: Pebble) =>
+  p
+    .logs()
+    .split("\n")
+    .filter((l) => l.includes(`Attempting to validate w/ HTTP: http://${DOMAIN}:`)).length;
 
 /** Serves `holder` on a real TLS listener and connects as a client that trusts only Pebble's root. */
-async function verifiedHandshake(holder: ReturnType<typeof createCertificateHolder>, root: string): Promise<{ authorized: boolean; error: string; names: string }> {
+async function verifiedHandshake(
+  holder: ReturnType<typeof createCertificateHolder>,
+  root: string,
+): Promise<{ authorized: boolean; error: string; names: string }> {
   const server = tls.createServer({ ...holder.serverOptions(), ALPNProtocols: ["h2", "http/1.1"] }, (s) => s.end());
   holder.attach(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as { port: number }).port;
   try {
     return await new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: "127.0.0.1", port, servername: DOMAIN, ca: root, rejectUnauthorized: false }, () => {
-        resolve({ authorized: socket.authorized, error: String(socket.authorizationError ?? ""), names: socket.getPeerCertificate().subjectaltname ?? "" });
-        socket.destroy();
-      });
+      const socket = tls.connect(
+        { host: "127.0.0.1", port, servername: DOMAIN, ca: root, rejectUnauthorized: false },
+        () => {
+          resolve({
+            authorized: socket.authorized,
+            error: String(socket.authorizationError ?? ""),
+            names: socket.getPeerCertificate().subjectaltname ?? "",
+          });
+          socket.destroy();
+        },
+      );
       socket.on("error", reject);
     });
   } finally {
@@ -63,7 +82,16 @@ describe("ACME with HTTP-01 against Pebble", () => {
     const holder = createCertificateHolder();
     const log = captureLog();
     const before = validations(pebble);
-    const manager = await startAcme({ domain: DOMAIN, cacheDir, directoryUrl: pebble.directoryUrl, directoryCa: pebble.directoryCa, email: "ops@snetd.test", challenges: store, holder, log });
+    const manager = await startAcme({
+      domain: DOMAIN,
+      cacheDir,
+      directoryUrl: pebble.directoryUrl,
+      directoryCa: pebble.directoryCa,
+      email: "ops@snetd.test",
+      challenges: store,
+      holder,
+      log,
+    });
     const pair = await manager.ready;
     manager.close();
     expect(holder.current()?.fingerprint).toBe(pair.fingerprint);
@@ -88,7 +116,15 @@ describe("ACME with HTTP-01 against Pebble", () => {
     const holder = createCertificateHolder();
     const log = captureLog();
     const before = validations(pebble);
-    const manager = await startAcme({ domain: DOMAIN, cacheDir, directoryUrl: pebble.directoryUrl, directoryCa: pebble.directoryCa, challenges: store, holder, log });
+    const manager = await startAcme({
+      domain: DOMAIN,
+      cacheDir,
+      directoryUrl: pebble.directoryUrl,
+      directoryCa: pebble.directoryCa,
+      challenges: store,
+      holder,
+      log,
+    });
     await manager.ready;
     manager.close();
     expect(log.has("ACME certificate loaded from cache")).toBe(true);
@@ -100,10 +136,25 @@ describe("ACME with HTTP-01 against Pebble", () => {
     const log = captureLog();
     // Tokens first go to a store no responder serves, so Pebble's fetch gets 404; then to the served one.
     let target = createChallengeStore();
-    const switching: ChallengeStore = { set: (t, k) => target.set(t, k), delete: (t) => target.delete(t), get: (t) => target.get(t) };
-    const manager = await startAcme({ domain: DOMAIN, cacheDir: join(work, "retry"), directoryUrl: pebble.directoryUrl, directoryCa: pebble.directoryCa, challenges: switching, holder, log, retryMinMs: 300 });
+    const switching: ChallengeStore = {
+      set: (t, k) => target.set(t, k),
+      delete: (t) => target.delete(t),
+      get: (t) => target.get(t),
+    };
+    const manager = await startAcme({
+      domain: DOMAIN,
+      cacheDir: join(work, "retry"),
+      directoryUrl: pebble.directoryUrl,
+      directoryCa: pebble.directoryCa,
+      challenges: switching,
+      holder,
+      log,
+      retryMinMs: 300,
+    });
     await until(() => log.has("Unable to obtain a certificate"), "the failed order's log line", { timeoutMs: 40_000 });
-    expect(String(log.matching("Unable to obtain a certificate")[0]?.fields.reason)).toMatch(/404|unauthorized|Non-200/i);
+    expect(String(log.matching("Unable to obtain a certificate")[0]?.fields.reason)).toMatch(
+      /404|unauthorized|Non-200/i,
+    );
     expect(holder.current()).toBeUndefined();
     target = store;
     await manager.ready;
@@ -116,22 +167,42 @@ describe("renewal", () => {
   test("renewalTime is the lesser of 30 days and a third of the lifetime before expiry", () => {
     const start = new Date("2026-01-01T00:00:00Z");
     const day = 86_400_000;
-    expect(renewalTime({ notBefore: start, notAfter: new Date(start.getTime() + 90 * day) }).toISOString()).toBe("2026-03-02T00:00:00.000Z");
-    expect(renewalTime({ notBefore: start, notAfter: new Date(start.getTime() + 6 * day) }).toISOString()).toBe("2026-01-05T00:00:00.000Z");
+    expect(renewalTime({ notBefore: start, notAfter: new Date(start.getTime() + 90 * day) }).toISOString()).toBe(
+      "2026-03-02T00:00:00.000Z",
+    );
+    expect(renewalTime({ notBefore: start, notAfter: new Date(start.getTime() + 6 * day) }).toISOString()).toBe(
+      "2026-01-05T00:00:00.000Z",
+    );
   });
 
   test("a short-lived certificate is renewed on its own and the new one is served", async () => {
     const port = await freePort();
     const shortStore = createChallengeStore();
-    const shortResponder = await startChallengeResponder({ store: shortStore, port, host: "127.0.0.1", log: captureLog() });
+    const shortResponder = await startChallengeResponder({
+      store: shortStore,
+      port,
+      host: "127.0.0.1",
+      log: captureLog(),
+    });
     const shortPebble = await startPebble({ httpPort: port, validitySeconds: 12 });
     const holder = createCertificateHolder();
     const log = captureLog();
     try {
-      const manager = await startAcme({ domain: DOMAIN, cacheDir: join(work, "short"), directoryUrl: shortPebble.directoryUrl, directoryCa: shortPebble.directoryCa, challenges: shortStore, holder, log });
+      const manager = await startAcme({
+        domain: DOMAIN,
+        cacheDir: join(work, "short"),
+        directoryUrl: shortPebble.directoryUrl,
+        directoryCa: shortPebble.directoryCa,
+        challenges: shortStore,
+        holder,
+        log,
+      });
       const first = await manager.ready;
       expect(manager.nextRenewal()?.getTime()).toBe(renewalTime(first).getTime());
-      await until(() => holder.current()?.fingerprint !== first.fingerprint, "the renewed certificate", { timeoutMs: 40_000, intervalMs: 200 });
+      await until(() => holder.current()?.fingerprint !== first.fingerprint, "the renewed certificate", {
+        timeoutMs: 40_000,
+        intervalMs: 200,
+      });
       manager.close();
       const renewed = holder.current()!;
       expect(renewed.notAfter.getTime()).toBeGreaterThan(first.notAfter.getTime());
@@ -158,8 +229,8 @@ describe("the challenge responder", () => {
   });
 
   test("a port that is taken fails with a message naming the port and acme_http_port", async () => {
-    await expect(startChallengeResponder({ store, port: responder.port, host: "127.0.0.1", log: captureLog() })).rejects.toThrow(
-      `Unable to bind port "${responder.port}" for ACME HTTP-01 challenges`,
-    );
+    await expect(
+      startChallengeResponder({ store, port: responder.port, host: "127.0.0.1", log: captureLog() }),
+    ).rejects.toThrow(`Unable to bind port "${responder.port}" for ACME HTTP-01 challenges`);
   });
 });

@@ -48,7 +48,8 @@ describe("activity", () => {
     const a = createActivity({ claims: 2 });
     let notified = 0;
     const off = a.onChange(() => notified++);
-    for (const id of [1n, 2n, 3n]) a.claim({ at: new Date().toISOString(), channelIds: [id], amountCogs: id * 100n, status: "mined" });
+    for (const id of [1n, 2n, 3n])
+      a.claim({ at: new Date().toISOString(), channelIds: [id], amountCogs: id * 100n, status: "mined" });
     a.call();
     a.refusal("x");
     off();

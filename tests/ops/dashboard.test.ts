@@ -23,7 +23,15 @@ const health: DependencyHealth[] = [
   { name: "store", state: "up", detail: "sqlite" },
   { name: "ipfs", state: "off", detail: "local metadata files" },
 ];
-const channels: ChannelRow[] = [{ id: 7n, sender: "0x1111111111111111111111111111111111111111", unclaimedCogs: 2_000n, expiration: 1_100_000n, nonce: 0n }];
+const channels: ChannelRow[] = [
+  {
+    id: 7n,
+    sender: "0x1111111111111111111111111111111111111111",
+    unclaimedCogs: 2_000n,
+    expiration: 1_100_000n,
+    nonce: 0n,
+  },
+];
 let admin: AdminServer;
 let browser: Browser;
 let page: Page;
@@ -33,7 +41,13 @@ function snapshot(): DashboardSnapshot {
   const unclaimed = channels.reduce((s, c) => s + c.unclaimedCogs, 0n);
   return {
     at: new Date().toISOString(),
-    daemon: { organization_id: "snet-org", service_id: "echo", group: "default_group", version: "0.1.0-test", started_at: started },
+    daemon: {
+      organization_id: "snet-org",
+      service_id: "echo",
+      group: "default_group",
+      version: "0.1.0-test",
+      started_at: started,
+    },
     health: health.map((h) => ({ ...h })),
     calls: { ...a.calls, inFlight: 0 },
     earnings: { earnedCogs: a.earnedCogs, unclaimedCogs: unclaimed, claimedCogs: 0n },
@@ -48,7 +62,11 @@ function snapshot(): DashboardSnapshot {
 const text = (id: string) => page.locator(`#${id}`).textContent();
 /** Waits (bounded) until the element's text is `expected`, then returns it. */
 async function shows(id: string, expected: string): Promise<string | null> {
-  await page.waitForFunction(([i, e]) => document.getElementById(i as string)?.textContent === e, [id, expected], { timeout: 10_000 }).catch(() => {});
+  await page
+    .waitForFunction(([i, e]) => document.getElementById(i as string)?.textContent === e, [id, expected], {
+      timeout: 10_000,
+    })
+    .catch(() => {});
   return text(id);
 }
 
@@ -56,7 +74,11 @@ beforeAll(async () => {
   admin = await startAdminServer({
     host: "127.0.0.1",
     port: 0,
-    app: adminApp({ token: TOKEN, dashboard: { snapshot, events: activity.onChange }, metrics: async () => ({ contentType: "text/plain", body: "snetd_up 1\n" }) }),
+    app: adminApp({
+      token: TOKEN,
+      dashboard: { snapshot, events: activity.onChange },
+      metrics: async () => ({ contentType: "text/plain", body: "snetd_up 1\n" }),
+    }),
   });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 1100 } });
@@ -83,14 +105,29 @@ describe("dashboard in Chromium", () => {
     activity.call(123_456_789_012n);
     activity.refusal("payment signature is not valid");
     activity.refusal("payment signature is not valid");
-    channels.push({ id: 99n, sender: "0x2222222222222222222222222222222222222222", unclaimedCogs: 123_456_789_012n, expiration: 1_000_100n, nonce: 3n });
-    health[0] = { name: "service", state: "down", detail: "connect ECONNREFUSED 127.0.0.1:5000", since: new Date().toISOString() };
+    channels.push({
+      id: 99n,
+      sender: "0x2222222222222222222222222222222222222222",
+      unclaimedCogs: 123_456_789_012n,
+      expiration: 1_000_100n,
+      nonce: 3n,
+    });
+    health[0] = {
+      name: "service",
+      state: "down",
+      detail: "connect ECONNREFUSED 127.0.0.1:5000",
+      since: new Date().toISOString(),
+    };
     activity.call(); // a free call: counted, earns nothing; also wakes the stream after the changes above
 
     expect(await shows("calls-total", "2")).toBe("2");
     expect(await shows("earned", "123,456,789,012")).toBe("123,456,789,012");
     expect(await shows("unclaimed", "123,456,791,012")).toBe("123,456,791,012");
-    expect(await page.locator("#refusals tr td").allTextContents()).toEqual(["payment signature is not valid", "2", expect.stringMatching(/s ago$/)]);
+    expect(await page.locator("#refusals tr td").allTextContents()).toEqual([
+      "payment signature is not valid",
+      "2",
+      expect.stringMatching(/s ago$/),
+    ]);
     expect(await page.locator("#channels tr").count()).toBe(2);
     expect(await page.locator("#channels tr.soon td").first().textContent()).toBe("99"); // 100 blocks left
     expect(await page.locator('.tile[data-name="service"] .state').textContent()).toBe("down");
@@ -107,10 +144,16 @@ describe("dashboard in Chromium", () => {
       expect(await fresh.locator("#login-msg").textContent()).toBe("Enter the admin token.");
       await fresh.fill("#token", "wrong");
       await fresh.click("#login button");
-      await fresh.waitForFunction(() => document.getElementById("login-msg")?.textContent === "The token was refused.", undefined, { timeout: 10_000 });
+      await fresh.waitForFunction(
+        () => document.getElementById("login-msg")?.textContent === "The token was refused.",
+        undefined,
+        { timeout: 10_000 },
+      );
       await fresh.fill("#token", TOKEN);
       await fresh.click("#login button");
-      await fresh.waitForFunction(() => document.getElementById("status")?.textContent === "live", undefined, { timeout: 10_000 });
+      await fresh.waitForFunction(() => document.getElementById("status")?.textContent === "live", undefined, {
+        timeout: 10_000,
+      });
       expect(await fresh.locator("#main").isVisible()).toBe(true);
     } finally {
       await fresh.close();
@@ -123,7 +166,9 @@ describe("admin listener", () => {
 
   test("API and metrics need the bearer token; the page shell does not", async () => {
     expect((await fetch(`${base()}/dashboard/api/snapshot`)).status).toBe(401);
-    expect((await fetch(`${base()}/dashboard/api/snapshot`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    expect(
+      (await fetch(`${base()}/dashboard/api/snapshot`, { headers: { authorization: "Bearer wrong" } })).status,
+    ).toBe(401);
     expect((await fetch(`${base()}/metrics`)).status).toBe(401);
     const ok = await fetch(`${base()}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect([ok.status, await ok.text()]).toEqual([200, "snetd_up 1\n"]);

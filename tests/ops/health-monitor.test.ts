@@ -11,7 +11,7 @@ import { type ProbeOutcome, startHealthMonitor } from "../../src/ops/health-moni
 import { captureLog } from "../kit/capture-log.ts";
 import { freePort } from "../kit/ports.ts";
 import { until } from "../kit/wait.ts";
-import { type WebhookReceiver, startWebhookReceiver } from "../kit/webhook-receiver.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../kit/webhook-receiver.ts";
 
 let hook: WebhookReceiver;
 let port = 0;
@@ -39,7 +39,11 @@ afterAll(async () => {
 
 describe("health monitor", () => {
   test("a service outage seen by many probes gives one down and one recovered alert", async () => {
-    const alerts = createAlerter({ sinks: [webhookSink({ url: hook.url, firstDelayMs: 20 })], log: captureLog(), daemon: { organization_id: "o", service_id: "s", group: "g" } });
+    const alerts = createAlerter({
+      sinks: [webhookSink({ url: hook.url, firstDelayMs: 20 })],
+      log: captureLog(),
+      daemon: { organization_id: "o", service_id: "s", group: "g" },
+    });
     const monitor = startHealthMonitor({ probes: { service: probeService }, alerts, intervalMs: 50 });
     try {
       await until(() => monitor.states()[0]?.state === "up", "the first probe");
@@ -60,7 +64,11 @@ describe("health monitor", () => {
   });
 
   test("a probe that never answers counts as down, with the reason", async () => {
-    const monitor = startHealthMonitor({ probes: { chain: () => new Promise<ProbeOutcome>(() => {}), store: async () => ({ up: true, detail: "sqlite" }) }, timeoutMs: 100, intervalMs: 60_000 });
+    const monitor = startHealthMonitor({
+      probes: { chain: () => new Promise<ProbeOutcome>(() => {}), store: async () => ({ up: true, detail: "sqlite" }) },
+      timeoutMs: 100,
+      intervalMs: 60_000,
+    });
     try {
       await until(() => monitor.states().every((s) => s.state !== "warning"), "both probes to report");
       expect(monitor.states().map((s) => [s.name, s.state, s.detail])).toEqual([

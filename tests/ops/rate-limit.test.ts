@@ -3,7 +3,7 @@
  * rate_limit_per_minute/burst_size, per-payer and per-channel buckets, retry-after, and bounded memory.
  */
 import { describe, expect, test } from "bun:test";
-import { RATE_LIMIT_MESSAGE, bucketSpec, createRateLimiter, retryAfterSeconds } from "../../src/ops/rate-limit.ts";
+import { bucketSpec, createRateLimiter, RATE_LIMIT_MESSAGE, retryAfterSeconds } from "../../src/ops/rate-limit.ts";
 
 function clock(start = 0) {
   let now = start;
@@ -15,7 +15,8 @@ function clock(start = 0) {
   };
 }
 
-const admitted = (n: number, take: () => { allowed: boolean }) => Array.from({ length: n }, take).filter((d) => d.allowed).length;
+const admitted = (n: number, take: () => { allowed: boolean }) =>
+  Array.from({ length: n }, take).filter((d) => d.allowed).length;
 
 describe("the global bucket (rate_limit_per_minute, burst_size)", () => {
   test("admits a burst, then one call per 60000/rate ms, and says how long to wait", () => {
@@ -75,7 +76,8 @@ describe("per-key buckets", () => {
     const limiter = createRateLimiter({ global: { perMinute: 60, burst: 3 }, scopes, clock: c.now });
     expect(limiter.take({ payer: "0xaa", channel: "1" }).allowed).toBe(true);
     // The channel bucket is empty: these are refused and must leave the global bucket's 2 tokens alone.
-    for (let i = 0; i < 5; i++) expect(limiter.take({ payer: "0xaa", channel: "1" })).toMatchObject({ allowed: false, scope: "channel" });
+    for (let i = 0; i < 5; i++)
+      expect(limiter.take({ payer: "0xaa", channel: "1" })).toMatchObject({ allowed: false, scope: "channel" });
     expect(admitted(3, () => limiter.take({ payer: "0xcc" }))).toBe(2);
   });
 
@@ -87,7 +89,10 @@ describe("per-key buckets", () => {
   });
 
   test("a scope with no spec or no key is not limited", () => {
-    const limiter = createRateLimiter<"payer" | "channel">({ scopes: { payer: { perMinute: 1, burst: 1 } }, clock: clock().now });
+    const limiter = createRateLimiter<"payer" | "channel">({
+      scopes: { payer: { perMinute: 1, burst: 1 } },
+      clock: clock().now,
+    });
     expect(admitted(50, () => limiter.take({ channel: "1" }))).toBe(50);
     expect(admitted(50, () => limiter.take({}))).toBe(50);
     expect(limiter.size()).toBe(0);

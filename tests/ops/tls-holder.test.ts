@@ -15,10 +15,13 @@ let port = 0;
 
 function handshake(servername?: string): Promise<string> {
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false, ...(servername ? { servername } : {}) }, () => {
-      resolve(`certificate ${socket.getPeerCertificate().subject?.CN}`);
-      socket.destroy();
-    });
+    const socket = tls.connect(
+      { host: "127.0.0.1", port, rejectUnauthorized: false, ...(servername ? { servername } : {}) },
+      () => {
+        resolve(`certificate ${socket.getPeerCertificate().subject?.CN}`);
+        socket.destroy();
+      },
+    );
     socket.on("error", () => resolve("handshake failed"));
   });
 }
@@ -59,11 +62,21 @@ describe("certificate pair checks", () => {
   });
 
   test("a key from another certificate, garbage, an expired or a future certificate is refused", () => {
-    expect(() => loadCertificatePair(a.cert, b.key)).toThrow('The private key does not belong to the certificate for "a.example"');
+    expect(() => loadCertificatePair(a.cert, b.key)).toThrow(
+      'The private key does not belong to the certificate for "a.example"',
+    );
     expect(() => loadCertificatePair(Buffer.from("nope"), a.key)).toThrow(CertificateError);
     expect(() => loadCertificatePair(a.cert, Buffer.from("nope"))).toThrow("The private key is not a readable PEM key");
-    const future = makeCertificate({ names: ["f.example"], notBefore: new Date(Date.now() + 86_400_000 * 10), notAfter: new Date(Date.now() + 86_400_000 * 20) });
-    expect(() => loadCertificatePair(future.cert, future.key)).toThrow('The certificate for "f.example" is valid only from');
-    expect(() => loadCertificatePair(a.cert, a.key, new Date(Date.now() + 86_400_000 * 5))).toThrow('The certificate for "a.example" expired at');
+    const future = makeCertificate({
+      names: ["f.example"],
+      notBefore: new Date(Date.now() + 86_400_000 * 10),
+      notAfter: new Date(Date.now() + 86_400_000 * 20),
+    });
+    expect(() => loadCertificatePair(future.cert, future.key)).toThrow(
+      'The certificate for "f.example" is valid only from',
+    );
+    expect(() => loadCertificatePair(a.cert, a.key, new Date(Date.now() + 86_400_000 * 5))).toThrow(
+      'The certificate for "a.example" expired at',
+    );
   });
 });

@@ -5,7 +5,7 @@
  * SNI, and a broken, mismatched or expired pair keeps the one being served.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { X509Certificate, createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -44,10 +44,19 @@ function install(pair: TestCertificate): void {
 function handshake(servername: string | undefined): Promise<{ fingerprint: string; alpn: string | false }> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect(
-      { host: "127.0.0.1", port, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"], ...(servername ? { servername } : {}) },
+      {
+        host: "127.0.0.1",
+        port,
+        rejectUnauthorized: false,
+        ALPNProtocols: ["h2", "http/1.1"],
+        ...(servername ? { servername } : {}),
+      },
       () => {
         const peer = socket.getPeerX509Certificate();
-        resolve({ fingerprint: peer ? createHash("sha256").update(peer.raw).digest("hex") : "", alpn: socket.alpnProtocol ?? false });
+        resolve({
+          fingerprint: peer ? createHash("sha256").update(peer.raw).digest("hex") : "",
+          alpn: socket.alpnProtocol ?? false,
+        });
         socket.destroy();
       },
     );
@@ -65,17 +74,22 @@ function slowCall(): SlowCall {
   let firstChunk!: () => void;
   const first = new Promise<void>((r) => (firstChunk = r));
   const done = new Promise<{ body: string; fingerprint: string }>((resolve, reject) => {
-    const req = https.get({ host: "127.0.0.1", port, path: "/slow", servername: "localhost", rejectUnauthorized: false, agent: false }, (res) => {
-      const peer = (res.socket as tls.TLSSocket).getPeerX509Certificate();
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        body += c;
-        firstChunk();
-      });
-      res.on("end", () => resolve({ body, fingerprint: peer ? createHash("sha256").update(peer.raw).digest("hex") : "" }));
-      res.on("error", reject);
-    });
+    const req = https.get(
+      { host: "127.0.0.1", port, path: "/slow", servername: "localhost", rejectUnauthorized: false, agent: false },
+      (res) => {
+        const peer = (res.socket as tls.TLSSocket).getPeerX509Certificate();
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          body += c;
+          firstChunk();
+        });
+        res.on("end", () =>
+          resolve({ body, fingerprint: peer ? createHash("sha256").update(peer.raw).digest("hex") : "" }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
   });
   return { firstChunk: first, done };
@@ -97,7 +111,9 @@ beforeAll(async () => {
     }, 50);
     req.on("close", () => clearInterval(timer));
   });
-  server = tls.createServer({ ...holder.serverOptions(), ALPNProtocols: ["h2", "http/1.1"] }, (socket) => h1.emit("connection", socket));
+  server = tls.createServer({ ...holder.serverOptions(), ALPNProtocols: ["h2", "http/1.1"] }, (socket) =>
+    h1.emit("connection", socket),
+  );
   holder.attach(server);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   port = (server.address() as { port: number }).port;
@@ -120,7 +136,10 @@ describe("certificate files reloaded while serving", () => {
     const calls = Array.from({ length: 4 }, slowCall);
     await Promise.all(calls.map((c) => c.firstChunk));
     install(B);
-    await until(async () => (await handshake("localhost")).fingerprint === fingerprint(B.cert), "an SNI handshake to get the renewed certificate");
+    await until(
+      async () => (await handshake("localhost")).fingerprint === fingerprint(B.cert),
+      "an SNI handshake to get the renewed certificate",
+    );
     expect(await handshake(undefined)).toEqual({ fingerprint: fingerprint(B.cert), alpn: "h2" });
     const expected = Array.from({ length: CHUNKS }, (_, i) => `chunk ${i}\n`).join("");
     for (const call of await Promise.all(calls.map((c) => c.done))) {
@@ -136,7 +155,9 @@ describe("certificate files reloaded while serving", () => {
     await until(() => log.has("TLS certificate not reloaded"), "the refusal log line");
     await Bun.sleep(700); // two more periodic checks: they must not repeat the line
     expect(log.matching("TLS certificate not reloaded")).toHaveLength(1);
-    expect(String(log.matching("TLS certificate not reloaded")[0]?.fields.reason)).toContain("not a readable PEM certificate");
+    expect(String(log.matching("TLS certificate not reloaded")[0]?.fields.reason)).toContain(
+      "not a readable PEM certificate",
+    );
     expect((await handshake("localhost")).fingerprint).toBe(fingerprint(B.cert));
     expect((await handshake(undefined)).fingerprint).toBe(fingerprint(B.cert));
   });
@@ -144,17 +165,30 @@ describe("certificate files reloaded while serving", () => {
   test("a certificate whose key is not there yet is refused until the key arrives", async () => {
     const C = makeCertificate({ names: ["localhost"], days: 4 });
     writeFileSync(certFile, C.cert); // key.pem still holds B's key
-    await until(() => log.lines.some((l) => String(l.fields.reason).includes("does not belong")), "the key mismatch refusal");
+    await until(
+      () => log.lines.some((l) => String(l.fields.reason).includes("does not belong")),
+      "the key mismatch refusal",
+    );
     expect((await handshake("localhost")).fingerprint).toBe(fingerprint(B.cert));
     writeFileSync(keyFile, C.key);
-    await until(async () => (await handshake(undefined)).fingerprint === fingerprint(C.cert), "the matching key to complete the pair");
+    await until(
+      async () => (await handshake(undefined)).fingerprint === fingerprint(C.cert),
+      "the matching key to complete the pair",
+    );
   });
 
   test("an expired certificate is refused", async () => {
     const served = (await handshake("localhost")).fingerprint;
-    const old = makeCertificate({ names: ["localhost"], notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2020-01-02T00:00:00Z") });
+    const old = makeCertificate({
+      names: ["localhost"],
+      notBefore: new Date("2020-01-01T00:00:00Z"),
+      notAfter: new Date("2020-01-02T00:00:00Z"),
+    });
     install(old);
-    await until(() => log.lines.some((l) => String(l.fields.reason).includes("expired at 2020-01-02T00:00:00.000Z")), "the expiry refusal");
+    await until(
+      () => log.lines.some((l) => String(l.fields.reason).includes("expired at 2020-01-02T00:00:00.000Z")),
+      "the expiry refusal",
+    );
     expect((await handshake("localhost")).fingerprint).toBe(served);
   });
 
@@ -173,7 +207,10 @@ describe("certificate files reloaded while serving", () => {
     try {
       const E = makeCertificate({ names: ["localhost"], days: 6 });
       install(E);
-      await until(async () => (await handshake(undefined)).fingerprint === fingerprint(E.cert), "the periodic check to swap the pair");
+      await until(
+        async () => (await handshake(undefined)).fingerprint === fingerprint(E.cert),
+        "the periodic check to swap the pair",
+      );
       expect(log.matching("TLS certificate reloaded").at(-1)?.fields.why).toBe("periodic check");
     } finally {
       polling.close();

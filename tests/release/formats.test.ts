@@ -8,9 +8,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { machOSignatureProblem } from "../../scripts/macho-sign.ts";
-import { type Manifest, RELEASE_TARGETS, type ReleaseTarget, SUMS_FILE, releaseFileName } from "../../scripts/release.ts";
+import {
+  type Manifest,
+  RELEASE_TARGETS,
+  type ReleaseTarget,
+  releaseFileName,
+  SUMS_FILE,
+} from "../../scripts/release.ts";
 import { readExecutableHeader } from "./headers.ts";
-import { RELEASE_BUILD_TIMEOUT_MS, RELEASE_DIR, ensureRelease, releaseBinary } from "./kit.ts";
+import { ensureRelease, RELEASE_BUILD_TIMEOUT_MS, RELEASE_DIR, releaseBinary } from "./kit.ts";
 
 const repoRoot = resolve(import.meta.dir, "../..");
 const ADDON = join(repoRoot, "node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node");
@@ -48,7 +54,9 @@ describe("each binary is an executable for its platform", () => {
   test("the signature check notices one changed byte in a signed page", () => {
     const bytes = readFileSync(releaseBinary(manifest, "darwin-arm64"));
     bytes[1_000_000] = (bytes[1_000_000] ?? 0) ^ 0xff;
-    expect(machOSignatureProblem(bytes)).toBe(`1 of ${Math.ceil(signedLength(bytes) / 4096)} page hashes do not match the file`);
+    expect(machOSignatureProblem(bytes)).toBe(
+      `1 of ${Math.ceil(signedLength(bytes) / 4096)} page hashes do not match the file`,
+    );
   });
 });
 
@@ -93,7 +101,12 @@ describe("SHA256SUMS and manifest.json", () => {
     expect(manifest.version).toBe(pkg.version);
     expect(manifest.commit.replace(/-dirty$/, "")).toBe(head);
     expect(manifest.bun).toBe(Bun.version);
-    const sums = new Map(readFileSync(join(RELEASE_DIR, SUMS_FILE), "utf8").trim().split("\n").map((line) => [line.slice(66), line.slice(0, 64)] as const));
+    const sums = new Map(
+      readFileSync(join(RELEASE_DIR, SUMS_FILE), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => [line.slice(66), line.slice(0, 64)] as const),
+    );
     expect(manifest.targets.map((e) => e.target)).toEqual([...RELEASE_TARGETS]);
     for (const entry of manifest.targets) {
       expect(entry.file).toBe(releaseFileName(entry.target));
@@ -109,11 +122,16 @@ describe("SHA256SUMS and manifest.json", () => {
 describe("README's Install section", () => {
   test("its platform table names each release file with the signer recovery the manifest records", () => {
     const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
-    const install = readme.slice(readme.indexOf("## Install\n"), readme.indexOf("\n## ", readme.indexOf("## Install\n") + 1));
+    const install = readme.slice(
+      readme.indexOf("## Install\n"),
+      readme.indexOf("\n## ", readme.indexOf("## Install\n") + 1),
+    );
     const rows = install.split("\n").filter((line) => line.startsWith("| ") && line.includes("`snetd-"));
     for (const entry of manifest.targets) {
       const row = rows.find((r) => r.includes(`\`${entry.file}\``));
-      expect(row ?? `no row for ${entry.file}`).toEndWith(`| ${entry.signer_recovery}${entry.signer_recovery.startsWith("native") ? " (embedded)" : ""} |`);
+      expect(row ?? `no row for ${entry.file}`).toEndWith(
+        `| ${entry.signer_recovery}${entry.signer_recovery.startsWith("native") ? " (embedded)" : ""} |`,
+      );
     }
   });
 });

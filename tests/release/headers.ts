@@ -13,9 +13,18 @@ export interface ExecutableHeader {
   detail: string;
 }
 
-const ELF_MACHINES = new Map<number, ExecutableHeader["arch"]>([[0x3e, "x64"], [0xb7, "arm64"]]);
-const MACHO_CPUS = new Map<number, ExecutableHeader["arch"]>([[0x01000007, "x64"], [0x0100000c, "arm64"]]);
-const PE_MACHINES = new Map<number, ExecutableHeader["arch"]>([[0x8664, "x64"], [0xaa64, "arm64"]]);
+const ELF_MACHINES = new Map<number, ExecutableHeader["arch"]>([
+  [0x3e, "x64"],
+  [0xb7, "arm64"],
+]);
+const MACHO_CPUS = new Map<number, ExecutableHeader["arch"]>([
+  [0x01000007, "x64"],
+  [0x0100000c, "arm64"],
+]);
+const PE_MACHINES = new Map<number, ExecutableHeader["arch"]>([
+  [0x8664, "x64"],
+  [0xaa64, "arm64"],
+]);
 
 /** Reads the header of `bytes`; throws when it is none of ELF, Mach-O or PE. */
 export function readExecutableHeader(bytes: Uint8Array): ExecutableHeader {
@@ -29,7 +38,10 @@ export function readExecutableHeader(bytes: Uint8Array): ExecutableHeader {
     const machine = view.getUint16(18, true);
     return {
       format: "ELF",
-      arch: elfClass === 2 && data === 1 ? (ELF_MACHINES.get(machine) ?? `unknown ${hex(machine)}`) : `unknown class ${elfClass} data ${data}`,
+      arch:
+        elfClass === 2 && data === 1
+          ? (ELF_MACHINES.get(machine) ?? `unknown ${hex(machine)}`)
+          : `unknown class ${elfClass} data ${data}`,
       executable: type === 2 || type === 3,
       detail: `ELF class ${elfClass}, data ${data}, e_type ${type}, e_machine ${hex(machine)}`,
     };
@@ -55,7 +67,10 @@ export function readExecutableHeader(bytes: Uint8Array): ExecutableHeader {
     const subsystem = view.getUint16(optional + 68, true); // 3 = Windows console
     return {
       format: "PE",
-      arch: magic === 0x20b ? (PE_MACHINES.get(machine) ?? `unknown ${hex(machine)}`) : `unknown optional header ${hex(magic)}`,
+      arch:
+        magic === 0x20b
+          ? (PE_MACHINES.get(machine) ?? `unknown ${hex(machine)}`)
+          : `unknown optional header ${hex(magic)}`,
       executable: subsystem === 3,
       detail: `PE, machine ${hex(machine)}, optional header ${hex(magic)}, subsystem ${subsystem}`,
     };

@@ -5,12 +5,23 @@
  * tampered binary, a SHA256SUMS without the binary's line or a failed download installs nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { INSTALLER_FILE, type Manifest, SUMS_FILE } from "../../scripts/release.ts";
 import { runCli } from "../kit/daemon.ts";
-import { RELEASE_BUILD_TIMEOUT_MS, RELEASE_DIR, ensureRelease } from "./kit.ts";
+import { ensureRelease, RELEASE_BUILD_TIMEOUT_MS, RELEASE_DIR } from "./kit.ts";
 
 const repoRoot = resolve(import.meta.dir, "../..");
 const INSTALL_SH = join(repoRoot, "install.sh");
@@ -36,7 +47,12 @@ function serveRelease(req: Request): Response {
   if (variant === "tampered" && name === HERE) return new Response(tampered);
   if (variant === "no-entry" && name === SUMS_FILE) {
     const sums = readFileSync(join(RELEASE_DIR, SUMS_FILE), "utf8");
-    return new Response(sums.split("\n").filter((line) => !line.endsWith(`  ${HERE}`)).join("\n"));
+    return new Response(
+      sums
+        .split("\n")
+        .filter((line) => !line.endsWith(`  ${HERE}`))
+        .join("\n"),
+    );
   }
   if (variant === "missing" && name === HERE) return new Response("not found", { status: 404 });
   const file = Bun.file(join(RELEASE_DIR, name));
@@ -68,15 +84,42 @@ interface Run {
 /** Runs install.sh (or `script` in bash -c) with `env` on top of a plain environment. */
 async function install(args: string[], env: Record<string, string>, script?: string): Promise<Run> {
   const cmd = script === undefined ? [BASH, INSTALL_SH, ...args] : [BASH, "-c", script];
-  const proc = Bun.spawn({ cmd, cwd: scratch, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn({
+    cmd,
+    cwd: scratch,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: scratch, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   return { code, stdout, stderr };
 }
 
 /** A PATH holding only the tools install.sh may use, minus `without` (so another tool must step in). */
 function pathWithout(without: string[]): string {
   const dir = mkdtempSync(join(scratch, `path-without-${without.join("-")}-`));
-  for (const tool of ["bash", "uname", "awk", "sha256sum", "shasum", "mktemp", "rm", "mkdir", "dirname", "install", "mv", "head", "sed", "curl", "wget"]) {
+  for (const tool of [
+    "bash",
+    "uname",
+    "awk",
+    "sha256sum",
+    "shasum",
+    "mktemp",
+    "rm",
+    "mkdir",
+    "dirname",
+    "install",
+    "mv",
+    "head",
+    "sed",
+    "curl",
+    "wget",
+  ]) {
     const found = Bun.which(tool);
     if (found && !without.includes(tool)) symlinkSync(found, join(dir, tool));
   }
@@ -111,7 +154,12 @@ describe("install.sh from a release server", () => {
       const before = requests.length;
       const run = await install([], { PREFIX: prefix, SNETD_RELEASE_URL: url("good") });
       expectInstalled(prefix, run);
-      expect(requests.slice(before).map((r) => r.path).sort()).toEqual([`/good/${HERE}`, `/good/${SUMS_FILE}`].sort());
+      expect(
+        requests
+          .slice(before)
+          .map((r) => r.path)
+          .sort(),
+      ).toEqual([`/good/${HERE}`, `/good/${SUMS_FILE}`].sort());
       expect(requests.slice(before).every((r) => r.userAgent.startsWith("curl/"))).toBe(true);
       const version = await runCli(["version"], { command: [join(prefix, "bin/snetd")] });
       expect(version.code).toBe(0);
@@ -126,7 +174,11 @@ describe("install.sh from a release server", () => {
     async () => {
       const prefix = freshPrefix();
       const before = requests.length;
-      const run = await install([], { PREFIX: prefix, SNETD_RELEASE_URL: url("good"), PATH: pathWithout(["curl", "sha256sum"]) });
+      const run = await install([], {
+        PREFIX: prefix,
+        SNETD_RELEASE_URL: url("good"),
+        PATH: pathWithout(["curl", "sha256sum"]),
+      });
       expectInstalled(prefix, run);
       expect(requests.slice(before).every((r) => r.userAgent.startsWith("Wget/"))).toBe(true);
     },
@@ -137,7 +189,11 @@ describe("install.sh from a release server", () => {
     "the release's own install.sh piped into bash installs too",
     async () => {
       const prefix = freshPrefix();
-      const run = await install([], { PREFIX: prefix, SNETD_RELEASE_URL: url("good") }, `curl -fsSL ${url("good")}/${INSTALLER_FILE} | bash`);
+      const run = await install(
+        [],
+        { PREFIX: prefix, SNETD_RELEASE_URL: url("good") },
+        `curl -fsSL ${url("good")}/${INSTALLER_FILE} | bash`,
+      );
       expectInstalled(prefix, run);
     },
     INSTALL_TIMEOUT_MS,
@@ -152,7 +208,12 @@ describe("install.sh from a release server", () => {
       chmodSync(join(prefix, "bin/snetd"), 0o755);
       const run = await install([], { PREFIX: prefix, SNETD_RELEASE_URL: url("tampered") });
       expect(run.code).toBe(5);
-      expect(run.stderr).toMatch(new RegExp(`^install.sh: checksum mismatch for '${HERE}': SHA256SUMS says '[0-9a-f]{64}', the download is '[0-9a-f]{64}'; nothing installed$`, "m"));
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^install.sh: checksum mismatch for '${HERE}': SHA256SUMS says '[0-9a-f]{64}', the download is '[0-9a-f]{64}'; nothing installed$`,
+          "m",
+        ),
+      );
       expect(readdirSync(join(prefix, "bin"))).toEqual(["snetd"]);
       expect(readFileSync(join(prefix, "bin/snetd"), "utf8")).toBe("#!/bin/sh\necho old snetd\n");
     },
@@ -164,7 +225,12 @@ describe("install.sh from a release server", () => {
     async () => {
       const prefix = freshPrefix();
       const run = await install([], { PREFIX: prefix, SNETD_RELEASE_URL: url("no-entry") });
-      expectNothingInstalled(prefix, run, 5, `install.sh: SHA256SUMS at '${url("no-entry")}' has no entry for '${HERE}'; nothing installed`);
+      expectNothingInstalled(
+        prefix,
+        run,
+        5,
+        `install.sh: SHA256SUMS at '${url("no-entry")}' has no entry for '${HERE}'; nothing installed`,
+      );
     },
     INSTALL_TIMEOUT_MS,
   );
@@ -185,7 +251,10 @@ describe("install.sh picks the release for the machine", () => {
   function mockUnamePath(): string {
     const dir = join(scratch, "mock-uname");
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "uname"), '#!/bin/sh\ncase "$1" in -s) echo "$MOCK_UNAME_S" ;; -m) echo "$MOCK_UNAME_M" ;; esac\n');
+    writeFileSync(
+      join(dir, "uname"),
+      '#!/bin/sh\ncase "$1" in -s) echo "$MOCK_UNAME_S" ;; -m) echo "$MOCK_UNAME_M" ;; esac\n',
+    );
     chmodSync(join(dir, "uname"), 0o755);
     return `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`;
   }
@@ -199,22 +268,50 @@ describe("install.sh picks the release for the machine", () => {
   ];
   for (const [os, cpu, file, dest] of cases) {
     test(`${os} ${cpu}: ${file}`, async () => {
-      const run = await install(["--dry-run"], { PREFIX: "/opt/x", SNETD_RELEASE_URL: url("good"), PATH: mockUnamePath(), MOCK_UNAME_S: os, MOCK_UNAME_M: cpu });
-      expect(run).toEqual({ code: 0, stdout: `would install ${url("good")}/${file} as /opt/x/${dest}, checked against ${url("good")}/SHA256SUMS\n`, stderr: "" });
+      const run = await install(["--dry-run"], {
+        PREFIX: "/opt/x",
+        SNETD_RELEASE_URL: url("good"),
+        PATH: mockUnamePath(),
+        MOCK_UNAME_S: os,
+        MOCK_UNAME_M: cpu,
+      });
+      expect(run).toEqual({
+        code: 0,
+        stdout: `would install ${url("good")}/${file} as /opt/x/${dest}, checked against ${url("good")}/SHA256SUMS\n`,
+        stderr: "",
+      });
     });
   }
 
   test("an unsupported CPU or operating system is refused with exit 3", async () => {
-    const riscv = await install(["--dry-run"], { PATH: mockUnamePath(), MOCK_UNAME_S: "Linux", MOCK_UNAME_M: "riscv64", SNETD_RELEASE_URL: url("good") });
-    expect(riscv).toEqual({ code: 3, stdout: "", stderr: "install.sh: no release binary for the CPU 'riscv64'; expected x86_64 or arm64 (try --from-source)\n" });
-    const bsd = await install(["--dry-run"], { PATH: mockUnamePath(), MOCK_UNAME_S: "FreeBSD", MOCK_UNAME_M: "amd64", SNETD_RELEASE_URL: url("good") });
+    const riscv = await install(["--dry-run"], {
+      PATH: mockUnamePath(),
+      MOCK_UNAME_S: "Linux",
+      MOCK_UNAME_M: "riscv64",
+      SNETD_RELEASE_URL: url("good"),
+    });
+    expect(riscv).toEqual({
+      code: 3,
+      stdout: "",
+      stderr: "install.sh: no release binary for the CPU 'riscv64'; expected x86_64 or arm64 (try --from-source)\n",
+    });
+    const bsd = await install(["--dry-run"], {
+      PATH: mockUnamePath(),
+      MOCK_UNAME_S: "FreeBSD",
+      MOCK_UNAME_M: "amd64",
+      SNETD_RELEASE_URL: url("good"),
+    });
     expect(bsd.code).toBe(3);
-    expect(bsd.stderr).toBe("install.sh: no release binary for the operating system 'FreeBSD'; expected Linux, Darwin or Windows (try --from-source)\n");
+    expect(bsd.stderr).toBe(
+      "install.sh: no release binary for the operating system 'FreeBSD'; expected Linux, Darwin or Windows (try --from-source)\n",
+    );
   });
 
   test("without SNETD_RELEASE_URL: the project's GitHub releases, the latest or SNETD_VERSION's", async () => {
     const latest = await install(["--dry-run"], { PREFIX: "/p", SNETD_GITHUB_OWNER: "acme" });
-    expect(latest.stdout).toBe(`would install https://github.com/acme/snetd/releases/latest/download/${HERE} as /p/bin/snetd, checked against https://github.com/acme/snetd/releases/latest/download/SHA256SUMS\n`);
+    expect(latest.stdout).toBe(
+      `would install https://github.com/acme/snetd/releases/latest/download/${HERE} as /p/bin/snetd, checked against https://github.com/acme/snetd/releases/latest/download/SHA256SUMS\n`,
+    );
     const tagged = await install(["--dry-run"], { PREFIX: "/p", SNETD_GITHUB_OWNER: "acme", SNETD_VERSION: "v1.2.3" });
     expect(tagged.stdout).toContain(`https://github.com/acme/snetd/releases/download/v1.2.3/${HERE} as /p/bin/snetd`);
     const placeholder = await install(["--dry-run"], {});

@@ -5,18 +5,18 @@
  * signatures checked by the pure-JS recovery (the native addon is linux-x64 only).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import * as grpc from "@grpc/grpc-js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import { parse as parseYaml } from "yaml";
 import type { Manifest, ReleaseTarget } from "../../scripts/release.ts";
-import { runCli, startDaemon } from "../kit/daemon.ts";
 import { paymentMetadata, signPayment } from "../kit/client.ts";
 import { CLIENTS } from "../kit/contracts.ts";
-import { type EchoService, call, echoClient, startEchoService } from "../kit/echo-service.ts";
+import { runCli, startDaemon } from "../kit/daemon.ts";
+import { call, type EchoService, echoClient, startEchoService } from "../kit/echo-service.ts";
 import { startWorld } from "../kit/world.ts";
-import { RELEASE_BUILD_TIMEOUT_MS, ensureRelease, qemuArm64, releaseBinary } from "./kit.ts";
+import { ensureRelease, qemuArm64, RELEASE_BUILD_TIMEOUT_MS, releaseBinary } from "./kit.ts";
 
 // qemu translates the whole runtime, so everything runs several times slower than natively.
 const QEMU_TIMEOUT_MS = 120_000;
@@ -109,14 +109,19 @@ describe("snetd-linux-arm64 under qemu-aarch64 serves", () => {
       const world = await startWorld();
       const client = { current: undefined as grpc.Client | undefined };
       try {
-        const daemon = await startDaemon({ command: command("linux-arm64"), config: world.daemonConfig({ block_cache_ms: 0 }) });
+        const daemon = await startDaemon({
+          command: command("linux-arm64"),
+          config: world.daemonConfig({ block_cache_ms: 0 }),
+        });
         try {
           await daemon.showLogsOnFailure(async () => {
             expect(daemon.logs()).toContain('signer_recovery="noble"');
             const echo = echoClient(daemon.endpoint);
             client.current = echo;
             const ch = await world.openFundedChannel();
-            const paid = await call(echo, "Echo", { text: "paid on arm64" }, ch.pay(world.price), { deadlineMs: 60_000 });
+            const paid = await call(echo, "Echo", { text: "paid on arm64" }, ch.pay(world.price), {
+              deadlineMs: 60_000,
+            });
             expect(paid.status).toEqual({ code: grpc.status.OK, details: "OK" });
             expect(paid.response?.text).toBe("paid on arm64");
 
@@ -124,8 +129,17 @@ describe("snetd-linux-arm64 under qemu-aarch64 serves", () => {
             if (!stranger) throw new Error("The kit has one client only");
             const amount = world.price * 2n;
             const signature = signPayment(stranger.privateKey, world.deployment.mpe, ch.id, 0n, amount);
-            const refused = await call(echo, "Echo", { text: "forged" }, paymentMetadata({ channelId: ch.id, nonce: 0n, amount, signature }), { deadlineMs: 60_000 });
-            expect(refused.status).toEqual({ code: grpc.status.UNAUTHENTICATED, details: "payment is not signed by channel signer/sender" });
+            const refused = await call(
+              echo,
+              "Echo",
+              { text: "forged" },
+              paymentMetadata({ channelId: ch.id, nonce: 0n, amount, signature }),
+              { deadlineMs: 60_000 },
+            );
+            expect(refused.status).toEqual({
+              code: grpc.status.UNAUTHENTICATED,
+              details: "payment is not signed by channel signer/sender",
+            });
           });
         } finally {
           client.current?.close();

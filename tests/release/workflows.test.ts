@@ -8,7 +8,9 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 
 const repoRoot = resolve(import.meta.dir, "../..");
-const scripts = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+const scripts = (
+  JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { scripts: Record<string, string> }
+).scripts;
 
 interface Step {
   name?: string;
@@ -62,8 +64,12 @@ describe(".github/workflows", () => {
   });
 
   test("every npm script a workflow step runs exists in package.json", () => {
-    const named = ["ci.yml", "release.yml"].flatMap((file) => Object.values(workflow(file).jobs).flatMap((job) => runs(job)));
-    const npmScripts = named.flatMap((run) => [...run.matchAll(/\bnpm (?:run (\S+)|(test))\b/g)].map((m) => m[1] ?? m[2] ?? ""));
+    const named = ["ci.yml", "release.yml"].flatMap((file) =>
+      Object.values(workflow(file).jobs).flatMap((job) => runs(job)),
+    );
+    const npmScripts = named.flatMap((run) =>
+      [...run.matchAll(/\bnpm (?:run (\S+)|(test))\b/g)].map((m) => m[1] ?? m[2] ?? ""),
+    );
     expect(npmScripts.sort()).toEqual(["release", "test"]);
     for (const script of npmScripts) expect(scripts[script]).toBeString();
   });

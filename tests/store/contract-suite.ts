@@ -24,7 +24,9 @@ export function storeContractSuite(name: string, open: () => Promise<StoreFixtur
     test("a missing key reads as undefined and a put creates it with a positive version", async () => {
       const { store } = await setup();
       expect(await store.get("a")).toBeUndefined();
-      expect(await store.commit({ compare: [{ key: "a", version: 0n }], then: [{ op: "put", key: "a", value: "1" }] })).toBe(true);
+      expect(
+        await store.commit({ compare: [{ key: "a", version: 0n }], then: [{ op: "put", key: "a", value: "1" }] }),
+      ).toBe(true);
       const e = await store.get("a");
       expect(e?.value).toBe("1");
       expect(e!.version > 0n).toBe(true);
@@ -48,7 +50,10 @@ export function storeContractSuite(name: string, open: () => Promise<StoreFixtur
       const { store } = await setup();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          store.commit({ compare: [{ key: "once", version: 0n }], then: [{ op: "put", key: "once", value: String(i) }] }),
+          store.commit({
+            compare: [{ key: "once", version: 0n }],
+            then: [{ op: "put", key: "once", value: String(i) }],
+          }),
         ),
       );
       expect(results.filter(Boolean).length).toBe(1);
@@ -59,7 +64,10 @@ export function storeContractSuite(name: string, open: () => Promise<StoreFixtur
       await store.commit({ compare: [], then: [{ op: "put", key: "x", value: "1" }] });
       const ok = await store.commit({
         compare: [{ key: "x", version: 999999n }],
-        then: [{ op: "put", key: "x", value: "2" }, { op: "put", key: "y", value: "2" }],
+        then: [
+          { op: "put", key: "x", value: "2" },
+          { op: "put", key: "y", value: "2" },
+        ],
       });
       expect(ok).toBe(false);
       expect((await store.get("x"))?.value).toBe("1");
@@ -67,8 +75,14 @@ export function storeContractSuite(name: string, open: () => Promise<StoreFixtur
       const vx = (await store.get("x"))!.version;
       expect(
         await store.commit({
-          compare: [{ key: "x", version: vx }, { key: "y", version: 0n }],
-          then: [{ op: "delete", key: "x" }, { op: "put", key: "y", value: "3" }],
+          compare: [
+            { key: "x", version: vx },
+            { key: "y", version: 0n },
+          ],
+          then: [
+            { op: "delete", key: "x" },
+            { op: "put", key: "y", value: "3" },
+          ],
         }),
       ).toBe(true);
       expect(await store.get("x")).toBeUndefined();

@@ -3,10 +3,10 @@
  * dies, a bounded StoreUnavailableError when quorum is lost, and no committed data lost after recovery.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { replicaSlots } from "../../src/payments/leased-slots.ts";
 import type { Store, WatchEvent } from "../../src/store/contract.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
-import { replicaSlots } from "../../src/payments/leased-slots.ts";
 import { keys as keysOf } from "../../src/store/records.ts";
 import { type EtcdCluster, etcdGateway, isEtcdLeader, startEtcd } from "../kit/etcd.ts";
 import { until } from "../kit/wait.ts";
@@ -42,7 +42,9 @@ test("concurrent compare-and-swap through three members has exactly one winner p
   for (let round = 0; round < 15; round++) {
     const key = `race/${round}`;
     const created = await Promise.all(
-      clients.map((c, i) => c.commit({ compare: [{ key, version: 0n }], then: [{ op: "put", key, value: `create-${i}` }] })),
+      clients.map((c, i) =>
+        c.commit({ compare: [{ key, version: 0n }], then: [{ op: "put", key, value: `create-${i}` }] }),
+      ),
     );
     expect(created.filter(Boolean).length).toBe(1);
     const version = (await clients[round % 3]!.get(key))!.version;
@@ -56,7 +58,9 @@ test("concurrent compare-and-swap through three members has exactly one winner p
   }
 });
 
-test("commits survive one dead member, fail bounded without quorum, and nothing committed is lost", { timeout: 60_000 }, async () => {
+test("commits survive one dead member, fail bounded without quorum, and nothing committed is lost", {
+  timeout: 60_000,
+}, async () => {
   const store = await open(cluster.endpoints);
   const committed = new Map<string, string>();
   const write = async (key: string) => {
@@ -73,14 +77,20 @@ test("commits survive one dead member, fail bounded without quorum, and nothing 
   const second = cluster.members[(leaderIndex + 1) % 3]!;
   const survivor = cluster.members[(leaderIndex + 2) % 3]!;
   await first.kill();
-  await until(async () => (await second.healthy()) && (await survivor.healthy()), "the other two members to be healthy", { intervalMs: 100 });
+  await until(
+    async () => (await second.healthy()) && (await survivor.healthy()),
+    "the other two members to be healthy",
+    { intervalMs: 100 },
+  );
   for (let i = 0; i < 10; i++) await write(`safe/one-down-${i}`);
   expect((await store.list("safe/")).length).toBe(committed.size);
 
   await second.kill();
   const started = Date.now();
   const txnsBefore = await survivor.grpcStarted("Txn");
-  const err = await store.commit({ compare: [], then: [{ op: "put", key: "safe/no-quorum", value: "x" }] }).catch((e: unknown) => e);
+  const err = await store
+    .commit({ compare: [], then: [{ op: "put", key: "safe/no-quorum", value: "x" }] })
+    .catch((e: unknown) => e);
   const elapsed = Date.now() - started;
   expect(err).toBeInstanceOf(StoreUnavailableError);
   expect((err as Error).message).toContain(survivor.clientUrl);
@@ -114,10 +124,15 @@ async function followers(): Promise<[number, number]> {
   return [(leaderIndex + 1) % 3, (leaderIndex + 2) % 3];
 }
 
-const brief = (e: WatchEvent) => (e.type === "put" ? `put ${e.entry.key}=${e.entry.value}` : e.type === "delete" ? `delete ${e.key}` : "compacted");
+const brief = (e: WatchEvent) =>
+  e.type === "put" ? `put ${e.entry.key}=${e.entry.value}` : e.type === "delete" ? `delete ${e.key}` : "compacted";
 
 test("a request to a dead endpoint goes to the next one, a commit included, and reaches etcd once", async () => {
-  await until(async () => (await Promise.all(cluster.members.map((m) => m.healthy()))).every(Boolean), "all three members to be healthy", { intervalMs: 100 });
+  await until(
+    async () => (await Promise.all(cluster.members.map((m) => m.healthy()))).every(Boolean),
+    "all three members to be healthy",
+    { intervalMs: 100 },
+  );
   const [dead] = await followers();
   const others = cluster.members.filter((_, i) => i !== dead);
   await cluster.members[dead]!.kill();
@@ -125,7 +140,12 @@ test("a request to a dead endpoint goes to the next one, a commit included, and 
     // The dead member is listed first: every request starts there and must move on.
     const store = await open([cluster.endpoints[dead]!, ...others.map((m) => m.clientUrl)]);
     const before = (await Promise.all(others.map((m) => m.grpcStarted("Txn")))).reduce((a, b) => a + b, 0);
-    expect(await store.commit({ compare: [{ key: "failover/k", version: 0n }], then: [{ op: "put", key: "failover/k", value: "v" }] })).toBe(true);
+    expect(
+      await store.commit({
+        compare: [{ key: "failover/k", version: 0n }],
+        then: [{ op: "put", key: "failover/k", value: "v" }],
+      }),
+    ).toBe(true);
     const after = (await Promise.all(others.map((m) => m.grpcStarted("Txn")))).reduce((a, b) => a + b, 0);
     expect(after - before).toBe(1);
     expect((await store.get("failover/k"))?.value).toBe("v");
@@ -167,13 +187,19 @@ test("a watch that cannot resume because etcd compacted the history says so, the
   await etcdGateway(cluster.endpoints[b]!, "/v3/kv/compaction", { revision: revision.toString(), physical: true });
   await cluster.members[a]!.restart();
   await writer.commit({ compare: [], then: [{ op: "put", key: "compact/4", value: "d" }] });
-  await until(() => heard.some((e) => e.type === "put" && e.entry.key === "compact/4"), "the event after the compaction", { timeoutMs: 15_000 });
+  await until(
+    () => heard.some((e) => e.type === "put" && e.entry.key === "compact/4"),
+    "the event after the compaction",
+    { timeoutMs: 15_000 },
+  );
   // Events go on from the oldest revision left, the compaction's: compact/2 is missed, and said to be.
   expect(heard.map(brief)).toEqual(["put compact/1=a", "compacted", "put compact/3=c", "put compact/4=d"]);
   expect(heard[1]).toEqual({ type: "compacted", revision });
 });
 
-test("a replica whose request watch lost compacted history reads the standing requests and hands the channel over", { timeout: 60_000 }, async () => {
+test("a replica whose request watch lost compacted history reads the standing requests and hands the channel over", {
+  timeout: 60_000,
+}, async () => {
   const [a, b] = await followers();
   const keys = keysOf("/handoff-compacted");
   const holderStore = await open([cluster.endpoints[a]!]);
@@ -191,14 +217,22 @@ test("a replica whose request watch lost compacted history reads the standing re
   await etcdGateway(cluster.endpoints[b]!, "/v3/kv/compaction", { revision: revision.toString(), physical: true });
   await cluster.members[a]!.restart();
   // The idle holder gives the slot up: the asker can take the channel.
-  await until(async () => (await askerStore.get(slot)) === undefined, "the holder to give the slot up", { timeoutMs: 20_000 });
+  await until(async () => (await askerStore.get(slot)) === undefined, "the holder to give the slot up", {
+    timeoutMs: 20_000,
+  });
   holder.close();
 });
 
-test("keep-alive pings notice a member that stopped answering, and the watch moves to the next member", { timeout: 60_000 }, async () => {
+test("keep-alive pings notice a member that stopped answering, and the watch moves to the next member", {
+  timeout: 60_000,
+}, async () => {
   const [a, b] = await followers();
   // Pings every 6 s: etcd tolerates no more than one per 5 s.
-  const watching = await etcdStore({ endpoints: [cluster.endpoints[a]!, cluster.endpoints[b]!], namespace, keepalive: { intervalMs: 6_000, timeoutMs: 1_000 } });
+  const watching = await etcdStore({
+    endpoints: [cluster.endpoints[a]!, cluster.endpoints[b]!],
+    namespace,
+    keepalive: { intervalMs: 6_000, timeoutMs: 1_000 },
+  });
   stores.push(watching);
   const writer = await open([cluster.endpoints[b]!]);
   const heard: string[] = [];

@@ -5,25 +5,32 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { KV, Lease, LeaseRevokeRequestSchema, RangeRequestSchema, TxnRequestSchema } from "../../src/gen/etcd/rpc_pb.ts";
+import {
+  KV,
+  Lease,
+  LeaseRevokeRequestSchema,
+  RangeRequestSchema,
+  TxnRequestSchema,
+} from "../../src/gen/etcd/rpc_pb.ts";
 import { StoreUnavailableError } from "../../src/store/contract.ts";
+import { etcdStore } from "../../src/store/etcd.ts";
 import { etcdClient } from "../../src/store/etcd-client.ts";
 import {
+  commitOutcome,
   EtcdRequestError,
+  etcdFailure,
   GrpcStatus,
   HTTP2_REFUSED_STREAM,
-  commitOutcome,
-  etcdFailure,
   memberUnwell,
   neverSent,
   readRetriable,
 } from "../../src/store/etcd-errors.ts";
-import { etcdStore } from "../../src/store/etcd.ts";
 import { type EtcdCluster, startEtcd } from "../kit/etcd.ts";
 import { freePort } from "../kit/ports.ts";
 
 const at = "http://127.0.0.1:2379";
-const fail = (facts: Omit<ConstructorParameters<typeof EtcdRequestError>[1], "endpoint">) => new EtcdRequestError("test failure", { endpoint: at, ...facts });
+const fail = (facts: Omit<ConstructorParameters<typeof EtcdRequestError>[1], "endpoint">) =>
+  new EtcdRequestError("test failure", { endpoint: at, ...facts });
 
 describe("classification table", () => {
   test("no session could be established: never sent, so a commit did not apply and may go to the next member", () => {
@@ -55,16 +62,35 @@ describe("classification table", () => {
   });
 
   test("UNKNOWN, INTERNAL and DEADLINE_EXCEEDED statuses of a sent commit leave its outcome unknown", () => {
-    for (const status of [GrpcStatus.UNKNOWN, GrpcStatus.INTERNAL, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.CANCELLED, GrpcStatus.ABORTED]) {
+    for (const status of [
+      GrpcStatus.UNKNOWN,
+      GrpcStatus.INTERNAL,
+      GrpcStatus.DEADLINE_EXCEEDED,
+      GrpcStatus.CANCELLED,
+      GrpcStatus.ABORTED,
+    ]) {
       expect({ status, outcome: commitOutcome(fail({ sent: true, status })) }).toEqual({ status, outcome: "unknown" });
       expect({ status, retried: readRetriable(fail({ sent: true, status })) }).toEqual({ status, retried: true });
     }
   });
 
   test("statuses etcd answers before proposing (bad request, no space, no permission) mean the commit did not apply and are not retried", () => {
-    for (const status of [GrpcStatus.INVALID_ARGUMENT, GrpcStatus.FAILED_PRECONDITION, GrpcStatus.PERMISSION_DENIED, GrpcStatus.UNAUTHENTICATED, GrpcStatus.NOT_FOUND, GrpcStatus.OUT_OF_RANGE, GrpcStatus.UNIMPLEMENTED]) {
+    for (const status of [
+      GrpcStatus.INVALID_ARGUMENT,
+      GrpcStatus.FAILED_PRECONDITION,
+      GrpcStatus.PERMISSION_DENIED,
+      GrpcStatus.UNAUTHENTICATED,
+      GrpcStatus.NOT_FOUND,
+      GrpcStatus.OUT_OF_RANGE,
+      GrpcStatus.UNIMPLEMENTED,
+    ]) {
       const err = fail({ sent: true, status });
-      expect({ status, outcome: commitOutcome(err), retried: readRetriable(err), unwell: memberUnwell(err) }).toEqual({ status, outcome: "not-applied", retried: false, unwell: false });
+      expect({ status, outcome: commitOutcome(err), retried: readRetriable(err), unwell: memberUnwell(err) }).toEqual({
+        status,
+        outcome: "not-applied",
+        retried: false,
+        unwell: false,
+      });
     }
   });
 
@@ -92,7 +118,9 @@ describe("classification table", () => {
     const late = etcdFailure(where, "commit a transaction", 3000, true, fail({ sent: true, timedOut: true }));
     expect(late).toBeInstanceOf(StoreUnavailableError);
     expect(late.outcome).toBe("unknown");
-    expect(late.message).toBe(`etcd at ${where} did not commit a transaction within 3000 ms (no quorum or no member reachable; the outcome is unknown)`);
+    expect(late.message).toBe(
+      `etcd at ${where} did not commit a transaction within 3000 ms (no quorum or no member reachable; the outcome is unknown)`,
+    );
     const refused = etcdFailure(where, "commit a transaction", 3000, true, fail({ sent: false }));
     expect(refused.outcome).toBe("not-applied");
     expect(refused.message).toBe(`etcd at ${where} could not commit a transaction: test failure`);
@@ -115,9 +143,14 @@ describe("the facts as the client produces them", () => {
   test("a port with no etcd: ECONNREFUSED, never sent", async () => {
     const client = etcdClient({ endpoints: [`http://127.0.0.1:${await freePort()}`], connectionTimeoutMs: 1000 });
     try {
-      const err = await client.unary(KV.method.range, range, { deadline: soon(), resend: true }).catch((e: unknown) => e);
+      const err = await client
+        .unary(KV.method.range, range, { deadline: soon(), resend: true })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EtcdRequestError);
-      expect({ sent: (err as EtcdRequestError).sent, errno: (err as EtcdRequestError).errno }).toEqual({ sent: false, errno: "ECONNREFUSED" });
+      expect({ sent: (err as EtcdRequestError).sent, errno: (err as EtcdRequestError).errno }).toEqual({
+        sent: false,
+        errno: "ECONNREFUSED",
+      });
     } finally {
       client.close();
     }
@@ -126,9 +159,16 @@ describe("the facts as the client produces them", () => {
   test("a transaction over etcd's operation limit: INVALID_ARGUMENT from grpc-status, sent, not applied", async () => {
     const client = etcdClient({ endpoints: cluster.endpoints, connectionTimeoutMs: 1000 });
     try {
-      const ops = Array.from({ length: 200 }, (_, i) => ({ request: { case: "requestPut" as const, value: { key: Buffer.from(`limit/${i}`) } } }));
-      const err = await client.unary(KV.method.txn, create(TxnRequestSchema, { success: ops }), { deadline: soon(), resend: false }).catch((e: unknown) => e);
-      expect({ sent: (err as EtcdRequestError).sent, status: (err as EtcdRequestError).status }).toEqual({ sent: true, status: GrpcStatus.INVALID_ARGUMENT });
+      const ops = Array.from({ length: 200 }, (_, i) => ({
+        request: { case: "requestPut" as const, value: { key: Buffer.from(`limit/${i}`) } },
+      }));
+      const err = await client
+        .unary(KV.method.txn, create(TxnRequestSchema, { success: ops }), { deadline: soon(), resend: false })
+        .catch((e: unknown) => e);
+      expect({ sent: (err as EtcdRequestError).sent, status: (err as EtcdRequestError).status }).toEqual({
+        sent: true,
+        status: GrpcStatus.INVALID_ARGUMENT,
+      });
       expect(commitOutcome(err)).toBe("not-applied");
     } finally {
       client.close();
@@ -138,7 +178,12 @@ describe("the facts as the client produces them", () => {
   test("revoking a lease etcd does not know: NOT_FOUND", async () => {
     const client = etcdClient({ endpoints: cluster.endpoints, connectionTimeoutMs: 1000 });
     try {
-      const err = await client.unary(Lease.method.leaseRevoke, create(LeaseRevokeRequestSchema, { ID: 12345n }), { deadline: soon(), resend: true }).catch((e: unknown) => e);
+      const err = await client
+        .unary(Lease.method.leaseRevoke, create(LeaseRevokeRequestSchema, { ID: 12345n }), {
+          deadline: soon(),
+          resend: true,
+        })
+        .catch((e: unknown) => e);
       expect((err as EtcdRequestError).status).toBe(GrpcStatus.NOT_FOUND);
     } finally {
       client.close();
@@ -152,7 +197,9 @@ describe("the facts as the client produces them", () => {
       expect(await store.get("k")).toBeUndefined();
       const before = await member.grpcStarted("Txn");
       member.freeze();
-      const commit = await store.commit({ compare: [{ key: "k", version: 0n }], then: [{ op: "put", key: "k", value: "v" }] }).catch((e: unknown) => e);
+      const commit = await store
+        .commit({ compare: [{ key: "k", version: 0n }], then: [{ op: "put", key: "k", value: "v" }] })
+        .catch((e: unknown) => e);
       const read = await store.get("k").catch((e: unknown) => e);
       member.thaw();
       expect(commit).toBeInstanceOf(StoreUnavailableError);

@@ -6,7 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Store } from "../../src/store/contract.ts";
 import { etcdStore } from "../../src/store/etcd.ts";
-import { type ManagedEtcd, ManagedEtcdError, type ManagedEtcdOptions, startManagedEtcd } from "../../src/store/etcd-server.ts";
+import {
+  type ManagedEtcd,
+  ManagedEtcdError,
+  type ManagedEtcdOptions,
+  startManagedEtcd,
+} from "../../src/store/etcd-server.ts";
 import { etcdBinary } from "../kit/etcd.ts";
 import { freePort } from "../kit/ports.ts";
 
@@ -65,14 +70,20 @@ const alive = (pid: number) => {
   }
 };
 
-const rejection = (p: Promise<unknown>) => p.then(() => new Error("expected a rejection"), (e: unknown) => e);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => new Error("expected a rejection"),
+    (e: unknown) => e,
+  );
 
 test("a managed member starts, serves, and leaves no process behind after stop", async () => {
   const opts = await options();
   const member = await start(opts);
   expect(member.clientUrl).toBe(`http://127.0.0.1:${opts.clientPort}`);
   const s = await store(member.clientUrl);
-  expect(await s.commit({ compare: [{ key: "k", version: 0n }], then: [{ op: "put", key: "k", value: "v" }] })).toBe(true);
+  expect(await s.commit({ compare: [{ key: "k", version: 0n }], then: [{ op: "put", key: "k", value: "v" }] })).toBe(
+    true,
+  );
   expect((await s.get("k"))?.value).toBe("v");
   await s.close();
   expect(alive(member.pid)).toBe(true);
@@ -142,7 +153,11 @@ test("a member of a cluster that never reaches quorum times out, naming startup_
   const opts = await options();
   const missingPeer = await freePort();
   const err = await rejection(
-    startManagedEtcd({ ...opts, cluster: `${opts.cluster},storage-2=http://127.0.0.1:${missingPeer}`, startupTimeoutMs: 1500 }),
+    startManagedEtcd({
+      ...opts,
+      cluster: `${opts.cluster},storage-2=http://127.0.0.1:${missingPeer}`,
+      startupTimeoutMs: 1500,
+    }),
   );
   expect((err as ManagedEtcdError).key).toBe("payment_channel_storage_server.startup_timeout");
   expect((err as Error).message).toContain("last lines of etcd's log");
@@ -164,9 +179,19 @@ test("two managed members with a 2-member cluster string form one cluster", asyn
   const [m1, m2] = await Promise.all([start(o1), start(o2)]);
   const s1 = await store(m1.clientUrl);
   const s2 = await store(m2.clientUrl);
-  expect(await s1.commit({ compare: [{ key: "shared", version: 0n }], then: [{ op: "put", key: "shared", value: "from-1" }] })).toBe(true);
+  expect(
+    await s1.commit({
+      compare: [{ key: "shared", version: 0n }],
+      then: [{ op: "put", key: "shared", value: "from-1" }],
+    }),
+  ).toBe(true);
   expect((await s2.get("shared"))?.value).toBe("from-1");
-  expect(await s2.commit({ compare: [{ key: "shared", version: 0n }], then: [{ op: "put", key: "shared", value: "from-2" }] })).toBe(false);
+  expect(
+    await s2.commit({
+      compare: [{ key: "shared", version: 0n }],
+      then: [{ op: "put", key: "shared", value: "from-2" }],
+    }),
+  ).toBe(false);
   await s1.close();
   await s2.close();
   await m1.stop();

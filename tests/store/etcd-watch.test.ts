@@ -19,7 +19,12 @@ const open = async (namespace: string, log?: { warn(m: string): void }) => {
 };
 const fresh = () => `watch-${process.pid}-${++counter}/`;
 /** What a listener heard, as short strings: "put k=v", "delete k". */
-const brief = (e: WatchEvent) => (e.type === "put" ? `put ${e.entry.key}=${e.entry.value}` : e.type === "delete" ? `delete ${e.key}` : `compacted ${e.revision}`);
+const brief = (e: WatchEvent) =>
+  e.type === "put"
+    ? `put ${e.entry.key}=${e.entry.value}`
+    : e.type === "delete"
+      ? `delete ${e.key}`
+      : `compacted ${e.revision}`;
 
 beforeAll(async () => {
   cluster = await startEtcd();
@@ -35,9 +40,22 @@ test("a watch delivers every put and delete under its prefix, in revision order,
   const watching = await open(ns);
   const heard: WatchEvent[] = [];
   const watcher = await watching.watch!("ch/", (e) => heard.push(e));
-  await writer.commit({ compare: [], then: [{ op: "put", key: "ch/1", value: "a" }, { op: "put", key: "other", value: "x" }] });
-  for (let i = 0; i < 20; i++) await writer.commit({ compare: [], then: [{ op: "put", key: `ch/${i % 3}`, value: String(i) }] });
-  await writer.commit({ compare: [], then: [{ op: "delete", key: "ch/1" }, { op: "put", key: "ch/9", value: "last" }] });
+  await writer.commit({
+    compare: [],
+    then: [
+      { op: "put", key: "ch/1", value: "a" },
+      { op: "put", key: "other", value: "x" },
+    ],
+  });
+  for (let i = 0; i < 20; i++)
+    await writer.commit({ compare: [], then: [{ op: "put", key: `ch/${i % 3}`, value: String(i) }] });
+  await writer.commit({
+    compare: [],
+    then: [
+      { op: "delete", key: "ch/1" },
+      { op: "put", key: "ch/9", value: "last" },
+    ],
+  });
   await until(() => heard.length >= 23, "23 events");
   expect(heard.map(brief)).toEqual([
     "put ch/1=a",
@@ -79,7 +97,13 @@ test("a watch goes on after its member restarts, from the last revision it saw",
   await until(() => heard.length >= 1, "the first event");
   await cluster.members[0]!.restart();
   // The store's request may meet the member just before it serves again.
-  await until(async () => (await store.commit({ compare: [], then: [{ op: "put", key: "after", value: "2" }] }).catch(() => false)) === true, "a commit after the restart", { intervalMs: 100 });
+  await until(
+    async () =>
+      (await store.commit({ compare: [], then: [{ op: "put", key: "after", value: "2" }] }).catch(() => false)) ===
+      true,
+    "a commit after the restart",
+    { intervalMs: 100 },
+  );
   await until(() => heard.length >= 2, "the event after the restart", { timeoutMs: 15_000 });
   expect(heard).toEqual(["put before=1", "put after=2"]);
 });

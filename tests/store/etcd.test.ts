@@ -72,7 +72,10 @@ describe("etcd store", () => {
     const keys = Array.from({ length: 1234 }, (_, i) => `many/${String(i).padStart(5, "0")}`);
     // etcd allows 128 operations per transaction by default.
     for (let i = 0; i < keys.length; i += 100) {
-      await s.commit({ compare: [], then: keys.slice(i, i + 100).map((key) => ({ op: "put" as const, key, value: key })) });
+      await s.commit({
+        compare: [],
+        then: keys.slice(i, i + 100).map((key) => ({ op: "put" as const, key, value: key })),
+      });
     }
     const listed = await s.list("many/");
     expect(listed.length).toBe(keys.length);
@@ -118,14 +121,17 @@ describe("etcd store", () => {
   });
 
   test("TLS settings with an http endpoint are refused", async () => {
-    const err = await etcdStore({ endpoints: cluster.endpoints, tls: { caPath: "/nonexistent/ca.pem" } }).catch((e: unknown) => e);
+    const err = await etcdStore({ endpoints: cluster.endpoints, tls: { caPath: "/nonexistent/ca.pem" } }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toContain(`got "${cluster.endpoints[0]}/"`);
   });
 
   test("a missing client certificate is named with its config key", async () => {
-    const err = await etcdStore({ endpoints: ["https://localhost:2379"], tls: { certPath: "/nonexistent/c.pem", keyPath: "/nonexistent/k.pem" } }).catch(
-      (e: unknown) => e,
-    );
+    const err = await etcdStore({
+      endpoints: ["https://localhost:2379"],
+      tls: { certPath: "/nonexistent/c.pem", keyPath: "/nonexistent/k.pem" },
+    }).catch((e: unknown) => e);
     expect((err as Error).message).toContain("payment_channel_cert_path");
   });
 });
@@ -139,7 +145,9 @@ describe("etcd store over mTLS", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "snetd-etcd-tls-"));
     pki = makeTestPki(dir);
-    tlsCluster = await startEtcd({ tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile } });
+    tlsCluster = await startEtcd({
+      tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile },
+    });
     byName = tlsCluster.endpoints.map((e) => e.replace("127.0.0.1", "localhost"));
   });
   afterAll(async () => {
@@ -152,7 +160,9 @@ describe("etcd store over mTLS", () => {
     expect(byName[0]!.startsWith("https://localhost:")).toBe(true);
     const s = await etcdStore({ endpoints: byName, tls: mtls() });
     try {
-      expect(await s.commit({ compare: [{ key: "tls", version: 0n }], then: [{ op: "put", key: "tls", value: "yes" }] })).toBe(true);
+      expect(
+        await s.commit({ compare: [{ key: "tls", version: 0n }], then: [{ op: "put", key: "tls", value: "yes" }] }),
+      ).toBe(true);
       expect((await s.get("tls"))?.value).toBe("yes");
     } finally {
       await s.close();
@@ -169,13 +179,18 @@ describe("etcd store over mTLS", () => {
   });
 
   // Bun refuses an IP address as TLS server name (Node only warns), so the store says so up front.
-  test.if(Boolean(process.versions.bun))("under Bun an IP endpoint without a server name is refused with the fix", async () => {
-    const err = await etcdStore({ endpoints: tlsCluster!.endpoints, tls: mtls() }).catch((e: unknown) => e);
-    expect((err as Error).message).toContain("use the host name in the server certificate");
-  });
+  test.if(Boolean(process.versions.bun))(
+    "under Bun an IP endpoint without a server name is refused with the fix",
+    async () => {
+      const err = await etcdStore({ endpoints: tlsCluster!.endpoints, tls: mtls() }).catch((e: unknown) => e);
+      expect((err as Error).message).toContain("use the host name in the server certificate");
+    },
+  );
 
   test("without a client certificate the server refuses the connection", async () => {
-    const err = await etcdStore({ endpoints: byName, connectionTimeoutMs: 1500, tls: { caPath: pki.caFile } }).catch((e: unknown) => e);
+    const err = await etcdStore({ endpoints: byName, connectionTimeoutMs: 1500, tls: { caPath: pki.caFile } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StoreUnavailableError);
   });
 
@@ -194,7 +209,9 @@ test("the kit fails loudly, with the fix, when etcd is not installed", () => {
   const saved = process.env.ETCD_BIN;
   process.env.ETCD_BIN = "/nonexistent/etcd";
   try {
-    expect(() => etcdBinary()).toThrow("etcd is not installed: run tests/kit/setup.sh or apt-get install -y etcd-server");
+    expect(() => etcdBinary()).toThrow(
+      "etcd is not installed: run tests/kit/setup.sh or apt-get install -y etcd-server",
+    );
   } finally {
     if (saved === undefined) delete process.env.ETCD_BIN;
     else process.env.ETCD_BIN = saved;

@@ -68,7 +68,11 @@ test("copies absent keys, reports conflicts without overwriting, and never copie
 test("a dry run reports the same outcome and writes nothing", async () => {
   const { from, to } = await fixture();
   const before = await snapshot(to);
-  expect(await migrateStore(from, to, "s/", { dryRun: true })).toEqual({ copied: 3, skipped: 2, conflicts: ["s/differs"] });
+  expect(await migrateStore(from, to, "s/", { dryRun: true })).toEqual({
+    copied: 3,
+    skipped: 2,
+    conflicts: ["s/differs"],
+  });
   expect(await snapshot(to)).toEqual(before);
 });
 

@@ -18,7 +18,11 @@ afterEach(() => {
 test("a second process cannot open the store for writing while the first holds it; after close it can", async () => {
   const path = fresh();
   const holder = Bun.spawn({
-    cmd: [process.execPath, "-e", `const { sqliteStore } = await import(${JSON.stringify(resolve(import.meta.dir, "../../src/store/sqlite.ts"))}); const s = sqliteStore({ path: ${JSON.stringify(path)} }); console.log("ready"); await new Promise((r) => process.stdin.once("data", r)); await s.close(); console.log("closed");`],
+    cmd: [
+      process.execPath,
+      "-e",
+      `const { sqliteStore } = await import(${JSON.stringify(resolve(import.meta.dir, "../../src/store/sqlite.ts"))}); const s = sqliteStore({ path: ${JSON.stringify(path)} }); console.log("ready"); await new Promise((r) => process.stdin.once("data", r)); await s.close(); console.log("closed");`,
+    ],
     stdin: "pipe",
     stdout: "pipe",
   });

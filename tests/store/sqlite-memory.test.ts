@@ -11,16 +11,16 @@ storeContractSuite("memory", async () => {
 });
 
 for (const writes of ["worker", "inline"] as const)
-storeContractSuite(`sqlite (${writes} writes)`, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "snetd-store-"));
-  const path = join(dir, "state.sqlite");
-  const fixture = {
-    store: sqliteStore({ path, writes }),
-    reopen: async () => sqliteStore({ path, writes }),
-    cleanup: async () => {
-      await fixture.store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return fixture;
-});
+  storeContractSuite(`sqlite (${writes} writes)`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "snetd-store-"));
+    const path = join(dir, "state.sqlite");
+    const fixture = {
+      store: sqliteStore({ path, writes }),
+      reopen: async () => sqliteStore({ path, writes }),
+      cleanup: async () => {
+        await fixture.store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return fixture;
+  });

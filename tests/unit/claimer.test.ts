@@ -4,7 +4,13 @@
 // real chain is exercised by tests/e2e/claims.test.ts and auto-claim.test.ts.
 import { describe, expect, test } from "bun:test";
 import type { PublicClient } from "viem";
-import { type ClaimDeps, type ClaimOutcome, type TreasurySource, runClaims, selectChannels } from "../../src/claims/claimer.ts";
+import {
+  type ClaimDeps,
+  type ClaimOutcome,
+  runClaims,
+  selectChannels,
+  type TreasurySource,
+} from "../../src/claims/claimer.ts";
 import { exitFor } from "../../src/cli/claim.ts";
 import type { PaymentInClaim } from "../../src/core/channel.ts";
 import type { ClaimablePayment, UnclaimedChannel } from "../../src/payments/treasury.ts";
@@ -22,7 +28,12 @@ const channel = (channelId: bigint, amount: bigint, expiration: bigint, nonce = 
 });
 
 describe("selectChannels", () => {
-  const list = [channel(1n, 100n, HEAD + 10n), channel(2n, 500n, HEAD + 50n), channel(3n, 300n, HEAD + 51n), channel(4n, 900n, HEAD + 5000n)];
+  const list = [
+    channel(1n, 100n, HEAD + 10n),
+    channel(2n, 500n, HEAD + 50n),
+    channel(3n, 300n, HEAD + 51n),
+    channel(4n, 900n, HEAD + 5000n),
+  ];
   const ids = (sel: Parameters<typeof selectChannels>[1]) => selectChannels(list, sel, HEAD).map((c) => c.channelId);
 
   test("no criterion selects nothing: a bare run only finishes started claims", () => {
@@ -32,7 +43,12 @@ describe("selectChannels", () => {
 
   test("--all selects every channel with something to claim", () => {
     expect(ids({ all: true })).toEqual([1n, 2n, 3n, 4n]);
-    expect(selectChannels([...list, channel(5n, 0n, HEAD + 1n)], { all: true }, HEAD).map((c) => c.channelId)).toEqual([1n, 2n, 3n, 4n]);
+    expect(selectChannels([...list, channel(5n, 0n, HEAD + 1n)], { all: true }, HEAD).map((c) => c.channelId)).toEqual([
+      1n,
+      2n,
+      3n,
+      4n,
+    ]);
   });
 
   test("--channel-id selects only the ids given, unknown ids are ignored", () => {
@@ -43,7 +59,9 @@ describe("selectChannels", () => {
   test("--expiring-within B selects expiration − head ≤ B (inclusive), already expired ones too", () => {
     expect(ids({ expiringWithin: 50n })).toEqual([1n, 2n]);
     expect(ids({ expiringWithin: 0n })).toEqual([]);
-    expect(selectChannels([channel(7n, 1n, HEAD - 3n)], { expiringWithin: 0n }, HEAD).map((c) => c.channelId)).toEqual([7n]);
+    expect(selectChannels([channel(7n, 1n, HEAD - 3n)], { expiringWithin: 0n }, HEAD).map((c) => c.channelId)).toEqual([
+      7n,
+    ]);
   });
 
   test("--min-amount C selects amount ≥ C (inclusive)", () => {
@@ -82,12 +100,16 @@ describe("exitFor", () => {
  * a payment whose nonce the pending state passed fails estimation (as anvil does), and receipts report
  * what the contract did. `sent` records every transaction.
  */
-function fakeChain(nonces: Record<string, bigint>, behaviour: { multi?: "ok" | "revert" | "no-receipt"; refuse?: bigint[] } = {}) {
+function fakeChain(
+  nonces: Record<string, bigint>,
+  behaviour: { multi?: "ok" | "revert" | "no-receipt"; refuse?: bigint[] } = {},
+) {
   const latest = new Map(Object.entries(nonces).map(([k, v]) => [BigInt(k), v]));
   const pending = new Map(latest);
   const sent: { fn: string; ids: bigint[] }[] = [];
   const receipts = new Map<string, "success" | "reverted" | "none">();
-  const idsOf = (fn: string, args: readonly unknown[]) => (fn === "multiChannelClaim" ? (args[0] as bigint[]) : [args[0] as bigint]);
+  const idsOf = (fn: string, args: readonly unknown[]) =>
+    fn === "multiChannelClaim" ? (args[0] as bigint[]) : [args[0] as bigint];
   const noncesOf = (fn: string, args: readonly unknown[]) => idsOf(fn, args).map((id) => latest.get(id) ?? 0n);
 
   const publicClient = {
@@ -99,13 +121,18 @@ function fakeChain(nonces: Record<string, bigint>, behaviour: { multi?: "ok" | "
     },
     async simulateContract(a: { functionName: string; args: readonly unknown[] }) {
       const ids = idsOf(a.functionName, a.args);
-      if (ids.some((id) => behaviour.refuse?.includes(id))) throw Object.assign(new Error("reverted"), { shortMessage: 'The contract function "channelClaim" reverted with the following reason:\nInvalid signature' });
-      if (a.functionName === "multiChannelClaim" && behaviour.multi === "revert") return { request: { ...a, willRevert: true } };
+      if (ids.some((id) => behaviour.refuse?.includes(id)))
+        throw Object.assign(new Error("reverted"), {
+          shortMessage: 'The contract function "channelClaim" reverted with the following reason:\nInvalid signature',
+        });
+      if (a.functionName === "multiChannelClaim" && behaviour.multi === "revert")
+        return { request: { ...a, willRevert: true } };
       return { request: a };
     },
     async waitForTransactionReceipt({ hash }: { hash: string }) {
       const r = receipts.get(hash);
-      if (r === "none") throw Object.assign(new Error("timeout"), { shortMessage: "Timed out while waiting for transaction" });
+      if (r === "none")
+        throw Object.assign(new Error("timeout"), { shortMessage: "Timed out while waiting for transaction" });
       return { status: r };
     },
   };
@@ -114,7 +141,8 @@ function fakeChain(nonces: Record<string, bigint>, behaviour: { multi?: "ok" | "
     async writeContract(req: { functionName: string; args: readonly unknown[]; willRevert?: boolean }) {
       const ids = idsOf(req.functionName, req.args);
       // Gas estimation runs on the pending state: a payment claimed there already fails.
-      if (ids.some((id) => (pending.get(id) ?? 0n) > (latest.get(id) ?? 0n))) throw Object.assign(new Error("estimate"), { shortMessage: "Invalid signature" });
+      if (ids.some((id) => (pending.get(id) ?? 0n) > (latest.get(id) ?? 0n)))
+        throw Object.assign(new Error("estimate"), { shortMessage: "Invalid signature" });
       const hash = `0x${(sent.length + 1).toString(16).padStart(64, "0")}`;
       sent.push({ fn: req.functionName, ids });
       const before = noncesOf(req.functionName, req.args);
@@ -136,10 +164,20 @@ function fakeChain(nonces: Record<string, bigint>, behaviour: { multi?: "ok" | "
 }
 
 const SIG = new Uint8Array(65).fill(7);
-const payment = (channelId: bigint, amount: bigint, nonce = 0n): ClaimablePayment => ({ channelId, nonce, amount, signature: SIG, expiration: HEAD + 100n });
+const payment = (channelId: bigint, amount: bigint, nonce = 0n): ClaimablePayment => ({
+  channelId,
+  nonce,
+  amount,
+  signature: SIG,
+  expiration: HEAD + 100n,
+});
 
 /** A daemon's treasury in memory: StartClaim moves a channel's payment to "in progress" at nonce + 1. */
-function fakeSource(unclaimed: UnclaimedChannel[], inProgress: ClaimablePayment[] = [], opts: { failStartAt?: bigint } = {}) {
+function fakeSource(
+  unclaimed: UnclaimedChannel[],
+  inProgress: ClaimablePayment[] = [],
+  opts: { failStartAt?: bigint } = {},
+) {
   const state = { unclaimed: [...unclaimed], inProgress: [...inProgress], starts: [] as bigint[][] };
   const source: TreasurySource = {
     async inProgress() {
@@ -152,7 +190,8 @@ function fakeSource(unclaimed: UnclaimedChannel[], inProgress: ClaimablePayment[
       state.starts.push(ids);
       const out: PaymentInClaim[] = [];
       for (const id of ids) {
-        if (id === opts.failStartAt) throw new Error(`authorized amount is zero , hence nothing to claim on the channel Id: ${id}`);
+        if (id === opts.failStartAt)
+          throw new Error(`authorized amount is zero , hence nothing to claim on the channel Id: ${id}`);
         const c = state.unclaimed.find((u) => u.channelId === id)!;
         state.unclaimed = state.unclaimed.filter((u) => u.channelId !== id);
         const p = payment(id, c.amount, c.nonce);
@@ -182,9 +221,16 @@ const summary = (r: { outcomes: ClaimOutcome[] }) => r.outcomes.map((x) => [x.ch
 describe("runClaims", () => {
   test("dry run plans started and selected claims and sends nothing", async () => {
     const chain = fakeChain({ 1: 0n, 2: 0n, 3: 0n });
-    const { source, state } = fakeSource([channel(2n, 200n, HEAD + 10n), channel(3n, 300n, HEAD + 10n)], [payment(1n, 100n)]);
+    const { source, state } = fakeSource(
+      [channel(2n, 200n, HEAD + 10n), channel(3n, 300n, HEAD + 10n)],
+      [payment(1n, 100n)],
+    );
     const r = await runClaims(deps(chain, source, { dryRun: true }), { all: true });
-    expect(summary(r)).toEqual([[1n, "planned"], [2n, "planned"], [3n, "planned"]]);
+    expect(summary(r)).toEqual([
+      [1n, "planned"],
+      [2n, "planned"],
+      [3n, "planned"],
+    ]);
     expect(r.claimedAmount).toBe(0n);
     expect(chain.sent).toEqual([]);
     expect(state.starts).toEqual([]);
@@ -194,23 +240,36 @@ describe("runClaims", () => {
     const chain = fakeChain({ 1: 0n, 2: 0n, 3: 0n });
     const { source } = fakeSource([channel(2n, 200n, HEAD + 10n), channel(3n, 300n, HEAD + 10n)], [payment(1n, 100n)]);
     const r = await runClaims(deps(chain, source), { all: true });
-    expect(summary(r)).toEqual([[1n, "claimed"], [2n, "claimed"], [3n, "claimed"]]);
+    expect(summary(r)).toEqual([
+      [1n, "claimed"],
+      [2n, "claimed"],
+      [3n, "claimed"],
+    ]);
     expect(r.claimedAmount).toBe(600n);
-    expect(chain.sent).toEqual([{ fn: "channelClaim", ids: [1n] }, { fn: "multiChannelClaim", ids: [2n, 3n] }]);
+    expect(chain.sent).toEqual([
+      { fn: "channelClaim", ids: [1n] },
+      { fn: "multiChannelClaim", ids: [2n, 3n] },
+    ]);
   });
 
   test("batches respect batch_size", async () => {
     const chain = fakeChain({ 1: 0n, 2: 0n, 3: 0n });
     const { source } = fakeSource([channel(1n, 1n, HEAD), channel(2n, 2n, HEAD), channel(3n, 3n, HEAD)]);
     await runClaims(deps(chain, source, { batchSize: 2 }), { all: true });
-    expect(chain.sent).toEqual([{ fn: "multiChannelClaim", ids: [1n, 2n] }, { fn: "channelClaim", ids: [3n] }]);
+    expect(chain.sent).toEqual([
+      { fn: "multiChannelClaim", ids: [1n, 2n] },
+      { fn: "channelClaim", ids: [3n] },
+    ]);
   });
 
   test("a payment the chain already passed is reported, not sent; its channel is started so the daemon moves on", async () => {
     const chain = fakeChain({ 1: 1n, 2: 0n });
     const { source, state } = fakeSource([channel(1n, 100n, HEAD + 10n), channel(2n, 200n, HEAD + 10n)]);
     const r = await runClaims(deps(chain, source), { all: true });
-    expect(summary(r)).toEqual([[1n, "already-claimed"], [2n, "claimed"]]);
+    expect(summary(r)).toEqual([
+      [1n, "already-claimed"],
+      [2n, "claimed"],
+    ]);
     expect(r.claimedAmount).toBe(200n);
     expect(state.starts).toEqual([[1n, 2n]]);
     expect(chain.sent).toEqual([{ fn: "channelClaim", ids: [2n] }]);
@@ -229,7 +288,10 @@ describe("runClaims", () => {
     const chain = fakeChain({ 1: 0n, 2: 0n }, { multi: "revert" });
     const { source } = fakeSource([channel(1n, 100n, HEAD), channel(2n, 200n, HEAD)]);
     const r = await runClaims(deps(chain, source), { all: true });
-    expect(summary(r)).toEqual([[1n, "claimed"], [2n, "claimed"]]);
+    expect(summary(r)).toEqual([
+      [1n, "claimed"],
+      [2n, "claimed"],
+    ]);
     expect(chain.sent.map((s) => s.fn)).toEqual(["multiChannelClaim", "channelClaim", "channelClaim"]);
   });
 
@@ -237,8 +299,13 @@ describe("runClaims", () => {
     const chain = fakeChain({ 1: 0n, 2: 0n }, { refuse: [2n] });
     const { source } = fakeSource([channel(1n, 100n, HEAD), channel(2n, 200n, HEAD)]);
     const r = await runClaims(deps(chain, source), { all: true });
-    expect(summary(r)).toEqual([[1n, "claimed"], [2n, "failed"]]);
-    expect(r.outcomes[1]!.reason).toBe('The contract function "channelClaim" reverted with the following reason: Invalid signature');
+    expect(summary(r)).toEqual([
+      [1n, "claimed"],
+      [2n, "failed"],
+    ]);
+    expect(r.outcomes[1]!.reason).toBe(
+      'The contract function "channelClaim" reverted with the following reason: Invalid signature',
+    );
     expect(exitFor(r)).toBe(5);
   });
 
@@ -246,20 +313,31 @@ describe("runClaims", () => {
     const chain = fakeChain({ 1: 0n, 2: 0n }, { multi: "no-receipt" });
     const { source, state } = fakeSource([channel(1n, 100n, HEAD), channel(2n, 200n, HEAD)]);
     const r = await runClaims(deps(chain, source), { all: true });
-    expect(summary(r)).toEqual([[1n, "failed"], [2n, "failed"]]);
+    expect(summary(r)).toEqual([
+      [1n, "failed"],
+      [2n, "failed"],
+    ]);
     expect(r.outcomes.map((x) => x.tx)).toEqual([`0x${"1".padStart(64, "0")}`, `0x${"1".padStart(64, "0")}`]);
     expect(chain.sent).toHaveLength(1);
     expect(state.inProgress).toHaveLength(2);
 
     const again = await runClaims(deps(chain, source), {});
-    expect(summary(again)).toEqual([[1n, "failed"], [2n, "failed"]]);
-    expect(again.outcomes[0]!.reason).toBe("a claim transaction for this payment is not mined yet; the next run confirms it");
+    expect(summary(again)).toEqual([
+      [1n, "failed"],
+      [2n, "failed"],
+    ]);
+    expect(again.outcomes[0]!.reason).toBe(
+      "a claim transaction for this payment is not mined yet; the next run confirms it",
+    );
     expect(chain.sent).toHaveLength(1);
 
     // Mined: the run after that reports it without sending anything.
     for (const [id, n] of chain.pending) chain.latest.set(id, n);
     const done = await runClaims(deps(chain, source), {});
-    expect(summary(done)).toEqual([[1n, "already-claimed"], [2n, "already-claimed"]]);
+    expect(summary(done)).toEqual([
+      [1n, "already-claimed"],
+      [2n, "already-claimed"],
+    ]);
     expect(done.claimedAmount).toBe(0n);
     expect(chain.sent).toHaveLength(1);
     expect(exitFor(done)).toBe(0);
@@ -269,7 +347,10 @@ describe("runClaims", () => {
     const chain = fakeChain({ 1: 0n, 2: 0n });
     const { source } = fakeSource([channel(1n, 100n, HEAD), channel(2n, 200n, HEAD)], [], { failStartAt: 2n });
     const r = await runClaims(deps(chain, source), { all: true });
-    expect(summary(r)).toEqual([[2n, "failed"], [1n, "claimed"]]);
+    expect(summary(r)).toEqual([
+      [2n, "failed"],
+      [1n, "claimed"],
+    ]);
     expect(r.outcomes[0]!.reason).toContain("could not start the claim: authorized amount is zero");
     expect(exitFor(r)).toBe(5);
   });

@@ -8,11 +8,11 @@ import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { SnetError } from "../../src/core/errors.ts";
+import { encodeFrame } from "../../src/core/grpc-frames.ts";
 import { compileProtos } from "../../src/metadata/protos/compile.ts";
 import { isConnectUnary } from "../../src/transport/connect-call.ts";
 import { connectCodec, jsonToBinary } from "../../src/transport/connect-codec.ts";
 import { connectCode, connectReply } from "../../src/transport/connect-response.ts";
-import { encodeFrame } from "../../src/core/grpc-frames.ts";
 
 const protos = compileProtos({ "echo.proto": readFileSync(join(import.meta.dir, "../kit/echo.proto"), "utf8") });
 const Req = protos.registry.getMessage("example.EchoRequest")!;

@@ -4,7 +4,11 @@ import { describe, expect, test } from "bun:test";
 import { type Account, newAccount, reconcile } from "../kit/crash-ledger.ts";
 import type { Channel } from "../kit/world.ts";
 
-const account = (expected: bigint, inFlight?: bigint): Account => ({ ...newAccount({ id: 7n } as Channel), expected, inFlight });
+const account = (expected: bigint, inFlight?: bigint): Account => ({
+  ...newAccount({ id: 7n } as Channel),
+  expected,
+  inFlight,
+});
 
 describe("reconcile", () => {
   test("the killed payment committed before the kill: the client now expects it", () => {
@@ -26,7 +30,12 @@ describe("reconcile", () => {
   });
 
   test("an amount the client never sent is unexplained", () => {
-    expect(reconcile(account(200n, 300n), 250n)).toEqual({ channel: 7n, held: 250n, expected: 200n, kind: "unexplained" });
+    expect(reconcile(account(200n, 300n), 250n)).toEqual({
+      channel: 7n,
+      held: 250n,
+      expected: 200n,
+      kind: "unexplained",
+    });
     expect(reconcile(account(200n), 300n)).toMatchObject({ kind: "unexplained" });
   });
 });

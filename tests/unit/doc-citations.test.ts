@@ -13,9 +13,25 @@ const SCRIPT = join(REPO, "scripts/check-doc-citations.ts");
 /** While it exists, the comments still carry the old citations it replaces (tests/unit/citation-map.test.ts checks them). */
 const PENDING_MAP = join(REPO, "docs/protocol/.citation-map.tsv");
 
-const PAYMENTS = ["# Payments", "", "## Escrow order", "", "### Expiry threshold", "", "```", "## Not a heading", "```", ""].join("\n");
+const PAYMENTS = [
+  "# Payments",
+  "",
+  "## Escrow order",
+  "",
+  "### Expiry threshold",
+  "",
+  "```",
+  "## Not a heading",
+  "```",
+  "",
+].join("\n");
 const DIFFERENCES = ["# Differences", "", "### D13", "", "**Per address.**", ""].join("\n");
-const INDEX = ["# Notes", "", "See [payments](payments.md#escrow-order) and [D13](reference-differences.md#d13).", ""].join("\n");
+const INDEX = [
+  "# Notes",
+  "",
+  "See [payments](payments.md#escrow-order) and [D13](reference-differences.md#d13).",
+  "",
+].join("\n");
 
 /** Every comment form the checker reads, citing things that exist; plus strings and regexes that must not count. */
 const GOOD_TS = [
@@ -76,15 +92,18 @@ describe("citation checker", () => {
 
   test("each planted bad citation is reported at its file and line, and the script exits 1 listing them", () => {
     const at = goodTree();
-    write("src/payments/bad.ts", [
-      "// Refusals follow wire.md §9.2.",
-      "/** Strict, as the reference (pitfalls.md #25). */",
-      "export const a = 1; // protocol/payments.md#escrow-orders",
-      "// payments.md §3 steps 4–8",
-      "// ../outside.md exists, but not in the repository",
-      "// ../../shared/spec/wire.md",
-      "",
-    ].join("\n"));
+    write(
+      "src/payments/bad.ts",
+      [
+        "// Refusals follow wire.md §9.2.",
+        "/** Strict, as the reference (pitfalls.md #25). */",
+        "export const a = 1; // protocol/payments.md#escrow-orders",
+        "// payments.md §3 steps 4–8",
+        "// ../outside.md exists, but not in the repository",
+        "// ../../shared/spec/wire.md",
+        "",
+      ].join("\n"),
+    );
     write("tests/kit/bad.py", "x = 1  # protocol/reference-differences.md#d99\n");
     write("proto/bad.proto", "// Treasurer API (wire.md §3.3).\n");
 
@@ -102,7 +121,9 @@ describe("citation checker", () => {
 
     const r = runScript(at);
     expect(r.status).toBe(1);
-    expect(r.out).toContain('src/payments/bad.ts:3: cites "protocol/payments.md#escrow-orders": no heading "#escrow-orders" in docs/protocol/payments.md');
+    expect(r.out).toContain(
+      'src/payments/bad.ts:3: cites "protocol/payments.md#escrow-orders": no heading "#escrow-orders" in docs/protocol/payments.md',
+    );
     expect(r.out).toContain('proto/bad.proto:1: cites "wire.md §3.3": no such file in the repository');
   });
 

@@ -3,22 +3,22 @@
 // signatures; the store is a real memory store behind faultInjectingStoreMock (etcd cannot be made to
 // lose one chosen answer on cue) and the chain is faked (the real one is covered by the e2e suites).
 import { describe, expect, test } from "bun:test";
-import vectors from "../vectors/signatures.json" with { type: "json" };
 import type { ChainChannel } from "../../src/core/channel.ts";
 import { Code, SnetError } from "../../src/core/errors.ts";
-import { bytesEqual, hexToBytes } from "../../src/core/numbers.ts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
+import { bytesEqual, hexToBytes } from "../../src/core/numbers.ts";
 import type { EscrowPayment } from "../../src/core/payment-headers.ts";
 import { type Address, claimMessage, personalDigest } from "../../src/core/signatures.ts";
 import { nobleRecovery } from "../../src/crypto/native-recovery.ts";
 import { background } from "../../src/payments/background.ts";
 import { channelBook } from "../../src/payments/channel-book.ts";
-import { type EscrowDeps, admitEscrow } from "../../src/payments/escrow-gate.ts";
+import { admitEscrow, type EscrowDeps } from "../../src/payments/escrow-gate.ts";
 import { replicaSlots } from "../../src/payments/leased-slots.ts";
 import { type ChannelSlots, localSlots } from "../../src/payments/slots.ts";
 import type { Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeChannel, keys as keysOf } from "../../src/store/records.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
 import { type CommitRecord, fakeBlockSource, fakeMpeReader, faultInjectingStoreMock } from "./fault-store.ts";
 import { refusal } from "./refusal.ts";
 
@@ -32,7 +32,15 @@ const CHANNEL = 7n;
 const PRICE = 10n;
 const PATH = "/example_service.Calculator/add";
 
-const chainChannel = (): ChainChannel => ({ nonce: 0n, sender: CLIENT, signer: CLIENT, recipient: PROVIDER, groupId: GROUP, value: 1000n, expiration: 100_000n });
+const chainChannel = (): ChainChannel => ({
+  nonce: 0n,
+  sender: CLIENT,
+  signer: CLIENT,
+  recipient: PROVIDER,
+  groupId: GROUP,
+  value: 1000n,
+  expiration: 100_000n,
+});
 
 function pay(amount: bigint, nonce = 0n): EscrowPayment {
   const signature = signDigest(CLIENT_KEY, personalDigest(claimMessage(MPE, CHANNEL, nonce, amount)));
@@ -44,8 +52,20 @@ async function replica(store: Store, slots: "leased" | "local" = "leased", owner
   const mpe = fakeMpeReader(MPE);
   mpe.channels.set(CHANNEL, chainChannel());
   const book = channelBook({ store, keys: KEYS, mpe, groupIdHex: GROUP, paymentAddress: PROVIDER });
-  const channelSlots: ChannelSlots = slots === "leased" ? replicaSlots(store, await store.grantLease(10), owner, KEYS, { handoffWaitMs: 100 }) : localSlots();
-  return { mpe: MPE, book, slots: channelSlots, keys: KEYS, blocks: fakeBlockSource(100n), recovery: nobleRecovery, expirationThreshold: 10n, price: () => PRICE };
+  const channelSlots: ChannelSlots =
+    slots === "leased"
+      ? replicaSlots(store, await store.grantLease(10), owner, KEYS, { handoffWaitMs: 100 })
+      : localSlots();
+  return {
+    mpe: MPE,
+    book,
+    slots: channelSlots,
+    keys: KEYS,
+    blocks: fakeBlockSource(100n),
+    recovery: nobleRecovery,
+    expirationThreshold: 10n,
+    price: () => PRICE,
+  };
 }
 
 async function setup(slots: "leased" | "local" = "leased") {
@@ -141,7 +161,12 @@ describe("escrow charges when the store fails", () => {
     expect(await whenFree(deps, payment)).toBeUndefined();
     expect((await stored())?.authorisedAmount).toBe(20n);
     // One charge, one fence at the old version that settled it, one charge of the retry.
-    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual(["applied", "failed before applying", "applied", "applied"]);
+    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual([
+      "applied",
+      "failed before applying",
+      "applied",
+      "applied",
+    ]);
   });
 
   test("the first payment of a channel only the chain knew: the fence writes the chain state, not the payment", async () => {
@@ -166,7 +191,13 @@ describe("escrow charges when the store fails", () => {
     expect(record?.authorisedAmount).toBe(20n);
     expect(bytesEqual(record!.signature!, payment.signature)).toBe(true);
     // The lost charge, the fence that found it (refused), the give-back, the retry's charge.
-    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual(["applied", "applied, answer lost", "refused", "applied", "applied"]);
+    expect(channelPuts(faults.commits).map((c) => c.outcome)).toEqual([
+      "applied",
+      "applied, answer lost",
+      "refused",
+      "applied",
+      "applied",
+    ]);
   });
 
   test("a lost charge answer followed by a lost give-back answer: the next attempt finds the record given back", async () => {
@@ -208,7 +239,11 @@ describe("escrow charges when the store fails", () => {
     const { store, deps, stored } = await setup();
     const other = await replica(store, "leased", "replica-b");
     const payment = pay(10n);
-    const tries = await Promise.allSettled([admitEscrow(deps, PATH, payment), admitEscrow(deps, PATH, payment), admitEscrow(other, PATH, payment)]);
+    const tries = await Promise.allSettled([
+      admitEscrow(deps, PATH, payment),
+      admitEscrow(deps, PATH, payment),
+      admitEscrow(other, PATH, payment),
+    ]);
     const admitted = tries.flatMap((t) => (t.status === "fulfilled" ? [t.value] : []));
     const refused = tries.flatMap((t) => (t.status === "rejected" ? [t.reason as SnetError] : []));
     expect(admitted).toHaveLength(1);

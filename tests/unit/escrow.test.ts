@@ -3,11 +3,16 @@
 // the stored/chain merge (protocol/payments.md#reading-a-channel) and the validation order
 // (protocol/payments.md#escrow-order steps 6–10).
 import { describe, expect, test } from "bun:test";
-import { type ChainChannel, type ChannelState, fromChain, isUnknownOnChain, mergeWithChain } from "../../src/core/channel.ts";
-import { Code, SnetError } from "../../src/core/errors.ts";
-import { type EscrowCheck, type EscrowFailure, chainMayKnowBetter, checkEscrow } from "../../src/core/escrow.ts";
 import {
-  MAX_UINT256,
+  type ChainChannel,
+  type ChannelState,
+  fromChain,
+  isUnknownOnChain,
+  mergeWithChain,
+} from "../../src/core/channel.ts";
+import { Code, SnetError } from "../../src/core/errors.ts";
+import { chainMayKnowBetter, checkEscrow, type EscrowCheck, type EscrowFailure } from "../../src/core/escrow.ts";
+import {
   bigintToBytes,
   bigintToMinimalBytes,
   bytesEqual,
@@ -15,6 +20,7 @@ import {
   bytesToHex,
   concatBytes,
   hexToBytes,
+  MAX_UINT256,
   parseDecimal,
 } from "../../src/core/numbers.ts";
 import { type EscrowPayment, type MetadataView, parsePayment } from "../../src/core/payment-headers.ts";
@@ -40,7 +46,24 @@ describe("numbers", () => {
   });
 
   test("everything else is refused rather than guessed", () => {
-    const refused = ["", "01", "00", "-1", "+1", "0x10", "0o7", "0b1", "1_000", " 1", "1 ", "1.0", "1e3", "١", (MAX_UINT256 + 1n).toString(), "9".repeat(79)];
+    const refused = [
+      "",
+      "01",
+      "00",
+      "-1",
+      "+1",
+      "0x10",
+      "0o7",
+      "0b1",
+      "1_000",
+      " 1",
+      "1 ",
+      "1.0",
+      "1e3",
+      "١",
+      (MAX_UINT256 + 1n).toString(),
+      "9".repeat(79),
+    ];
     for (const text of refused) expect([text, parseDecimal(text)]).toEqual([text, undefined]);
   });
 
@@ -114,7 +137,13 @@ describe("payment metadata", () => {
   };
 
   test("escrow headers parse to a typed payment, with the signature bytes as sent", () => {
-    expect(parsePayment(md(escrow), decode)).toEqual({ type: "escrow", channelId: 42n, nonce: 3n, amount: 1000n, signature });
+    expect(parsePayment(md(escrow), decode)).toEqual({
+      type: "escrow",
+      channelId: 42n,
+      nonce: 3n,
+      amount: 1000n,
+      signature,
+    });
   });
 
   test("without a payment type the payment is escrow", () => {
@@ -123,9 +152,20 @@ describe("payment metadata", () => {
 
   test("no metadata at all, an unknown type, a missing header", () => {
     expect(refusal(new Map())).toEqual({ code: Code.INVALID_ARGUMENT, message: "missing metadata" });
-    expect(refusal(md(escrow, { "snet-payment-type": ["bogus"] }))).toEqual({ code: Code.INVALID_ARGUMENT, message: 'unexpected "snet-payment-type", value: "bogus"' });
-    for (const key of ["snet-payment-channel-id", "snet-payment-channel-nonce", "snet-payment-channel-amount", "snet-payment-channel-signature-bin"]) {
-      expect(refusal(md(escrow, { [key]: undefined }))).toEqual({ code: Code.INVALID_ARGUMENT, message: `missing "${key}"` });
+    expect(refusal(md(escrow, { "snet-payment-type": ["bogus"] }))).toEqual({
+      code: Code.INVALID_ARGUMENT,
+      message: 'unexpected "snet-payment-type", value: "bogus"',
+    });
+    for (const key of [
+      "snet-payment-channel-id",
+      "snet-payment-channel-nonce",
+      "snet-payment-channel-amount",
+      "snet-payment-channel-signature-bin",
+    ]) {
+      expect(refusal(md(escrow, { [key]: undefined }))).toEqual({
+        code: Code.INVALID_ARGUMENT,
+        message: `missing "${key}"`,
+      });
       // A key present with no value is as good as absent.
       expect(refusal(md(escrow, { [key]: [] }))).toEqual({ code: Code.INVALID_ARGUMENT, message: `missing "${key}"` });
     }
@@ -145,7 +185,10 @@ describe("payment metadata", () => {
   test("numbers that are not canonical decimals and signatures that are not base64 are malformed", () => {
     for (const key of ["snet-payment-channel-id", "snet-payment-channel-nonce", "snet-payment-channel-amount"]) {
       for (const bad of ["0x10", "-1", "01", ""]) {
-        expect(refusal(md(escrow, { [key]: [bad] }))).toEqual({ code: Code.INVALID_ARGUMENT, message: `incorrect format "${key}": "${bad}"` });
+        expect(refusal(md(escrow, { [key]: [bad] }))).toEqual({
+          code: Code.INVALID_ARGUMENT,
+          message: `incorrect format "${key}": "${bad}"`,
+        });
       }
     }
     expect(refusal(md(escrow, { "snet-payment-channel-signature-bin": ["not base64!"] }))).toEqual({
@@ -156,7 +199,16 @@ describe("payment metadata", () => {
 
   test("prepaid and free-call headers parse to their own shapes", () => {
     const token = Buffer.from("header.payload.sig").toString("base64");
-    expect(parsePayment(md({ "snet-payment-type": ["prepaid-call"], "snet-payment-channel-id": ["7"], "snet-prepaid-auth-token-bin": [token] }), decode)).toEqual({
+    expect(
+      parsePayment(
+        md({
+          "snet-payment-type": ["prepaid-call"],
+          "snet-payment-channel-id": ["7"],
+          "snet-prepaid-auth-token-bin": [token],
+        }),
+        decode,
+      ),
+    ).toEqual({
       type: "prepaid-call",
       channelId: 7n,
       token: "header.payload.sig",
@@ -201,7 +253,11 @@ const chainChannel = (over: Partial<ChainChannel> = {}): ChainChannel => ({
 });
 
 describe("stored channel merged with the chain", () => {
-  const stored: ChannelState = { ...fromChain(9n, chainChannel()), authorisedAmount: 300n, signature: Uint8Array.of(1, 2, 3) };
+  const stored: ChannelState = {
+    ...fromChain(9n, chainChannel()),
+    authorisedAmount: 300n,
+    signature: Uint8Array.of(1, 2, 3),
+  };
 
   test("a channel first seen on the chain starts with nothing authorised", () => {
     expect(fromChain(9n, chainChannel())).toEqual({
@@ -218,7 +274,11 @@ describe("stored channel merged with the chain", () => {
   });
 
   test("equal nonces: stored payment kept, value and expiration from the chain (top-up, extension)", () => {
-    expect(mergeWithChain(stored, chainChannel({ value: 1500n, expiration: 900n }))).toEqual({ ...stored, fullAmount: 1500n, expiration: 900n });
+    expect(mergeWithChain(stored, chainChannel({ value: 1500n, expiration: 900n }))).toEqual({
+      ...stored,
+      fullAmount: 1500n,
+      expiration: 900n,
+    });
   });
 
   test("stored nonce ahead: a claim is in flight, the stored record stands as is", () => {
@@ -240,8 +300,17 @@ describe("stored channel merged with the chain", () => {
 
 describe("escrow validation", () => {
   const channel: ChannelState = { ...fromChain(9n, chainChannel()), authorisedAmount: 200n };
-  const payment: EscrowPayment = { type: "escrow", channelId: 9n, nonce: 0n, amount: 300n, signature: new Uint8Array(65) };
-  type CheckOverrides = Omit<Partial<EscrowCheck>, "payment" | "channel"> & { payment?: Partial<EscrowPayment>; channel?: Partial<ChannelState> };
+  const payment: EscrowPayment = {
+    type: "escrow",
+    channelId: 9n,
+    nonce: 0n,
+    amount: 300n,
+    signature: new Uint8Array(65),
+  };
+  type CheckOverrides = Omit<Partial<EscrowCheck>, "payment" | "channel"> & {
+    payment?: Partial<EscrowPayment>;
+    channel?: Partial<ChannelState>;
+  };
   const check = (over: CheckOverrides = {}) => {
     const { payment: p, channel: c, ...rest } = over;
     const failed = checkEscrow({
@@ -262,22 +331,47 @@ describe("escrow validation", () => {
   });
 
   test("each failure with its catalogue code and message", () => {
-    expect(check({ payment: { nonce: 1n } })).toEqual({ failure: "nonce", code: Code.INCORRECT_NONCE, message: "incorrect payment channel nonce, latest: 0, sent: 1" });
-    expect(check({ signer: undefined })).toEqual({ failure: "signer", code: Code.UNAUTHENTICATED, message: "payment signature is not valid" });
-    expect(check({ signer: RECIPIENT })).toEqual({ failure: "signer", code: Code.UNAUTHENTICATED, message: "payment is not signed by channel signer/sender" });
+    expect(check({ payment: { nonce: 1n } })).toEqual({
+      failure: "nonce",
+      code: Code.INCORRECT_NONCE,
+      message: "incorrect payment channel nonce, latest: 0, sent: 1",
+    });
+    expect(check({ signer: undefined })).toEqual({
+      failure: "signer",
+      code: Code.UNAUTHENTICATED,
+      message: "payment signature is not valid",
+    });
+    expect(check({ signer: RECIPIENT })).toEqual({
+      failure: "signer",
+      code: Code.UNAUTHENTICATED,
+      message: "payment is not signed by channel signer/sender",
+    });
     expect(check({ head: 400n })).toEqual({
       failure: "expired",
       code: Code.UNAUTHENTICATED,
-      message: "payment channel is near to be expired, expiration time: 500, current block: 400, expiration threshold: 100",
+      message:
+        "payment channel is near to be expired, expiration time: 500, current block: 400, expiration threshold: 100",
     });
     expect(check({ payment: { amount: 1100n }, price: 900n })).toEqual({
       failure: "funds",
       code: Code.UNAUTHENTICATED,
       message: "not enough tokens on payment channel, channel amount: 1000, payment amount: 1100",
     });
-    expect(check({ payment: { amount: 350n } })).toEqual({ failure: "price", code: Code.UNAUTHENTICATED, message: "income 150 does not equal to price 100" });
-    expect(check({ payment: { amount: 250n } })).toEqual({ failure: "price", code: Code.UNAUTHENTICATED, message: "income 50 does not equal to price 100" });
-    expect(check({ payment: { amount: 200n } })).toEqual({ failure: "price", code: Code.UNAUTHENTICATED, message: "income 0 does not equal to price 100" });
+    expect(check({ payment: { amount: 350n } })).toEqual({
+      failure: "price",
+      code: Code.UNAUTHENTICATED,
+      message: "income 150 does not equal to price 100",
+    });
+    expect(check({ payment: { amount: 250n } })).toEqual({
+      failure: "price",
+      code: Code.UNAUTHENTICATED,
+      message: "income 50 does not equal to price 100",
+    });
+    expect(check({ payment: { amount: 200n } })).toEqual({
+      failure: "price",
+      code: Code.UNAUTHENTICATED,
+      message: "income 0 does not equal to price 100",
+    });
   });
 
   test("the reference's order decides which error a client sees first", () => {
@@ -297,7 +391,9 @@ describe("escrow validation", () => {
 
   test("the whole channel value may be spent, not a cog more", () => {
     expect(check({ channel: { authorisedAmount: 900n }, payment: { amount: 1000n } })).toBeUndefined();
-    expect(check({ channel: { authorisedAmount: 900n }, payment: { amount: 1001n }, price: 101n })?.failure).toBe("funds");
+    expect(check({ channel: { authorisedAmount: 900n }, payment: { amount: 1001n }, price: 101n })?.failure).toBe(
+      "funds",
+    );
   });
 
   test("without a price (prepaid token requests) any amount within the channel passes", () => {
@@ -315,6 +411,12 @@ describe("escrow validation", () => {
       ["signer", 0n, 0n, false],
       ["price", 0n, 0n, false],
     ];
-    for (const [failure, sent, stored, expected] of cases) expect([failure, sent, stored, chainMayKnowBetter(failure, sent, stored)]).toEqual([failure, sent, stored, expected]);
+    for (const [failure, sent, stored, expected] of cases)
+      expect([failure, sent, stored, chainMayKnowBetter(failure, sent, stored)]).toEqual([
+        failure,
+        sent,
+        stored,
+        expected,
+      ]);
   });
 });

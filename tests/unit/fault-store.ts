@@ -9,10 +9,11 @@
  * `fakeMpeReader` and `fakeBlockSource` stand in for the chain; the real chain is covered by the e2e
  * suites against anvil, these only let a unit test choose what the chain says (or that it is silent).
  */
+
+import type { BlockSource, MpeReader } from "../../src/chain/mpe.ts";
 import type { ChainChannel } from "../../src/core/channel.ts";
 import { chainChannelUnreadable } from "../../src/core/messages/payments.ts";
 import type { Address } from "../../src/core/signatures.ts";
-import type { BlockSource, MpeReader } from "../../src/chain/mpe.ts";
 import { type Lease, type Store, StoreUnavailableError, type Transaction } from "../../src/store/contract.ts";
 
 export type CommitOutcome = "applied" | "refused" | "failed before applying" | "applied, answer lost";
@@ -53,7 +54,9 @@ export interface StoreFaults {
 
 // Commits fail as a timed-out etcd request does: the client cannot tell whether the store applied them.
 const unavailableError = (what: string, outcome: "unknown" | "not-applied" = "not-applied") =>
-  new StoreUnavailableError(`injected fault: ${what}${outcome === "unknown" ? ", the outcome is unknown" : ""}`, { outcome });
+  new StoreUnavailableError(`injected fault: ${what}${outcome === "unknown" ? ", the outcome is unknown" : ""}`, {
+    outcome,
+  });
 
 /**
  * Wraps `inner` with switchable faults. A mock on purpose: only for failures no real store can be made
@@ -195,7 +198,10 @@ export interface FakeMpeReader extends MpeReader {
 }
 
 /** The chain side, faked: the real `mpeReader` runs against anvil in the e2e suites. */
-export function fakeMpeReader(address: Address, token: Address = "0x5fbdb2315678afecb367f032d93f642f64180aa3"): FakeMpeReader {
+export function fakeMpeReader(
+  address: Address,
+  token: Address = "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+): FakeMpeReader {
   const reader: FakeMpeReader = {
     address,
     channels: new Map(),

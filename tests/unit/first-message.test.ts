@@ -5,9 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { PassThrough } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { Code } from "../../src/core/errors.ts";
+import { encodeFrame } from "../../src/core/grpc-frames.ts";
 import type { ServerCall } from "../../src/transport/call.ts";
 import { readFirstMessage, withReplayedBody } from "../../src/transport/first-message.ts";
-import { encodeFrame } from "../../src/core/grpc-frames.ts";
 
 /** A call whose body the test writes; only what readFirstMessage and withReplayedBody use is real. */
 function callWithBody(metadata: Record<string, string> = {}) {
@@ -52,14 +52,20 @@ describe("readFirstMessage", () => {
     const header = Buffer.from([0, 0, 0, 0x10, 0x00]);
     const reading = readFirstMessage(call, limits);
     body.write(header);
-    await expect(reading).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED, message: "received message larger than max (4096 vs. 1024)" });
+    await expect(reading).rejects.toMatchObject({
+      code: Code.RESOURCE_EXHAUSTED,
+      message: "received message larger than max (4096 vs. 1024)",
+    });
   });
 
   test("a body that ends without a message, or sends none in time, is refused", async () => {
     const ended = callWithBody();
     const reading = readFirstMessage(ended.call, limits);
     ended.body.end(Buffer.from([0, 0]));
-    await expect(reading).rejects.toMatchObject({ code: Code.INTERNAL, message: "error receiving grpc msg: the client sent no request message" });
+    await expect(reading).rejects.toMatchObject({
+      code: Code.INTERNAL,
+      message: "error receiving grpc msg: the client sent no request message",
+    });
 
     const silent = callWithBody();
     await expect(readFirstMessage(silent.call, { ...limits, timeoutMs: 50 })).rejects.toMatchObject({

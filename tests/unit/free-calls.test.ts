@@ -2,19 +2,31 @@
 // the verification order, quotas keyed by the 20-byte address, and reservations under concurrency on
 // the memory store. The RPCs run end to end in tests/e2e/free-calls.test.ts.
 import { describe, expect, test } from "bun:test";
-import vectors from "../vectors/signatures.json" with { type: "json" };
 import type { BlockSource } from "../../src/chain/mpe.ts";
 import { Code, SnetError } from "../../src/core/errors.ts";
+import {
+  allowedCalls,
+  availableCalls,
+  parseFreeCallToken,
+  signFreeCallToken,
+  UNLIMITED_REPORTED,
+} from "../../src/core/free-call-token.ts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
 import type { FreeCallPayment, FreeCallV6 } from "../../src/core/payment-headers.ts";
-import { type Address, freeCallInvocationMessage, personalDigest, recoverSigner, freeCallTokenMessage } from "../../src/core/signatures.ts";
+import {
+  type Address,
+  freeCallInvocationMessage,
+  freeCallTokenMessage,
+  personalDigest,
+  recoverSigner,
+} from "../../src/core/signatures.ts";
 import { nobleRecovery } from "../../src/crypto/native-recovery.ts";
-import { UNLIMITED_REPORTED, allowedCalls, availableCalls, parseFreeCallToken, signFreeCallToken } from "../../src/core/free-call-token.ts";
-import { type FreeCallDeps, admitFreeCall, verifyFreeCall } from "../../src/payments/free-calls.ts";
+import { admitFreeCall, type FreeCallDeps, verifyFreeCall } from "../../src/payments/free-calls.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { decodeFreeCall, freeCallUserKey } from "../../src/store/prepaid-records.ts";
 import { keys as keysOf } from "../../src/store/records.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
 import { refusal } from "./refusal.ts";
 
 type Field = { name: string; value: string };
@@ -57,13 +69,32 @@ function deps(over: Partial<FreeCallDeps> = {}): FreeCallDeps {
 }
 
 /** What a client sends on a free call: the token it got and its signature over 3.8. */
-function freeCall(o: { key?: Uint8Array; addressText?: string; user?: Address; userId?: string; block?: bigint; expiry?: bigint } = {}): FreeCallPayment {
+function freeCall(
+  o: { key?: Uint8Array; addressText?: string; user?: Address; userId?: string; block?: bigint; expiry?: bigint } = {},
+): FreeCallPayment {
   const addressText = o.addressText ?? CLIENT_TEXT;
   const userId = o.userId ?? "";
   const block = o.block ?? 1002n;
-  const token = signFreeCallToken(SIGNER_KEY, { orgId: ORG, groupName: GROUP_NAME, user: o.user ?? (addressText.toLowerCase() as Address), userId, expiryBlock: o.expiry ?? 173800n });
-  const message = freeCallInvocationMessage({ addressText, userId, orgId: ORG, serviceId: SERVICE, groupIdBase64: GROUP_B64, currentBlock: block }, token);
-  return { type: "free-call", dialect: "v6", addressText, userId, currentBlock: block, token, signature: signDigest(o.key ?? CLIENT_KEY, personalDigest(message)) };
+  const token = signFreeCallToken(SIGNER_KEY, {
+    orgId: ORG,
+    groupName: GROUP_NAME,
+    user: o.user ?? (addressText.toLowerCase() as Address),
+    userId,
+    expiryBlock: o.expiry ?? 173800n,
+  });
+  const message = freeCallInvocationMessage(
+    { addressText, userId, orgId: ORG, serviceId: SERVICE, groupIdBase64: GROUP_B64, currentBlock: block },
+    token,
+  );
+  return {
+    type: "free-call",
+    dialect: "v6",
+    addressText,
+    userId,
+    currentBlock: block,
+    token,
+    signature: signDigest(o.key ?? CLIENT_KEY, personalDigest(message)),
+  };
 }
 
 describe("free-call token bytes (protocol/signatures.md#free-call-token, vectors)", () => {
@@ -83,7 +114,13 @@ describe("free-call token bytes (protocol/signatures.md#free-call-token, vectors
       for (const form of [c.token_hex, c.token_v01_hex]) {
         const parsed = parseFreeCallToken(hexToBytes(form));
         expect(parsed.expiryBlock).toBe(expiryBlock);
-        const message = freeCallTokenMessage(field(c, "organization_id"), field(c, "daemon_group_name"), field(c, "user_address"), field(c, "user_id"), expiryBlock);
+        const message = freeCallTokenMessage(
+          field(c, "organization_id"),
+          field(c, "daemon_group_name"),
+          field(c, "user_address"),
+          field(c, "user_id"),
+          expiryBlock,
+        );
         expect(recoverSigner(nobleRecovery, message, parsed.signature)).toBe(SIGNER);
       }
     });
@@ -93,7 +130,10 @@ describe("free-call token bytes (protocol/signatures.md#free-call-token, vectors
     const good = hexToBytes(byId("free_call_token/1").token_hex!);
     const cases: [Uint8Array, string][] = [
       [good.subarray(0, 65), 'invalid token: expected signature_block, got 65 bytes without "_"'],
-      [new Uint8Array([...good.subarray(0, 66), 0x30, 0x31]), 'invalid token: expiry block "01" is not a decimal number'],
+      [
+        new Uint8Array([...good.subarray(0, 66), 0x30, 0x31]),
+        'invalid token: expiry block "01" is not a decimal number',
+      ],
       [good.subarray(1), "invalid token: signature is 64 bytes long, expected 65"],
     ];
     for (const [token, message] of cases) {
@@ -129,7 +169,9 @@ describe("free-call verification (protocol/signatures.md#free-call-invocation or
     // Signed by another key than the address claims.
     const wrongUser = await refusal(verifyFreeCall(d, freeCall({ key: MARKETPLACE_KEY })));
     expect(wrongUser.code).toBe(Code.UNAUTHENTICATED);
-    expect(wrongUser.message).toBe(`sign is not valid: invalid signer, ${CLIENT_TEXT} (from request) is not equal to ${vectors.keys.provider.address} (signer)`);
+    expect(wrongUser.message).toBe(
+      `sign is not valid: invalid signer, ${CLIENT_TEXT} (from request) is not equal to ${vectors.keys.provider.address} (signer)`,
+    );
     // A token issued to somebody else, or by another key than the group's free-call signer.
     expect((await refusal(verifyFreeCall(d, freeCall({ user: MARKETPLACE })))).message).toBe("token sign is not valid");
     const otherSigner = deps({ signer: { privateKey: MARKETPLACE_KEY, address: MARKETPLACE } });
@@ -138,9 +180,13 @@ describe("free-call verification (protocol/signatures.md#free-call-invocation or
     const expired = await refusal(verifyFreeCall(deps({ blocks: blocksAt(2000n) }), freeCall({ expiry: 1999n })));
     expect(expired.code).toBe(Code.UNAUTHENTICATED);
     expect(expired.message).toBe("authentication failed as the Free Call Token passed has expired");
-    expect((await refusal(verifyFreeCall(d, freeCall({ block: 1008n })))).message).toBe("authentication failed as the signature passed has expired");
+    expect((await refusal(verifyFreeCall(d, freeCall({ block: 1008n })))).message).toBe(
+      "authentication failed as the signature passed has expired",
+    );
     // Free calls off: said before anything else.
-    const off = await refusal(verifyFreeCall(deps({ signer: { off: "private_key_for_free_calls is not set" } }), freeCall()));
+    const off = await refusal(
+      verifyFreeCall(deps({ signer: { off: "private_key_for_free_calls is not set" } }), freeCall()),
+    );
     expect(off.code).toBe(Code.FAILED_PRECONDITION);
     expect(off.message).toBe("free calls are not enabled on this daemon: private_key_for_free_calls is not set");
   });
@@ -149,7 +195,9 @@ describe("free-call verification (protocol/signatures.md#free-call-invocation or
     expect(await verifyFreeCall(deps(), freeCall({ addressText: CLIENT }))).toBe(CLIENT);
     // The same signature with the text re-cased no longer matches.
     const p = freeCall() as FreeCallV6;
-    expect((await refusal(verifyFreeCall(deps(), { ...p, addressText: CLIENT }))).message).toStartWith("sign is not valid");
+    expect((await refusal(verifyFreeCall(deps(), { ...p, addressText: CLIENT }))).message).toStartWith(
+      "sign is not valid",
+    );
   });
 });
 
@@ -170,11 +218,19 @@ describe("quotas", () => {
     const admitted = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     expect(admitted).toHaveLength(3);
     for (const r of results) {
-      if (r.status === "rejected") expect((r.reason as SnetError).message).toBe("internal error: free call limit has been exceeded, calls made = 3, total free calls eligible = 3");
+      if (r.status === "rejected")
+        expect((r.reason as SnetError).message).toBe(
+          "internal error: free call limit has been exceeded, calls made = 3, total free calls eligible = 3",
+        );
     }
     expect(admitted[0]!.setHeaders).toEqual({ "snet-user-address": CLIENT_TEXT });
     const key = d.keys.freeCall(freeCallUserKey(SERVICE, CLIENT, ""));
-    expect(decodeFreeCall((await d.store.get(key))!.value)).toEqual({ address: CLIENT, userId: "", serviceId: SERVICE, made: 3n });
+    expect(decodeFreeCall((await d.store.get(key))!.value)).toEqual({
+      address: CLIENT,
+      userId: "",
+      serviceId: SERVICE,
+      made: 3n,
+    });
     await admitted[0]!.settle(false);
     await admitted[1]!.settle(true);
     expect(decodeFreeCall((await d.store.get(key))!.value).made).toBe(2n);
@@ -185,7 +241,8 @@ describe("quotas", () => {
 
   test("a trusted signer's users each have their own quota", async () => {
     const d = deps({ defaultQuota: 1n });
-    const asUser = (userId: string) => freeCall({ key: MARKETPLACE_KEY, addressText: vectors.keys.provider.address, userId });
+    const asUser = (userId: string) =>
+      freeCall({ key: MARKETPLACE_KEY, addressText: vectors.keys.provider.address, userId });
     await admitFreeCall(d, "/x/y", asUser("alice@example.com"));
     await admitFreeCall(d, "/x/y", asUser("bob@example.com"));
     expect((await refusal(admitFreeCall(d, "/x/y", asUser("alice@example.com")))).code).toBe(Code.INTERNAL);
@@ -199,7 +256,11 @@ describe("quotas", () => {
     const poor = await refusal(admitFreeCall(d, "/x/y", freeCall()));
     expect(poor.code).toBe(Code.PERMISSION_DENIED);
     expect(poor.message).toBe("you must have at least 10 FET (ASI) in your balance to use free calls");
-    await admitFreeCall(d, "/x/y", freeCall({ key: MARKETPLACE_KEY, addressText: vectors.keys.provider.address, userId: "u" }));
+    await admitFreeCall(
+      d,
+      "/x/y",
+      freeCall({ key: MARKETPLACE_KEY, addressText: vectors.keys.provider.address, userId: "u" }),
+    );
     balances.set(CLIENT, 10n);
     await admitFreeCall(d, "/x/y", freeCall());
   });

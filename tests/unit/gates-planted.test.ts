@@ -22,7 +22,12 @@ function scratch(files: Record<string, string>): string {
 }
 
 function run(command: string, args: string[], opts: { cwd?: string; input?: string } = {}) {
-  const r = spawnSync(command, args, { cwd: opts.cwd ?? repo, input: opts.input, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(command, args, {
+    cwd: opts.cwd ?? repo,
+    input: opts.input,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
 }
 
@@ -30,7 +35,11 @@ describe("the static gates catch planted violations", () => {
   test("tsc with the project's tsconfig: an unchecked indexed read is an error", () => {
     const dir = scratch({
       "planted.ts": "const names: string[] = [];\nexport const first: string = names[0];\n",
-      "tsconfig.json": JSON.stringify({ extends: join(repo, "tsconfig.json"), compilerOptions: { typeRoots: [join(repo, "node_modules/@types")] }, include: ["planted.ts"] }),
+      "tsconfig.json": JSON.stringify({
+        extends: join(repo, "tsconfig.json"),
+        compilerOptions: { typeRoots: [join(repo, "node_modules/@types")] },
+        include: ["planted.ts"],
+      }),
     });
     const r = run(join(repo, "node_modules/.bin/tsc"), ["--noEmit", "-p", join(dir, "tsconfig.json")]);
     expect(r.status).not.toBe(0);
@@ -39,7 +48,13 @@ describe("the static gates catch planted violations", () => {
 
   test("deno check with the project's deno.json: a Bun global in daemon code is an error", () => {
     const dir = scratch({ "planted.ts": 'export const server = Bun.serve({ fetch: () => new Response("x") });\n' });
-    const r = run(join(repo, "node_modules/deno/deno"), ["check", "--quiet", "--config", join(repo, "deno.json"), join(dir, "planted.ts")]);
+    const r = run(join(repo, "node_modules/deno/deno"), [
+      "check",
+      "--quiet",
+      "--config",
+      join(repo, "deno.json"),
+      join(dir, "planted.ts"),
+    ]);
     expect(r.status).not.toBe(0);
     expect(r.output).toContain("Cannot find name 'Bun'");
   }, 120_000);

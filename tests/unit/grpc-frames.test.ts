@@ -1,14 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import {
-  FRAME_HEADER,
-  TRAILER_FLAG,
   decodeFrames,
   decodeGrpcMessage,
   encodeFrame,
   encodeGrpcMessage,
+  FRAME_HEADER,
   formatGrpcTimeout,
   frameSizeWatcher,
   parseGrpcTimeout,
+  TRAILER_FLAG,
 } from "../../src/core/grpc-frames.ts";
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
@@ -59,7 +59,8 @@ describe("frameSizeWatcher", () => {
     const stream = Buffer.concat([frameOf(max), frameOf(0), frameOf(3), frameOf(max)]);
     for (const chunkSize of [1, 2, 3, 4, 5, 7, stream.length]) {
       const watch = frameSizeWatcher(max);
-      for (let i = 0; i < stream.length; i += chunkSize) expect(watch(stream.subarray(i, i + chunkSize))).toBeUndefined();
+      for (let i = 0; i < stream.length; i += chunkSize)
+        expect(watch(stream.subarray(i, i + chunkSize))).toBeUndefined();
     }
   });
 
@@ -83,14 +84,16 @@ describe("frameSizeWatcher", () => {
 
   test("ignores the flag byte (compressed and trailer frames count by length only)", () => {
     const watch = frameSizeWatcher(max);
-    expect(watch(Buffer.concat([encodeFrame(new Uint8Array(max), 1), encodeFrame(new Uint8Array(2), TRAILER_FLAG)]))).toBeUndefined();
+    expect(
+      watch(Buffer.concat([encodeFrame(new Uint8Array(max), 1), encodeFrame(new Uint8Array(2), TRAILER_FLAG)])),
+    ).toBeUndefined();
     expect(watch(encodeFrame(new Uint8Array(max + 5), 1))).toBe(max + 5);
   });
 });
 
 describe("grpc-message encoding", () => {
   test("keeps printable ASCII, including inner spaces", () => {
-    expect(encodeGrpcMessage("missing \"snet-payment-type\"")).toBe("missing \"snet-payment-type\"");
+    expect(encodeGrpcMessage('missing "snet-payment-type"')).toBe('missing "snet-payment-type"');
   });
 
   test("percent-encodes '%', control bytes and UTF-8", () => {

@@ -14,7 +14,10 @@ describe("daemon log", () => {
       log.info("paid", { channel: 5n, amount: 100n });
       log.warn("careful", { nested: { a: 1 } });
       await log.close();
-      const lines = readFileSync(join(dir, "d.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = readFileSync(join(dir, "d.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(lines.map((l) => l.msg)).toEqual(["paid", "careful"]);
       expect(lines[0]).toMatchObject({ level: "info", channel: "5", amount: "100" });
       expect(lines[1]).toMatchObject({ level: "warn", nested: { a: 1 } });
@@ -30,7 +33,9 @@ describe("daemon log", () => {
       const log = createLogger({ level: "debug", format: "text", outputs: ["file"], filePattern: join(dir, "t.log") });
       log.debug("starting", { endpoint: "127.0.0.1:8080", payments: true });
       await log.close();
-      expect(readFileSync(join(dir, "t.log"), "utf8")).toMatch(/^\S+ DEBUG starting endpoint="127\.0\.0\.1:8080" payments=true\n$/);
+      expect(readFileSync(join(dir, "t.log"), "utf8")).toMatch(
+        /^\S+ DEBUG starting endpoint="127\.0\.0\.1:8080" payments=true\n$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -39,7 +44,14 @@ describe("daemon log", () => {
   test("the file rotates by size (max_size_in_mb) and keeps at most rotation_count files", async () => {
     const dir = mkdtempSync(join(tmpdir(), "snetd-log-"));
     try {
-      const log = createLogger({ level: "info", format: "text", outputs: ["file"], filePattern: join(dir, "r.log"), maxSizeMb: 1, rotationCount: 2 });
+      const log = createLogger({
+        level: "info",
+        format: "text",
+        outputs: ["file"],
+        filePattern: join(dir, "r.log"),
+        maxSizeMb: 1,
+        rotationCount: 2,
+      });
       const filler = "x".repeat(1000);
       for (let i = 0; i < 3500; i++) log.info(filler, { i });
       await log.close();

@@ -44,7 +44,9 @@ function fakeEventClient(head: bigint) {
     },
     async getLogs(args: { address: Address; fromBlock: bigint; toBlock: bigint }) {
       fake.ranges.push({ fromBlock: args.fromBlock, toBlock: args.toBlock });
-      return fake.logs.filter((l) => l.address === args.address && l.blockNumber >= args.fromBlock && l.blockNumber <= args.toBlock);
+      return fake.logs.filter(
+        (l) => l.address === args.address && l.blockNumber >= args.fromBlock && l.blockNumber <= args.toBlock,
+      );
     },
     /**
      * Resolves once a poll that started after this call has finished: a poll starts with getBlockNumber
@@ -60,7 +62,11 @@ function fakeEventClient(head: bigint) {
   return fake;
 }
 
-const log = (blockNumber: bigint, topic0: string, id: bigint): FakeLog => ({ blockNumber, address: MPE, topics: [topic0 as `0x${string}`, topicOf(id)] });
+const log = (blockNumber: bigint, topic0: string, id: bigint): FakeLog => ({
+  blockNumber,
+  address: MPE,
+  topics: [topic0 as `0x${string}`, topicOf(id)],
+});
 
 const watchers: ChannelFreshness[] = [];
 function watch(client: ReturnType<typeof fakeEventClient>, onError?: (err: unknown) => void) {
@@ -88,7 +94,11 @@ describe("channel freshness from MPE events", () => {
     for (const id of [7n, 8n, 9n]) w.markFresh(id, token);
     expect([7n, 8n, 9n].map(w.isFresh)).toEqual([true, true, true]);
     client.logs.push(log(101n, TOPIC.ChannelClaim, 7n), log(101n, TOPIC.ChannelOpen, 8n));
-    client.logs.push({ blockNumber: 101n, address: "0x0000000000000000000000000000000000000001", topics: [TOPIC.ChannelClaim, topicOf(9n)] });
+    client.logs.push({
+      blockNumber: 101n,
+      address: "0x0000000000000000000000000000000000000001",
+      topics: [TOPIC.ChannelClaim, topicOf(9n)],
+    });
     client.head = 101n;
     await client.pollDone();
     expect([7n, 8n, 9n].map(w.isFresh)).toEqual([false, true, true]);
@@ -98,7 +108,11 @@ describe("channel freshness from MPE events", () => {
     const { client, w } = await started();
     const token = w.readToken();
     for (const id of [1n, 2n, 3n]) w.markFresh(id, token);
-    client.logs.push(log(101n, TOPIC.ChannelSenderClaim, 1n), log(102n, TOPIC.ChannelAddFunds, 2n), log(103n, TOPIC.ChannelExtend.toUpperCase().replace("0X", "0x"), 3n));
+    client.logs.push(
+      log(101n, TOPIC.ChannelSenderClaim, 1n),
+      log(102n, TOPIC.ChannelAddFunds, 2n),
+      log(103n, TOPIC.ChannelExtend.toUpperCase().replace("0X", "0x"), 3n),
+    );
     client.head = 103n;
     await client.pollDone();
     expect([1n, 2n, 3n].map(w.isFresh)).toEqual([false, false, false]);

@@ -20,7 +20,10 @@ describe("secretScanner", () => {
       const scan = secretScanner();
       scan.secret("key", KEY);
       scan.secret("token", "a-long-token-secret-value");
-      scan.pem("pem", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n");
+      scan.pem(
+        "pem",
+        "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n",
+      );
       scan.signature(SIG);
       scan.text("where", "a clean line: signature verified, key (set)");
       expect(scan.hits()).toEqual([]);

@@ -1,10 +1,10 @@
 // Every signature kind reproduced byte for byte from tests/vectors/signatures.json (protocol/signatures.md#vectors).
 import { describe, expect, test } from "bun:test";
-import vectors from "../vectors/signatures.json" with { type: "json" };
-import { defaultRecovery, nobleRecovery } from "../../src/crypto/native-recovery.ts";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/numbers.ts";
 import * as sig from "../../src/core/signatures.ts";
+import { defaultRecovery, nobleRecovery } from "../../src/crypto/native-recovery.ts";
+import vectors from "../vectors/signatures.json" with { type: "json" };
 
 type Field = { name: string; type: string; value: string };
 type Case = (typeof vectors.signatures)[number];

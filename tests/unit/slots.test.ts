@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { Code } from "../../src/core/errors.ts";
 import { replicaSlots } from "../../src/payments/leased-slots.ts";
-import { type ChannelSlots, type Slot, localSlots } from "../../src/payments/slots.ts";
+import { type ChannelSlots, localSlots, type Slot } from "../../src/payments/slots.ts";
 import type { Lease, Store } from "../../src/store/contract.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { keys as keysOf } from "../../src/store/records.ts";
@@ -207,12 +207,18 @@ describe("replica slots (a replica group shares the store)", () => {
 
   test("a replica killed and restarted (same replica id, new lease) takes its slots back at once; others still wait", async () => {
     const { store, inner } = setup();
-    const before = replicaSlots(store, await store.grantLease(TTL), "r1 pid-1", KEYS, { replicaId: "r1", handoffWaitMs: WAIT_MS });
+    const before = replicaSlots(store, await store.grantLease(TTL), "r1 pid-1", KEYS, {
+      replicaId: "r1",
+      handoffWaitMs: WAIT_MS,
+    });
     const held = await before.acquire(KEY);
     await held!.release("committed");
     // The process dies: nothing answers for its slots, and its lease lives on until the TTL.
     before.close();
-    const other = replicaSlots(store, await store.grantLease(TTL), "r2 pid-2", KEYS, { replicaId: "r2", handoffWaitMs: WAIT_MS });
+    const other = replicaSlots(store, await store.grantLease(TTL), "r2 pid-2", KEYS, {
+      replicaId: "r2",
+      handoffWaitMs: WAIT_MS,
+    });
     expect(await other.acquire(KEY)).toBeUndefined();
     const lease = await store.grantLease(TTL);
     const after = replicaSlots(store, lease, "r1 pid-3", KEYS, { replicaId: "r1", handoffWaitMs: WAIT_MS });
@@ -249,7 +255,9 @@ describe("replica slots (a replica group shares the store)", () => {
     faults.failCommitsBefore(1);
     const err = await refusal(a.slots.acquire(KEY));
     expect(err.code).toBe(Code.UNAVAILABLE);
-    expect(err.message).toBe("payment state is unavailable (take the channel slot): injected fault: commit failed before reaching the store, the outcome is unknown");
+    expect(err.message).toBe(
+      "payment state is unavailable (take the channel slot): injected fault: commit failed before reaching the store, the outcome is unknown",
+    );
     expect(await a.slots.acquire(KEY)).toBeDefined();
   });
 
@@ -260,7 +268,9 @@ describe("replica slots (a replica group shares the store)", () => {
     faults.failLeaseGrants(1);
     const grantErr = await refusal(a.slots.acquire(KEY));
     expect(grantErr.code).toBe(Code.UNAVAILABLE);
-    expect(grantErr.message).toStartWith("payment state is unavailable (take the channel slot): injected fault: lease grant failed");
+    expect(grantErr.message).toStartWith(
+      "payment state is unavailable (take the channel slot): injected fault: lease grant failed",
+    );
     expect(await a.slots.acquire(KEY)).toBeDefined();
   });
 });

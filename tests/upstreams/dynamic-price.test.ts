@@ -51,7 +51,8 @@ beforeAll(async () => {
       },
       refuse: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) =>
         done({ code: grpc.status.FAILED_PRECONDITION, details: "no quote for that" }),
-      garbage: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.from([0xff, 0xff, 0xff])),
+      garbage: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) =>
+        done(null, Buffer.from([0xff, 0xff, 0xff])),
       hang: () => {},
       // Answers the first message without waiting for the end of the client's stream (as grpc-go does).
       streamed: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
@@ -63,7 +64,9 @@ beforeAll(async () => {
     } as grpc.UntypedServiceImplementation,
   );
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   up = upstream({ url: `http://127.0.0.1:${port}`, maxMessageBytes: 4 * 1024 * 1024 });
 });
@@ -75,7 +78,11 @@ afterAll(() => {
 const request = new Uint8Array([0x0a, 0x03, 0x61, 0x62, 0x63]);
 
 test("a unary grpc-js price method answers after the half-close; the price is an exact uint64", async () => {
-  const price = await fetchDynamicPrice(up, { pricePath: "/calc.Calc/price", message: request, headers: { "x-caller": "test", "grpc-accept-encoding": "gzip", "grpc-encoding": "gzip" } });
+  const price = await fetchDynamicPrice(up, {
+    pricePath: "/calc.Calc/price",
+    message: request,
+    headers: { "x-caller": "test", "grpc-accept-encoding": "gzip", "grpc-encoding": "gzip" },
+  });
   expect(price).toBe(123456789012345678n);
   const last = seen.at(-1);
   expect(Buffer.from(last?.request ?? []).equals(Buffer.from(request))).toBe(true);
@@ -96,7 +103,10 @@ test("price calls share the upstream's one connection", async () => {
 
 test("a gRPC error from the price method is INTERNAL in the reference's format", async () => {
   const refused = await refusal(fetchDynamicPrice(up, { pricePath: "/calc.Calc/refuse", message: request }));
-  expect([refused.code, refused.message]).toEqual([Code.INTERNAL, "internal error: rpc error: code = FailedPrecondition desc = no quote for that"]);
+  expect([refused.code, refused.message]).toEqual([
+    Code.INTERNAL,
+    "internal error: rpc error: code = FailedPrecondition desc = no quote for that",
+  ]);
   const missing = await refusal(fetchDynamicPrice(up, { pricePath: "/calc.Calc/nope", message: request }));
   expect(missing.code).toBe(Code.INTERNAL);
   expect(missing.message).toStartWith("internal error: rpc error: code = Unimplemented desc = ");
@@ -109,8 +119,13 @@ test("a reply that is not a PriceInCogs is INTERNAL proto error", async () => {
 });
 
 test("a price method that never answers is cut at the client's deadline: UNAVAILABLE", async () => {
-  const err = await refusal(fetchDynamicPrice(up, { pricePath: "/calc.Calc/hang", message: request, clientTimeoutMs: 300 }));
-  expect([err.code, err.message]).toEqual([Code.UNAVAILABLE, 'cannot get the price from the service: "/calc.Calc/hang" did not answer within 300 ms']);
+  const err = await refusal(
+    fetchDynamicPrice(up, { pricePath: "/calc.Calc/hang", message: request, clientTimeoutMs: 300 }),
+  );
+  expect([err.code, err.message]).toEqual([
+    Code.UNAVAILABLE,
+    'cannot get the price from the service: "/calc.Calc/hang" did not answer within 300 ms',
+  ]);
 });
 
 test("the client's cancel stops the price call", async () => {

@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { parseLossless, stringifyGo } from "../../src/transport/upstreams/go-json.ts";
 
 test("keys sorted by code point, compact, HTML and line separators escaped", () => {
-  const value = { "\u{1F600}": 1, "\uFFFD": 2, b: "<tag attr='x'>&\u2028\u2029", a: "\t\n\r\b\f\u0001\"\\\u007f" };
+  const value = { "\u{1F600}": 1, "\uFFFD": 2, b: "<tag attr='x'>&\u2028\u2029", a: '\t\n\r\b\f\u0001"\\\u007f' };
   expect(stringifyGo(value)).toBe(
     '{"a":"\\t\\n\\r\\b\\f\\u0001\\"\\\\\u007f","b":"\\u003ctag attr=\'x\'\\u003e\\u0026\\u2028\\u2029","\uFFFD":2,"\u{1F600}":1}',
   );

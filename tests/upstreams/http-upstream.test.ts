@@ -24,12 +24,16 @@ const protos = compileProtos({
 });
 const Everything = protos.registry.getMessage("kitchen.Everything") as DescMessage;
 const Inner = protos.registry.getMessage("parts.Inner") as DescMessage;
-const encode = (init: Record<string, unknown>) => toBinary(Everything, create(Everything, init as MessageInitShape<DescMessage>));
+const encode = (init: Record<string, unknown>) =>
+  toBinary(Everything, create(Everything, init as MessageInitShape<DescMessage>));
 const decode = (bytes: Uint8Array) => fromBinary(Everything, bytes) as unknown as Record<string, unknown>;
 
 let service: HttpService;
 let up: UnaryUpstream;
-const call = (message: Uint8Array, extra: { path?: string; timeoutMs?: number; signal?: AbortSignal; via?: UnaryUpstream } = {}) =>
+const call = (
+  message: Uint8Array,
+  extra: { path?: string; timeoutMs?: number; signal?: AbortSignal; via?: UnaryUpstream } = {},
+) =>
   (extra.via ?? up).call({
     path: extra.path ?? "/kitchen.Kitchen/do_it",
     message,
@@ -107,9 +111,14 @@ describe("request", () => {
   });
 
   test("an Any holding a well-known type nests it under value; NaN prints as a string", async () => {
-    const message = encode({ any: anyPack(DurationSchema, create(DurationSchema, { seconds: 2n })), special: Number.NaN });
+    const message = encode({
+      any: anyPack(DurationSchema, create(DurationSchema, { seconds: 2n })),
+      special: Number.NaN,
+    });
     await call(message);
-    expect(service.seen.at(-1)?.body).toBe('{"any":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"2s"},"special":"NaN"}');
+    expect(service.seen.at(-1)?.body).toBe(
+      '{"any":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"2s"},"special":"NaN"}',
+    );
   });
 
   test("an empty request sends {}", async () => {
@@ -124,9 +133,15 @@ describe("request", () => {
 
   test("an unknown method, a malformed path or an undecodable request is INTERNAL and says why", async () => {
     const unknown = await refusal(call(new Uint8Array(), { path: "/kitchen.Kitchen/nope" }));
-    expect([unknown.code, unknown.message]).toEqual([Code.INTERNAL, `protoToJson error: method "nope" is not defined in the service's proto files`]);
+    expect([unknown.code, unknown.message]).toEqual([
+      Code.INTERNAL,
+      `protoToJson error: method "nope" is not defined in the service's proto files`,
+    ]);
     const bad = await refusal(call(new Uint8Array(), { path: "/svc/m1/m2" }));
-    expect([bad.code, bad.message]).toEqual([Code.INTERNAL, 'unexpected grpc method format (extra segments): "svc/m1/m2"']);
+    expect([bad.code, bad.message]).toEqual([
+      Code.INTERNAL,
+      'unexpected grpc method format (extra segments): "svc/m1/m2"',
+    ]);
     const garbage = await refusal(call(new Uint8Array([0xff, 0xff, 0xff])));
     expect(garbage.code).toBe(Code.INTERNAL);
     expect(garbage.message).toStartWith("protoToJson error: ");
@@ -136,10 +151,13 @@ describe("request", () => {
 
 describe("reply", () => {
   test("proto names, lowerCamel and json_name are accepted; unknown fields dropped; 64-bit exact; enums by name or number", async () => {
-    service.answer(() => new Response(
-      '{"userAlias":"j","aFirst":"c","big":9007199254740993,"ubig":"18446744073709551615","color":"GREEN","inner":{"note":"n","count":9007199254740995},"byId":{"3":{"note":"x"}},"ts":"2024-01-02T03:04:05Z","w64":9007199254740997,"bigs":[9007199254740999,"1"],"mystery":{"deep":[1,2]}}',
-      { headers: { "content-type": "text/plain" } },
-    ));
+    service.answer(
+      () =>
+        new Response(
+          '{"userAlias":"j","aFirst":"c","big":9007199254740993,"ubig":"18446744073709551615","color":"GREEN","inner":{"note":"n","count":9007199254740995},"byId":{"3":{"note":"x"}},"ts":"2024-01-02T03:04:05Z","w64":9007199254740997,"bigs":[9007199254740999,"1"],"mystery":{"deep":[1,2]}}',
+          { headers: { "content-type": "text/plain" } },
+        ),
+    );
     const reply = decode(await call(new Uint8Array()));
     expect(reply.userName).toBe("j");
     expect(reply.aFirst).toBe("c");
@@ -209,9 +227,15 @@ describe("credentials", () => {
   test("bad credentials refuse to start with the reference's texts", () => {
     const make = (credentials: { key: string; value: unknown; location: string }[]) => () =>
       httpUpstream({ endpoint: service.url, protos, maxResponseBytes: 1024, credentials });
-    expect(make([{ key: "a", value: "b", location: "cookie" }])).toThrow("invalid service_credentials: location should be body, header or query");
-    expect(make([{ key: "", value: "b", location: "header" }])).toThrow("invalid service_credentials: key can't be empty");
-    expect(() => httpUpstream({ endpoint: "localhost:5000", protos, maxResponseBytes: 1 })).toThrow("an HTTP service needs http:// or https://");
+    expect(make([{ key: "a", value: "b", location: "cookie" }])).toThrow(
+      "invalid service_credentials: location should be body, header or query",
+    );
+    expect(make([{ key: "", value: "b", location: "header" }])).toThrow(
+      "invalid service_credentials: key can't be empty",
+    );
+    expect(() => httpUpstream({ endpoint: "localhost:5000", protos, maxResponseBytes: 1 })).toThrow(
+      "an HTTP service needs http:// or https://",
+    );
   });
 });
 
@@ -235,7 +259,12 @@ describe("failures", () => {
 
   test("a service that is not listening is INTERNAL, naming the URL without the query", async () => {
     const port = await freePort();
-    const down = httpUpstream({ endpoint: `http://127.0.0.1:${port}/x`, protos, maxResponseBytes: 1024, credentials: [{ key: "secret", value: "s3", location: "query" }] });
+    const down = httpUpstream({
+      endpoint: `http://127.0.0.1:${port}/x`,
+      protos,
+      maxResponseBytes: 1024,
+      credentials: [{ key: "secret", value: "s3", location: "query" }],
+    });
     const err = await refusal(call(new Uint8Array(), { via: down }));
     expect(err.code).toBe(Code.INTERNAL);
     expect(err.message).toStartWith(`error executing HTTP service: Post "http://127.0.0.1:${port}/x/do_it": `);
@@ -283,7 +312,9 @@ test("a dynamically priced HTTP service answers its price method over HTTP like 
   const viaHttp = httpUpstream({ endpoint: service.url, protos: priced, maxResponseBytes: 1024 });
   service.answer((req) => Response.json({ price: req.body === '{"text":"abc"}' ? "18446744073709551615" : "1" }));
   const message = toBinary(In, create(In, { text: "abc" } as MessageInitShape<DescMessage>));
-  expect(await fetchDynamicPriceVia(viaHttp, { pricePath: "/calc.Calc/estimate", message })).toBe(18446744073709551615n);
+  expect(await fetchDynamicPriceVia(viaHttp, { pricePath: "/calc.Calc/estimate", message })).toBe(
+    18446744073709551615n,
+  );
   expect(service.seen.at(-1)?.path).toBe("/estimate");
   await viaHttp.close();
 });

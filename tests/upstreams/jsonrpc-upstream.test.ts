@@ -13,7 +13,9 @@ let service: HttpService;
 let up: UnaryUpstream;
 const text = (s: string) => new TextEncoder().encode(s);
 const call = (json: string, path = "/example.Calc/add") =>
-  up.call({ path, message: text(json), timeoutMs: 10_000, signal: new AbortController().signal }).then((r) => new TextDecoder().decode(r));
+  up
+    .call({ path, message: text(json), timeoutMs: 10_000, signal: new AbortController().signal })
+    .then((r) => new TextDecoder().decode(r));
 
 /** A JSON-RPC 2.0 server: echoes params back as the result, in its own source text. */
 const echoResult = (id: string, params: string) => new Response(`{"jsonrpc":"2.0","result":${params},"id":${id}}`);
@@ -36,7 +38,9 @@ test("the request is a JSON-RPC 2.0 call to the endpoint itself, params keeping 
   const seen = service.seen.at(-1);
   expect(seen?.path).toBe("/rpc");
   expect(seen?.headers.get("content-type")).toBe("application/json");
-  expect(seen?.body).toMatch(/^\{"jsonrpc":"2\.0","method":"add","params":\{"a":\[1\.10,"\\u003c\\u0026\\u003e"\],"b":12345678901234567890\},"id":\d+\}$/);
+  expect(seen?.body).toMatch(
+    /^\{"jsonrpc":"2\.0","method":"add","params":\{"a":\[1\.10,"\\u003c\\u0026\\u003e"\],"b":12345678901234567890\},"id":\d+\}$/,
+  );
   const id = BigInt(/"id":(\d+)}$/.exec(seen?.body ?? "")?.[1] ?? "-1");
   expect(id >= 0n && id < 2n ** 63n).toBe(true);
   expect(reply).toBe('{"sum":12345678901234567890,"z":1}');

@@ -18,8 +18,22 @@ function script(name: string, body: string): string {
   chmodSync(path, 0o755);
   return path;
 }
-const call = (executable: string, message: Uint8Array, opts: { path?: string; timeoutMs?: number; signal?: AbortSignal; maxOutputBytes?: number; onStderr?: (l: string) => void } = {}) =>
-  processUpstream({ executable, maxOutputBytes: opts.maxOutputBytes ?? 4 * 1024 * 1024, ...(opts.onStderr ? { onStderr: opts.onStderr } : {}) }).call({
+const call = (
+  executable: string,
+  message: Uint8Array,
+  opts: {
+    path?: string;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    maxOutputBytes?: number;
+    onStderr?: (l: string) => void;
+  } = {},
+) =>
+  processUpstream({
+    executable,
+    maxOutputBytes: opts.maxOutputBytes ?? 4 * 1024 * 1024,
+    ...(opts.onStderr ? { onStderr: opts.onStderr } : {}),
+  }).call({
     path: opts.path ?? "/example.Calc/add",
     message,
     timeoutMs: opts.timeoutMs ?? 20_000,
@@ -55,7 +69,10 @@ test("argv[1] is the method, stdin the request, stdout the reply; stderr goes to
 test("the method name reaches the program as one literal argument, never through a shell", async () => {
   const exe = script("arg.sh", 'printf "%s" "$1"');
   const lines: string[] = [];
-  const reply = await call(exe, new Uint8Array(), { path: "/svc/$(echo injected >&2)", onStderr: (l) => lines.push(l) });
+  const reply = await call(exe, new Uint8Array(), {
+    path: "/svc/$(echo injected >&2)",
+    onStderr: (l) => lines.push(l),
+  });
   expect(new TextDecoder().decode(reply)).toBe("$(echo injected >&2)");
   expect(lines).toEqual([]);
 });
@@ -91,7 +108,10 @@ test("output over the cap kills the process: RESOURCE_EXHAUSTED", async () => {
   const pidFile = join(dir, "cap.pid");
   const exe = script("flood.sh", `echo $$ > ${pidFile}; while true; do head -c 65536 /dev/zero; done`);
   const err = await refusal(call(exe, new Uint8Array(), { maxOutputBytes: 1024 * 1024 }));
-  expect([err.code, err.message]).toEqual([Code.RESOURCE_EXHAUSTED, "process failed: its output is larger than the 1048576-byte limit; the process was killed"]);
+  expect([err.code, err.message]).toEqual([
+    Code.RESOURCE_EXHAUSTED,
+    "process failed: its output is larger than the 1048576-byte limit; the process was killed",
+  ]);
   expect(await waitDead(Number(readFileSync(pidFile, "utf8")))).toBe(true);
 });
 

@@ -10,7 +10,8 @@ const invalid = (message: string) => new SnetError(Code.INVALID_ARGUMENT, messag
 export const missingMetadata = () => invalid("missing metadata");
 
 /** A payment header sent more than once. */
-export const tooManyValues = (key: string, values: readonly string[]) => invalid(`too many values for key "${key}": [${values.join(" ")}]`);
+export const tooManyValues = (key: string, values: readonly string[]) =>
+  invalid(`too many values for key "${key}": [${values.join(" ")}]`);
 
 /** A required payment header is absent. */
 export const missingHeader = (key: string) => invalid(`missing "${key}"`);
@@ -22,13 +23,16 @@ export const incorrectFormat = (key: string, text: string) => invalid(`incorrect
 export const incorrectBinaryKeyName = (key: string) => invalid(`incorrect binary key name "${key}"`);
 
 /** `snet-payment-type` names no payment type this daemon knows. */
-export const unexpectedPaymentType = (header: string, type: string) => invalid(`unexpected "${header}", value: "${type}"`);
+export const unexpectedPaymentType = (header: string, type: string) =>
+  invalid(`unexpected "${header}", value: "${type}"`);
 
 /** A big-endian number field longer than 32 bytes. */
-export const numberTooLong = (what: string, length: number) => invalid(`${what} is ${length} bytes long, expected at most 32`);
+export const numberTooLong = (what: string, length: number) =>
+  invalid(`${what} is ${length} bytes long, expected at most 32`);
 
 /** An address that is not 0x + 40 hex digits. */
-export const notAnAddress = (address: string) => invalid(`"${address}" is not an address, expected 0x followed by 40 hex digits`);
+export const notAnAddress = (address: string) =>
+  invalid(`"${address}" is not an address, expected 0x followed by 40 hex digits`);
 
 /** A signature that is not 65 bytes (also an empty one). */
 export const incorrectSignatureLength = () => invalid("incorrect signature length");
@@ -46,4 +50,5 @@ export const malformedRequest = (detail: string) => invalid(`request message can
 export const compressedRequest = () => new SnetError(Code.UNIMPLEMENTED, "compressed requests are not supported");
 
 /** A streamed request whose body ended inside a message. */
-export const truncatedRequest = (missing: number) => invalid(`the request ended ${missing} bytes short of its last message`);
+export const truncatedRequest = (missing: number) =>
+  invalid(`the request ended ${missing} bytes short of its last message`);

@@ -9,17 +9,21 @@ const unreachable = (message: string, cause?: unknown) => new SnetError(Code.UNA
 
 /** Payments need a chain node and none is configured. */
 export const noRpcEndpoint = (network: string) =>
-  config(`ethereum_json_rpc_http_endpoint is not set; snetd has no default RPC provider (network "${network}"), set it to your node's URL`);
+  config(
+    `ethereum_json_rpc_http_endpoint is not set; snetd has no default RPC provider (network "${network}"), set it to your node's URL`,
+  );
 
 /** The configured chain node does not answer. */
 export const chainUnreachable = (rpcUrl: string, detail: string, cause: unknown) =>
   unreachable(`cannot reach the Ethereum node at ${rpcUrl}: ${detail}; check ethereum_json_rpc_http_endpoint`, cause);
 
 /** The organization or service metadata cannot be loaded or verified. */
-export const metadataUnavailable = (detail: string, cause: unknown) => unreachable(`cannot load the service metadata: ${detail}`, cause);
+export const metadataUnavailable = (detail: string, cause: unknown) =>
+  unreachable(`cannot load the service metadata: ${detail}`, cause);
 
 /** The embedded store file cannot be opened. */
-export const storeFileUnusable = (detail: string, dataDir: string, cause: unknown) => unreachable(`${detail}; check data_dir ("${dataDir}")`, cause);
+export const storeFileUnusable = (detail: string, dataDir: string, cause: unknown) =>
+  unreachable(`${detail}; check data_dir ("${dataDir}")`, cause);
 
 /** etcd is the store but neither the config nor the metadata names endpoints. */
 export const etcdEndpointsUnknown = () =>
@@ -29,7 +33,10 @@ export const etcdEndpointsUnknown = () =>
 
 /** No etcd endpoint answers. */
 export const etcdUnreachable = (endpoints: readonly string[], detail: string, cause: unknown) =>
-  unreachable(`cannot reach etcd at ${endpoints.join(", ")}: ${detail}; check payment_channel_storage_client.endpoints`, cause);
+  unreachable(
+    `cannot reach etcd at ${endpoints.join(", ")}: ${detail}; check payment_channel_storage_client.endpoints`,
+    cause,
+  );
 
 /** The managed etcd member could not start: a timeout is unreachable, anything else a setting to change. */
 export const managedEtcdFailed = (detail: string, key: string, timedOut: boolean, cause: unknown) =>
@@ -37,7 +44,10 @@ export const managedEtcdFailed = (detail: string, key: string, timedOut: boolean
 
 /** Two replicas of a group must not share a data_dir: it holds the replica's identity. */
 export const dataDirInUse = (dataDir: string, detail: string, cause: unknown) =>
-  config(`data_dir "${dataDir}" belongs to another running snetd (${detail}); give each replica its own data_dir`, cause);
+  config(
+    `data_dir "${dataDir}" belongs to another running snetd (${detail}); give each replica its own data_dir`,
+    cause,
+  );
 
 /** `daemon_endpoint` is not host:port. */
 export const badDaemonEndpoint = (value: string) => config(`daemon_endpoint "${value}" is not host:port`);
@@ -52,11 +62,15 @@ export const daemonTypeUnsupported = (value: string) =>
 
 /** The service metadata names an upstream kind snetd does not know. */
 export const serviceTypeUnknown = (value: string) =>
-  config(`service_type "${value}" in the service metadata is not supported, expected "grpc", "http", "jsonrpc" or "process"; republish the metadata`);
+  config(
+    `service_type "${value}" in the service metadata is not supported, expected "grpc", "http", "jsonrpc" or "process"; republish the metadata`,
+  );
 
 /** A `process` service without `executable_path`. */
 export const executablePathMissing = () =>
-  config('executable_path is not set, expected the program to run per call (the service metadata says service_type "process")');
+  config(
+    'executable_path is not set, expected the program to run per call (the service metadata says service_type "process")',
+  );
 
 /** `executable_path` does not name a runnable file. */
 export const executableNotRunnable = (file: string, detail: string) =>
@@ -66,20 +80,26 @@ export const executableNotRunnable = (file: string, detail: string) =>
 export const upstreamMisconfigured = (detail: string) => config(detail);
 
 /** The service's .proto files do not compile (the reference aborts with the same prefix). */
-export const protosUnusable = (detail: string, cause: unknown) => config(`${detail}; fix the proto files of the service (service_api_source or service_proto_dir)`, cause);
+export const protosUnusable = (detail: string, cause: unknown) =>
+  config(`${detail}; fix the proto files of the service (service_api_source or service_proto_dir)`, cause);
 
 /** The listener's port is taken or not allowed. */
-export const cannotListen = (endpoint: string, detail: string) => config(`cannot listen on daemon_endpoint "${endpoint}": ${detail}`);
+export const cannotListen = (endpoint: string, detail: string) =>
+  config(`cannot listen on daemon_endpoint "${endpoint}": ${detail}`);
 
 /** `--private-key-file` cannot be read. */
-export const keyFileUnreadable = (file: string, detail: string) => config(`cannot read --private-key-file "${file}": ${detail}`);
+export const keyFileUnreadable = (file: string, detail: string) =>
+  config(`cannot read --private-key-file "${file}": ${detail}`);
 
 /** A claim needs the provider's key and none is given. */
-export const noPrivateKey = () => config("no private key: set private_key in the config, SNET_PRIVATE_KEY, or pass --private-key-file FILE");
+export const noPrivateKey = () =>
+  config("no private key: set private_key in the config, SNET_PRIVATE_KEY, or pass --private-key-file FILE");
 
 /** The key itself is never part of a message. */
 export const keyNotHex = () => config("the private key is not 32 bytes of hex (the key itself is not shown)");
 
 /** The key is not the payment address's, so its claims would fail on-chain. */
 export const keyNotPaymentAddress = (owner: string, paymentAddress: string, groupName: string) =>
-  config(`the private key belongs to ${owner}, not to ${paymentAddress}, the payment address of group "${groupName}"; only the payment address can claim`);
+  config(
+    `the private key belongs to ${owner}, not to ${paymentAddress}, the payment address of group "${groupName}"; only the payment address can claim`,
+  );

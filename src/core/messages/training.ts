@@ -158,4 +158,7 @@ export const uploadStalled = (ms: number) =>
 
 /** An upload past its method's `dataset_max_size_mb`. */
 export const datasetTooLarge = (maxMb: bigint, service: string, method: string) =>
-  err(Code.RESOURCE_EXHAUSTED, `invalid request: the dataset is larger than ${maxMb} MB, the dataset_max_size_mb of "${service}/${method}"`);
+  err(
+    Code.RESOURCE_EXHAUSTED,
+    `invalid request: the dataset is larger than ${maxMb} MB, the dataset_max_size_mb of "${service}/${method}"`,
+  );

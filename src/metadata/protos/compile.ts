@@ -36,7 +36,10 @@ export function compileProtos(sources: Readonly<Record<string, string>>): Compil
       .sort()
       .map((name) => [name, sources[name] as string]),
   );
-  const standardSet = toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: standard.files.map((f) => f.proto) }));
+  const standardSet = toBinary(
+    FileDescriptorSetSchema,
+    create(FileDescriptorSetSchema, { file: standard.files.map((f) => f.proto) }),
+  );
   const parsed = parseProtos(own, standardSet, (name) => standardNames.has(name));
 
   const standardTypeFile = new Map<string, string>();
@@ -60,7 +63,8 @@ export function compileProtos(sources: Readonly<Record<string, string>>): Compil
     return seen;
   };
   const ctx = {
-    fileOf: (obj: { filename: string | null; fullName: string }) => obj.filename ?? standardTypeFile.get(obj.fullName.slice(1)),
+    fileOf: (obj: { filename: string | null; fullName: string }) =>
+      obj.filename ?? standardTypeFile.get(obj.fullName.slice(1)),
     visible,
   };
 
@@ -68,7 +72,9 @@ export function compileProtos(sources: Readonly<Record<string, string>>): Compil
   const ordered = dependencyOrder(parsed.files).map((f) => protos.get(f.name) as FileDescriptorProto);
   const build = () => {
     try {
-      return createFileRegistry(create(FileDescriptorSetSchema, { file: [...standard.files.map((f) => f.proto), ...ordered] }));
+      return createFileRegistry(
+        create(FileDescriptorSetSchema, { file: [...standard.files.map((f) => f.proto), ...ordered] }),
+      );
     } catch (err) {
       throw protoError((err as Error).message, err);
     }
@@ -76,7 +82,8 @@ export function compileProtos(sources: Readonly<Record<string, string>>): Compil
   // Option values need the extensions' descriptors, so the registry is built twice: once to resolve
   // them, once with the options in place.
   const withoutOptions = build();
-  for (const file of parsed.files) applyMethodOptions(file, protos.get(file.name) as FileDescriptorProto, withoutOptions);
+  for (const file of parsed.files)
+    applyMethodOptions(file, protos.get(file.name) as FileDescriptorProto, withoutOptions);
   const registry = build();
   const files = parsed.files.map((f) => registry.getFile(f.name) as DescFile);
   return { registry, files, replaced: standard.replaced };
@@ -89,7 +96,8 @@ function dependencyOrder(files: readonly ParsedFile[]): ParsedFile[] {
   const out: ParsedFile[] = [];
   const visit = (file: ParsedFile, path: readonly string[]) => {
     if (done.has(file.name)) return;
-    if (path.includes(file.name)) throw protoError(`import cycle: ${[...path, file.name].map((n) => `"${n}"`).join(" → ")}`);
+    if (path.includes(file.name))
+      throw protoError(`import cycle: ${[...path, file.name].map((n) => `"${n}"`).join(" → ")}`);
     for (const dep of file.imports) {
       const next = byName.get(dep);
       if (next) visit(next, [...path, file.name]);

@@ -16,17 +16,17 @@ import {
   EnumOptionsSchema,
   EnumValueDescriptorProtoSchema,
   type FieldDescriptorProto,
-  FieldDescriptorProto_Label as Label,
-  FieldDescriptorProto_Type as Type,
   FieldDescriptorProtoSchema,
   FieldOptionsSchema,
   type FileDescriptorProto,
   FileDescriptorProtoSchema,
+  FieldDescriptorProto_Label as Label,
   MessageOptionsSchema,
   MethodDescriptorProtoSchema,
   OneofDescriptorProtoSchema,
   type ServiceDescriptorProto,
   ServiceDescriptorProtoSchema,
+  FieldDescriptorProto_Type as Type,
 } from "@bufbuild/protobuf/wkt";
 import protobuf from "protobufjs";
 import { protoError } from "./errors.ts";
@@ -84,13 +84,16 @@ function converter(file: ParsedFile, ctx: DescriptorContext) {
   const ref = (target: protobuf.ReflectionObject, user: string): string => {
     const from = ctx.fileOf(target);
     if (from === undefined || !visible.has(from)) {
-      throw fail(`${user} uses "${target.fullName.slice(1)}" from "${from ?? "an unknown file"}", which "${file.name}" does not import`);
+      throw fail(
+        `${user} uses "${target.fullName.slice(1)}" from "${from ?? "an unknown file"}", which "${file.name}" does not import`,
+      );
     }
     return target.fullName;
   };
 
   const message = (t: protobuf.Type): DescriptorProto => {
-    if ((t as { group?: boolean }).group) throw fail(`group "${t.fullName.slice(1)}" is not supported; use a message field`);
+    if ((t as { group?: boolean }).group)
+      throw fail(`group "${t.fullName.slice(1)}" is not supported; use a message field`);
     const oneofs = [...t.oneofsArray.filter((o) => !isSynthetic(o)), ...t.oneofsArray.filter(isSynthetic)];
     const out = create(DescriptorProtoSchema, {
       name: t.name,
@@ -103,14 +106,16 @@ function converter(file: ParsedFile, ctx: DescriptorContext) {
       if (f instanceof protobuf.MapField) {
         const entry = mapEntry(f);
         out.nestedType.push(entry);
-        out.field.push(create(FieldDescriptorProtoSchema, {
-          name: f.name,
-          number: f.id,
-          label: Label.REPEATED,
-          type: Type.MESSAGE,
-          typeName: `${t.fullName}.${entry.name}`,
-          jsonName: jsonNameOf(f),
-        }));
+        out.field.push(
+          create(FieldDescriptorProtoSchema, {
+            name: f.name,
+            number: f.id,
+            label: Label.REPEATED,
+            type: Type.MESSAGE,
+            typeName: `${t.fullName}.${entry.name}`,
+            jsonName: jsonNameOf(f),
+          }),
+        );
       } else {
         out.field.push(field(f, oneofs));
       }
@@ -125,12 +130,27 @@ function converter(file: ParsedFile, ctx: DescriptorContext) {
 
   const mapEntry = (f: protobuf.MapField): DescriptorProto => {
     const key = SCALARS[f.keyType];
-    if (key === undefined) throw fail(`map field "${f.fullName.slice(1)}" has key type "${f.keyType}", which is not a scalar`);
-    const value = create(FieldDescriptorProtoSchema, { name: "value", number: 2, label: Label.OPTIONAL, jsonName: "value" });
+    if (key === undefined)
+      throw fail(`map field "${f.fullName.slice(1)}" has key type "${f.keyType}", which is not a scalar`);
+    const value = create(FieldDescriptorProtoSchema, {
+      name: "value",
+      number: 2,
+      label: Label.OPTIONAL,
+      jsonName: "value",
+    });
     typeOf(f, value);
     return create(DescriptorProtoSchema, {
       name: mapEntryName(f.name),
-      field: [create(FieldDescriptorProtoSchema, { name: "key", number: 1, label: Label.OPTIONAL, type: key, jsonName: "key" }), value],
+      field: [
+        create(FieldDescriptorProtoSchema, {
+          name: "key",
+          number: 1,
+          label: Label.OPTIONAL,
+          type: key,
+          jsonName: "key",
+        }),
+        value,
+      ],
       options: create(MessageOptionsSchema, { mapEntry: true }),
     });
   };
@@ -145,7 +165,10 @@ function converter(file: ParsedFile, ctx: DescriptorContext) {
     const target = f.resolvedType;
     if (target instanceof protobuf.Enum) out.type = Type.ENUM;
     else if (target instanceof protobuf.Type) out.type = Type.MESSAGE;
-    else throw fail(`field "${f.fullName.slice(1)}" has type "${f.type}", which is neither a scalar, a message nor an enum`);
+    else
+      throw fail(
+        `field "${f.fullName.slice(1)}" has type "${f.type}", which is neither a scalar, a message nor an enum`,
+      );
     out.typeName = ref(target, `field "${f.fullName.slice(1)}"`);
   };
 
@@ -187,7 +210,8 @@ function converter(file: ParsedFile, ctx: DescriptorContext) {
       name: s.name,
       method: s.methodsArray.map((m) => {
         const where = `method "${m.fullName.slice(1)}"`;
-        if (!m.resolvedRequestType || !m.resolvedResponseType) throw fail(`${where} has an unresolved request or response type`);
+        if (!m.resolvedRequestType || !m.resolvedResponseType)
+          throw fail(`${where} has an unresolved request or response type`);
         return create(MethodDescriptorProtoSchema, {
           name: m.name,
           inputType: ref(m.resolvedRequestType, where),

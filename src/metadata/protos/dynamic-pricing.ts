@@ -5,7 +5,7 @@
  * keyed `/<Service>/<rpc>` (the reference's `/.<Service>/<rpc>` never matched a real path).
  */
 import { type DescMethod, getExtension, hasExtension } from "@bufbuild/protobuf";
-import { PriceInCogsSchema, my_method_option } from "../../gen/pricing_pb.ts";
+import { my_method_option, PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import type { CompiledProtos } from "./compile.ts";
 import { methodPath } from "./methods.ts";
 
@@ -18,7 +18,8 @@ export interface DynamicPricing {
 
 export function dynamicPricing(protos: CompiledProtos): DynamicPricing {
   const methods = new Map<string, DescMethod>();
-  for (const file of protos.files) for (const s of file.services) for (const m of s.methods) methods.set(methodPath(m), m);
+  for (const file of protos.files)
+    for (const s of file.services) for (const m of s.methods) methods.set(methodPath(m), m);
   const priceMethods = new Map<string, string>();
   const warnings: string[] = [];
   for (const [path, method] of methods) {
@@ -34,9 +35,13 @@ export function dynamicPricing(protos: CompiledProtos): DynamicPricing {
     if (!price) {
       warnings.push(`method "${path}" is priced by "${target}", which none of the service's proto files defines`);
     } else if (price.output.typeName !== PriceInCogsSchema.typeName) {
-      warnings.push(`price method "${target}" returns "${price.output.typeName}", expected "${PriceInCogsSchema.typeName}"`);
+      warnings.push(
+        `price method "${target}" returns "${price.output.typeName}", expected "${PriceInCogsSchema.typeName}"`,
+      );
     } else if (price.input.typeName !== method.input.typeName) {
-      warnings.push(`price method "${target}" takes "${price.input.typeName}", but "${path}" takes "${method.input.typeName}"; both get the same request`);
+      warnings.push(
+        `price method "${target}" takes "${price.input.typeName}", but "${path}" takes "${method.input.typeName}"; both get the same request`,
+      );
     }
   }
   return { priceMethods, warnings };

@@ -7,5 +7,9 @@ import { MetadataError } from "../../core/errors.ts";
 export const COMPILE_PREFIX = "failed to compile proto files: ";
 
 export function protoError(detail: string, cause?: unknown): MetadataError {
-  return new MetadataError("invalid-document", `${COMPILE_PREFIX}${detail}`, cause === undefined ? undefined : { cause });
+  return new MetadataError(
+    "invalid-document",
+    `${COMPILE_PREFIX}${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -6,9 +6,17 @@
  * protobufjs parses both syntaxes (`option (x).f = v;` and `option (x) = { f: v };`) into the same
  * parsedOptions object; the extension is resolved with protobuf scoping from the service's package.
  */
-import { type DescExtension, type DescMessage, type FileRegistry, fromJson, type JsonValue, ScalarType, setExtension } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescExtension,
+  type DescMessage,
+  type FileRegistry,
+  fromJson,
+  type JsonValue,
+  ScalarType,
+  setExtension,
+} from "@bufbuild/protobuf";
 import { type FileDescriptorProto, type MethodOptions, MethodOptionsSchema } from "@bufbuild/protobuf/wkt";
-import { create } from "@bufbuild/protobuf";
 import protobuf from "protobufjs";
 import { protoError } from "./errors.ts";
 import type { ParsedFile } from "./parse.ts";
@@ -35,7 +43,14 @@ export function applyMethodOptions(file: ParsedFile, proto: FileDescriptorProto,
   });
 }
 
-function setOption(options: MethodOptions, name: string, value: unknown, method: protobuf.Method, file: ParsedFile, registry: FileRegistry) {
+function setOption(
+  options: MethodOptions,
+  name: string,
+  value: unknown,
+  method: protobuf.Method,
+  file: ParsedFile,
+  registry: FileRegistry,
+) {
   const where = `file "${file.name}": option ${name} of method "${method.fullName.slice(1)}"`;
   const extName = name.slice(1, name.indexOf(")"));
   const declared = method.parent?.lookup(extName);
@@ -77,7 +92,12 @@ function textToJson(desc: DescMessage, value: unknown): JsonValue {
       out[key] = items.map((item) => (field.message ? textToJson(field.message, item) : (item as JsonValue)));
     } else if (field.fieldKind === "map") {
       const entries = items as { key?: unknown; value?: unknown }[];
-      out[key] = Object.fromEntries(entries.map((e) => [String(e.key), field.message ? textToJson(field.message, e.value) : (e.value as JsonValue)]));
+      out[key] = Object.fromEntries(
+        entries.map((e) => [
+          String(e.key),
+          field.message ? textToJson(field.message, e.value) : (e.value as JsonValue),
+        ]),
+      );
     } else {
       out[key] = field.message ? textToJson(field.message, v) : (v as JsonValue);
     }
@@ -119,7 +139,8 @@ function scalarValue(type: ScalarType, value: unknown): unknown {
     case ScalarType.SINT64:
     case ScalarType.FIXED64:
     case ScalarType.SFIXED64:
-      if (typeof value !== "number" && typeof value !== "string") throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
+      if (typeof value !== "number" && typeof value !== "string")
+        throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
       return BigInt(value);
     default:
       if (typeof value !== "number") throw new Error(`expected a number, got ${JSON.stringify(value)}`);

@@ -24,7 +24,7 @@ export function splitGrpcPath(path: string): GrpcPath {
 }
 
 export type MethodLookup =
-  | { readonly kind: "found"; readonly method: DescMethod; /** false: found by name only */ readonly exact: boolean }
+  | { readonly kind: "found"; readonly method: DescMethod /** false: found by name only */; readonly exact: boolean }
   | { readonly kind: "ambiguous"; readonly name: string; readonly candidates: readonly DescMethod[] }
   | { readonly kind: "not-found"; readonly name: string }
   | { readonly kind: "bad-path"; readonly trimmed: string; readonly extraSegments: boolean };

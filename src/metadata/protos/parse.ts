@@ -35,7 +35,11 @@ const RootWithDescriptors = protobuf.Root as unknown as { fromDescriptor(set: Ui
  * Parses `sources` (file name → text) into a tree that already holds the standard files, given as a
  * binary FileDescriptorSet; every type reference is resolved. Throws a compile error naming the file.
  */
-export function parseProtos(sources: ReadonlyMap<string, string>, standardFiles: Uint8Array, isStandard: (name: string) => boolean): ParsedProtos {
+export function parseProtos(
+  sources: ReadonlyMap<string, string>,
+  standardFiles: Uint8Array,
+  isStandard: (name: string) => boolean,
+): ParsedProtos {
   const root = RootWithDescriptors.fromDescriptor(standardFiles);
   const heads: { name: string; package: string; imports: string[] }[] = [];
   for (const [name, text] of sources) {
@@ -45,7 +49,9 @@ export function parseProtos(sources: ReadonlyMap<string, string>, standardFiles:
       const imports = [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])];
       for (const imported of imports) {
         if (!sources.has(imported) && !isStandard(imported)) {
-          throw protoError(`file "${name}" imports "${imported}", which is neither among the proto files nor a standard file`);
+          throw protoError(
+            `file "${name}" imports "${imported}", which is neither among the proto files nor a standard file`,
+          );
         }
       }
       heads.push({ name, package: parsed.package ?? "", imports });
@@ -80,7 +86,11 @@ function declarationsByFile(root: protobuf.Root): Map<string, protobuf.Reflectio
   const out = new Map<string, protobuf.ReflectionObject[]>();
   const walk = (ns: protobuf.NamespaceBase) => {
     for (const obj of ns.nestedArray) {
-      const declared = obj instanceof protobuf.Type || obj instanceof protobuf.Enum || obj instanceof protobuf.Service || obj instanceof protobuf.Field;
+      const declared =
+        obj instanceof protobuf.Type ||
+        obj instanceof protobuf.Enum ||
+        obj instanceof protobuf.Service ||
+        obj instanceof protobuf.Field;
       if (declared) {
         if (obj.filename) out.set(obj.filename, [...(out.get(obj.filename) ?? []), obj]);
       } else if (obj instanceof protobuf.Namespace) {

@@ -6,7 +6,6 @@
 import { type DescMethod, getExtension } from "@bufbuild/protobuf";
 import type { MethodOptions } from "@bufbuild/protobuf/wkt";
 import {
-  ModelIDSchema,
   dataset_description,
   dataset_files_type,
   dataset_max_count_files,
@@ -14,6 +13,7 @@ import {
   dataset_max_size_single_file_mb,
   dataset_type,
   default_model_id,
+  ModelIDSchema,
   max_models_per_user,
 } from "../../gen/training_pb.ts";
 import type { CompiledProtos } from "./compile.ts";
@@ -34,7 +34,8 @@ export function trainableMethods(protos: CompiledProtos): TrainableMethod[] {
     for (const service of file.services) {
       for (const method of service.methods) {
         const usesModelId = method.input.fields.some((f) => f.message?.typeName === ModelIDSchema.typeName);
-        if (usesModelId) out.push({ serviceName: service.name, service: service.typeName, method: method.name, desc: method });
+        if (usesModelId)
+          out.push({ serviceName: service.name, service: service.typeName, method: method.name, desc: method });
       }
     }
   }

@@ -28,7 +28,12 @@ export interface Activity {
   /** One call refused, by its message (say, "payment signature is not valid"). */
   refusal(reason: string): void;
   claim(row: ClaimRow): void;
-  snapshot(): { calls: Pick<DashboardSnapshot["calls"], "perMinute" | "total">; earnedCogs: bigint; claims: ClaimRow[]; refusals: RefusalRow[] };
+  snapshot(): {
+    calls: Pick<DashboardSnapshot["calls"], "perMinute" | "total">;
+    earnedCogs: bigint;
+    claims: ClaimRow[];
+    refusals: RefusalRow[];
+  };
   /** `listener` runs after each event; returns an unsubscribe function. */
   onChange(listener: () => void): () => void;
 }

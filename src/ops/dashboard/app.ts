@@ -41,7 +41,10 @@ export function dashboardApp(opts: DashboardOptions): Hono {
   );
   if (opts.token !== undefined) app.use("/api/*", bearerAuth({ token: opts.token }));
   app.get("/api/snapshot", async (c) =>
-    c.body(snapshotJson(await opts.snapshot()), 200, { "content-type": "application/json", "cache-control": "no-store" }),
+    c.body(snapshotJson(await opts.snapshot()), 200, {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+    }),
   );
   app.get("/api/events", (c) =>
     streamSSE(c, async (stream) => {

@@ -8,13 +8,26 @@ import { type DaemonMethod, unary } from "./method.ts";
 export const u64 = (v: bigint) => (v > 0xffffffffffffffffn ? 0xffffffffffffffffn : v);
 
 export function channelStateService(d: ChannelStateDeps): DaemonMethod {
-  return unary("/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema, async (req) => {
-    const a = await readChannelState(d, { channelId: bytesToBigint(req.channelId, "channel_id"), currentBlock: req.currentBlock, signature: req.signature });
-    return {
-      currentNonce: bigintToBytes(a.nonce),
-      ...(a.signed ? { currentSignedAmount: bigintToBytes(a.signed.amount), currentSignature: a.signed.signature } : {}),
-      ...(a.oldNonce ? { oldNonceSignedAmount: bigintToBytes(a.oldNonce.amount), oldNonceSignature: a.oldNonce.signature } : {}),
-      ...(a.prepaid ? { plannedAmount: u64(a.prepaid.planned), usedAmount: u64(a.prepaid.used) } : {}),
-    };
-  });
+  return unary(
+    "/escrow.PaymentChannelStateService/GetChannelState",
+    ChannelStateRequestSchema,
+    ChannelStateReplySchema,
+    async (req) => {
+      const a = await readChannelState(d, {
+        channelId: bytesToBigint(req.channelId, "channel_id"),
+        currentBlock: req.currentBlock,
+        signature: req.signature,
+      });
+      return {
+        currentNonce: bigintToBytes(a.nonce),
+        ...(a.signed
+          ? { currentSignedAmount: bigintToBytes(a.signed.amount), currentSignature: a.signed.signature }
+          : {}),
+        ...(a.oldNonce
+          ? { oldNonceSignedAmount: bigintToBytes(a.oldNonce.amount), oldNonceSignature: a.oldNonce.signature }
+          : {}),
+        ...(a.prepaid ? { plannedAmount: u64(a.prepaid.planned), usedAmount: u64(a.prepaid.used) } : {}),
+      };
+    },
+  );
 }

@@ -13,10 +13,10 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { toSnetError } from "../../core/errors.ts";
+import { encodeFrame, FRAME_HEADER } from "../../core/grpc-frames.ts";
 import { compressedRequest, truncatedRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
-import { encodeFrame, FRAME_HEADER } from "../../core/grpc-frames.ts";
 import { statusTrailers } from "../status.ts";
 import { contextOf, type DaemonMethod, type MethodContext } from "./method.ts";
 

@@ -4,7 +4,13 @@
  * the calls would be proxied to the AI service, which knows nothing about them.
  */
 import { blockchainDisabled } from "../../core/messages/tokens.ts";
-import { GetPaymentsListRequestSchema, PaymentReplySchema, PaymentsListReplySchema, StartClaimRequestSchema, StartMultipleClaimRequestSchema } from "../../gen/control_service_pb.ts";
+import {
+  GetPaymentsListRequestSchema,
+  PaymentReplySchema,
+  PaymentsListReplySchema,
+  StartClaimRequestSchema,
+  StartMultipleClaimRequestSchema,
+} from "../../gen/control_service_pb.ts";
 import {
   ChannelStateReplySchema,
   ChannelStateRequestSchema,
@@ -22,13 +28,43 @@ const disabled = () => {
 
 export function disabledPaymentServices(): DaemonMethod[] {
   return [
-    unary("/escrow.PaymentChannelStateService/GetChannelState", ChannelStateRequestSchema, ChannelStateReplySchema, async () => ({})),
-    unary("/escrow.ProviderControlService/GetListUnclaimed", GetPaymentsListRequestSchema, PaymentsListReplySchema, async () => ({})),
-    unary("/escrow.ProviderControlService/GetListInProgress", GetPaymentsListRequestSchema, PaymentsListReplySchema, async () => ({})),
+    unary(
+      "/escrow.PaymentChannelStateService/GetChannelState",
+      ChannelStateRequestSchema,
+      ChannelStateReplySchema,
+      async () => ({}),
+    ),
+    unary(
+      "/escrow.ProviderControlService/GetListUnclaimed",
+      GetPaymentsListRequestSchema,
+      PaymentsListReplySchema,
+      async () => ({}),
+    ),
+    unary(
+      "/escrow.ProviderControlService/GetListInProgress",
+      GetPaymentsListRequestSchema,
+      PaymentsListReplySchema,
+      async () => ({}),
+    ),
     unary("/escrow.ProviderControlService/StartClaim", StartClaimRequestSchema, PaymentReplySchema, async () => ({})),
-    unary("/escrow.ProviderControlService/StartClaimForMultipleChannels", StartMultipleClaimRequestSchema, PaymentsListReplySchema, async () => ({})),
+    unary(
+      "/escrow.ProviderControlService/StartClaimForMultipleChannels",
+      StartMultipleClaimRequestSchema,
+      PaymentsListReplySchema,
+      async () => ({}),
+    ),
     unary("/escrow.TokenService/GetToken", TokenRequestSchema, TokenReplySchema, async () => ({})),
-    unary("/escrow.FreeCallStateService/GetFreeCallToken", GetFreeCallTokenRequestSchema, FreeCallTokenSchema, async () => disabled()),
-    unary("/escrow.FreeCallStateService/GetFreeCallsAvailable", FreeCallStateRequestSchema, FreeCallStateReplySchema, async () => disabled()),
+    unary(
+      "/escrow.FreeCallStateService/GetFreeCallToken",
+      GetFreeCallTokenRequestSchema,
+      FreeCallTokenSchema,
+      async () => disabled(),
+    ),
+    unary(
+      "/escrow.FreeCallStateService/GetFreeCallsAvailable",
+      FreeCallStateRequestSchema,
+      FreeCallStateReplySchema,
+      async () => disabled(),
+    ),
   ];
 }

@@ -11,8 +11,13 @@ import {
   FreeCallStateReplySchema as V5ReplySchema,
   FreeCallStateRequestSchema as V5RequestSchema,
 } from "../../gen/free_call_v5_pb.ts";
-import { FreeCallStateReplySchema, FreeCallStateRequestSchema, FreeCallTokenSchema, GetFreeCallTokenRequestSchema } from "../../gen/state_service_pb.ts";
-import { type FreeCallDeps, freeCallTokens, freeCallsAvailable } from "../../payments/free-calls.ts";
+import {
+  FreeCallStateReplySchema,
+  FreeCallStateRequestSchema,
+  FreeCallTokenSchema,
+  GetFreeCallTokenRequestSchema,
+} from "../../gen/state_service_pb.ts";
+import { type FreeCallDeps, freeCallsAvailable, freeCallTokens } from "../../payments/free-calls.ts";
 import { type DaemonMethod, decodeRequest, unary, unaryBytes } from "./method.ts";
 
 const PATH = "/escrow.FreeCallStateService";
@@ -48,29 +53,33 @@ export function freeCallStateService(d: FreeCallDeps): DaemonMethod[] {
       });
       return { token, tokenHex: bytesToHex(token, false), tokenExpirationBlock: expiryBlock };
     }),
-    unaryBytes(AVAILABLE, async (bytes) => {
-      if (freeCallStateDialect(bytes) === "v5") {
-        const req = decodeRequest(AVAILABLE, V5RequestSchema, bytes);
+    unaryBytes(
+      AVAILABLE,
+      async (bytes) => {
+        if (freeCallStateDialect(bytes) === "v5") {
+          const req = decodeRequest(AVAILABLE, V5RequestSchema, bytes);
+          const available = await freeCallsAvailable(d, {
+            dialect: "v5",
+            userId: req.userId,
+            expiryBlock: req.tokenExpiryDateBlock,
+            currentBlock: req.currentBlock,
+            token: req.tokenForFreeCall,
+            signature: req.signature,
+          });
+          return toBinary(V5ReplySchema, create(V5ReplySchema, { userId: req.userId, freeCallsAvailable: available }));
+        }
+        const req = decodeRequest(AVAILABLE, FreeCallStateRequestSchema, bytes);
         const available = await freeCallsAvailable(d, {
-          dialect: "v5",
-          userId: req.userId,
-          expiryBlock: req.tokenExpiryDateBlock,
+          dialect: "v6",
+          addressText: req.address,
+          userId: req.userId ?? "",
           currentBlock: req.currentBlock,
-          token: req.tokenForFreeCall,
+          token: req.freeCallToken,
           signature: req.signature,
         });
-        return toBinary(V5ReplySchema, create(V5ReplySchema, { userId: req.userId, freeCallsAvailable: available }));
-      }
-      const req = decodeRequest(AVAILABLE, FreeCallStateRequestSchema, bytes);
-      const available = await freeCallsAvailable(d, {
-        dialect: "v6",
-        addressText: req.address,
-        userId: req.userId ?? "",
-        currentBlock: req.currentBlock,
-        token: req.freeCallToken,
-        signature: req.signature,
-      });
-      return toBinary(FreeCallStateReplySchema, create(FreeCallStateReplySchema, { freeCallsAvailable: available }));
-    }, v6),
+        return toBinary(FreeCallStateReplySchema, create(FreeCallStateReplySchema, { freeCallsAvailable: available }));
+      },
+      v6,
+    ),
   ];
 }

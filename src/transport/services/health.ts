@@ -5,9 +5,9 @@
 import {
   HealthCheckRequestSchema,
   HealthCheckResponseSchema,
-  HealthCheckResponse_ServingStatus as Status,
   HealthListRequestSchema,
   HealthListResponseSchema,
+  HealthCheckResponse_ServingStatus as Status,
 } from "../../gen/grpc/health/v1/health_pb.ts";
 import type { ProbeResult } from "../health-probe.ts";
 import { type DaemonMethod, serverStream, unary } from "./method.ts";
@@ -22,23 +22,28 @@ export function healthMethods(probe: () => Promise<ProbeResult>, watchIntervalMs
     unary("/grpc.health.v1.Health/List", HealthListRequestSchema, HealthListResponseSchema, async () => ({
       statuses: { "": { status: statusOf(await probe()) } },
     })),
-    serverStream("/grpc.health.v1.Health/Watch", HealthCheckRequestSchema, HealthCheckResponseSchema, async (_req, ctx, send) => {
-      let last: Status | undefined;
-      while (!ctx.signal.aborted) {
-        const now = statusOf(await probe());
-        if (now !== last) {
-          send({ status: now });
-          last = now;
+    serverStream(
+      "/grpc.health.v1.Health/Watch",
+      HealthCheckRequestSchema,
+      HealthCheckResponseSchema,
+      async (_req, ctx, send) => {
+        let last: Status | undefined;
+        while (!ctx.signal.aborted) {
+          const now = statusOf(await probe());
+          if (now !== last) {
+            send({ status: now });
+            last = now;
+          }
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, watchIntervalMs);
+            const stop = () => {
+              clearTimeout(t);
+              resolve();
+            };
+            ctx.signal.addEventListener("abort", stop, { once: true });
+          });
         }
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, watchIntervalMs);
-          const stop = () => {
-            clearTimeout(t);
-            resolve();
-          };
-          ctx.signal.addEventListener("abort", stop, { once: true });
-        });
-      }
-    }),
+      },
+    ),
   ];
 }

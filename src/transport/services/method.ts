@@ -2,13 +2,20 @@
  * The daemon's own gRPC methods (channel state, tokens, free calls, treasurer, health), decoded with the
  * generated protobuf-es schemas and served over the same ServerCall as proxied calls.
  */
-import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { type SnetError, toSnetError } from "../../core/errors.ts";
+import { decodeFrames, encodeFrame } from "../../core/grpc-frames.ts";
 import { compressedRequest, expectedOneMessage, malformedRequest } from "../../core/messages/requests.ts";
 import { clientMessageTooLarge } from "../../core/messages/service.ts";
 import type { ServerCall } from "../call.ts";
 import type { MethodTypes } from "../connect-codec.ts";
-import { decodeFrames, encodeFrame } from "../../core/grpc-frames.ts";
 import type { Metadata } from "../metadata.ts";
 import { statusTrailers } from "../status.ts";
 
@@ -84,7 +91,11 @@ function refuse(call: ServerCall, err: unknown, onError?: (path: string, err: Sn
 }
 
 /** A unary method on raw message bytes, for requests whose shape must be told from the bytes first; `types` for Connect JSON. */
-export function unaryBytes(path: string, handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>, types?: MethodTypes): DaemonMethod {
+export function unaryBytes(
+  path: string,
+  handle: (request: Uint8Array, ctx: MethodContext) => Promise<Uint8Array>,
+  types?: MethodTypes,
+): DaemonMethod {
   return {
     path,
     ...(types ? { types } : {}),
@@ -108,7 +119,9 @@ export function unary<I extends DescMessage, O extends DescMessage>(
   output: O,
   handle: (request: MessageShape<I>, ctx: MethodContext) => Promise<MessageInitShape<O>>,
 ): DaemonMethod {
-  const served = unaryBytes(path, async (bytes, ctx) => toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))));
+  const served = unaryBytes(path, async (bytes, ctx) =>
+    toBinary(output, create(output, await handle(decodeRequest(path, input, bytes), ctx))),
+  );
   return { ...served, types: { input, output, kind: "unary" } };
 }
 
@@ -126,7 +139,9 @@ export function serverStream<I extends DescMessage, O extends DescMessage>(
       try {
         const request = decodeRequest(path, input, await readRequest(call, maxMessageBytes));
         call.sendHeaders({ "content-type": "application/grpc" });
-        await handle(request, contextOf(call), (reply) => call.write(encodeFrame(toBinary(output, create(output, reply)))));
+        await handle(request, contextOf(call), (reply) =>
+          call.write(encodeFrame(toBinary(output, create(output, reply)))),
+        );
         call.finish({ "grpc-status": "0" });
       } catch (err) {
         refuse(call, err, onError);

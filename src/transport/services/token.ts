@@ -1,6 +1,6 @@
 /** escrow.TokenService/GetToken: protobuf in and out of payments/prepaid.ts. */
 import { TokenReplySchema, TokenRequestSchema } from "../../gen/token_service_pb.ts";
-import { type PrepaidDeps, getToken } from "../../payments/prepaid.ts";
+import { getToken, type PrepaidDeps } from "../../payments/prepaid.ts";
 import { u64 } from "./channel-state.ts";
 import { type DaemonMethod, unary } from "./method.ts";
 

@@ -8,10 +8,18 @@
 import http2 from "node:http2";
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import type { SnetError } from "../../core/errors.ts";
-import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../../core/grpc-frames.ts";
+import {
+  CAUSE,
+  cancelled,
+  priceNoReply,
+  priceRpcFailed,
+  priceTimeout,
+  priceUnavailable,
+  priceUndecodable,
+} from "../../core/messages/upstreams.ts";
+import { PriceInCogsSchema } from "../../gen/pricing_pb.ts";
 import type { Upstream } from "../upstream.ts";
-import { CAUSE, cancelled, priceNoReply, priceRpcFailed, priceTimeout, priceUnavailable, priceUndecodable } from "../../core/messages/upstreams.ts";
 import { causeText, type UnaryUpstream } from "./unary.ts";
 
 /** The reference has no timeout of its own; ours bounds the wait even when the client set none. */
@@ -35,9 +43,23 @@ const HOP_HEADERS = new Set(["content-type", "content-length", "te", "user-agent
 
 /** grpc-go's names of status codes, as the reference prints them in "rpc error: code = …". */
 export const CODE_NAMES = [
-  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
-  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable",
-  "DataLoss", "Unauthenticated",
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
 ];
 
 /** Calls the price method over `up`'s session and returns the price in cogs; rejects with a SnetError. */
@@ -101,17 +123,20 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
     stream.on("trailers", readStatus);
     stream.on("data", (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_REPLY_BYTES) return fail(priceUndecodable(CAUSE.replyTooLarge(call.pricePath, MAX_REPLY_BYTES)));
+      if (received > MAX_REPLY_BYTES)
+        return fail(priceUndecodable(CAUSE.replyTooLarge(call.pricePath, MAX_REPLY_BYTES)));
       parts.push(chunk);
     });
     stream.on("error", (err) => fail(priceUnavailable(call.pricePath, causeText(err), err)));
-    stream.on("end", () => settle(() => {
-      try {
-        resolve(priceOf(call.pricePath, status, statusMessage, Buffer.concat(parts)));
-      } catch (err) {
-        reject(err);
-      }
-    }));
+    stream.on("end", () =>
+      settle(() => {
+        try {
+          resolve(priceOf(call.pricePath, status, statusMessage, Buffer.concat(parts)));
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
     stream.on("close", () => {
       if (!settled) fail(priceUnavailable(call.pricePath, CAUSE.streamClosed(stream.rstCode ?? "none")));
     });
@@ -126,11 +151,20 @@ export async function fetchDynamicPrice(up: Upstream, call: PriceCall): Promise<
  * for jsonrpc: method <price method>, result `{"price": …}`, the reply in the service's `encoding`).
  * The reference dials gRPC even there, which cannot work.
  */
-export async function fetchDynamicPriceVia(up: UnaryUpstream, call: PriceCall, encoding: "proto" | "json" = "proto"): Promise<bigint> {
+export async function fetchDynamicPriceVia(
+  up: UnaryUpstream,
+  call: PriceCall,
+  encoding: "proto" | "json" = "proto",
+): Promise<bigint> {
   const timeoutMs = Math.max(1, Math.min(call.clientTimeoutMs ?? PRICE_TIMEOUT_MS, PRICE_TIMEOUT_MS));
   let reply: Uint8Array;
   try {
-    reply = await up.call({ path: call.pricePath, message: call.message, timeoutMs, signal: call.signal ?? new AbortController().signal });
+    reply = await up.call({
+      path: call.pricePath,
+      message: call.message,
+      timeoutMs,
+      signal: call.signal ?? new AbortController().signal,
+    });
   } catch (err) {
     // Whatever went wrong, the call is refused before the service runs, and may be retried.
     if (call.signal?.aborted) throw cancelled();
@@ -138,7 +172,9 @@ export async function fetchDynamicPriceVia(up: UnaryUpstream, call: PriceCall, e
   }
   try {
     // A JSON service (metadata `encoding: json`, e.g. JSON-RPC) answers {"price": …} in its own encoding.
-    return encoding === "json" ? fromJsonString(PriceInCogsSchema, new TextDecoder().decode(reply), { ignoreUnknownFields: true }).price : fromBinary(PriceInCogsSchema, reply).price;
+    return encoding === "json"
+      ? fromJsonString(PriceInCogsSchema, new TextDecoder().decode(reply), { ignoreUnknownFields: true }).price
+      : fromBinary(PriceInCogsSchema, reply).price;
   } catch (err) {
     throw priceUndecodable(causeText(err), err);
   }

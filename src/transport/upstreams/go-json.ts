@@ -113,12 +113,15 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = {
 
 /** Go's encodeState.string with HTML escaping on; lone surrogates become U+FFFD as Go does for bad UTF-8. */
 function quote(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: Go escapes U+0000-U+001F, so the pattern must match them
-  const escaped = s.replace(/["\\\u0000-\u001f<>&\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => {
-    const short = SHORT_ESCAPES[c];
-    if (short) return short;
-    if (c.length === 1 && c >= "\ud800" && c <= "\udfff") return "\ufffd";
-    return `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, "0")}`;
-  });
+  const escaped = s.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: Go escapes U+0000-U+001F, so the pattern must match them
+    /["\\\u0000-\u001f<>&\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => {
+      const short = SHORT_ESCAPES[c];
+      if (short) return short;
+      if (c.length === 1 && c >= "\ud800" && c <= "\udfff") return "\ufffd";
+      return `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, "0")}`;
+    },
+  );
   return `"${escaped}"`;
 }

@@ -9,10 +9,6 @@
  */
 import { posix } from "node:path";
 import { Code, type SnetError } from "../../core/errors.ts";
-import type { CompiledProtos } from "../../metadata/protos/compile.ts";
-import { methodFinder } from "../../metadata/protos/methods.ts";
-import { applyCredentials, checkCredentials, type ServiceCredential } from "./credentials.ts";
-import { stringifyGo } from "./go-json.ts";
 import {
   badMethodFormat,
   CAUSE,
@@ -27,6 +23,10 @@ import {
   protoToJsonError,
   upstreamHttpStatus,
 } from "../../core/messages/upstreams.ts";
+import type { CompiledProtos } from "../../metadata/protos/compile.ts";
+import { methodFinder } from "../../metadata/protos/methods.ts";
+import { applyCredentials, checkCredentials, type ServiceCredential } from "./credentials.ts";
+import { stringifyGo } from "./go-json.ts";
 import { jsonToProto, protoToJson } from "./proto-json.ts";
 import { callSignal, causeText, readCapped, type UnaryUpstream } from "./unary.ts";
 
@@ -85,7 +85,12 @@ export function httpUpstream(opts: HttpUpstreamOptions): UnaryUpstream {
       if (lookup.kind === "bad-path") throw badMethodFormat(lookup.trimmed, lookup.extraSegments);
       if (lookup.kind === "not-found") throw protoToJsonError(methodNotInProtos(lookup.name));
       if (lookup.kind === "ambiguous") {
-        throw protoToJsonError(methodAmbiguous(lookup.name, lookup.candidates.map((m) => m.parent.typeName)));
+        throw protoToJsonError(
+          methodAmbiguous(
+            lookup.name,
+            lookup.candidates.map((m) => m.parent.typeName),
+          ),
+        );
       }
       const method = lookup.method;
 

@@ -4,8 +4,7 @@
  * and the call's `result` becomes the reply frame. Unlike the reference, numbers keep every digit
  * (no float64 round trip); keys are sorted and HTML characters escaped as the reference does.
  */
-import { isRawNumber, type LosslessJson, parseLossless, rawNumber, stringifyGo } from "./go-json.ts";
-import { grpcCodeOfHttpStatus } from "./http-upstream.ts";
+
 import {
   CAUSE,
   endpointBadScheme,
@@ -17,8 +16,10 @@ import {
   jsonRpcResponseTooLarge,
   upstreamHttpStatus,
 } from "../../core/messages/upstreams.ts";
-import { callSignal, causeText, readCapped, type UnaryUpstream } from "./unary.ts";
 import { splitGrpcPath } from "../../metadata/protos/methods.ts";
+import { isRawNumber, type LosslessJson, parseLossless, rawNumber, stringifyGo } from "./go-json.ts";
+import { grpcCodeOfHttpStatus } from "./http-upstream.ts";
+import { callSignal, causeText, readCapped, type UnaryUpstream } from "./unary.ts";
 
 export interface JsonRpcUpstreamOptions {
   /** `service_endpoint`, called as is (no method path appended). */

@@ -8,8 +8,14 @@
  */
 import { spawn } from "node:child_process";
 import type { SnetError } from "../../core/errors.ts";
+import {
+  processExitStatus,
+  processFailed,
+  processNotStarted,
+  processOutputTooLarge,
+  processSignalStatus,
+} from "../../core/messages/upstreams.ts";
 import { splitGrpcPath } from "../../metadata/protos/methods.ts";
-import { processExitStatus, processFailed, processNotStarted, processOutputTooLarge, processSignalStatus } from "../../core/messages/upstreams.ts";
 import { callSignal, causeText, type UnaryUpstream } from "./unary.ts";
 
 export interface ProcessUpstreamOptions {
@@ -39,7 +45,12 @@ export function processUpstream(opts: ProcessUpstreamOptions): UnaryUpstream {
   };
 }
 
-function run(opts: ProcessUpstreamOptions, method: string, req: Parameters<UnaryUpstream["call"]>[0], running: Set<() => void>): Promise<Uint8Array> {
+function run(
+  opts: ProcessUpstreamOptions,
+  method: string,
+  req: Parameters<UnaryUpstream["call"]>[0],
+  running: Set<() => void>,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const stop = callSignal(req, `process "${opts.executable}"`);
     // detached: its own process group, so a kill also reaches what a wrapper script started.
@@ -102,7 +113,8 @@ function run(opts: ProcessUpstreamOptions, method: string, req: Parameters<Unary
         if (failure) return reject(failure);
         if (code === 0) return resolve(concat(stdout, stdoutBytes));
         const status = code !== null ? processExitStatus(code) : processSignalStatus(signal);
-        const output = new TextDecoder().decode(concat(stdout, stdoutBytes).subarray(0, STDERR_TAIL_BYTES)) + stderrTail;
+        const output =
+          new TextDecoder().decode(concat(stdout, stdoutBytes).subarray(0, STDERR_TAIL_BYTES)) + stderrTail;
         reject(processFailed(status, output));
       });
     child.on("exit", (code, signal) => {

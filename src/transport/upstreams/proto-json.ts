@@ -20,7 +20,11 @@ import {
 import { type GoJsonValue, isRawNumber, type LosslessJson, parseLossless, rawNumberText } from "./go-json.ts";
 
 /** Decodes `message` as `desc` and returns its JSON object (proto field names), ready for stringifyGo. */
-export function protoToJson(desc: DescMessage, message: Uint8Array, registry: Registry): { [key: string]: GoJsonValue } {
+export function protoToJson(
+  desc: DescMessage,
+  message: Uint8Array,
+  registry: Registry,
+): { [key: string]: GoJsonValue } {
   const decoded = fromBinary(desc, message);
   const json = toJson(desc, decoded, { useProtoFieldName: true, registry });
   return narrowFloats(desc, json, registry) as { [key: string]: GoJsonValue };
@@ -33,7 +37,13 @@ export function jsonToProto(desc: DescMessage, text: string, registry: Registry)
   return toBinary(desc, message);
 }
 
-const SIXTY_FOUR = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
+const SIXTY_FOUR = new Set([
+  ScalarType.INT64,
+  ScalarType.UINT64,
+  ScalarType.SINT64,
+  ScalarType.FIXED64,
+  ScalarType.SFIXED64,
+]);
 const INT64_WRAPPERS = new Set(["google.protobuf.Int64Value", "google.protobuf.UInt64Value"]);
 /** Well-known types whose JSON form is not an object of their fields (Any then nests it under "value"). */
 const SPECIAL_JSON = new Set([
@@ -67,8 +77,12 @@ function narrowFloats(desc: DescMessage, json: JsonValue, registry: Registry): J
     const inner = anyType(json, registry);
     if (!inner) return json;
     const { "@type": url, value, ...fields } = json;
-    if (SPECIAL_JSON.has(inner.typeName)) return value === undefined ? json : { "@type": url ?? null, value: narrowFloats(inner, value, registry) };
-    return { "@type": url ?? null, ...(narrowFloats(inner, { ...fields, ...(value === undefined ? {} : { value }) }, registry) as JsonObject) };
+    if (SPECIAL_JSON.has(inner.typeName))
+      return value === undefined ? json : { "@type": url ?? null, value: narrowFloats(inner, value, registry) };
+    return {
+      "@type": url ?? null,
+      ...(narrowFloats(inner, { ...fields, ...(value === undefined ? {} : { value }) }, registry) as JsonObject),
+    };
   }
   if (SPECIAL_JSON.has(desc.typeName)) return json;
   const out: JsonObject = { ...json };
@@ -111,8 +125,12 @@ function forMessage(desc: DescMessage, node: LosslessJson, registry: Registry): 
     if (!inner) return plain(node);
     const { "@type": url, value, ...fields } = node;
     const typeUrl = plain(url ?? null);
-    if (SPECIAL_JSON.has(inner.typeName)) return value === undefined ? plain(node) : { "@type": typeUrl, value: forMessage(inner, value, registry) };
-    return { "@type": typeUrl, ...(forMessage(inner, { ...fields, ...(value === undefined ? {} : { value }) }, registry) as JsonObject) };
+    if (SPECIAL_JSON.has(inner.typeName))
+      return value === undefined ? plain(node) : { "@type": typeUrl, value: forMessage(inner, value, registry) };
+    return {
+      "@type": typeUrl,
+      ...(forMessage(inner, { ...fields, ...(value === undefined ? {} : { value }) }, registry) as JsonObject),
+    };
   }
   if (SPECIAL_JSON.has(desc.typeName)) return plain(node);
   const out: JsonObject = {};
@@ -129,7 +147,13 @@ function forField(field: DescField, value: LosslessJson, registry: Registry): Js
     return field.scalar !== undefined && SIXTY_FOUR.has(field.scalar) ? exactInteger(v) : plain(v);
   };
   if (field.fieldKind === "list" && Array.isArray(value)) return value.map(one);
-  if (field.fieldKind === "map" && value !== null && typeof value === "object" && !Array.isArray(value) && !isRawNumber(value)) {
+  if (
+    field.fieldKind === "map" &&
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !isRawNumber(value)
+  ) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, one(v)]));
   }
   return one(value);
@@ -145,7 +169,8 @@ function exactInteger(node: LosslessJson): JsonValue {
 function plain(node: LosslessJson): JsonValue {
   if (isRawNumber(node)) return Number(rawNumberText(node));
   if (Array.isArray(node)) return node.map(plain);
-  if (node !== null && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, plain(v)]));
+  if (node !== null && typeof node === "object")
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, plain(v)]));
   return node;
 }
 

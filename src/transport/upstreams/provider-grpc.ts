@@ -6,6 +6,7 @@
  */
 import http2 from "node:http2";
 import type { SnetError } from "../../core/errors.ts";
+import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../../core/grpc-frames.ts";
 import { cancelledByClient } from "../../core/messages/service.ts";
 import {
   providerBadReply,
@@ -13,7 +14,6 @@ import {
   providerStatus,
   providerUnreachable,
 } from "../../core/messages/training.ts";
-import { decodeFrames, decodeGrpcMessage, encodeFrame, formatGrpcTimeout } from "../../core/grpc-frames.ts";
 import type { Upstream } from "../upstream.ts";
 import { CODE_NAMES } from "./dynamic-price.ts";
 import { causeText } from "./unary.ts";

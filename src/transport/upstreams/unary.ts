@@ -65,7 +65,10 @@ export function callSignal(req: UnaryRequest, what: string, extra?: AbortSignal)
  * Reads a fetch body up to `limit` bytes; "too-large" as soon as more arrive (the rest is cancelled,
  * so a runaway service cannot fill memory).
  */
-export async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array | "too-large"> {
+export async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array | "too-large"> {
   if (!body) return new Uint8Array();
   const reader = body.getReader();
   const parts: Uint8Array[] = [];

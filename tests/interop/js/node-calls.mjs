@@ -43,18 +43,35 @@ const sdk = new SnetSDK({
 });
 const options = { concurrency: mode !== "escrow" };
 if (mode === "free") Object.assign(options, JSON.parse(readFileSync(freeCallFile, "utf8")));
-const serviceClient = await sdk.createServiceClient(info.orgId, info.serviceId, EchoStub, info.groupName, new DefaultPaymentStrategy(mode === "escrow" ? 1 : Number(callsText)), options);
+const serviceClient = await sdk.createServiceClient(
+  info.orgId,
+  info.serviceId,
+  EchoStub,
+  info.groupName,
+  new DefaultPaymentStrategy(mode === "escrow" ? 1 : Number(callsText)),
+  options,
+);
 
 const echo = (text) =>
-  new Promise((resolve, reject) => serviceClient.service.Echo({ text }, (error, reply) => (error ? reject(error) : resolve(reply))));
+  new Promise((resolve, reject) =>
+    serviceClient.service.Echo({ text }, (error, reply) => (error ? reject(error) : resolve(reply))),
+  );
 
 const results = [];
 for (let i = 0; i < Number(callsText); i++) {
   try {
     const reply = await echo(`node ${mode} ${i}`);
-    results.push({ ok: true, text: reply.text, payer: reply.metadata["snet-user-address"], type: reply.metadata["snet-payment-type"] });
+    results.push({
+      ok: true,
+      text: reply.text,
+      payer: reply.metadata["snet-user-address"],
+      type: reply.metadata["snet-payment-type"],
+    });
   } catch (error) {
-    results.push({ ok: false, error: `${error?.code ?? ""} ${error?.details ?? error?.message ?? String(error)}`.trim() });
+    results.push({
+      ok: false,
+      error: `${error?.code ?? ""} ${error?.details ?? error?.message ?? String(error)}`.trim(),
+    });
     break;
   }
 }

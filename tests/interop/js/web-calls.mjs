@@ -16,7 +16,8 @@ const freeCall = freeCallFile ? JSON.parse(readFileSync(freeCallFile, "utf8")) :
 const bundle = readFileSync(bundleFile);
 // The `process` stub a dApp's bundler config provides (webpack's ProvidePlugin): the SDK's logger and
 // web3's dependencies read process.env and process.nextTick.
-const PROCESS_SHIM = "globalThis.process={env:{},browser:true,version:'',versions:{},nextTick:(f,...a)=>queueMicrotask(()=>f(...a))};";
+const PROCESS_SHIM =
+  "globalThis.process={env:{},browser:true,version:'',versions:{},nextTick:(f,...a)=>queueMicrotask(()=>f(...a))};";
 const PAGE = `<!doctype html><meta charset="utf-8"><title>snetd interop</title><script>${PROCESS_SHIM}</script><script src="/app.js"></script>`;
 
 const server = createServer((req, res) => {
@@ -29,7 +30,16 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 const browser = await chromium.launch({
   executablePath: process.env.SNETD_CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 let results;
 try {
@@ -46,7 +56,13 @@ try {
     });
   }
   await page.goto(origin);
-  results = await page.evaluate((args) => window.snetInterop.run(args), { info, clientIndex: Number(clientText), mode, calls: Number(callsText), freeCall });
+  results = await page.evaluate((args) => window.snetInterop.run(args), {
+    info,
+    clientIndex: Number(clientText),
+    mode,
+    calls: Number(callsText),
+    freeCall,
+  });
 } finally {
   await browser.close();
   server.close();

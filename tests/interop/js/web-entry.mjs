@@ -3,14 +3,14 @@
 // gRPC-Web calls to the daemon on another origin. The suite calls `window.snetInterop.run(...)`.
 import { Buffer } from "buffer";
 import protobuf from "protobufjs";
+import fetchTokenTable from "singularitynet-token-contracts/networks/FetchToken.json";
+import tokenTable from "singularitynet-token-contracts/networks/SingularityNetToken.json";
 import * as sdkWeb from "snet-sdk-web";
 import * as freeCallModule from "snet-sdk-web/dist/payment_strategies/FreeCallPaymentStrategy.js";
 import * as stateService from "snet-sdk-web/dist/proto/state_service_pb_service.js";
 // The contract tables snet-sdk-web itself imports (its own copy of the package), and the token tables.
 import mpeTable from "snet-sdk-web/node_modules/singularitynet-platform-contracts/networks/MultiPartyEscrow.json";
 import registryTable from "snet-sdk-web/node_modules/singularitynet-platform-contracts/networks/Registry.json";
-import fetchTokenTable from "singularitynet-token-contracts/networks/FetchToken.json";
-import tokenTable from "singularitynet-token-contracts/networks/SingularityNetToken.json";
 import echoProto from "../../kit/echo.proto" with { type: "text" };
 import localChain from "./local-chain.cjs";
 
@@ -20,7 +20,8 @@ globalThis.Buffer = Buffer;
 // snet-sdk-web is CommonJS marked __esModule; bundlers disagree on whether `default` is unwrapped.
 const WebSdk = typeof sdkWeb.default === "function" ? sdkWeb.default : sdkWeb.default.default;
 const { DefaultPaymentStrategy } = sdkWeb;
-const FreeCallPaymentStrategy = typeof freeCallModule.default === "function" ? freeCallModule.default : freeCallModule.default.default;
+const FreeCallPaymentStrategy =
+  typeof freeCallModule.default === "function" ? freeCallModule.default : freeCallModule.default.default;
 
 /**
  * A dApp's free-calls-first strategy: snet-sdk-web 4.2.2's DefaultPaymentStrategy never tries free calls
@@ -63,7 +64,8 @@ function wallet(rpcUrl, account) {
         body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: args ?? [] }),
       });
       const body = await res.json();
-      if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code, data: body.error.data });
+      if (body.error)
+        throw Object.assign(new Error(body.error.message), { code: body.error.code, data: body.error.data });
       return body.result;
     },
     on() {},
@@ -76,14 +78,19 @@ function echoMethod() {
   const root = protobuf.parse(echoProto, { keepCase: true }).root;
   const Request = root.lookupType("example.EchoRequest");
   const Reply = root.lookupType("example.EchoReply");
-  const message = (type, value) => ({ serializeBinary: () => type.encode(type.create(value)).finish(), toObject: () => value });
+  const message = (type, value) => ({
+    serializeBinary: () => type.encode(type.create(value)).finish(),
+    toObject: () => value,
+  });
   return {
     methodName: "Echo",
     service: { serviceName: "example.Echo" },
     requestStream: false,
     responseStream: false,
     requestType: { deserializeBinary: (bytes) => message(Request, Request.toObject(Request.decode(bytes))) },
-    responseType: { deserializeBinary: (bytes) => message(Reply, Reply.toObject(Reply.decode(bytes), { defaults: true })) },
+    responseType: {
+      deserializeBinary: (bytes) => message(Reply, Reply.toObject(Reply.decode(bytes), { defaults: true })),
+    },
     make: (value) => message(Request, value),
   };
 }
@@ -102,7 +109,8 @@ async function run({ info, clientIndex, mode, calls, freeCall }) {
     defaultGasLimit: 300000,
   });
   const options = { concurrency: mode !== "escrow", ...(mode === "free" ? freeCall : {}) };
-  const strategy = mode === "free" ? new FreeCallFirstStrategy(1) : new DefaultPaymentStrategy(mode === "prepaid" ? calls : 1);
+  const strategy =
+    mode === "free" ? new FreeCallFirstStrategy(1) : new DefaultPaymentStrategy(mode === "prepaid" ? calls : 1);
   const client = await sdk.createServiceClient(info.orgId, info.serviceId, info.groupName, strategy, options);
   const method = echoMethod();
   const results = [];
@@ -113,7 +121,11 @@ async function run({ info, clientIndex, mode, calls, freeCall }) {
         .unary(method, {
           request: method.make({ text }),
           onEnd: ({ status, statusMessage, message }) =>
-            resolve(status === 0 ? { ok: true, reply: message.toObject() } : { ok: false, error: `${status} ${statusMessage}` }),
+            resolve(
+              status === 0
+                ? { ok: true, reply: message.toObject() }
+                : { ok: false, error: `${status} ${statusMessage}` },
+            ),
         })
         .catch((error) => resolve({ ok: false, error: String(error?.message ?? error) }));
     });
@@ -122,7 +134,12 @@ async function run({ info, clientIndex, mode, calls, freeCall }) {
       break;
     }
     const seen = outcome.reply.metadata ?? {};
-    results.push({ ok: true, text: outcome.reply.text, payer: seen["snet-user-address"], type: seen["snet-payment-type"] });
+    results.push({
+      ok: true,
+      text: outcome.reply.text,
+      payer: seen["snet-user-address"],
+      type: seen["snet-payment-type"],
+    });
   }
   return results;
 }
