@@ -4,6 +4,7 @@
  * `groupRegistry`. The builders below are the vocabulary of the key declarations in keys.ts.
  */
 import { z } from "zod";
+import { asPrivateKey } from "./secret-values.ts";
 import {
   asAddress,
   asBigint,
@@ -13,7 +14,6 @@ import {
   asListOf,
   asNonEmptyText,
   asOneOf,
-  asPrivateKey,
   asText,
   asUrl,
   type Check,

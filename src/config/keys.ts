@@ -5,6 +5,7 @@
  * drift apart.
  */
 import { z } from "zod";
+import { asCredentials, asFreeCalls } from "./compound-values.ts";
 import {
   address,
   addresses,
@@ -26,19 +27,16 @@ import {
 } from "./key-builders.ts";
 import { LIMIT_KEYS } from "./limit-keys.ts";
 import { OPS_KEYS } from "./ops-keys.ts";
+import { asPrivateKey, asTokenSecret } from "./secret-values.ts";
 import {
-  asCredentials,
   asEmail,
-  asFreeCalls,
   asHeaderName,
   asHostPort,
   asListOf,
   asNonEmptyText,
   asOneOf,
   asPositiveNumber,
-  asPrivateKey,
   asText,
-  asTokenSecret,
   asUrl,
   ok,
   optional,
@@ -103,9 +101,7 @@ export const ConfigShape = z.object({
       "json",
       [],
       'added to every call of a service_type "http" service: location header, query or body',
-      {
-        secret: true,
-      },
+      { secret: true },
     ),
     asCredentials,
   ),
@@ -148,9 +144,7 @@ export const ConfigShape = z.object({
     hot_reload: bool(
       false,
       "the reference's org-metadata reload; snetd follows metadata always (metadata_watch_interval) and restarts for new etcd endpoints",
-      {
-        unused: true,
-      },
+      { unused: true },
     ),
   }),
   payment_channel_storage_server: group(

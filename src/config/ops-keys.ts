@@ -4,7 +4,8 @@
  * init-config and the README list them there. Wired by src/app/operations.ts and its neighbours.
  */
 import { bool, cogs, duration, group, httpUrl, int, key, m, nonEmpty, optInt, optText, text } from "./key-builders.ts";
-import { asBearerToken, asEmail, asHostPort, asPositiveNumber, asText, optional } from "./values.ts";
+import { asBearerToken } from "./secret-values.ts";
+import { asEmail, asHostPort, asPositiveNumber, asText, optional } from "./values.ts";
 
 export const OPS_KEYS = {
   // TLS upkeep (src/ops/tls-reload.ts, acme.ts)

@@ -12,16 +12,10 @@ import { groupRegistry, type KeyMeta, keyRegistry } from "./key-builders.ts";
 import { ConfigShape } from "./keys.ts";
 import type { Address } from "./values.ts";
 
+export type { ServiceCredential } from "./compound-values.ts";
 export { groupRegistry, type KeyMeta, keyRegistry, type TextParse } from "./key-builders.ts";
-export {
-  type Address,
-  type Hex,
-  HIDDEN,
-  PUBLIC_TOKEN_SECRET,
-  parseDuration,
-  parseHostPort,
-  type ServiceCredential,
-} from "./values.ts";
+export { PUBLIC_TOKEN_SECRET } from "./secret-values.ts";
+export { type Address, type Hex, HIDDEN, parseDuration, parseHostPort } from "./values.ts";
 
 export const ConfigSchema = ConfigShape.superRefine(
   (c, ctx) => {

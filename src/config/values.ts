@@ -1,7 +1,9 @@
 /**
  * Value checks of config keys. Each returns the normalised value or why the value is wrong and what is
  * expected, because every problem must say the key, the value given and what is expected
- * (protocol/reference-differences.md#d32) — zod's generic messages do not.
+ * (protocol/reference-differences.md#d32) — zod's generic messages do not. This file holds the vocabulary
+ * (`Check`, `ok`, `bad`, `optional`) and the checks of plain values; the keys holding secrets are checked
+ * in secret-values.ts, the keys whose value is a structure in compound-values.ts.
  */
 
 /** Shown instead of a secret value in problems. */
@@ -154,49 +156,10 @@ export const asAddress: Check<Address> = (value) =>
     ? ok(value.trim().toLowerCase() as Address)
     : bad("is not an address", "0x followed by 40 hex digits");
 
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-export const asPrivateKey: Check<Hex> = (value) => {
-  const expected = "64 hex digits (0x prefix optional; quote it in YAML) of a secp256k1 private key";
-  if (typeof value !== "string" || !/^(0x)?[0-9a-fA-F]{64}$/.test(value.trim())) {
-    return bad("is not a private key", expected);
-  }
-  const hex = value.trim().replace(/^0x/, "").toLowerCase();
-  const k = BigInt(`0x${hex}`);
-  return k === 0n || k >= SECP256K1_N ? bad("is outside the secp256k1 key range", expected) : ok(`0x${hex}` as Hex);
-};
-
-/**
- * The reference's built-in secret: public, so anyone could forge
- * prepaid tokens with it (protocol/reference-differences.md#d12).
- */
-export const PUBLIC_TOKEN_SECRET = "test-secret-key-at-least-32-bytes-long";
-export const asTokenSecret: Check<string | undefined> = optional((value) => {
-  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, "text of at least 32 bytes");
-  if (value === PUBLIC_TOKEN_SECRET) {
-    return bad(
-      "is the public example secret of the reference daemon, so anyone could forge prepaid tokens",
-      "a random value of at least 32 bytes (e.g. `openssl rand -hex 32`), or leave it empty and snetd generates one",
-      undefined,
-      value,
-    );
-  }
-  const bytes = new TextEncoder().encode(value).length;
-  return bytes < 32 ? bad(`is ${bytes} bytes long`, "at least 32 bytes of random text") : ok(value);
-});
-
 export const asEmail: Check<string> = (value) =>
   value === "" || (typeof value === "string" && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value.trim()))
     ? ok(typeof value === "string" ? value.trim() : "")
     : bad("is not an e-mail address", "e.g. ops@example.org");
-
-/** A shared secret sent as a bearer token: long enough that guessing it over the network is hopeless. */
-export const asBearerToken: Check<string | undefined> = optional((value) => {
-  if (typeof value !== "string") return bad(`is ${kindOf(value)}`, "text of at least 16 bytes");
-  const bytes = new TextEncoder().encode(value).length;
-  return bytes < 16
-    ? bad(`is ${bytes} bytes long`, "at least 16 bytes of random text (e.g. `openssl rand -hex 24`)")
-    : ok(value);
-});
 
 export const asOneOf =
   <const T extends string>(values: readonly T[]): Check<T> =>
@@ -224,90 +187,6 @@ export const asListOf =
 
 export const isRecord = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
-
-export const asFreeCalls: Check<Record<Address, number>> = (value) => {
-  if (!isRecord(value)) {
-    return bad(`is ${kindOf(value)}`, 'an object of address → number of free calls, e.g. {"0xab…": 10}');
-  }
-  const out: Record<Address, number> = {};
-  for (const [k, count] of Object.entries(value)) {
-    const a = asAddress(k);
-    if (!a.ok) return bad(a.reason, a.expected, [k], k);
-    // The reference also reads "unlimited"/"infinity" as −1
-    const n = count === "unlimited" || count === "infinity" ? -1 : count;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < -1) {
-      return bad("is not a number of free calls", "an integer ≥ 0, or -1 for unlimited", [k], count);
-    }
-    out[a.value] = n; // keys lower-cased: usage is keyed by the 20-byte address (protocol/reference-differences.md#d13)
-  }
-  return ok(out);
-};
-
-export interface ServiceCredential {
-  key: string;
-  /** Any JSON value in the body; text, a number or a boolean in a header or the query string. */
-  value: unknown;
-  location: "query" | "header" | "body";
-}
-const asLocation = asOneOf(["query", "header", "body"]);
-const scalar = (v: unknown) =>
-  typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "bigint";
-
-/**
- * `service_credentials` (the reference's semantics: key, value, location header | query | body). Every bad
- * entry is reported, not only the first. Values are never shown: they are API keys.
- */
-export const asCredentials: Check<ServiceCredential[]> = (value) => {
-  if (!Array.isArray(value)) return bad(`is ${kindOf(value)}`, 'a list of {"key", "value", "location"} objects');
-  const out: ServiceCredential[] = [];
-  const problems: Bad[] = [];
-  for (const [i, raw] of value.entries()) {
-    if (!isRecord(raw)) {
-      problems.push(bad(`is ${kindOf(raw)}`, 'an object with "key", "value" and "location"', [i], HIDDEN));
-      continue;
-    }
-    const item = Object.fromEntries(Object.entries(raw).map(([k, x]) => [k.toLowerCase(), x]));
-    const before = problems.length;
-    const k = asNonEmptyText(item.key);
-    if (!k.ok)
-      problems.push({
-        ...k,
-        reason: k.reason === "is empty" ? "is empty (key can't be empty)" : k.reason,
-        at: [i, "key"],
-        given: item.key ?? "",
-      });
-    const location = asLocation(item.location);
-    if (!location.ok)
-      problems.push({
-        ...location,
-        expected: "body, header or query",
-        at: [i, "location"],
-        given: item.location ?? "",
-      });
-    if (item.value === undefined || item.value === null) {
-      problems.push({
-        ...bad("is missing", "a value: any JSON for body, a string, number or boolean for header and query", [
-          i,
-          "value",
-        ]),
-        given: undefined,
-      });
-    } else if (location.ok && location.value !== "body" && !scalar(item.value)) {
-      problems.push(
-        bad(
-          `is ${kindOf(item.value)}`,
-          `a string, number or boolean: a ${location.value} value is text`,
-          [i, "value"],
-          HIDDEN,
-        ),
-      );
-    }
-    if (problems.length === before && k.ok && location.ok)
-      out.push({ key: k.value, value: item.value, location: location.value });
-  }
-  const [first, ...more] = problems;
-  return first ? { ...first, ...(more.length ? { more } : {}) } : ok(out);
-};
 
 /** An HTTP header name (an RFC 9110 token), or empty for none. */
 export const asHeaderName: Check<string> = (value) => {

@@ -11,10 +11,15 @@
  * ("busy"), so the asking replica refuses its call without waiting. A killed holder's slots go with its lease (TTL), so no
  * channel stays blocked (the reference's lock-forever bug). A key on our lease that no call of ours
  * holds — a create whose answer was lost, a release the store refused — is adopted or swept.
+ *
+ * This file holds the slots a replica holds and answers other replicas' requests; taking a slot (the asking
+ * side) is slot-handoff.ts, sweeping leftover keys slot-sweep.ts.
  */
 import type { Lease, Operation, Store, WatchEvent, Watcher } from "../store/contract.ts";
 import type { Keys } from "../store/records.ts";
 import { storeCall } from "./channel-book.ts";
+import { type SlotTaker, takeSlot } from "./slot-handoff.ts";
+import { slotSweep } from "./slot-sweep.ts";
 import type { ChannelSlots, Slot, SlotGuard } from "./slots.ts";
 
 export interface LeasedSlotsOptions {
@@ -51,11 +56,6 @@ interface Held {
   idleSince: number;
 }
 
-const SWEEP_EVERY_MS = 1000;
-/** A key stays suspect this long after its last unknown outcome: a timed-out create can land later. */
-const SUSPECT_FOR_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const unref = (t: ReturnType<typeof setTimeout>) => (t as { unref?: () => void }).unref?.();
 
 /** Slots of one replica of a group, on `lease`, handed over on request. */
@@ -70,12 +70,16 @@ export function leasedSlots(
   const held = new Map<string, Held>();
   /** Keys an acquire of this process is taking right now. */
   const taking = new Set<string>();
-  const suspect = new Map<string, number>();
   let epochs = 0;
   let current: Lease = lease;
   let renewing: Promise<Lease> | undefined;
   let watching: Promise<Watcher | undefined> | undefined;
-  let sweeping: ReturnType<typeof setTimeout> | undefined;
+  const sweep = slotSweep({
+    store,
+    inUse: (key) => held.has(key) || taking.has(key),
+    leaseId: () => current.id,
+    onLeftover: (key) => o.onLeftover?.(key),
+  });
   const idle = setInterval(releaseIdle, Math.min(idleReleaseMs, 1000));
   unref(idle);
 
@@ -132,7 +136,7 @@ export function leasedSlots(
   function own(key: string, version: bigint, leaseId: bigint): Slot {
     const h: Held = { key, version, epoch: ++epochs, lease: leaseId, busy: true, wanted: false, idleSince: 0 };
     held.set(key, h);
-    suspect.delete(key);
+    sweep.forget(key);
     return handle(h);
   }
 
@@ -178,9 +182,9 @@ export function leasedSlots(
           { op: "delete", key: o.handoffKey(h.key) },
         ],
       });
-      if (!ok) markSuspect(h.key);
+      if (!ok) sweep.mark(h.key);
     } catch {
-      markSuspect(h.key);
+      sweep.mark(h.key);
     }
   }
 
@@ -189,85 +193,17 @@ export function leasedSlots(
     for (const h of held.values()) if (!h.busy && now - h.idleSince >= idleReleaseMs) void giveUp(h);
   }
 
-  async function take(key: string, l: Lease): Promise<Slot | undefined> {
-    await ensureWatch();
-    const deadline = Date.now() + handoffWaitMs;
-    let asked = false;
-    for (let attempt = 0; ; attempt++) {
-      const ops: Operation[] = [{ op: "put", key, value: owner, lease: l.id }];
-      if (asked) ops.push({ op: "delete", key: o.handoffKey(key) });
-      let created: Awaited<ReturnType<Store["transact"]>>;
-      try {
-        created = await storeCall("take the channel slot", () =>
-          store.transact({ compare: [{ key, version: 0n }], then: ops }),
-        );
-      } catch (err) {
-        // The create may still land; the sweep deletes it if it does.
-        markSuspect(key);
-        throw err;
-      }
-      if (created.succeeded) return own(key, created.revision, l.id);
-      const entry = await storeCall("take the channel slot", () => store.get(key));
-      if (!entry) continue;
-      if (entry.lease === l.id || (o.replicaId !== undefined && entry.value.startsWith(`${o.replicaId} `))) {
-        // Ours, and no call of ours holds it: a create whose answer was lost, a release that failed, or a
-        // slot this replica held before it was killed and restarted.
-        // Rewritten before it is held, so a sweep that saw the old version can no longer delete it.
-        const adopted = await storeCall("take the channel slot", () =>
-          store.transact({ compare: [{ key, version: entry.version }], then: ops }),
-        );
-        if (!adopted.succeeded) continue;
-        o.onLeftover?.(key);
-        return own(key, adopted.revision, l.id);
-      }
-      // Our request gone while the slot is still another's: its holder answered "busy".
-      if (asked && !(await storeCall("ask for the channel slot", () => store.get(o.handoffKey(key))))) return undefined;
-      if (Date.now() >= deadline) {
-        if (asked)
-          void store.commit({ compare: [], then: [{ op: "delete", key: o.handoffKey(key) }] }).catch(() => undefined);
-        return undefined;
-      }
-      if (!asked) {
-        await storeCall("ask for the channel slot", () =>
-          store.commit({ compare: [], then: [{ op: "put", key: o.handoffKey(key), value: owner, lease: l.id }] }),
-        );
-        asked = true;
-      }
-      await sleep(Math.min(5 * 2 ** attempt, 100, Math.max(deadline - Date.now(), 1)));
-    }
-  }
-
-  function markSuspect(key: string) {
-    suspect.set(key, Date.now());
-    if (!sweeping) {
-      sweeping = setTimeout(sweep, SWEEP_EVERY_MS);
-      unref(sweeping);
-    }
-  }
-
-  /** Deletes keys of ours that nothing holds; a key stays suspect until it has been clean for a while. */
-  async function sweep() {
-    for (const [key, since] of [...suspect]) {
-      if (held.has(key) || taking.has(key)) continue;
-      let clean = false;
-      try {
-        const entry = await store.get(key);
-        if (!entry || entry.lease !== current.id) clean = true;
-        else if (await store.commit({ compare: [{ key, version: entry.version }], then: [{ op: "delete", key }] })) {
-          o.onLeftover?.(key);
-          clean = true;
-        }
-      } catch {
-        // Still unknown: look again next round.
-      }
-      if (clean && Date.now() - since >= SUSPECT_FOR_MS && suspect.get(key) === since) suspect.delete(key);
-    }
-    sweeping = undefined;
-    if (suspect.size > 0) {
-      sweeping = setTimeout(sweep, SWEEP_EVERY_MS);
-      unref(sweeping);
-    }
-  }
+  const taker: SlotTaker = {
+    store,
+    owner,
+    handoffKey: (slotKey) => o.handoffKey(slotKey),
+    replicaId: o.replicaId,
+    handoffWaitMs,
+    ensureWatch,
+    markSuspect: (key) => sweep.mark(key),
+    own,
+    onLeftover: (key) => o.onLeftover?.(key),
+  };
 
   return {
     async acquire(key) {
@@ -282,14 +218,14 @@ export function leasedSlots(
       if (taking.has(key)) return undefined;
       taking.add(key);
       try {
-        return await take(key, l);
+        return await takeSlot(taker, key, l);
       } finally {
         taking.delete(key);
       }
     },
     close() {
       clearInterval(idle);
-      if (sweeping) clearTimeout(sweeping);
+      sweep.close();
       void watching?.then((w) => w?.close());
     },
   };

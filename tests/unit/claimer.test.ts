@@ -1,5 +1,5 @@
-// The claim flow's decisions (src/claims/claimer.ts, src/cli/claim.ts): which channels a selection names,
-// what each transaction outcome means, and the exit code cron sees. The chain here is a small in-memory
+// The claim flow's decisions (src/claims/claimer.ts, claim-transactions.ts, src/cli/claim.ts): which channels
+// a selection names, what each transaction outcome means, and the exit code cron sees. The chain here is a small in-memory
 // MPE (nonces, a mempool, receipts), so the branches anvil cannot reach on demand are pinned too; the
 // real chain is exercised by tests/e2e/claims.test.ts and auto-claim.test.ts.
 import { describe, expect, test } from "bun:test";

@@ -1,6 +1,6 @@
-// Channel slots (payments/slots.ts, payments/leased-slots.ts; protocol/state.md#slots-and-leases). On a shared store a
-// replica keeps a channel's slot between calls and hands it to another replica that asks, so a paid call
-// on a held channel costs one transaction. Replicas are slot sets sharing one store, each on its own lease,
+// Channel slots (payments/slots.ts, leased-slots.ts, slot-handoff.ts, slot-sweep.ts;
+// protocol/state.md#slots-and-leases). On a shared store a replica keeps a channel's slot between calls and
+// hands it to another replica that asks, so a paid call on a held channel costs one transaction. Replicas are slot sets sharing one store, each on its own lease,
 // as etcd replicas are; faults come from faultInjectingStoreMock around a real memory store, because etcd
 // cannot be made to lose one chosen answer on cue.
 import { describe, expect, test } from "bun:test";
