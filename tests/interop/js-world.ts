@@ -1,14 +1,12 @@
 /**
  * What the JavaScript SDK suites add to the interop world: the contracts' deployment transactions (the
  * SDKs find the MPE's deployment block through them), v5 free-call tokens as the v5 marketplace issued
- * them (protocol/payments.md#legacy-v5-free-calls), Node runs of tests/interop/js/node-calls.mjs, and the list of tests expected to
- * fail until snetd serves v5 free calls.
+ * them (protocol/payments.md#legacy-v5-free-calls), and Node runs of tests/interop/js/node-calls.mjs.
  *
  * @example
  * const info = await jsWorldInfo(w);
  * const token = v5FreeCallToken({ userId: "a@example.com", user: CLIENTS[1].address, expiryBlock: 1000n });
  */
-import { test } from "bun:test";
 import type { Address, Hex } from "viem";
 import { signDigest } from "../../src/core/noble-recovery.ts";
 import { bytesToHex, concatBytes, hexToBytes } from "../../src/core/numbers.ts";
@@ -16,22 +14,6 @@ import { personalDigest } from "../../src/core/signatures.ts";
 import { FREE_CALL_SIGNER } from "../kit/contracts.ts";
 import { runCli } from "../kit/daemon.ts";
 import type { InteropInfo, InteropWorld } from "./interop-world.ts";
-
-/**
- * Tests that assert the right behaviour of JavaScript free calls and fail against today's snetd, which
- * speaks only v6 free calls while snet-sdk 2.0.0 and snet-sdk-web 4.2.2 speak v5 (protocol/payments.md#legacy-v5-free-calls). They run
- * as `test.failing` (reported as passing while they fail, as failing once they pass) and are titled
- * "(expected to fail: v5 free calls)"; SNETD_INTEROP_STRICT=1 runs them as plain tests to show the diff.
- * Flip one by deleting its name here once snetd accepts v5.
- */
-export const EXPECTED_TO_FAIL: ReadonlySet<string> = new Set([]);
-
-/** Declares a test, as `test.failing` with a marked title when its name is on the expected-to-fail list. */
-export function jsTest(name: string, fn: () => Promise<void>, timeoutMs: number): void {
-  if (!EXPECTED_TO_FAIL.has(name)) test(name, fn, timeoutMs);
-  else if (process.env.SNETD_INTEROP_STRICT === "1") test(`${name} (expected to fail: v5 free calls)`, fn, timeoutMs);
-  else test.failing(`${name} (expected to fail: v5 free calls)`, fn, timeoutMs);
-}
 
 export interface JsWorldInfo extends InteropInfo {
   deployTx: { mpe: Hex; registry: Hex; token: Hex };
