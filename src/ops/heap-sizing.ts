@@ -6,6 +6,8 @@
  * the runtime told 8 GB. The runtime reads that (`BUN_JSC_forceRAMSize`) only when it starts: when the
  * variable is unset, the process replaces itself (execve: same pid, same open descriptors) with the same
  * command and the variable set. An operator's own value is kept; other runtimes (Deno) are left alone.
+ * Where the process cannot execute itself (an arm64 binary run by qemu-user on an x64 host: ENOEXEC), it
+ * goes on unsized rather than fail.
  */
 
 /** The RAM the JS engine is told, in bytes: sizes heap growth like a mid-size host's. */
@@ -20,5 +22,14 @@ export function applyHeapSizing(): void {
   const args = compiled
     ? [process.execPath, ...process.argv.slice(2)]
     : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  process.execve(process.execPath, args, { ...process.env, BUN_JSC_forceRAMSize: HEAP_SIZING_RAM });
+  // execve is marked experimental and says so on stderr at every start; the operator cannot act on that.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    process.execve(process.execPath, args, { ...process.env, BUN_JSC_forceRAMSize: HEAP_SIZING_RAM });
+  } catch {
+    // Not executable from here: serve with the runtime's own sizing.
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }
