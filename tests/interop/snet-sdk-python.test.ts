@@ -42,6 +42,10 @@ function sdkSuite(client: ClientName, tier: Tier): void {
   const newest = client === "snet-sdk-python 6.0.0";
   // 6.0.0 spends one free call with the FREE_CALL strategy before the default strategy spends the rest.
   const freeCalls = newest ? 3 : 2;
+  if (!newest && gate.run)
+    console.log(
+      `tests/interop: ${client}: the FREE_CALL and PREPAID_CALL tests are skipped: they were written for 6.0.0, whose free-call quota this world sizes; 5.0.0 reaches free and prepaid calls through its DEFAULT strategy, tested below`,
+    );
   let w: InteropWorld;
   let home: string;
   let worldFile: string;
