@@ -3,7 +3,7 @@
 // compiles those protos, signs the metadata price and calls gRPC as for any service, unchanged; snetd
 // turns each call into a JSON POST to a real HTTP service. A failing service is not charged.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CALC_PROTOS, type CalcService, startCalcHttpService } from "../kit/calc-service.ts";
@@ -11,6 +11,7 @@ import { CLIENTS, type TestAccount } from "../kit/contracts.ts";
 import { clientGate } from "./clients.ts";
 import { type InteropWorld, startInteropWorld } from "./interop-world.ts";
 import { fet, preflight, type RunResult, runPython } from "./python-env.ts";
+import { configureSnetCli } from "./snet-cli-setup.ts";
 
 const gate = clientGate("snet-cli 3.1.1", "fast");
 const STEP_MS = 180_000;
@@ -64,29 +65,7 @@ describe.skipIf(!gate.run)("snet-cli 3.1.1 against an HTTP service sold by snetd
       daemonConfig: { service_endpoint: service.url },
     });
     const { info } = w;
-    await snet(["network", "create", "local", info.rpcUrl]);
-    await snet(["network", "local"]);
-    await snet(["set", "current_registry_at", info.registry]);
-    await snet(["set", "current_multipartyescrow_at", info.mpe]);
-    // protocol/contracts.md#test-chain: there is no `snet set` for the token; the key goes into [network.local] by hand.
-    const configFile = join(home, ".snet/config");
-    const config = readFileSync(configFile, "utf8");
-    writeFileSync(
-      configFile,
-      config.replace(/^(current_multipartyescrow_at = .*)$/m, `$1\ncurrent_fetchtoken_at = ${info.token}`),
-    );
-    await snet(["set", "default_ipfs_endpoint", info.ipfsMultiaddr]);
-    await snet([
-      "identity",
-      "create",
-      "client",
-      "key",
-      "--private-key",
-      CLIENT.privateKey,
-      "--network",
-      "local",
-      "-de",
-    ]);
+    await configureSnetCli(snet, home, info, { client: CLIENT });
     await snet(["account", "deposit", fet(CHANNEL_VALUE), "-y", "-q"]);
     const opened = await snet([
       "channel",

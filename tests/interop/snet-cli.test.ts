@@ -16,6 +16,7 @@ import { freePort } from "../kit/ports.ts";
 import { type ClientName, clientGate, type Tier, tierRuns } from "./clients.ts";
 import { type InteropWorld, startClaimOnly, startInteropWorld } from "./interop-world.ts";
 import { fet, preflight, type RunResult, runPython } from "./python-env.ts";
+import { configureSnetCli } from "./snet-cli-setup.ts";
 
 const STEP_MS = 180_000;
 const CHANNEL_VALUE = 1_000_000n;
@@ -134,41 +135,7 @@ function snetCliSuite(client: ClientName, tier: Tier): void {
       home = mkdtempSync(join(tmpdir(), "snetd-interop-cli-"));
       w = await startInteropWorld({ binary: true });
       const { info } = w;
-      await snet(["network", "create", "local", info.rpcUrl]);
-      await snet(["network", "local"]);
-      await snet(["set", "current_registry_at", info.registry]);
-      await snet(["set", "current_multipartyescrow_at", info.mpe]);
-      // protocol/contracts.md#test-chain: there is no `snet set`
-      // for the token; the key goes into [network.local] by hand.
-      const configFile = join(home, ".snet/config");
-      const config = readFileSync(configFile, "utf8");
-      writeFileSync(
-        configFile,
-        config.replace(/^(current_multipartyescrow_at = .*)$/m, `$1\ncurrent_fetchtoken_at = ${info.token}`),
-      );
-      await snet(["set", "default_ipfs_endpoint", info.ipfsMultiaddr]);
-      await snet([
-        "identity",
-        "create",
-        "provider",
-        "key",
-        "--private-key",
-        PROVIDER.privateKey,
-        "--network",
-        "local",
-        "-de",
-      ]);
-      await snet([
-        "identity",
-        "create",
-        "client",
-        "key",
-        "--private-key",
-        CLIENT.privateKey,
-        "--network",
-        "local",
-        "-de",
-      ]);
+      await configureSnetCli(snet, home, info, { provider: PROVIDER, client: CLIENT });
     }, STEP_MS);
 
     afterAll(async () => {
