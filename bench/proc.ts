@@ -4,7 +4,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const clockTicks = (() => {
   // /proc times are in USER_HZ ticks; 100 on every common kernel, but ask rather than assume.
@@ -50,4 +50,42 @@ export function resetPeakRss(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** CPU time so far of each thread of the process, in microseconds, by thread name, user and system apart. */
+export function threadCpuMicros(pid: number): Map<string, { user: number; system: number }> {
+  const out = new Map<string, { user: number; system: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    // Threads of one name (JSC's heap helpers, say) are summed; the main thread is named after the process.
+    const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const prev = out.get(name) ?? { user: 0, system: 0 };
+    prev.user += (Number(rest[11]) * 1_000_000) / clockTicks;
+    prev.system += (Number(rest[12]) * 1_000_000) / clockTicks;
+    out.set(name, prev);
+  }
+  return out;
+}
+
+/** Per-call CPU of each thread between two `threadCpuMicros` readings, as "name user+sys µs" text. */
+export function threadCpuText(
+  before: Map<string, { user: number; system: number }>,
+  after: Map<string, { user: number; system: number }>,
+  calls: number,
+): string {
+  const parts: [string, number, number][] = [];
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { user: 0, system: 0 };
+    const user = (a.user - b.user) / calls;
+    const system = (a.system - b.system) / calls;
+    if (user + system >= 1) parts.push([name, user, system]);
+  }
+  parts.sort((x, y) => y[1] + y[2] - (x[1] + x[2]));
+  return parts.map(([n, u, s]) => `${n} ${Math.round(u)}+${Math.round(s)}`).join(", ");
 }

@@ -3,7 +3,7 @@
  * peak), the table, bench/results/*.json, and the generated part of bench/RESULTS.md.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import type { RowResult } from "./rows.ts";
+import type { RepResult, RowResult } from "./rows.ts";
 import { median } from "./stats.ts";
 
 /** One object per row of bench/results/latest.json; the first eight keys are the issue's contract. */
@@ -25,7 +25,20 @@ export interface ReportRow {
   chain_rpcs?: Record<string, number>;
   store_txns_per_call?: number;
   store_requests_per_call?: Record<string, number>;
+  /** The daemon's CPU per call by thread, user+system µs, of the repetition nearest the median CPU. */
+  cpu_by_thread?: string;
   notes?: string[];
+}
+
+/** The repetition whose CPU per call is nearest the median (its per-thread split then matches the table). */
+function nearestMedianRep(reps: RepResult[]): RepResult | undefined {
+  const mid = median(reps.map((x) => x.cpuUsPerCall ?? Number.NaN));
+  if (!Number.isFinite(mid)) return undefined;
+  return reps.reduce<RepResult | undefined>(
+    (best, x) =>
+      best === undefined || Math.abs((x.cpuUsPerCall ?? 0) - mid) < Math.abs((best.cpuUsPerCall ?? 0) - mid) ? x : best,
+    undefined,
+  );
 }
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -69,6 +82,8 @@ export function reportRows(results: RowResult[], directOf: (row: RowResult) => s
       generator: r.generator,
       repetitions: r.reps.length,
     };
+    const threads = nearestMedianRep(r.reps)?.threadCpu;
+    if (threads) row.cpu_by_thread = threads;
     if (chain && calls > 0) {
       row.chain_rpcs = chain;
       row.chain_rpcs_per_call = round(Object.values(chain).reduce((a, b) => a + b, 0) / calls, 5) as number;
@@ -125,12 +140,22 @@ export function table(rows: ReportRow[]): string {
         ? `- ${r.name}: ${cell(r.calls_per_s, 0)} per second`
         : `- ${r.name}: median ${cell(r.p50_ms, 0)} ms (${(r.notes ?? []).join("; ")})`,
     );
+  const threads = rows.filter((r) => r.kind === "load" && r.cpu_by_thread);
+  const threadLines = threads.length
+    ? [
+        "",
+        "Daemon CPU per call by thread, user+system µs (JSC's threads by their names; the repetition nearest the median):",
+        "",
+        ...threads.map((r) => `- ${r.name}: ${r.cpu_by_thread}`),
+      ]
+    : [];
   return [
     `| ${head.join(" | ")} |`,
     `|${head.map(() => "---").join("|")}|`,
     ...lines.map((l) => `| ${l.join(" | ")} |`),
     "",
     ...extra,
+    ...threadLines,
   ].join("\n");
 }
 

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type H2loadTarget, measure, replyBytes, warmUp } from "./h2load.ts";
 import { type LoadSpec, runLoadClient, type StreamPayment } from "./load-client.ts";
-import { cpuMicros, peakRssMb, resetPeakRss } from "./proc.ts";
+import { cpuMicros, peakRssMb, resetPeakRss, threadCpuMicros, threadCpuText } from "./proc.ts";
 import { rpcDelta } from "./rpc-counter.ts";
 import type { BenchDaemon, Stack } from "./stack.ts";
 import { etcdRequests, sqliteRevision } from "./store-counters.ts";
@@ -29,6 +29,8 @@ export interface RepResult {
   errors: number;
   errorSamples: string[];
   cpuUsPerCall?: number;
+  /** CPU per call of each of the daemon's threads, user+system µs ("main 150+40, Heap Helper 20+1, …"). */
+  threadCpu?: string;
   /** JSON-RPC requests the daemon sent to the chain during the window, by method. */
   chainRpcs?: Record<string, number>;
   /** Store transactions committed during the window (SQLite revisions, or etcd Txn requests). */
@@ -50,6 +52,7 @@ export interface RowResult {
 
 interface WindowCounters {
   cpuUs: number;
+  threads: ReturnType<typeof threadCpuMicros>;
   rpc: Record<string, number>;
   sqlite?: number;
   etcd?: Promise<Record<string, number>>;
@@ -57,7 +60,11 @@ interface WindowCounters {
 
 /** Samples the daemon synchronously (no await between the window edge and the reading). */
 function sampleDaemon(stack: Stack, daemon: BenchDaemon): WindowCounters {
-  const counters: WindowCounters = { cpuUs: cpuMicros(daemon.process.pid), rpc: stack.rpc.snapshot() };
+  const counters: WindowCounters = {
+    cpuUs: cpuMicros(daemon.process.pid),
+    threads: threadCpuMicros(daemon.process.pid),
+    rpc: stack.rpc.snapshot(),
+  };
   if (daemon.sqliteFile) counters.sqlite = sqliteRevision(daemon.sqliteFile);
   if (daemon.name === "etcd") counters.etcd = etcdRequests(stack.etcd.endpoints[0] as string);
   return counters;
@@ -71,6 +78,7 @@ async function windowFigures(
 ): Promise<Partial<RepResult>> {
   const out: Partial<RepResult> = {
     cpuUsPerCall: calls > 0 ? (after.cpuUs - before.cpuUs) / calls : Number.NaN,
+    ...(calls > 0 ? { threadCpu: threadCpuText(before.threads, after.threads, calls) } : {}),
     chainRpcs: rpcDelta(before.rpc, after.rpc),
   };
   if (before.sqlite !== undefined && after.sqlite !== undefined) out.storeTxns = after.sqlite - before.sqlite;
@@ -110,7 +118,7 @@ function peakTracker(daemon: BenchDaemon | undefined, result: RowResult) {
 
 const logRep = (t: Timing, r: RowResult, rep: RepResult) =>
   t.log(
-    `  ${r.name} #${r.reps.length}: ${Math.round(rep.callsPerS)} calls/s, p50 ${rep.p50Ms.toFixed(2)} ms, errors ${rep.errors}${rep.errorSamples.length ? ` (${rep.errorSamples[0]})` : ""}`,
+    `  ${r.name} #${r.reps.length}: ${Math.round(rep.callsPerS)} calls/s, p50 ${rep.p50Ms.toFixed(2)} ms, errors ${rep.errors}${rep.errorSamples.length ? ` (${rep.errorSamples[0]})` : ""}${rep.threadCpu ? `; CPU µs/call by thread: ${rep.threadCpu}` : ""}`,
   );
 
 export interface H2loadRowOptions {
