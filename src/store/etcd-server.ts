@@ -29,6 +29,7 @@ import {
 import net from "node:net";
 import { delimiter, join } from "node:path";
 import { Code, SnetError } from "../core/errors.ts";
+import { etcdMemberArgs } from "./etcd-member-args.ts";
 
 const SECTION = "payment_channel_storage_server";
 const STOP_GRACE_MS = 10_000;
@@ -212,29 +213,15 @@ export async function startManagedEtcd(opts: ManagedEtcdOptions): Promise<Manage
   };
 
   const args = [
-    "--name",
-    opts.id,
-    "--data-dir",
-    opts.dataDir,
-    "--listen-client-urls",
-    clientUrl,
-    "--advertise-client-urls",
-    clientUrl,
-    "--listen-peer-urls",
-    peerUrl,
-    "--initial-advertise-peer-urls",
-    peerUrl,
-    "--initial-cluster",
-    opts.cluster,
-    "--initial-cluster-token",
-    opts.token,
-    // protocol/config.md#etcd-member: the cluster state is always "new"; an existing data dir makes etcd ignore it.
-    "--initial-cluster-state",
-    "new",
-    "--logger",
-    "zap",
-    "--log-level",
-    opts.logLevel ?? "info",
+    ...etcdMemberArgs({
+      name: opts.id,
+      dataDir: opts.dataDir,
+      clientUrl,
+      peerUrl,
+      cluster: opts.cluster,
+      token: opts.token,
+      logLevel: opts.logLevel ?? "info",
+    }),
     "--log-outputs",
     opts.logFile ?? "stderr",
   ];

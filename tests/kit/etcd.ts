@@ -11,6 +11,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { etcdMemberArgs } from "../../src/store/etcd-member-args.ts";
 import { freePort } from "./ports.ts";
 
 export interface EtcdMember {
@@ -150,28 +151,15 @@ export async function startEtcd(opts: { members?: 1 | 3; tls?: EtcdTlsFiles } = 
         child = spawn(
           binary,
           [
-            "--name",
-            s.name,
-            "--data-dir",
-            s.dataDir,
-            "--listen-client-urls",
-            clientUrl,
-            "--advertise-client-urls",
-            clientUrl,
-            "--listen-peer-urls",
-            peerUrl,
-            "--initial-advertise-peer-urls",
-            peerUrl,
-            "--initial-cluster",
-            initialCluster,
-            "--initial-cluster-token",
-            token,
-            "--initial-cluster-state",
-            "new",
-            "--logger",
-            "zap",
-            "--log-level",
-            "warn",
+            ...etcdMemberArgs({
+              name: s.name,
+              dataDir: s.dataDir,
+              clientUrl,
+              peerUrl,
+              cluster: initialCluster,
+              token,
+              logLevel: "warn",
+            }),
             "--listen-metrics-urls",
             healthUrl,
             ...tlsArgs,
