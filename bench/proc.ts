@@ -13,16 +13,24 @@ const clockTicks = (() => {
   return Number.isFinite(n) && n > 0 ? n : 100;
 })();
 
+/**
+ * User and system CPU time, in microseconds, from a /proc stat file (a process's or one thread's). The
+ * command name (field 2) may contain spaces and parentheses; the fields after the last ')' are fixed.
+ */
+function statTimes(path: string, stat: string): { user: number; system: number } {
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const user = Number(rest[11]);
+  const system = Number(rest[12]);
+  if (!Number.isFinite(user) || !Number.isFinite(system))
+    throw new Error(`Cannot parse '${path}', got '${stat.slice(0, 120)}'`);
+  return { user: (user * 1_000_000) / clockTicks, system: (system * 1_000_000) / clockTicks };
+}
+
 /** User + system CPU time of the process so far, in microseconds (resolution 1/CLK_TCK s). */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // The command name (field 2) may contain spaces and parentheses; fields after the last ')' are fixed.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(rest[11]);
-  const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime))
-    throw new Error(`Cannot parse '/proc/${pid}/stat', got '${stat.slice(0, 120)}'`);
-  return ((utime + stime) * 1_000_000) / clockTicks;
+  const path = `/proc/${pid}/stat`;
+  const t = statTimes(path, readFileSync(path, "utf8"));
+  return t.user + t.system;
 }
 
 /** Peak resident set size (VmHWM) in MiB since start or the last `resetPeakRss`. */
@@ -56,19 +64,18 @@ export function resetPeakRss(pid: number): boolean {
 export function threadCpuMicros(pid: number): Map<string, { user: number; system: number }> {
   const out = new Map<string, { user: number; system: number }>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const path = `/proc/${pid}/task/${tid}/stat`;
     let stat: string;
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      stat = readFileSync(path, "utf8");
     } catch {
       continue; // the thread ended between the listing and the read
     }
     // Threads of one name (JSC's heap helpers, say) are summed; the main thread is named after the process.
     const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const t = statTimes(path, stat);
     const prev = out.get(name) ?? { user: 0, system: 0 };
-    prev.user += (Number(rest[11]) * 1_000_000) / clockTicks;
-    prev.system += (Number(rest[12]) * 1_000_000) / clockTicks;
-    out.set(name, prev);
+    out.set(name, { user: prev.user + t.user, system: prev.system + t.system });
   }
   return out;
 }
